@@ -1,0 +1,126 @@
+/**
+ * The error catalogue. Two families that must never be confused:
+ * - `Rejection`: an expected end for a proposal (tests failed, conflict...). Its `reason`
+ *   is written for the proposal's author and goes into the comment. Exit code 1.
+ * - everything else: a bug or an environment problem for the operator. Exit code 3,
+ *   except `ConfigError` / `UsageError` (exit 2).
+ */
+
+/** Rejection codes and the text posted for each; `{field}` placeholders are filled in. */
+export const REJECTIONS = Object.freeze({
+  'no-commit-message': 'The proposal has no commit message. Set one (or a description) and approve again.',
+  'votes': 'The votes do not meet the landing criteria ({criteria}): {detail}.',
+  'untrusted-approval': 'Approved only by reviewers who are not trusted for {target}: {reviewers}.',
+  'no-approved-revision': 'The proposal has no reviewed revision: approve it again so the approved revision is recorded.',
+  'changes-after-approval': 'Unapproved changes were made after approval: the source is at {tip}, the approved revision is {approved}. Review and approve again.',
+  'approved-revision-missing': 'The approved revision {approved} is not on the source branch {branch}.',
+  'nothing-to-merge': 'There is nothing to merge: {target} already contains the approved revision {approved}.',
+  'merge-conflict': 'The proposal does not merge cleanly into {target}. Conflicts in: {files}.',
+  'setup-failed': 'The setup command failed (exit code {exitCode}).',
+  'tests-failed': 'The tests failed (exit code {exitCode}).',
+  'tests-timeout': 'The tests were killed after {seconds} s in total (timeout).',
+  'tests-silent': 'The tests were killed after printing nothing for {seconds} s (no-output timeout).',
+  'tests-oom': 'The tests were killed for exceeding the memory limit ({limit}).',
+  'push-rejected': 'The push to {target} was rejected as not a fast-forward: the target moved while the proposal was being tested. It will be tried again on the next run.',
+  'source-unavailable': 'The source branch {branch} could not be fetched: {detail}.',
+} as const);
+
+export type RejectionCode = keyof typeof REJECTIONS;
+
+function fill(template: string, fields: Record<string, unknown>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) =>
+    key in fields ? String(fields[key]) : whole,
+  );
+}
+
+/** An expected end of a proposal's landing; `reason` is posted on the proposal. */
+export class Rejection extends Error {
+  override readonly name = 'Rejection';
+  readonly code: RejectionCode;
+  readonly reason: string;
+  readonly details: string | undefined;
+
+  constructor(code: RejectionCode, fields: Record<string, unknown> = {}, details?: string) {
+    const reason = fill(REJECTIONS[code], fields);
+    super(reason);
+    this.code = code;
+    this.reason = reason;
+    this.details = details;
+  }
+}
+
+/** One configuration problem, located in its file when known. */
+export interface ConfigProblem {
+  message: string;
+  file?: string;
+  line?: number;
+  column?: number;
+  /** Dotted path of the option, e.g. `projects.demo.test.command`. */
+  path?: string;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.file ? `${p.file}${p.line ? `:${p.line}${p.column ? `:${p.column}` : ''}` : ''}: ` : '';
+  const path = p.path ? `${p.path}: ` : '';
+  return `${where}${path}${p.message}`;
+}
+
+/** Invalid configuration; every problem at once. Exit code 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: ConfigProblem[]) {
+    super(
+      `${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((p) => `  - ${formatProblem(p)}`).join('\n'),
+    );
+    this.problems = problems;
+  }
+}
+
+/** Wrong command-line usage. Exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** An error thrown inside a plugin's tap, stamped with where it happened. Exit code 3. */
+export class PluginError extends Error {
+  override readonly name = 'PluginError';
+  readonly plugin: string;
+  readonly hook: string;
+
+  constructor(plugin: string, hook: string, cause: unknown) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    super(`[${plugin}/${hook}] ${message}`, { cause });
+    this.plugin = plugin;
+    this.hook = hook;
+  }
+}
+
+/** A tap that did not finish in time. */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+/** Documented exit codes of the CLI. */
+export const EXIT = Object.freeze({
+  ok: 0,
+  rejected: 1,
+  usage: 2,
+  internal: 3,
+});
+
+/** Exit code for an error that escaped to the top. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof ConfigError || error instanceof UsageError) return EXIT.usage;
+  if (error instanceof Rejection) return EXIT.rejected;
+  return EXIT.internal;
+}
+
+/** The Rejection carried by an error, looking through PluginError wrapping. */
+export function asRejection(error: unknown): Rejection | undefined {
+  if (error instanceof Rejection) return error;
+  if (error instanceof PluginError && error.cause instanceof Rejection) return error.cause;
+  return undefined;
+}

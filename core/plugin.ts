@@ -1,0 +1,88 @@
+/**
+ * The plugin contract. A plugin is a name, a config schema, the secrets it needs, and an
+ * `apply()` that only registers taps. All I/O happens inside taps.
+ *
+ * ```ts
+ * export default definePlugin({
+ *   name: 'hello',
+ *   description: 'Says hello on every landing',
+ *   config: z.object({ greeting: z.string().default('hi') }),
+ *   secrets: { token: { description: 'API token', required: false } },
+ *   apply(hooks, api) {
+ *     hooks.report.tapPromise(async (outcome) => {
+ *       if (outcome.kind === 'landed') api.log.info('landed', { id: outcome.proposal.id });
+ *     });
+ *   },
+ * });
+ * ```
+ */
+import type { z } from 'zod';
+import type { TapHooks } from '../hooks/index.js';
+import type { Logger } from './logger.js';
+
+export interface SecretDeclaration {
+  description: string;
+  /** A required secret that is missing is a `verify` problem. Default: true. */
+  required?: boolean;
+}
+
+/** The secrets a plugin declared, and only those. Values are registered for redaction. */
+export interface PluginSecrets<K extends string = string> {
+  /** The value, or undefined when no store holds it. */
+  get(name: K): string | undefined;
+  /** The value; throws naming the secret and the stores tried when none holds it. */
+  require(name: K): string;
+}
+
+/** Facts about the run a plugin may read. */
+export interface RunInfo {
+  /** Unique id of this bot run (timestamp + random); container names derive from it. */
+  readonly id: string;
+  readonly dryRun: boolean;
+  /** Directory owned by this run (removed at the end unless --keep). */
+  readonly workdir: string;
+  /** Jenkins' BUILD_URL when set. */
+  readonly buildUrl: string | undefined;
+  /** The active configuration namespace (`production`, `testing`, `selftest`). */
+  readonly namespace: string;
+  /** Identity used for landing commits: `{byoci}.landing`. */
+  readonly landing: { readonly user: string; readonly name: string; readonly email: string };
+}
+
+export interface PluginApi<C = unknown, K extends string = string> {
+  readonly name: string;
+  /** The plugin's validated config (schema defaults applied). */
+  readonly config: C;
+  readonly secrets: PluginSecrets<K>;
+  readonly log: Logger;
+  readonly run: RunInfo;
+  /** Masks a string with the run's redaction registry (for text a plugin posts). */
+  redact(text: string): string;
+}
+
+export interface PluginDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, K extends string = string> {
+  /** One name constant per plugin: used for taps, log scope and error tags. */
+  readonly name: string;
+  readonly description: string;
+  /** Schema of the plugin's section in the config (`plugins.<name>`). */
+  readonly config?: S;
+  readonly secrets?: Readonly<Record<K, SecretDeclaration>>;
+  apply(hooks: TapHooks, api: PluginApi<z.output<S>, K>): void;
+}
+
+/** Identity function that types a plugin definition. */
+export function definePlugin<S extends z.ZodTypeAny = z.ZodTypeAny, K extends string = never>(
+  definition: PluginDefinition<S, K>,
+): PluginDefinition<S, K> {
+  if (!/^[a-z][a-z0-9-]*$/.test(definition.name)) {
+    throw new Error(`plugin name ${JSON.stringify(definition.name)} must be lower-case letters, digits and dashes`);
+  }
+  return Object.freeze(definition);
+}
+
+/** A plugin definition of any config/secret types (what registries hold). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPlugin = PluginDefinition<any, any>;
+
+/** The set of plugins a CLI hands to core: built-ins by name. */
+export type PluginRegistry = ReadonlyMap<string, AnyPlugin>;

@@ -1,0 +1,206 @@
+/**
+ * The hook points of a landing, built fresh for every run with `createHooks()`.
+ *
+ * Order of a run:   verify → discover → (per ready proposal) report(started) → fetch →
+ *                   merge → testInContainer → push → report(landed|rejected|error) → shutdown
+ *
+ * Conventions (see README "Design"):
+ * - Plugins tap with `tapPromise` and async functions only; core calls the hooks.
+ * - Bail hooks stop at the first tap that returns a value: return `undefined` to pass
+ *   (e.g. "this proposal is not git, not mine").
+ * - Every tap is wrapped by core: timing, logging, a timeout, and `{plugin, hook}` stamped
+ *   on any error it throws. Throw a `Rejection` (core/errors) to reject a proposal with a
+ *   comment; anything else is an internal error.
+ * - Taps receive `signal`, aborted when the run is interrupted (SIGINT/SIGTERM) or times out.
+ */
+import { AsyncParallelHook, AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook } from 'tapable';
+import type {
+  Checkout,
+  MergeResult,
+  Outcome,
+  Problem,
+  ProjectConfig,
+  Proposal,
+  PushResult,
+  TargetConfig,
+  TestResult,
+  TestSpec,
+} from './types.js';
+
+export type * from './types.js';
+
+/** Payload of `verify`. */
+export interface VerifyPayload {
+  projects: readonly ProjectConfig[];
+  /** Push every problem found; core reports all of them together and stops (exit 2). */
+  problems: Problem[];
+  signal: AbortSignal;
+}
+
+/** Context of `discover` (the proposals list is the waterfall value). */
+export interface DiscoverPayload {
+  project: ProjectConfig;
+  target: TargetConfig;
+  signal: AbortSignal;
+}
+
+export interface FetchPayload {
+  proposal: Proposal;
+  /** Empty directory, owned by this run, in which to make the checkout. */
+  workspace: string;
+  signal: AbortSignal;
+}
+
+export interface MergePayload {
+  proposal: Proposal;
+  checkout: Checkout;
+  /** Full commit message: the proposal's message plus `Merged from <url>`. */
+  message: string;
+  /** Committer identity (the landing user); the author comes from the approved revision. */
+  committer: { name: string; email: string };
+  signal: AbortSignal;
+}
+
+export interface TestPayload {
+  /** Absent when `byoci test` tries a branch without a proposal. */
+  proposal?: Proposal;
+  project: ProjectConfig;
+  spec: TestSpec;
+  /** Directory of the merged tree on the slave. */
+  dir: string;
+  /** Run id, unique per bot run; container names derive from it. */
+  runId: string;
+  /** Where artefacts are copied back to. */
+  artefactsDir: string;
+  /** Called with each output line (no trailing newline) as it arrives. */
+  onLine: (stream: 'stdout' | 'stderr', line: string) => void;
+  signal: AbortSignal;
+}
+
+export interface PushPayload {
+  proposal: Proposal;
+  checkout: Checkout;
+  merge: MergeResult;
+  signal: AbortSignal;
+}
+
+export interface ShutdownPayload {
+  reason: 'done' | 'error' | 'signal';
+}
+
+/**
+ * Builds the hooks of one run. Read the doc block of each hook before tapping it.
+ */
+export function createHooks() {
+  return Object.freeze({
+    /**
+     * verify (AsyncSeriesHook). Payload: VerifyPayload.
+     * Tap returns: nothing; push `Problem`s onto `payload.problems` (config, credentials,
+     * missing tools). Never throw for a problem the operator can fix: collect it.
+     * Before: config validation by core. After: discover (or doctor's report).
+     */
+    verify: new AsyncSeriesHook<[VerifyPayload]>(['payload']),
+
+    /**
+     * discover (AsyncSeriesWaterfallHook). Value: Proposal[]; context: DiscoverPayload.
+     * Tap returns: the list with the proposals of `context.target` appended, when the
+     * target's `forge` is yours; otherwise the list unchanged. Include non-ready proposals
+     * with their `readiness` so `byoci list` can say why they wait.
+     * Before: verify. After: report(started) for each ready proposal.
+     */
+    discover: new AsyncSeriesWaterfallHook<[Proposal[], DiscoverPayload]>(['proposals', 'context']),
+
+    /**
+     * fetch (AsyncSeriesBailHook). Payload: FetchPayload.
+     * Tap returns: a Checkout when the proposal's VCS is yours, else undefined.
+     * Make a fresh checkout of the target tip in `workspace`, fetch the source at
+     * `approvedRevision`; throw Rejection `changes-after-approval` when the source tip moved.
+     * Before: report(started). After: merge.
+     */
+    fetch: new AsyncSeriesBailHook<[FetchPayload], Checkout | undefined>(['payload']),
+
+    /**
+     * merge (AsyncSeriesBailHook). Payload: MergePayload.
+     * Tap returns: MergeResult (a committed merge) when the VCS is yours, else undefined.
+     * Reject `nothing-to-merge` / `merge-conflict` from the VCS state, not from messages.
+     * Before: fetch. After: testInContainer.
+     */
+    merge: new AsyncSeriesBailHook<[MergePayload], MergeResult | undefined>(['payload']),
+
+    /**
+     * testInContainer (AsyncSeriesBailHook). Payload: TestPayload.
+     * Tap returns: TestResult when `spec.backend` names your backend (or `auto` picked it),
+     * else undefined. Runs `spec.setup` then `spec.command` in a throw-away environment;
+     * cleans up in every case. A failing test is a result, not an exception.
+     * Before: merge (or fetch+merge of `byoci test`). After: push.
+     */
+    testInContainer: new AsyncSeriesBailHook<[TestPayload], TestResult | undefined>(['payload']),
+
+    /**
+     * push (AsyncSeriesBailHook). Payload: PushPayload. Never called with --dry-run.
+     * Tap returns: PushResult when the VCS is yours, else undefined. Never force; a
+     * non-fast-forward is a Rejection `push-rejected`. Pushing an already-pushed revision
+     * succeeds (idempotent).
+     * Before: testInContainer. After: report(landed).
+     */
+    push: new AsyncSeriesBailHook<[PushPayload], PushResult | undefined>(['payload']),
+
+    /**
+     * report (AsyncParallelHook). Payload: Outcome. Never called with --dry-run.
+     * Tap returns: nothing. Forges act on their own proposals (`proposal.forge`), chat
+     * reporters on all. A throwing reporter is logged; it never changes the outcome.
+     * Side effects must be idempotent (ensureComment/ensureStatus).
+     * Before: discover (started) or push/any failure. After: the next proposal, or shutdown.
+     */
+    report: new AsyncParallelHook<[Outcome]>(['outcome']),
+
+    /**
+     * shutdown (AsyncSeriesHook). Payload: ShutdownPayload.
+     * Tap returns: nothing. Release what the plugin holds (connections, containers).
+     * Called once per run in every case, also after SIGINT/SIGTERM.
+     */
+    shutdown: new AsyncSeriesHook<[ShutdownPayload]>(['payload']),
+  });
+}
+
+/** The hooks of one run, as core sees them. */
+export type Hooks = ReturnType<typeof createHooks>;
+
+/** Names of the hook points. */
+export type HookName = keyof Hooks;
+
+export const HOOK_NAMES: readonly HookName[] = Object.freeze([
+  'verify',
+  'discover',
+  'fetch',
+  'merge',
+  'testInContainer',
+  'push',
+  'report',
+  'shutdown',
+]);
+
+type TapFn<H> = H extends AsyncSeriesWaterfallHook<infer A, any, any>
+  ? (...args: A extends unknown[] ? A : never) => Promise<A extends [infer F, ...unknown[]] ? F : never>
+  : H extends AsyncSeriesBailHook<infer A, infer R, any>
+    ? (...args: A extends unknown[] ? A : never) => Promise<R>
+    : H extends AsyncSeriesHook<infer A, any> | AsyncParallelHook<infer A, any>
+      ? (...args: A extends unknown[] ? A : never) => Promise<void>
+      : never;
+
+/** Options of a tap: tapable's stage ordering, and a timeout overriding the hook default. */
+export interface TapOptions {
+  stage?: number;
+  /** Milliseconds before core gives up on this tap (0 = no limit). */
+  timeoutMs?: number;
+}
+
+/**
+ * What a plugin's `apply()` receives: taps only, named after the plugin.
+ * Plugins may tap, never call hooks.
+ */
+export type TapHooks = {
+  readonly [K in HookName]: {
+    tapPromise(fn: TapFn<Hooks[K]>, options?: TapOptions): void;
+  };
+};

@@ -1,0 +1,161 @@
+/**
+ * Payload types shared by the hook points. Plugins import these (and only these, plus
+ * core's public surface) to describe what they receive and return.
+ */
+
+/** Which version control system a branch lives in. A fetch/merge/push plugin handles one. */
+export type Vcs = 'git' | 'bzr';
+
+/** A branch a plugin can fetch from or push to. `url` is anything the VCS accepts. */
+export interface BranchRef {
+  vcs: Vcs;
+  /** Clone/fetch URL or local path; never interpreted by a shell. */
+  url: string;
+  /** Branch name (git) or an empty string for bzr branches, whose URL is the branch. */
+  branch: string;
+}
+
+/** Target of a project as configured by the operator (never read from a branch). */
+export interface TargetConfig {
+  /** Name of the forge plugin that owns the target ("local", "launchpad", "github"...). */
+  forge: string;
+  /** Forge-specific settings (repo path, lp: URL, owner/repo, base branch...). */
+  [key: string]: unknown;
+}
+
+/** How the tests of a project run; validated by core before anything runs. */
+export interface TestSpec {
+  /** Container backend: `auto` picks lxd, then bwrap; `unsafe-host` is opt-in only. */
+  backend: string;
+  /** Image (or base container) the backend starts from. */
+  image?: string;
+  /** Run before `command`, may receive an ssh agent when `setupAgent` is true. */
+  setup?: string[];
+  /** The test command, run in the merged tree; never receives credentials. */
+  command: string[];
+  /** Names of host environment variables passed into the container; nothing else is. */
+  env: string[];
+  /** Fixed variables set inside the container. */
+  setEnv: Record<string, string>;
+  /** Total timeout of setup + test, in seconds. */
+  timeout: number;
+  /** Kill when nothing was printed for this many seconds. */
+  noOutputTimeout: number;
+  /** Paths (relative to the tree) copied back to the slave after the run. */
+  artefacts: string[];
+  /** Give the container a network device (off by default: only `lo`). */
+  network: boolean;
+  /** Forward the slave's ssh agent to the setup phase only (see the README trade-off). */
+  setupAgent: boolean;
+  limits: { memory?: string; processes?: number; cpu?: string };
+}
+
+/** A project: a set of targets sharing one test spec. */
+export interface ProjectConfig {
+  name: string;
+  targets: TargetConfig[];
+  test: TestSpec;
+}
+
+/** A vote on a proposal, in Launchpad's vocabulary (GitHub reviews are mapped to it). */
+export interface Vote {
+  reviewer: string;
+  vote: 'Approve' | 'Needs Fixing' | 'Disapprove' | 'Abstain' | 'Needs Information' | 'Needs Resubmitting' | 'Pending';
+  /** Whether the reviewer is trusted for this target (only trusted votes count). */
+  trusted: boolean;
+  /** Revision the vote was cast on, when the forge knows it. */
+  revision?: string;
+}
+
+/**
+ * Whether a discovered proposal can land now.
+ * - `ready`: approved and meets every criterion; the bot lands it.
+ * - `waiting`: not for now (not approved, prerequisite not merged...): no comment is posted.
+ * - `rejected`: approved but unacceptable (untrusted votes, no commit message...): the bot
+ *   posts `reason` as a comment and sets the proposal back to review.
+ */
+export type Readiness =
+  | { state: 'ready' }
+  | { state: 'waiting'; reason: string }
+  | { state: 'rejected'; code: string; reason: string };
+
+/** A merge proposal / pull request, normalised by the forge plugin that found it. */
+export interface Proposal {
+  /** Stable id, unique across forges, e.g. `local:3`, `github:owner/repo#12`. */
+  id: string;
+  /** Name of the forge plugin that discovered it and reports on it. */
+  forge: string;
+  /** Web URL, used in `Merged from <url>` and in reports. */
+  url: string;
+  title: string;
+  source: BranchRef;
+  target: BranchRef;
+  /** The revision that was reviewed and approved; what lands. Undefined: the source tip. */
+  approvedRevision?: string;
+  /** Commit message of the landing (already falls back to the description, forge-side). */
+  commitMessage: string;
+  votes: Vote[];
+  readiness: Readiness;
+  /** Forge-private data (API links...), opaque to core and other plugins. */
+  meta?: Record<string, unknown>;
+}
+
+/** A checkout made by `fetch`: the target at its current tip plus the approved source. */
+export interface Checkout {
+  /** Directory holding the working tree. */
+  dir: string;
+  /** Target tip the merge starts from (what `push` must fast-forward from). */
+  targetRevision: string;
+  /** Approved source revision that was fetched. */
+  sourceRevision: string;
+}
+
+/** The merge made by `merge`: committed, ready to test and push. */
+export interface MergeResult {
+  revision: string;
+}
+
+/** Outcome of `testInContainer`. A non-zero exit code means the tests failed. */
+export interface TestResult {
+  backend: string;
+  exitCode: number;
+  /** Which phase ended the run: setup failures are reported as such. */
+  phase: 'setup' | 'test';
+  /** Set when a timeout killed the run. */
+  timedOut?: 'total' | 'no-output';
+  /** Set when the container was killed for exceeding its memory limit. */
+  oomKilled?: boolean;
+  /** The last lines of output (already redacted), for rejection comments. */
+  outputTail: string;
+  /** Host paths of artefacts copied back from the container. */
+  artefacts: string[];
+  durationMs: number;
+}
+
+export interface PushResult {
+  revision: string;
+}
+
+/** A rejection, as handed to reporters: code from the catalogue plus comment text. */
+export interface RejectionInfo {
+  code: string;
+  reason: string;
+  /** Extra text for the comment, e.g. the tail of a failing test run. */
+  details?: string;
+}
+
+/** What happened to one proposal; handed to every `report` tap. */
+export type Outcome =
+  | { kind: 'started'; proposal: Proposal; project: ProjectConfig; buildUrl?: string }
+  | { kind: 'landed'; proposal: Proposal; project: ProjectConfig; revision: string; buildUrl?: string; test?: TestResult }
+  | { kind: 'rejected'; proposal: Proposal; project: ProjectConfig; rejection: RejectionInfo; buildUrl?: string; test?: TestResult }
+  | { kind: 'error'; proposal: Proposal; project: ProjectConfig; message: string; buildUrl?: string };
+
+/** One configuration or prerequisite problem found by `verify`. */
+export interface Problem {
+  /** Plugin or core area that found it. */
+  source: string;
+  message: string;
+  /** What to do about it. */
+  hint?: string;
+}
