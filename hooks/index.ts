@@ -18,6 +18,7 @@ import type {
   Checkout,
   MergeResult,
   Outcome,
+  Note,
   Problem,
   ProjectConfig,
   Proposal,
@@ -34,6 +35,8 @@ export interface VerifyPayload {
   projects: readonly ProjectConfig[];
   /** Push every problem found; core reports all of them together and stops (exit 2). */
   problems: Problem[];
+  /** Push facts worth a line in `byoci doctor` (e.g. "lxd: daemon 5.0.2 answers, image hostusr"). */
+  notes: Note[];
   signal: AbortSignal;
 }
 

@@ -159,3 +159,9 @@ export interface Problem {
   /** What to do about it. */
   hint?: string;
 }
+
+/** A positive fact found by `verify`, printed by `byoci doctor` as an ok line. */
+export interface Note {
+  source: string;
+  message: string;
+}
