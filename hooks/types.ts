@@ -113,6 +113,11 @@ export interface Checkout {
 /** The merge made by `merge`: committed, ready to test and push. */
 export interface MergeResult {
   revision: string;
+  /**
+   * True when the target already holds this proposal's landing (a rerun after a crash
+   * between push and report): core then skips the tests and the push and reports `landed`.
+   */
+  alreadyLanded?: boolean;
 }
 
 /** Outcome of `testInContainer`. A non-zero exit code means the tests failed. */

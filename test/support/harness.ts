@@ -1,0 +1,85 @@
+/**
+ * Drives one or more plugins the way core does, without config files: real hooks, the
+ * real interceptor, the plugin's schema applied to `config`, only declared secrets.
+ *
+ *   const { hooks, run } = await applyPlugins([{ plugin: gitPlugin, config: {} }]);
+ *   const checkout = await hooks.fetch.promise({ proposal, workspace, signal: run.signal });
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHooks, type Hooks } from '../../hooks/index.js';
+import { ConfigError } from '../../core/errors.js';
+import { createLogger, type Logger } from '../../core/logger.js';
+import type { AnyPlugin, RunInfo } from '../../core/plugin.js';
+import { createPluginApi, validatePluginConfig } from '../../core/plugin-api.js';
+import { applyPlugin, interceptHooks } from '../../core/taps.js';
+import { Redactor } from '../../secrets/redact.js';
+
+export interface PluginUnderTest {
+  plugin: AnyPlugin;
+  config?: unknown;
+  /** Secret values by declared name; undeclared names are refused like core does. */
+  secrets?: Record<string, string>;
+}
+
+export interface Harness {
+  hooks: Hooks;
+  run: RunInfo & { signal: AbortSignal };
+  redactor: Redactor;
+  /** Lines the plugins logged (already redacted). */
+  lines: string[];
+  log: Logger;
+  /** Removes the run's workdir. */
+  cleanup(): void;
+}
+
+export async function applyPlugins(
+  plugins: PluginUnderTest[],
+  options: { dryRun?: boolean; buildUrl?: string; workdir?: string; echo?: boolean } = {},
+): Promise<Harness> {
+  const hooks = createHooks();
+  const redactor = new Redactor();
+  const lines: string[] = [];
+  const log = createLogger({
+    level: 'debug',
+    redactor,
+    write: (line) => {
+      lines.push(line);
+      if (options.echo || process.env.BYOCI_TEST_LOG) process.stderr.write(line + '\n');
+    },
+  });
+  interceptHooks(hooks, log);
+  const workdir = options.workdir ?? mkdtempSync(join(tmpdir(), 'byoci-test-run-'));
+  const controller = new AbortController();
+  const run = {
+    id: `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
+    dryRun: options.dryRun ?? false,
+    workdir,
+    buildUrl: options.buildUrl,
+    namespace: 'selftest',
+    landing: { user: 'byoci', name: 'Byoci Lander', email: 'byoci@example.invalid' },
+    signal: controller.signal,
+  };
+  for (const { plugin, config, secrets = {} } of plugins) {
+    const { config: valid, problems } = validatePluginConfig(plugin, config);
+    if (problems.length) throw new ConfigError(problems);
+    const declared = Object.keys(plugin.secrets ?? {});
+    const values = new Map<string, string>();
+    for (const [name, value] of Object.entries(secrets)) {
+      if (!declared.includes(name)) throw new Error(`${plugin.name} does not declare secret ${name}`);
+      values.set(name, value);
+    }
+    applyPlugin(hooks, plugin, createPluginApi({ plugin, config: valid, secrets: values, log, run, redactor }));
+  }
+  return {
+    hooks,
+    run,
+    redactor,
+    lines,
+    log,
+    cleanup() {
+      if (!options.workdir) rmSync(workdir, { recursive: true, force: true });
+    },
+  };
+}
