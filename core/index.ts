@@ -1,0 +1,25 @@
+/**
+ * Core's public surface: what plugins may import (besides `hooks/`).
+ */
+export { definePlugin } from './plugin.js';
+export type { AnyPlugin, PluginApi, PluginDefinition, PluginRegistry, PluginSecrets, RunInfo, SecretDeclaration } from './plugin.js';
+export {
+  ConfigError,
+  EXIT,
+  PluginError,
+  REJECTIONS,
+  Rejection,
+  TimeoutError,
+  UsageError,
+  asRejection,
+  exitCodeFor,
+  formatProblem,
+} from './errors.js';
+export type { ConfigProblem, RejectionCode } from './errors.js';
+export { createLogger, silentLogger } from './logger.js';
+export type { Fields, Level, Logger, LoggerOptions } from './logger.js';
+export { CommandError, baseEnv, run } from './process.js';
+export type { RunOptions, RunResult } from './process.js';
+export { LineSplitter, TailBuffer, Watchdog } from './stream.js';
+export type { TimeoutKind, WatchdogOptions } from './stream.js';
+export { parseDuration } from './duration.js';
