@@ -45,6 +45,8 @@ export interface RunInfo {
   readonly buildUrl: string | undefined;
   /** The active configuration namespace (`production`, `testing`, `selftest`). */
   readonly namespace: string;
+  /** Directory of the config file; relative paths in plugin config resolve against it. */
+  readonly configDir: string;
   /** Identity used for landing commits: `{byoci}.landing`. */
   readonly landing: { readonly user: string; readonly name: string; readonly email: string };
 }

@@ -183,14 +183,6 @@ export const HOOK_NAMES: readonly HookName[] = Object.freeze([
   'shutdown',
 ]);
 
-type TapFn<H> = H extends AsyncSeriesWaterfallHook<infer A, any, any>
-  ? (...args: A extends unknown[] ? A : never) => Promise<A extends [infer F, ...unknown[]] ? F : never>
-  : H extends AsyncSeriesBailHook<infer A, infer R, any>
-    ? (...args: A extends unknown[] ? A : never) => Promise<R>
-    : H extends AsyncSeriesHook<infer A, any> | AsyncParallelHook<infer A, any>
-      ? (...args: A extends unknown[] ? A : never) => Promise<void>
-      : never;
-
 /** Options of a tap: tapable's stage ordering, and a timeout overriding the hook default. */
 export interface TapOptions {
   stage?: number;
@@ -198,12 +190,33 @@ export interface TapOptions {
   timeoutMs?: number;
 }
 
+/** A hook as a plugin sees it: it can only be tapped, with an async function. */
+export interface Tappable<Args extends unknown[], Result> {
+  tapPromise(fn: (...args: Args) => Promise<Result>, options?: TapOptions): void;
+}
+
 /**
  * What a plugin's `apply()` receives: taps only, named after the plugin.
- * Plugins may tap, never call hooks.
+ * Plugins may tap, never call hooks. Kept in step with `createHooks()` by a type test.
  */
-export type TapHooks = {
-  readonly [K in HookName]: {
-    tapPromise(fn: TapFn<Hooks[K]>, options?: TapOptions): void;
-  };
+export interface TapHooks {
+  readonly verify: Tappable<[VerifyPayload], void>;
+  readonly discover: Tappable<[Proposal[], DiscoverPayload], Proposal[]>;
+  readonly fetch: Tappable<[FetchPayload], Checkout | undefined>;
+  readonly merge: Tappable<[MergePayload], MergeResult | undefined>;
+  readonly testInContainer: Tappable<[TestPayload], TestResult | undefined>;
+  readonly push: Tappable<[PushPayload], PushResult | undefined>;
+  readonly report: Tappable<[Outcome], void>;
+  readonly shutdown: Tappable<[ShutdownPayload], void>;
+}
+
+type HookArgs<H> = H extends { promise(...args: infer A): Promise<unknown> } ? A : never;
+type FacadeArgs<T> = T extends Tappable<infer A, unknown> ? A : never;
+/** Compile-time check that TapHooks matches the hooks built by createHooks(). */
+export type TapHooksInStep = {
+  [K in HookName]: HookArgs<Hooks[K]> extends FacadeArgs<TapHooks[K]>
+    ? FacadeArgs<TapHooks[K]> extends HookArgs<Hooks[K]>
+      ? true
+      : never
+    : never;
 };

@@ -58,6 +58,7 @@ export async function applyPlugins(
     workdir,
     buildUrl: options.buildUrl,
     namespace: 'selftest',
+    configDir: process.cwd(),
     landing: { user: 'byoci', name: 'Byoci Lander', email: 'byoci@example.invalid' },
     signal: controller.signal,
   };

@@ -1,0 +1,97 @@
+/**
+ * The schema of byoci's configuration (after namespace selection and interpolation).
+ * Plugin sections (`plugins.<name>`) are validated by each plugin's own schema.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const seconds = parseDuration(value);
+  if (seconds === undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a duration: ${JSON.stringify(value)} (use seconds or 90s, 5m, 1h)` });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+/**
+ * A command: an argv array, or a string run by `sh -c` inside the container. Commands come
+ * from the operator's config only, never from a proposal.
+ */
+const command = z.union([
+  z.string().min(1, 'empty command').transform((s) => ['sh', '-c', s]),
+  z.array(z.string()).min(1, 'empty command'),
+]);
+
+const relativePath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
+    message: 'must be a path inside the tree (relative, without ..)',
+  });
+
+export const BACKENDS = ['auto', 'lxd', 'bwrap', 'unsafe-host'] as const;
+
+export const testSchema = z
+  .object({
+    backend: z.enum(BACKENDS).default('auto'),
+    image: z.string().min(1).optional(),
+    setup: command.optional(),
+    command,
+    env: z.array(z.string().regex(ENV_NAME, 'not an environment variable name')).default([]),
+    setEnv: z.record(z.string().regex(ENV_NAME, 'not an environment variable name'), z.string()).default({}),
+    timeout: duration.default(3600),
+    noOutputTimeout: duration.default(600),
+    artefacts: z.array(relativePath).default([]),
+    network: z.boolean().default(false),
+    setupAgent: z.boolean().default(false),
+    limits: z
+      .object({
+        memory: z.string().regex(/^\d+(\.\d+)?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/, 'not a size such as 2GiB').optional(),
+        processes: z.number().int().positive().optional(),
+        cpu: z.union([z.number().int().positive(), z.string().min(1)]).transform(String).optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export const targetSchema = z.object({ forge: z.string().min(1, 'names the forge plugin, e.g. local') }).passthrough();
+
+export const projectSchema = z
+  .object({
+    targets: z.array(targetSchema).min(1, 'a project needs at least one target'),
+    test: testSchema,
+  })
+  .strict();
+
+export const landingSchema = z
+  .object({
+    user: z.string().min(1).default('byoci'),
+    fullname: z.string().min(1).default('byoci lander'),
+    email: z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, 'not an e-mail address').default('byoci@localhost'),
+  })
+  .strict();
+
+export const settingsSchema = z
+  .object({
+    /** The active namespace (removed before validation, kept for the record). */
+    byoci: z.string().optional(),
+    /** Free-form values for `{vars.name}` interpolation. */
+    vars: z.record(z.unknown()).default({}),
+    landing: landingSchema.default({}),
+    workdir: z.string().min(1).default(join(tmpdir(), 'byoci')),
+    artefacts: z.string().min(1).default('.byoci/artefacts'),
+    secrets: z.record(z.unknown()).default({}),
+    plugins: z.record(z.union([z.record(z.unknown()), z.null()])).default({}),
+    projects: z
+      .record(z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'project names are letters, digits, dot, dash, underscore'), projectSchema)
+      .default({}),
+  })
+  .strict();
+
+export type Settings = z.output<typeof settingsSchema>;
