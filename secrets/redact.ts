@@ -3,24 +3,69 @@
  * every output (console, --json, error messages, comments, IRC lines, artefacts) passes
  * through `redact()` before it leaves the process.
  *
- * Each value is masked in its plain, URL-encoded and base64 forms.
+ * Each value is masked in every form it commonly takes on the way out:
+ * - plain, and without its trailing newline (a key file read as is);
+ * - URL-encoded (`encodeURIComponent`) and form-encoded (spaces as `+`);
+ * - JSON-escaped (a multi-line key inside a JSON string: `\n`, `\"`);
+ * - base64 and base64url, padded or not, and embedded in a longer base64 text at any
+ *   alignment (`Basic base64(user:token)`): the part of the encoding that depends only on
+ *   the value is masked;
+ * - every substantial line of a multi-line value (keys leak line by line).
+ *
+ * Values shorter than MIN_LENGTH are not registered: they would mangle ordinary text.
  */
+import { Transform } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 
 const MASK = '[REDACTED]';
 /** Values shorter than this are not masked: they would mangle ordinary text. */
 const MIN_LENGTH = 4;
+/** Shortest base64 fragment (of a value embedded at an offset) worth masking. */
+const MIN_FRAGMENT = 8;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/**
+ * Base64 of `value` as it appears inside the base64 of a longer text in which it starts
+ * at byte offset k (mod 3): drop the characters that also depend on neighbouring bytes.
+ */
+function embeddedBase64(bytes: Buffer, url: boolean): string[] {
+  const out: string[] = [];
+  for (let k = 1; k <= 2; k++) {
+    const padded = Buffer.concat([Buffer.alloc(k), bytes]);
+    const encoded = padded.toString(url ? 'base64url' : 'base64').replace(/=+$/, '');
+    const head = 4; // the first group mixes k unknown bytes with the value's first bytes
+    const total = k + bytes.length;
+    const fullGroups = Math.floor(total / 3);
+    const core = encoded.slice(head, fullGroups * 4);
+    if (core.length >= MIN_FRAGMENT) out.push(core);
+  }
+  // At offset 0 the value's encoding is exact up to its last full group.
+  const exact = bytes.toString(url ? 'base64url' : 'base64');
+  const full = exact.slice(0, Math.floor(bytes.length / 3) * 4);
+  if (full.length >= MIN_FRAGMENT) out.push(full);
+  return out;
+}
+
 function formsOf(value: string): string[] {
-  const forms = new Set<string>([value]);
-  forms.add(encodeURIComponent(value));
-  const b64 = Buffer.from(value, 'utf8').toString('base64');
-  forms.add(b64);
-  forms.add(b64.replace(/=+$/, ''));
-  forms.add(Buffer.from(value, 'utf8').toString('base64url'));
+  const forms = new Set<string>();
+  const variants = new Set([value, value.replace(/(\r?\n)+$/, ''), value.trim()]);
+  for (const v of variants) {
+    if (v.length < MIN_LENGTH) continue;
+    forms.add(v);
+    forms.add(encodeURIComponent(v));
+    forms.add(encodeURIComponent(v).replace(/%20/g, '+'));
+    forms.add(JSON.stringify(v).slice(1, -1));
+    const bytes = Buffer.from(v, 'utf8');
+    const b64 = bytes.toString('base64');
+    forms.add(b64);
+    forms.add(b64.replace(/=+$/, ''));
+    forms.add(bytes.toString('base64url'));
+    for (const f of embeddedBase64(bytes, false)) forms.add(f);
+    for (const f of embeddedBase64(bytes, true)) forms.add(f);
+  }
   // Multi-line values (keys) also leak line by line: mask every substantial line.
   for (const line of value.split(/\r?\n/)) {
     if (line.trim().length >= 16) forms.add(line.trim());
@@ -30,19 +75,29 @@ function formsOf(value: string): string[] {
 
 export class Redactor {
   #forms = new Set<string>();
+  #values = new Set<string>();
   #pattern: RegExp | undefined;
+  #longest = 0;
 
   /** Registers a secret value; all its forms are masked from now on. */
   add(value: string | undefined | null): void {
-    if (!value || value.length < MIN_LENGTH) return;
+    if (!value || value.length < MIN_LENGTH || this.#values.has(value)) return;
+    this.#values.add(value);
     for (const f of formsOf(value)) this.#forms.add(f);
     // Longest first so that a value is masked whole before any of its parts.
     const sorted = [...this.#forms].sort((a, b) => b.length - a.length);
+    this.#longest = sorted[0]?.length ?? 0;
     this.#pattern = new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
   }
 
+  /** Number of registered values. */
   get size(): number {
-    return this.#forms.size;
+    return this.#values.size;
+  }
+
+  /** Length of the longest masked form (what a stream must hold back between chunks). */
+  get longestForm(): number {
+    return this.#longest;
   }
 
   /** Returns `text` with every registered secret form replaced by a mask. */
@@ -51,17 +106,72 @@ export class Redactor {
     return text.replace(this.#pattern, MASK);
   }
 
-  /** Redacts every string inside a JSON-like value (for --json output). */
+  /** True when `text` contains any registered form (for tests and assertions). */
+  leaks(text: string): boolean {
+    if (!this.#pattern) return false;
+    this.#pattern.lastIndex = 0;
+    const found = this.#pattern.test(text);
+    this.#pattern.lastIndex = 0;
+    return found;
+  }
+
+  /**
+   * Redacts every string inside a JSON-like value (for --json output): plain objects,
+   * arrays, and Errors (turned into `{name, message}`); object keys too.
+   */
   redactValue<T>(value: T): T {
     if (typeof value === 'string') return this.redact(value) as T;
     if (Array.isArray(value)) return value.map((v) => this.redactValue(v)) as T;
-    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    if (value instanceof Error) return { name: value.name, message: this.redact(value.message) } as T;
+    if (value && typeof value === 'object') {
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return value;
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = this.redactValue(v);
+      for (const [k, v] of Object.entries(value)) out[this.redact(k)] = this.redactValue(v);
       return out as T;
     }
     return value;
   }
+}
+
+/**
+ * A stream that redacts text passing through it (test output, artefacts copied back).
+ * Works line by line so a secret split across chunks is still caught; a line longer than
+ * `maxLine` is passed on in pieces, holding back enough to catch a secret at the cut.
+ */
+export function createRedactingTransform(redactor: Redactor, options: { maxLine?: number } = {}): Transform {
+  const maxLine = options.maxLine ?? 1 << 20;
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  return new Transform({
+    decodeStrings: false,
+    transform(chunk: Buffer | string, _encoding, done) {
+      pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      const cut = pending.lastIndexOf('\n');
+      let out = '';
+      if (cut >= 0) {
+        out = redactor.redact(pending.slice(0, cut + 1));
+        pending = pending.slice(cut + 1);
+      }
+      if (pending.length > maxLine) {
+        // Redact with the tail included, then emit up to where a form could still start.
+        const keep = Math.max(redactor.longestForm - 1, 0);
+        const safe = pending.length - keep;
+        const redacted = redactor.redact(pending);
+        if (redacted === pending) {
+          out += pending.slice(0, safe);
+          pending = pending.slice(safe);
+        } else {
+          out += redacted;
+          pending = '';
+        }
+      }
+      done(null, out);
+    },
+    flush(done) {
+      done(null, redactor.redact(pending + decoder.end()));
+    },
+  });
 }
 
 export const REDACTION_MASK = MASK;

@@ -1,0 +1,52 @@
+/**
+ * Building the store chain from the config and looking a key up along it.
+ */
+import { resolveSecretsDir, type SecretsConfig, type StoreName } from './config.js';
+import { createEnvStore } from './env.js';
+import { createFileStore } from './file.js';
+import { createKeyringStore } from './keyring.js';
+import { parseKey } from './keys.js';
+import type { SecretLookup, SecretStore } from './types.js';
+
+export interface CreateStoresOptions {
+  /** Environment for the env store and for `~`/XDG expansion; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Directory a relative `secrets.dir` is resolved against (the config file's); default cwd. */
+  baseDir?: string;
+}
+
+/** One store by name. */
+export function createStore(name: StoreName, config: SecretsConfig, opts: CreateStoresOptions = {}): SecretStore {
+  switch (name) {
+    case 'env':
+      return createEnvStore(opts.env ? { env: opts.env } : {});
+    case 'file':
+      return createFileStore({ dir: resolveSecretsDir(config.dir, opts), aliases: config.aliases });
+    case 'keyring':
+      return createKeyringStore({ service: config.service });
+  }
+}
+
+/** The stores of `config.order`, in lookup order. Nothing is read until a lookup. */
+export function createStores(config: SecretsConfig, opts: CreateStoresOptions = {}): SecretStore[] {
+  return config.order.map((name) => createStore(name, config, opts));
+}
+
+/**
+ * Asks each store in turn; the first that holds `key` wins. A store that fails (a locked
+ * keyring, a world-readable file) stops the lookup with its error: a secret is never
+ * silently taken from a later store because an earlier one was broken.
+ */
+export async function lookupSecret(stores: readonly SecretStore[], key: string): Promise<SecretLookup> {
+  parseKey(key);
+  for (const store of stores) {
+    const value = await store.get(key);
+    if (value !== undefined) return { key, value, store: store.name };
+  }
+  return { key, value: undefined, store: undefined };
+}
+
+/** The names of the stores, for messages: "env, file, keyring". */
+export function describeStores(stores: readonly SecretStore[]): string {
+  return stores.map((s) => s.name).join(', ') || '(none)';
+}
