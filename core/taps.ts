@@ -21,6 +21,9 @@ export const DEFAULT_TAP_TIMEOUTS: Readonly<Record<HookName, number>> = Object.f
   shutdown: 60_000,
 });
 
+/** Hooks whose failing taps are logged and swallowed: reporting and cleanup. */
+const ISOLATED: ReadonlySet<HookName> = new Set<HookName>(['report', 'shutdown']);
+
 interface TapInfo {
   name: string;
   type: string;
@@ -63,8 +66,12 @@ export function interceptHooks(hooks: Hooks, log: Logger, timeouts: Partial<Reco
             return result;
           } catch (error) {
             const ms = Math.round(performance.now() - started);
-            if (error instanceof PluginError) throw error;
-            const stamped = new PluginError(plugin, hookName, error);
+            const stamped = error instanceof PluginError ? error : new PluginError(plugin, hookName, error);
+            if (ISOLATED.has(hookName)) {
+              // A reporter (or a cleanup) that fails is logged; it never changes the outcome.
+              scoped.error('tap failed; outcome unchanged', { hook: hookName, ms, error: stamped.message });
+              return undefined;
+            }
             scoped.debug('tap failed', { hook: hookName, ms, error: stamped.message });
             throw stamped;
           }

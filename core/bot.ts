@@ -1,0 +1,432 @@
+/**
+ * A bot per run: loads the plugins, hands each its config and declared secrets, and runs
+ * the hooks in order. Core enforces `--dry-run` (no push, no report) and reporter isolation
+ * (a throwing reporter is logged and changes nothing).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHooks, type Hooks } from '../hooks/index.js';
+import type {
+  BranchRef,
+  Note,
+  Outcome,
+  Problem,
+  ProjectConfig,
+  Proposal,
+  RejectionInfo,
+  TestResult,
+  TestSpec,
+} from '../hooks/types.js';
+import type { Redactor } from '../secrets/redact.js';
+import type { SecretStore } from '../secrets/types.js';
+import type { LoadedConfig } from './config.js';
+import { ConfigError, PluginError, Rejection, asRejection, type ConfigProblem, EXIT } from './errors.js';
+import { resolvePlugins } from './loader.js';
+import type { Logger } from './logger.js';
+import type { PluginRegistry, RunInfo } from './plugin.js';
+import { createPluginApi, validatePluginConfig } from './plugin-api.js';
+import { applyPlugin, interceptHooks } from './taps.js';
+
+export interface BotOptions {
+  config: LoadedConfig;
+  /** Built-in plugins by name (handed in by the CLI; core never imports a plugin). */
+  registry: PluginRegistry;
+  /** Built-ins loaded without being named in the config, in tap order. */
+  defaultPlugins: readonly string[];
+  /** Secret stores in lookup order. */
+  stores?: readonly SecretStore[];
+  log: Logger;
+  redactor: Redactor;
+  dryRun?: boolean;
+  /** Keep the run's work directory (checkouts) for inspection. */
+  keep?: boolean;
+  buildUrl?: string;
+  runId?: string;
+}
+
+/** A proposal with the project whose target it was found on. */
+export interface Candidate {
+  project: ProjectConfig;
+  proposal: Proposal;
+}
+
+export type LandingResult = Outcome & { dryRun: boolean };
+
+export interface LandSummary {
+  results: LandingResult[];
+  /** Discovered proposals that were not landable now, with the reason. */
+  waiting: Candidate[];
+  exitCode: number;
+}
+
+function newRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A proposal id made safe as a directory name. */
+function safeName(id: string): string {
+  return id.replace(/[^\w.-]+/g, '_').slice(0, 80);
+}
+
+/** The rejection a finished test run amounts to, if any. */
+export function testRejection(result: TestResult, spec: TestSpec): Rejection | undefined {
+  if (result.timedOut === 'total') return new Rejection('tests-timeout', { seconds: spec.timeout }, result.outputTail);
+  if (result.timedOut === 'no-output') {
+    return new Rejection('tests-silent', { seconds: spec.noOutputTimeout }, result.outputTail);
+  }
+  if (result.oomKilled) return new Rejection('tests-oom', { limit: spec.limits.memory ?? 'unset' }, result.outputTail);
+  if (result.exitCode === 0) return undefined;
+  return new Rejection(result.phase === 'setup' ? 'setup-failed' : 'tests-failed', { exitCode: result.exitCode }, result.outputTail);
+}
+
+function projectsOf(config: LoadedConfig): ProjectConfig[] {
+  return Object.entries(config.settings.projects).map(([name, project]) => ({
+    name,
+    targets: project.targets,
+    test: project.test as TestSpec,
+  }));
+}
+
+export class Bot {
+  readonly hooks: Hooks;
+  readonly run: RunInfo & { signal: AbortSignal };
+  readonly projects: readonly ProjectConfig[];
+  readonly plugins: readonly string[];
+  readonly #log: Logger;
+  readonly #redactor: Redactor;
+  readonly #controller: AbortController;
+  readonly #keep: boolean;
+  readonly #artefactsRoot: string;
+  readonly #secretProblems: Problem[];
+  #shutDown = false;
+
+  private constructor(parts: {
+    hooks: Hooks;
+    run: RunInfo & { signal: AbortSignal };
+    projects: ProjectConfig[];
+    plugins: string[];
+    log: Logger;
+    redactor: Redactor;
+    controller: AbortController;
+    keep: boolean;
+    artefactsRoot: string;
+    secretProblems: Problem[];
+  }) {
+    this.hooks = parts.hooks;
+    this.run = parts.run;
+    this.projects = parts.projects;
+    this.plugins = parts.plugins;
+    this.#log = parts.log;
+    this.#redactor = parts.redactor;
+    this.#controller = parts.controller;
+    this.#keep = parts.keep;
+    this.#artefactsRoot = parts.artefactsRoot;
+    this.#secretProblems = parts.secretProblems;
+  }
+
+  /** Loads plugins, validates their config, resolves their secrets. Throws ConfigError. */
+  static async create(options: BotOptions): Promise<Bot> {
+    const { config, log, redactor } = options;
+    const settings = config.settings;
+    const locate = (problem: ConfigProblem): ConfigProblem => {
+      const path = problem.path?.split('.') ?? [];
+      return { ...config.locate(path), ...problem };
+    };
+
+    const { plugins, problems } = await resolvePlugins(settings, config.configDir, options.registry, options.defaultPlugins);
+    const validated = plugins.map((entry) => {
+      const result = validatePluginConfig(entry.plugin, entry.rawConfig);
+      // Problems carry the plugin's name; point them at the config key it was read from.
+      for (const p of result.problems) {
+        problems.push({ ...p, path: p.path?.replace(`plugins.${entry.plugin.name}`, `plugins.${entry.configKey}`) });
+      }
+      return { ...entry, config: result.config };
+    });
+    if (problems.length) throw new ConfigError(problems.map(locate));
+
+    const controller = new AbortController();
+    const runId = options.runId ?? newRunId();
+    const run = Object.freeze({
+      id: runId,
+      dryRun: options.dryRun ?? false,
+      workdir: join(settings.workdir, `run-${runId}`),
+      buildUrl: options.buildUrl,
+      namespace: config.namespace,
+      configDir: config.configDir,
+      landing: { user: settings.landing.user, name: settings.landing.fullname, email: settings.landing.email },
+      signal: controller.signal,
+    });
+    await mkdir(run.workdir, { recursive: true, mode: 0o700 });
+
+    const hooks = createHooks();
+    interceptHooks(hooks, log);
+    const stores = options.stores ?? [];
+    const secretProblems: Problem[] = [];
+    for (const { plugin, config: pluginConfig } of validated) {
+      const values = new Map<string, string>();
+      for (const [name, declaration] of Object.entries(plugin.secrets ?? {}) as [string, { required?: boolean; description: string }][]) {
+        const key = `${plugin.name}/${name}`;
+        let found: string | undefined;
+        for (const store of stores) {
+          try {
+            found = await store.get(key);
+          } catch (error) {
+            secretProblems.push({ source: plugin.name, message: `secret store ${store.name} failed for ${key}: ${(error as Error).message}` });
+          }
+          if (found !== undefined) break;
+        }
+        if (found !== undefined) values.set(name, found);
+        else if (declaration.required !== false) {
+          secretProblems.push({
+            source: plugin.name,
+            message: `required secret ${key} (${declaration.description}) is not set in any store (${stores.map((s) => s.name).join(', ') || 'none configured'})`,
+            hint: `byoci secrets set ${key}`,
+          });
+        }
+      }
+      applyPlugin(
+        hooks,
+        plugin,
+        createPluginApi({ plugin, config: pluginConfig, secrets: values, storeNames: stores.map((s) => s.name), log, run, redactor }),
+      );
+    }
+
+    return new Bot({
+      hooks,
+      run,
+      projects: projectsOf(config),
+      plugins: validated.map((p) => p.plugin.name),
+      log,
+      redactor,
+      controller,
+      keep: options.keep ?? false,
+      artefactsRoot: settings.artefacts,
+      secretProblems,
+    });
+  }
+
+  /** Interrupts the run (SIGINT/SIGTERM): running taps see `signal` aborted. */
+  abort(reason = 'interrupted'): void {
+    this.#controller.abort(new Error(reason));
+  }
+
+  /** Every problem the plugins find, plus notes for `doctor`. */
+  async verify(): Promise<{ problems: Problem[]; notes: Note[] }> {
+    const problems: Problem[] = [...this.#secretProblems];
+    const notes: Note[] = [];
+    await this.hooks.verify.promise({ projects: this.projects, problems, notes, signal: this.run.signal });
+    return { problems, notes };
+  }
+
+  /** Throws ConfigError listing every verify problem (exit 2). */
+  async verifyOrThrow(): Promise<Note[]> {
+    const { problems, notes } = await this.verify();
+    if (problems.length) {
+      throw new ConfigError(problems.map((p) => ({ message: `${p.source}: ${p.message}${p.hint ? ` (${p.hint})` : ''}` })));
+    }
+    return notes;
+  }
+
+  /** Every proposal of every target of the selected projects, with its readiness. */
+  async discover(filter: { project?: string } = {}): Promise<Candidate[]> {
+    const out: Candidate[] = [];
+    for (const project of this.projects) {
+      if (filter.project && project.name !== filter.project) continue;
+      for (const target of project.targets) {
+        const proposals = await this.hooks.discover.promise([], { project, target, signal: this.run.signal });
+        for (const proposal of proposals ?? []) out.push({ project, proposal });
+      }
+    }
+    return out;
+  }
+
+  /** Lands every landable proposal (or the one given); sequential, one at a time. */
+  async landAll(filter: { project?: string; proposal?: string } = {}): Promise<LandSummary> {
+    const candidates = await this.discover(filter);
+    const selected = filter.proposal ? candidates.filter((c) => c.proposal.id === filter.proposal) : candidates;
+    if (filter.proposal && selected.length === 0) {
+      this.#log.warn('no such proposal', { proposal: filter.proposal, known: candidates.map((c) => c.proposal.id).join(' ') });
+    }
+    const results: LandingResult[] = [];
+    const waiting: Candidate[] = [];
+    for (const candidate of selected) {
+      if (this.run.signal.aborted) break;
+      if (candidate.proposal.readiness.state === 'waiting') {
+        waiting.push(candidate);
+        continue;
+      }
+      results.push(await this.land(candidate));
+    }
+    if (results.length === 0) {
+      this.#log.info('nothing to land', { waiting: waiting.length });
+    }
+    const exitCode = results.some((r) => r.kind === 'error')
+      ? EXIT.internal
+      : results.some((r) => r.kind === 'rejected')
+        ? EXIT.rejected
+        : EXIT.ok;
+    return { results, waiting, exitCode };
+  }
+
+  /** Lands one proposal: fetch, merge, test, push, report. Never throws for the proposal's fate. */
+  async land({ project, proposal }: Candidate): Promise<LandingResult> {
+    const log = this.#log.child(proposal.id);
+    const dryRun = this.run.dryRun;
+    const base = { proposal, project, ...(this.run.buildUrl ? { buildUrl: this.run.buildUrl } : {}) };
+    let outcome: Outcome;
+    if (proposal.readiness.state === 'rejected') {
+      const rejection: RejectionInfo = { code: proposal.readiness.code, reason: proposal.readiness.reason };
+      log.info('rejected before merging', { code: rejection.code, reason: rejection.reason });
+      outcome = { kind: 'rejected', ...base, rejection };
+      await this.#report(outcome, log);
+      return { ...outcome, dryRun };
+    }
+
+    log.info('landing', { title: proposal.title, source: proposal.source.url, branch: proposal.source.branch, target: proposal.target.url });
+    await this.#report({ kind: 'started', ...base }, log);
+    const workspace = join(this.run.workdir, safeName(proposal.id));
+    let test: TestResult | undefined;
+    try {
+      await rm(workspace, { recursive: true, force: true });
+      await mkdir(workspace, { recursive: true });
+      const checkout = await this.#bail('fetch', this.hooks.fetch.promise({ proposal, workspace, signal: this.run.signal }), proposal.target);
+      log.info('fetched', { target: checkout.targetRevision, source: checkout.sourceRevision });
+      const message = `${proposal.commitMessage.trimEnd()}\n\nMerged from ${proposal.url}\n`;
+      const committer = { name: this.run.landing.name, email: this.run.landing.email };
+      const merge = await this.#bail(
+        'merge',
+        this.hooks.merge.promise({ proposal, checkout, message, committer, signal: this.run.signal }),
+        proposal.target,
+      );
+      if (merge.alreadyLanded) {
+        log.info('already landed by an earlier run; reporting it', { revision: merge.revision });
+        outcome = { kind: 'landed', ...base, revision: merge.revision };
+      } else {
+        log.info('merged', { revision: merge.revision });
+        test = await this.test(project, checkout.dir, proposal);
+        const failed = testRejection(test, project.test);
+        if (failed) throw failed;
+        if (dryRun) {
+          log.info('dry-run: not pushing', { revision: merge.revision, target: proposal.target.url, branch: proposal.target.branch });
+          outcome = { kind: 'landed', ...base, revision: merge.revision, test };
+        } else {
+          const pushed = await this.#bail('push', this.hooks.push.promise({ proposal, checkout, merge, signal: this.run.signal }), proposal.target);
+          log.info('landed', { revision: pushed.revision });
+          outcome = { kind: 'landed', ...base, revision: pushed.revision, test };
+        }
+      }
+    } catch (error) {
+      const rejection = asRejection(error);
+      if (rejection) {
+        log.info('rejected', { code: rejection.code, reason: rejection.reason });
+        outcome = {
+          kind: 'rejected',
+          ...base,
+          rejection: {
+            code: rejection.code,
+            reason: this.#redactor.redact(rejection.reason),
+            ...(rejection.details ? { details: this.#redactor.redact(rejection.details) } : {}),
+          },
+          ...(test ? { test } : {}),
+        };
+      } else {
+        const message = error instanceof Error ? error.message : String(error);
+        log.error('internal error', { error: message, ...(error instanceof PluginError ? { plugin: error.plugin, hook: error.hook } : {}) });
+        outcome = { kind: 'error', ...base, message: this.#redactor.redact(message) };
+      }
+    } finally {
+      if (!this.#keep) await rm(workspace, { recursive: true, force: true });
+    }
+    await this.#report(outcome, log);
+    return { ...outcome, dryRun };
+  }
+
+  /** Runs the project's tests on a tree through the container backends. */
+  async test(project: ProjectConfig, dir: string, proposal?: Proposal): Promise<TestResult> {
+    const out = this.#log.child(proposal ? `${proposal.id}/test` : 'test');
+    const artefactsDir = join(this.#artefactsRoot, this.run.id, safeName(proposal?.id ?? project.name));
+    await mkdir(artefactsDir, { recursive: true });
+    const result = await this.hooks.testInContainer.promise({
+      ...(proposal ? { proposal } : {}),
+      project,
+      spec: project.test,
+      dir,
+      runId: this.run.id,
+      artefactsDir,
+      onLine: (stream, line) => out.info(`| ${line}`, stream === 'stderr' ? { stream } : {}),
+      signal: this.run.signal,
+    });
+    if (!result) {
+      throw new Error(
+        `no container backend took backend: ${project.test.backend} for project ${project.name} ` +
+          '(is LXD running, or bubblewrap installed? see byoci doctor)',
+      );
+    }
+    out.info('tests finished', { backend: result.backend, exitCode: result.exitCode, ms: result.durationMs, ...(result.timedOut ? { timedOut: result.timedOut } : {}) });
+    return { ...result, outputTail: this.#redactor.redact(result.outputTail) };
+  }
+
+  /**
+   * `byoci test`: merges `source` into `target` and runs the project's tests, without a
+   * proposal, without pushing and without reporting.
+   */
+  async tryBranch(project: ProjectConfig, source: BranchRef, target: BranchRef): Promise<TestResult> {
+    const proposal: Proposal = {
+      id: `try:${source.branch || 'branch'}`,
+      forge: 'cli',
+      url: source.url,
+      title: `try ${source.branch} from ${source.url}`,
+      source,
+      target,
+      commitMessage: `Try ${source.branch}`,
+      votes: [],
+      readiness: { state: 'ready' },
+    };
+    const workspace = join(this.run.workdir, 'try');
+    await rm(workspace, { recursive: true, force: true });
+    await mkdir(workspace, { recursive: true });
+    try {
+      const checkout = await this.#bail('fetch', this.hooks.fetch.promise({ proposal, workspace, signal: this.run.signal }), target);
+      const committer = { name: this.run.landing.name, email: this.run.landing.email };
+      await this.#bail(
+        'merge',
+        this.hooks.merge.promise({ proposal, checkout, message: `Try ${source.branch}\n`, committer, signal: this.run.signal }),
+        target,
+      );
+      return await this.test(project, checkout.dir);
+    } finally {
+      if (!this.#keep) await rm(workspace, { recursive: true, force: true });
+    }
+  }
+
+  /** Calls `shutdown` once, then removes the run's work directory (unless kept). */
+  async shutdown(reason: 'done' | 'error' | 'signal' = 'done'): Promise<void> {
+    if (this.#shutDown) return;
+    this.#shutDown = true;
+    try {
+      await this.hooks.shutdown.promise({ reason });
+    } finally {
+      if (!this.#keep) await rm(this.run.workdir, { recursive: true, force: true });
+      else this.#log.info('work directory kept', { dir: this.run.workdir });
+    }
+  }
+
+  async #bail<T>(hook: string, promise: Promise<T | undefined>, target: BranchRef): Promise<T> {
+    const value = await promise;
+    if (value === undefined) {
+      throw new Error(`no plugin handles ${hook} for ${target.vcs} branches (loaded: ${this.plugins.join(', ')})`);
+    }
+    return value;
+  }
+
+  /** Hands an outcome to the reporters; with --dry-run only logs what would be reported. */
+  async #report(outcome: Outcome, log: Logger): Promise<void> {
+    if (this.run.dryRun) {
+      log.info('dry-run: not reporting', { outcome: outcome.kind });
+      return;
+    }
+    await this.hooks.report.promise(outcome);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Which plugins a run loads, and loading plugins named by path or npm package.
+ *
+ * A run loads: the registry's default plugins, every plugin named under `plugins:` in the
+ * config (a built-in name, a path starting with `.` or `/`, or an npm package name), and
+ * the forge of every configured target.
+ */
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ConfigProblem } from './errors.js';
+import type { AnyPlugin, PluginRegistry } from './plugin.js';
+import type { Settings } from './config-schema.js';
+
+export interface PluginToLoad {
+  plugin: AnyPlugin;
+  /** The `plugins:` key its config is read from (its name for built-ins). */
+  configKey: string;
+  rawConfig: unknown;
+}
+
+function isPath(specifier: string): boolean {
+  return specifier.startsWith('.') || isAbsolute(specifier);
+}
+
+function looksLikePlugin(value: unknown): value is AnyPlugin {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AnyPlugin).name === 'string' &&
+    typeof (value as AnyPlugin).apply === 'function'
+  );
+}
+
+async function importPlugin(specifier: string, configDir: string): Promise<AnyPlugin> {
+  let url: string;
+  if (isPath(specifier)) {
+    url = pathToFileURL(resolve(configDir, specifier)).href;
+  } else {
+    const require = createRequire(join(configDir, 'byoci-config.js'));
+    try {
+      url = pathToFileURL(require.resolve(specifier)).href;
+    } catch {
+      url = specifier; // let import() resolve it from byoci's own dependencies
+    }
+  }
+  const module = (await import(url)) as { default?: unknown; plugin?: unknown };
+  const candidate = module.default ?? module.plugin;
+  if (!looksLikePlugin(candidate)) {
+    throw new Error('its default export is not a plugin (use definePlugin from byoci core)');
+  }
+  return candidate;
+}
+
+/** Resolves the plugins of a run; problems name the config key that failed. */
+export async function resolvePlugins(
+  settings: Settings,
+  configDir: string,
+  registry: PluginRegistry,
+  defaults: readonly string[],
+): Promise<{ plugins: PluginToLoad[]; problems: ConfigProblem[] }> {
+  const problems: ConfigProblem[] = [];
+  const wanted = new Map<string, unknown>();
+  for (const name of defaults) wanted.set(name, undefined);
+  for (const [key, value] of Object.entries(settings.plugins)) wanted.set(key, value ?? undefined);
+  for (const [projectName, project] of Object.entries(settings.projects)) {
+    project.targets.forEach((target, index) => {
+      if (!wanted.has(target.forge)) {
+        if (registry.has(target.forge)) wanted.set(target.forge, undefined);
+        else {
+          problems.push({
+            path: `projects.${projectName}.targets.${index}.forge`,
+            message: `no forge plugin named ${JSON.stringify(target.forge)} (built-in: ${[...registry.keys()].join(', ')})`,
+          });
+        }
+      }
+    });
+  }
+
+  const plugins: PluginToLoad[] = [];
+  const seen = new Map<string, string>();
+  for (const [key, rawConfig] of wanted) {
+    let plugin = registry.get(key);
+    if (!plugin) {
+      if (!isPath(key) && !/^(@[\w.-]+\/)?[\w.-]+$/.test(key)) {
+        problems.push({ path: `plugins.${key}`, message: 'not a built-in plugin, a path or an npm package name' });
+        continue;
+      }
+      try {
+        plugin = await importPlugin(key, configDir);
+      } catch (error) {
+        problems.push({ path: `plugins.${key}`, message: `cannot load plugin: ${(error as Error).message}` });
+        continue;
+      }
+    }
+    const previous = seen.get(plugin.name);
+    if (previous !== undefined) {
+      problems.push({ path: `plugins.${key}`, message: `plugin name ${plugin.name} is already used by ${previous}` });
+      continue;
+    }
+    seen.set(plugin.name, key);
+    plugins.push({ plugin, configKey: key, rawConfig });
+  }
+  return { plugins, problems };
+}

@@ -1,0 +1,15 @@
+/**
+ * The registry of built-in plugins. A test checks that it lists every folder of plugins/.
+ * Order matters for bail hooks: container backends are tried in this order for `auto`.
+ */
+import type { AnyPlugin, PluginRegistry } from '../core/plugin.js';
+import host from './host/index.js';
+
+const BUILTINS: readonly AnyPlugin[] = [
+  host,
+];
+
+export const registry: PluginRegistry = new Map(BUILTINS.map((p) => [p.name, p]));
+
+/** Built-ins loaded in every run, whether or not the config names them. */
+export const DEFAULT_PLUGINS: readonly string[] = ['git', 'bzr', 'lxd', 'bwrap', 'host'].filter((name) => registry.has(name));
