@@ -17,7 +17,7 @@
  * `set` creates directories 700 and files 600 (written to a temporary file, then renamed).
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DEFAULT_ALIASES } from './config.js';
 import { SecretStoreError } from './errors.js';
@@ -110,6 +110,7 @@ export function createFileStore(options: FileStoreOptions): SecretStore & { read
 
     async list() {
       const keys = new Set<string>();
+      const aliasTargets = new Set(Object.values(aliases).map((a) => join(dir, a)));
       let plugins: string[];
       try {
         plugins = await readdir(dir);
@@ -124,7 +125,11 @@ export function createFileStore(options: FileStoreOptions): SecretStore & { read
         } catch {
           continue; // a file at the top level, or unreadable: not a <plugin>/ directory
         }
-        for (const name of names) if (isValidKey(`${plugin}/${name}`)) keys.add(`${plugin}/${name}`);
+        for (const name of names) {
+          const key = `${plugin}/${name}`;
+          if (!isValidKey(key) || aliasTargets.has(join(dir, key))) continue;
+          if ((await stat(join(dir, key)).catch(() => undefined))?.isFile()) keys.add(key);
+        }
       }
       for (const [key, alias] of Object.entries(aliases)) if (await exists(join(dir, alias))) keys.add(key);
       return [...keys].sort();
