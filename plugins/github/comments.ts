@@ -1,0 +1,73 @@
+/**
+ * Text byoci posts on pull requests and the hidden markers that make posting idempotent.
+ * A marker names the trigger it answers: a rerun finds it and posts nothing, and the
+ * trigger counts as handled until a writer triggers again.
+ */
+
+const MARKER = /<!-- byoci:answer trigger=([\w-]+) code=([\w-]+) -->/g;
+
+export function marker(triggerId: string, code: string): string {
+  return `<!-- byoci:answer trigger=${triggerId} code=${code} -->`;
+}
+
+/** Trigger ids answered by a comment body (normally zero or one). */
+export function answeredTriggers(body: string): string[] {
+  return [...body.matchAll(MARKER)].map((m) => m[1] as string);
+}
+
+/** Whether one line of `body` is `command` (surrounding blanks and case ignored). */
+export function hasCommand(body: string, command: string): boolean {
+  const wanted = command.trim().toLowerCase();
+  return body.split(/\r?\n/).some((line) => line.trim().toLowerCase() === wanted);
+}
+
+/** Untrusted text for Markdown prose: no mentions, no HTML (so no forged markers). */
+export function inertText(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/@(?=[\w-])/g, '@\u200b')
+    .replace(/#(?=\d)/g, '#\u200b');
+}
+
+/** A fenced block that the text cannot close, whatever backticks it holds. */
+export function codeBlock(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}\n${text}\n${fence}`;
+}
+
+/** The last `max` characters of `text`, cut at a line start, with a note when cut. */
+export function tail(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(text.length - max);
+  const nl = cut.indexOf('\n');
+  const body = nl >= 0 && nl < cut.length - 1 ? cut.slice(nl + 1) : cut;
+  return `[... ${text.length - body.length} characters cut ...]\n${body}`;
+}
+
+export interface RejectionComment {
+  triggerId: string;
+  code: string;
+  reason: string;
+  details?: string;
+  buildUrl?: string;
+  headSha: string;
+  maxDetails: number;
+  /** Masks secrets; applied to everything that came from outside. */
+  redact: (text: string) => string;
+}
+
+export function rejectionComment(c: RejectionComment): string {
+  const lines = [
+    marker(c.triggerId, c.code),
+    `byoci did not land this pull request (head ${c.headSha.slice(0, 12)}).`,
+    '',
+    inertText(c.redact(c.reason)),
+  ];
+  if (c.buildUrl) lines.push('', `Build: ${inertText(c.redact(c.buildUrl))}`);
+  const details = c.details ? tail(c.redact(c.details), c.maxDetails) : '';
+  if (details.trim()) lines.push('', codeBlock(details));
+  return lines.join('\n');
+}

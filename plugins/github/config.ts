@@ -1,0 +1,73 @@
+/**
+ * Configuration of the github plugin: defaults in `plugins.github`, the repository and base
+ * branch in each target (`forge: github`). Targets may override the landing rules.
+ */
+import { z } from 'zod';
+
+const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** What starts a landing and what it needs; the plugin default, overridable per target. */
+export const rulesSchema = z
+  .object({
+    /** Labels that trigger a landing when added by a writer. */
+    labels: z.array(z.string().min(1)).default(['byoci:land']),
+    /** Comment commands (a whole line of a comment, case-insensitive) from a writer. */
+    commands: z.array(z.string().min(1)).default(['@byoci land']),
+    /** APPROVED reviews from writers needed at the current head commit. */
+    approvals: z.number().int().min(0).default(1),
+    /** Whether an outstanding CHANGES_REQUESTED from a writer blocks the landing. */
+    blockOnChangesRequested: z.boolean().default(true),
+  })
+  .strict();
+
+export type Rules = z.output<typeof rulesSchema>;
+
+export const pluginConfigSchema = z
+  .object({
+    /** REST API root; GitHub Enterprise: `https://ghe.example.com/api/v3`. */
+    baseUrl: z.string().url().default('https://api.github.com'),
+    /** Context of the commit status byoci sets. */
+    statusContext: z.string().min(1).default('byoci'),
+    /** Default clone URL kind when a target gives no `url`: the repository's ssh or https URL. */
+    cloneWith: z.enum(['ssh', 'https']).default('ssh'),
+    /**
+     * Where the approved head is fetched from: `head-branch` (the head repository and
+     * branch, as the API names them) or `pull-ref` (`refs/pull/N/head` of the base
+     * repository; needs a VCS plugin that fetches full ref names).
+     */
+    source: z.enum(['head-branch', 'pull-ref']).default('head-branch'),
+    /** Longest wait for a rate limit reset or `retry-after` before giving up, seconds. */
+    maxRateLimitWait: z.number().int().min(0).default(900),
+    /** Characters of test output quoted in a rejection comment. */
+    maxCommentDetails: z.number().int().min(0).default(6000),
+    rules: rulesSchema.default({}),
+  })
+  .strict();
+
+export type GithubConfig = z.output<typeof pluginConfigSchema>;
+
+export const targetSchema = z
+  .object({
+    forge: z.literal('github'),
+    /** `owner/name` of the base repository. */
+    repo: z.string().regex(REPO, 'must be "owner/name"'),
+    /** Base branch the pull requests target and byoci pushes to. */
+    branch: z.string().min(1).default('main'),
+    /** Clone/push URL of the base repository (ssh, https or a local path); default from the API. */
+    url: z.string().min(1).optional(),
+    rules: rulesSchema.partial().optional(),
+  })
+  .strict();
+
+export type GithubTarget = z.output<typeof targetSchema> & { owner: string; name: string; rules: Rules };
+
+/** Parses a target section; throws an Error listing every problem with its path. */
+export function parseTarget(raw: unknown, defaults: Rules): GithubTarget {
+  const parsed = targetSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(target)'}: ${i.message}`);
+    throw new Error(`invalid github target: ${lines.join('; ')}`);
+  }
+  const [owner, name] = parsed.data.repo.split('/') as [string, string];
+  return { ...parsed.data, owner, name, rules: { ...defaults, ...(parsed.data.rules ?? {}) } };
+}

@@ -1,0 +1,167 @@
+/**
+ * Finds the open pull requests of a target and decides, for each, whether it can land.
+ */
+import type { Proposal } from '../../hooks/types.js';
+import type { GithubClient } from './client.js';
+import { answeredTriggers, hasCommand } from './comments.js';
+import type { GithubConfig, GithubTarget } from './config.js';
+import { evaluate, isWriter, type ReviewInfo, type TriggerInfo } from './readiness.js';
+
+export interface GithubMeta extends Record<string, unknown> {
+  owner: string;
+  repo: string;
+  number: number;
+  headSha: string;
+  triggerId?: string;
+  /** Label that triggered the landing (removed on rejection). */
+  triggerLabel?: string;
+}
+
+/** Permission of users on one repository, looked up once per run. */
+export type PermissionCache = Map<string, Promise<string>>;
+
+const ROLES = new Set(['admin', 'maintain', 'write', 'triage', 'read']);
+
+export function permissionOf(
+  client: GithubClient,
+  cache: PermissionCache,
+  owner: string,
+  repo: string,
+  user: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  const key = `${owner}/${repo}:${user}`;
+  let found = cache.get(key);
+  if (!found) {
+    found = client.rest.repos
+      .getCollaboratorPermissionLevel({ owner, repo, username: user, request: { signal } })
+      .then(({ data }) => (data.role_name && ROLES.has(data.role_name) ? data.role_name : data.permission))
+      .catch((error: { status?: number }) => {
+        if (error.status === 404) return 'none';
+        throw error;
+      });
+    cache.set(key, found);
+  }
+  return found;
+}
+
+interface Context {
+  client: GithubClient;
+  config: GithubConfig;
+  target: GithubTarget;
+  permissions: PermissionCache;
+  signal?: AbortSignal;
+}
+
+type Pull = Awaited<ReturnType<GithubClient['rest']['pulls']['list']>>['data'][number];
+
+export async function discoverTarget(ctx: Context): Promise<Proposal[]> {
+  const { client, target, signal } = ctx;
+  const pulls = await client.paginate(client.rest.pulls.list, {
+    owner: target.owner,
+    repo: target.name,
+    state: 'open',
+    base: target.branch,
+    per_page: 100,
+    request: { signal },
+  });
+  const proposals: Proposal[] = [];
+  for (const pull of pulls.sort((a, b) => a.number - b.number)) {
+    if (pull.base.ref !== target.branch) continue;
+    proposals.push(await proposalFor(ctx, pull));
+  }
+  return proposals;
+}
+
+async function proposalFor(ctx: Context, pull: Pull): Promise<Proposal> {
+  const { client, target, signal } = ctx;
+  const repoArgs = { owner: target.owner, repo: target.name, per_page: 100, request: { signal } };
+  const [reviews, comments, events] = await Promise.all([
+    client.paginate(client.rest.pulls.listReviews, { ...repoArgs, pull_number: pull.number }),
+    client.paginate(client.rest.issues.listComments, { ...repoArgs, issue_number: pull.number }),
+    client.paginate(client.rest.issues.listEvents, { ...repoArgs, issue_number: pull.number }),
+  ]);
+
+  const currentLabels = new Set(pull.labels.map((l) => l.name));
+  const triggers: TriggerInfo[] = [];
+  for (const e of events) {
+    const label = 'label' in e ? e.label?.name : undefined;
+    if (e.event !== 'labeled' || !label || !e.actor) continue;
+    if (!target.rules.labels.includes(label) || !currentLabels.has(label)) continue;
+    triggers.push({ id: `label-event-${e.id}`, kind: 'label', what: label, user: e.actor.login, at: e.created_at });
+  }
+  const answers: { user: string; ids: string[] }[] = [];
+  for (const c of comments) {
+    if (!c.user || !c.body) continue;
+    const ids = answeredTriggers(c.body);
+    if (ids.length) {
+      answers.push({ user: c.user.login, ids });
+      continue;
+    }
+    const command = target.rules.commands.find((cmd) => hasCommand(c.body as string, cmd));
+    if (command) triggers.push({ id: `comment-${c.id}`, kind: 'command', what: command, user: c.user.login, at: c.created_at });
+  }
+  const reviewInfos: ReviewInfo[] = reviews
+    .filter((r) => r.user && r.commit_id)
+    .map((r) => ({ user: r.user!.login, state: r.state, commitId: r.commit_id as string }));
+
+  const users = new Set([...triggers.map((t) => t.user), ...reviewInfos.map((r) => r.user), ...answers.map((a) => a.user)]);
+  const permissions = new Map<string, string>();
+  for (const user of users) {
+    permissions.set(user, await permissionOf(client, ctx.permissions, target.owner, target.name, user, signal));
+  }
+  // Only writers' markers count: anyone else could post one to block a landing.
+  const handled = new Set(answers.filter((a) => isWriter(permissions, a.user)).flatMap((a) => a.ids));
+
+  const evaluation = evaluate(
+    {
+      number: pull.number,
+      draft: pull.draft === true,
+      headSha: pull.head.sha,
+      target: `${target.repo}:${target.branch}`,
+      reviews: reviewInfos,
+      triggers,
+      handled,
+      permissions,
+    },
+    target.rules,
+  );
+
+  const baseUrl =
+    target.url ?? (ctx.config.cloneWith === 'ssh' ? pull.base.repo.ssh_url : pull.base.repo.clone_url);
+  const headRepo = pull.head.repo;
+  // A branch of the base repository is fetched from the base URL (the operator's, when set).
+  const headUrl = !headRepo
+    ? undefined
+    : headRepo.full_name === pull.base.repo.full_name
+      ? baseUrl
+      : ctx.config.cloneWith === 'ssh'
+        ? headRepo.ssh_url
+        : headRepo.clone_url;
+  const source =
+    ctx.config.source === 'head-branch' && headUrl
+      ? { vcs: 'git' as const, url: headUrl, branch: pull.head.ref }
+      : { vcs: 'git' as const, url: baseUrl, branch: `refs/pull/${pull.number}/head` };
+  const meta: GithubMeta = {
+    owner: target.owner,
+    repo: target.name,
+    number: pull.number,
+    headSha: pull.head.sha,
+    ...(evaluation.trigger ? { triggerId: evaluation.trigger.id } : {}),
+    ...(evaluation.trigger?.kind === 'label' ? { triggerLabel: evaluation.trigger.what } : {}),
+  };
+  const body = (pull.body ?? '').trim();
+  return {
+    id: `github:${target.repo}#${pull.number}`,
+    forge: 'github',
+    url: pull.html_url,
+    title: pull.title,
+    source,
+    target: { vcs: 'git', url: baseUrl, branch: target.branch },
+    ...(evaluation.approvedRevision ? { approvedRevision: evaluation.approvedRevision } : {}),
+    commitMessage: body ? `${pull.title} (#${pull.number})\n\n${body}` : `${pull.title} (#${pull.number})`,
+    votes: evaluation.votes,
+    readiness: evaluation.readiness,
+    meta,
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The github plugin: a forge. Discovers open pull requests that are triggered and approved
+ * at their head commit, and reports outcomes as the `byoci` commit status, a rejection
+ * comment and the trigger label removed. Fetch, merge and push are the git plugin's.
+ * See README.md beside this file.
+ */
+import { definePlugin } from '../../core/plugin.js';
+import type { Outcome, Problem } from '../../hooks/index.js';
+import { createClient, type GithubClient } from './client.js';
+import { rejectionComment } from './comments.js';
+import { parseTarget, pluginConfigSchema, type GithubConfig, type GithubTarget } from './config.js';
+import { discoverTarget, type GithubMeta, type PermissionCache } from './discover.js';
+import { ensureComment, ensureStatus, removeLabel, type StatusState } from './report.js';
+
+export const NAME = 'github';
+
+function metaOf(outcome: Outcome): GithubMeta | undefined {
+  const meta = outcome.proposal.meta as Partial<GithubMeta> | undefined;
+  if (!meta || typeof meta.owner !== 'string' || typeof meta.repo !== 'string' || typeof meta.number !== 'number') return undefined;
+  if (typeof meta.headSha !== 'string') return undefined;
+  return meta as GithubMeta;
+}
+
+function errorMessage(error: unknown): string {
+  const e = error as { status?: number; message?: string };
+  return e.status ? `HTTP ${e.status}: ${e.message ?? ''}` : error instanceof Error ? error.message : String(error);
+}
+
+export default definePlugin({
+  name: NAME,
+  description: 'GitHub pull requests: lands triggered PRs approved at their head, reports commit statuses',
+  config: pluginConfigSchema,
+  secrets: {
+    token: { description: 'GitHub token (repo scope, or fine-grained: pull requests, issues, statuses, contents)' },
+    'webhook-secret': { description: 'Secret of the repository webhooks (X-Hub-Signature-256)', required: false },
+  },
+  apply(hooks, api) {
+    const config: GithubConfig = api.config;
+    const log = api.log;
+    // Per run: permissions do not change during one landing run.
+    const permissions: PermissionCache = new Map();
+    const timeoutMs = (config.maxRateLimitWait + 120) * 1000;
+
+    function client(signal?: AbortSignal): GithubClient {
+      return createClient({
+        baseUrl: config.baseUrl,
+        token: api.secrets.get('token'),
+        log,
+        maxWaitSeconds: config.maxRateLimitWait,
+        ...(signal ? { signal } : {}),
+      });
+    }
+
+    hooks.verify.tapPromise(
+      async ({ projects, problems, notes, signal }) => {
+        const targets: { where: string; target: GithubTarget }[] = [];
+        for (const project of projects) {
+          project.targets.forEach((raw, i) => {
+            if (raw.forge !== NAME) return;
+            const where = `projects.${project.name}.targets[${i}]`;
+            try {
+              targets.push({ where, target: parseTarget(raw, config.rules) });
+            } catch (error) {
+              problems.push({ source: NAME, message: `${where}: ${(error as Error).message}` });
+            }
+          });
+        }
+        if (!targets.length) return;
+        if (!api.secrets.get('token')) return; // core reports the missing required secret
+        const gh = client(signal);
+        for (const { where, target } of targets) {
+          const problem: Problem | undefined = await gh.rest.repos
+            .get({ owner: target.owner, repo: target.name, request: { signal } })
+            .then(({ data }) => {
+              if (data.permissions && !data.permissions.push) {
+                return {
+                  source: NAME,
+                  message: `${where}: the token cannot push to ${target.repo} (commit statuses and comments need write access)`,
+                  hint: 'give the token write access to contents, statuses, issues and pull requests',
+                };
+              }
+              notes.push({ source: NAME, message: `${target.repo} reachable at ${config.baseUrl}, default branch ${data.default_branch}` });
+              return undefined;
+            })
+            .catch((error: unknown) => ({
+              source: NAME,
+              message: `${where}: cannot read ${target.repo} at ${config.baseUrl}: ${api.redact(errorMessage(error))}`,
+              hint: 'check plugins.github.baseUrl, the repository name and the github/token secret',
+            }));
+          if (problem) problems.push(problem);
+        }
+      },
+      { timeoutMs },
+    );
+
+    hooks.discover.tapPromise(
+      async (proposals, { target: raw, signal }) => {
+        if (raw.forge !== NAME) return proposals;
+        const target = parseTarget(raw, config.rules);
+        const found = await discoverTarget({ client: client(signal), config, target, permissions, signal });
+        for (const p of found) {
+          log.info('pull request', { id: p.id, readiness: p.readiness.state, ...('reason' in p.readiness ? { reason: p.readiness.reason } : {}) });
+        }
+        return [...proposals, ...found];
+      },
+      { timeoutMs },
+    );
+
+    hooks.report.tapPromise(
+      async (outcome) => {
+        if (outcome.proposal.forge !== NAME) return;
+        const meta = metaOf(outcome);
+        if (!meta) {
+          log.warn('proposal without github data, not reported', { id: outcome.proposal.id });
+          return;
+        }
+        const gh = client();
+        const buildUrl = outcome.buildUrl ?? api.run.buildUrl;
+        const where = { owner: meta.owner, repo: meta.repo };
+        const target = outcome.proposal.target.branch;
+        const status = (sha: string, state: StatusState, description: string) =>
+          ensureStatus(gh, {
+            ...where,
+            sha,
+            context: config.statusContext,
+            state,
+            description: api.redact(description),
+            ...(buildUrl ? { targetUrl: buildUrl } : {}),
+          });
+
+        switch (outcome.kind) {
+          case 'started':
+            await status(meta.headSha, 'pending', `Testing the merge into ${target}`);
+            return;
+          case 'landed':
+            await status(meta.headSha, 'success', `Landed on ${target} as ${outcome.revision.slice(0, 12)}`);
+            if (outcome.revision !== meta.headSha) await status(outcome.revision, 'success', `Tested merge of #${meta.number}`);
+            return;
+          case 'error':
+            await status(meta.headSha, 'error', `byoci failed: ${outcome.message}`);
+            return;
+          case 'rejected': {
+            const { code, reason, details } = outcome.rejection;
+            await status(meta.headSha, 'failure', reason);
+            const triggerId = meta.triggerId ?? `head-${meta.headSha}`;
+            const body = rejectionComment({
+              triggerId,
+              code,
+              reason,
+              ...(details ?? outcome.test?.outputTail ? { details: details ?? outcome.test?.outputTail } : {}),
+              ...(buildUrl ? { buildUrl } : {}),
+              headSha: meta.headSha,
+              maxDetails: config.maxCommentDetails,
+              redact: (text) => api.redact(text),
+            });
+            await ensureComment(gh, { ...where, number: meta.number, triggerId, code }, body);
+            if (meta.triggerLabel) await removeLabel(gh, { ...where, number: meta.number }, meta.triggerLabel);
+            return;
+          }
+        }
+      },
+      { timeoutMs },
+    );
+  },
+});

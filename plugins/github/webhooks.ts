@@ -1,0 +1,235 @@
+/**
+ * GitHub webhooks for the brain: `X-Hub-Signature-256` verified with
+ * @octokit/webhooks-methods (constant time) over the raw body, then the events byoci
+ * acts on parsed into a small normalised shape. Anything else is `ignored`.
+ */
+import { verify } from '@octokit/webhooks-methods';
+
+export type HeaderValue = string | string[] | undefined;
+export type Headers = Record<string, HeaderValue>;
+
+/** A webhook refused, with the HTTP status to answer. */
+export class WebhookError extends Error {
+  override readonly name = 'WebhookError';
+  constructor(
+    readonly status: 400 | 401,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Common {
+  delivery: string;
+  /** `owner/name` of the repository the event is about. */
+  repo: string;
+  sender: string;
+}
+
+export type WebhookEvent =
+  | (Common & {
+      event: 'pull_request';
+      action: string;
+      number: number;
+      headSha: string;
+      baseRef: string;
+      state: string;
+      draft: boolean;
+      merged: boolean;
+      labels: string[];
+      /** The label added or removed (labeled/unlabeled). */
+      label?: string;
+    })
+  | (Common & {
+      event: 'pull_request_review';
+      action: string;
+      number: number;
+      headSha: string;
+      baseRef: string;
+      reviewer: string;
+      /** REST vocabulary, upper case: APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED. */
+      state: string;
+      commitId: string;
+    })
+  | (Common & {
+      event: 'issue_comment';
+      action: string;
+      number: number;
+      isPullRequest: boolean;
+      commentId: number;
+      author: string;
+      body: string;
+    })
+  | (Common & {
+      event: 'check_run';
+      action: string;
+      headSha: string;
+      name: string;
+      status: string;
+      conclusion: string | null;
+      pullRequests: number[];
+    })
+  | (Common & { event: 'status'; sha: string; context: string; state: string; branches: string[] })
+  | (Common & { event: 'push'; ref: string; before: string; after: string; created: boolean; deleted: boolean; forced: boolean })
+  | (Common & { event: 'ping' })
+  | { event: 'ignored'; name: string; delivery: string };
+
+function one(value: HeaderValue): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function lower(headers: Headers): Headers {
+  const out: Headers = {};
+  for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+/** Whether `signature` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `secret`. */
+export async function verifySignature(secret: string, body: string, signature: string | undefined): Promise<boolean> {
+  if (!secret) throw new Error('webhook secret is empty: set the github/webhook-secret secret');
+  if (!signature || !body) return false;
+  return verify(secret, body, signature);
+}
+
+/** Verifies then parses one delivery. Throws WebhookError (401 bad signature, 400 bad payload). */
+export async function receiveWebhook(input: { secret: string; headers: Headers; body: string | Buffer }): Promise<WebhookEvent> {
+  const headers = lower(input.headers);
+  const body = typeof input.body === 'string' ? input.body : input.body.toString('utf8');
+  const signature = one(headers['x-hub-signature-256']);
+  if (!signature) throw new WebhookError(401, 'missing X-Hub-Signature-256 header');
+  if (!(await verifySignature(input.secret, body, signature))) {
+    throw new WebhookError(401, 'X-Hub-Signature-256 does not match the body: wrong secret or forged delivery');
+  }
+  const name = one(headers['x-github-event']);
+  if (!name) throw new WebhookError(400, 'missing X-GitHub-Event header');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(body);
+  } catch {
+    throw new WebhookError(400, `${name} delivery: body is not JSON`);
+  }
+  return parseEvent(name, one(headers['x-github-delivery']) ?? '', payload);
+}
+
+type Json = Record<string, unknown>;
+
+function obj(value: unknown, path: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new WebhookError(400, `${path}: expected an object`);
+  return value as Json;
+}
+function str(value: unknown, path: string): string {
+  if (typeof value !== 'string') throw new WebhookError(400, `${path}: expected a string`);
+  return value;
+}
+function num(value: unknown, path: string): number {
+  if (typeof value !== 'number') throw new WebhookError(400, `${path}: expected a number`);
+  return value;
+}
+function bool(value: unknown): boolean {
+  return value === true;
+}
+function login(value: unknown, path: string): string {
+  return str(obj(value, path).login, `${path}.login`);
+}
+
+/** Normalises a parsed payload of event `name`; throws WebhookError naming a missing field. */
+export function parseEvent(name: string, delivery: string, payload: unknown): WebhookEvent {
+  const p = obj(payload, name);
+  if (!['pull_request', 'pull_request_review', 'issue_comment', 'check_run', 'status', 'push', 'ping'].includes(name)) {
+    return { event: 'ignored', name, delivery };
+  }
+  if (name === 'ping') {
+    const full = typeof p.repository === 'object' && p.repository !== null ? (p.repository as Json).full_name : undefined;
+    return { event: 'ping', delivery, repo: typeof full === 'string' ? full : '', sender: '' };
+  }
+  const repository = obj(p.repository, `${name}.repository`);
+  const common: Common = {
+    delivery,
+    repo: str(repository.full_name, `${name}.repository.full_name`),
+    sender: p.sender ? login(p.sender, `${name}.sender`) : '',
+  };
+  switch (name) {
+    case 'pull_request': {
+      const pr = obj(p.pull_request, 'pull_request.pull_request');
+      const label = p.label ? str(obj(p.label, 'pull_request.label').name, 'pull_request.label.name') : undefined;
+      return {
+        ...common,
+        event: 'pull_request',
+        action: str(p.action, 'pull_request.action'),
+        number: num(pr.number, 'pull_request.pull_request.number'),
+        headSha: str(obj(pr.head, 'pull_request.pull_request.head').sha, 'pull_request.pull_request.head.sha'),
+        baseRef: str(obj(pr.base, 'pull_request.pull_request.base').ref, 'pull_request.pull_request.base.ref'),
+        state: str(pr.state, 'pull_request.pull_request.state'),
+        draft: bool(pr.draft),
+        merged: bool(pr.merged),
+        labels: Array.isArray(pr.labels) ? pr.labels.map((l, i) => str(obj(l, `labels[${i}]`).name, `labels[${i}].name`)) : [],
+        ...(label !== undefined ? { label } : {}),
+      };
+    }
+    case 'pull_request_review': {
+      const pr = obj(p.pull_request, 'pull_request_review.pull_request');
+      const review = obj(p.review, 'pull_request_review.review');
+      return {
+        ...common,
+        event: 'pull_request_review',
+        action: str(p.action, 'pull_request_review.action'),
+        number: num(pr.number, 'pull_request_review.pull_request.number'),
+        headSha: str(obj(pr.head, 'pull_request_review.pull_request.head').sha, 'pull_request_review.pull_request.head.sha'),
+        baseRef: str(obj(pr.base, 'pull_request_review.pull_request.base').ref, 'pull_request_review.pull_request.base.ref'),
+        reviewer: login(review.user, 'pull_request_review.review.user'),
+        state: str(review.state, 'pull_request_review.review.state').toUpperCase(),
+        commitId: str(review.commit_id, 'pull_request_review.review.commit_id'),
+      };
+    }
+    case 'issue_comment': {
+      const issue = obj(p.issue, 'issue_comment.issue');
+      const comment = obj(p.comment, 'issue_comment.comment');
+      return {
+        ...common,
+        event: 'issue_comment',
+        action: str(p.action, 'issue_comment.action'),
+        number: num(issue.number, 'issue_comment.issue.number'),
+        isPullRequest: typeof issue.pull_request === 'object' && issue.pull_request !== null,
+        commentId: num(comment.id, 'issue_comment.comment.id'),
+        author: login(comment.user, 'issue_comment.comment.user'),
+        body: typeof comment.body === 'string' ? comment.body : '',
+      };
+    }
+    case 'check_run': {
+      const run = obj(p.check_run, 'check_run.check_run');
+      const prs = Array.isArray(run.pull_requests) ? run.pull_requests : [];
+      return {
+        ...common,
+        event: 'check_run',
+        action: str(p.action, 'check_run.action'),
+        headSha: str(run.head_sha, 'check_run.check_run.head_sha'),
+        name: str(run.name, 'check_run.check_run.name'),
+        status: str(run.status, 'check_run.check_run.status'),
+        conclusion: typeof run.conclusion === 'string' ? run.conclusion : null,
+        pullRequests: prs.map((pr, i) => num(obj(pr, `check_run.pull_requests[${i}]`).number, `check_run.pull_requests[${i}].number`)),
+      };
+    }
+    case 'status':
+      return {
+        ...common,
+        event: 'status',
+        sha: str(p.sha, 'status.sha'),
+        context: str(p.context, 'status.context'),
+        state: str(p.state, 'status.state'),
+        branches: Array.isArray(p.branches) ? p.branches.map((b, i) => str(obj(b, `status.branches[${i}]`).name, `status.branches[${i}].name`)) : [],
+      };
+    case 'push':
+      return {
+        ...common,
+        event: 'push',
+        ref: str(p.ref, 'push.ref'),
+        before: str(p.before, 'push.before'),
+        after: str(p.after, 'push.after'),
+        created: bool(p.created),
+        deleted: bool(p.deleted),
+        forced: bool(p.forced),
+      };
+    default:
+      return { event: 'ignored', name, delivery };
+  }
+}
