@@ -1,0 +1,208 @@
+/**
+ * A small typed client of Launchpad's REST API (launchpadlib's protocol, no library):
+ * OAuth PLAINTEXT on every request, `*_link` following, collection paging through
+ * `next_collection_link`, named operations (`ws.op`: GET for reads, form-encoded POST for
+ * writes), retries with backoff on 5xx and timeouts, errors naming the resource.
+ */
+import type { Logger } from '../../core/index.js';
+import { authorizationHeader, type OAuthCredentials } from './credentials.js';
+
+/** A Launchpad entry: JSON with `self_link`, `web_link`, `*_link` and plain fields. */
+export type LpEntry = { self_link: string; web_link?: string; resource_type_link?: string } & Record<string, unknown>;
+
+export interface LpCollectionPage {
+  entries: LpEntry[];
+  start?: number;
+  total_size?: number;
+  total_size_link?: string;
+  next_collection_link?: string;
+  prev_collection_link?: string;
+}
+
+export type Params = Record<string, string | number | boolean | undefined>;
+
+export interface ClientOptions {
+  /** Service root without version, e.g. `https://api.launchpad.net/`. */
+  serviceRoot: string;
+  version?: string;
+  /** Absent: anonymous (read-only) access. */
+  credentials?: OAuthCredentials;
+  retries?: number;
+  retryDelayMs?: number;
+  timeoutMs?: number;
+  log?: Logger;
+  signal?: AbortSignal;
+}
+
+/** An answer Launchpad gave that we cannot go on with; names the request and the resource. */
+export class LaunchpadApiError extends Error {
+  override readonly name = 'LaunchpadApiError';
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly method: string,
+    readonly url: string,
+    readonly body: string,
+  ) {
+    super(message);
+  }
+}
+
+const RETRY_GET = new Set([500, 502, 503, 504]);
+const RETRY_POST = new Set([502, 503, 504]);
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function snippet(body: string): string {
+  const one = body.replace(/\s+/g, ' ').trim();
+  return one.length > 300 ? `${one.slice(0, 300)}…` : one;
+}
+
+export class LaunchpadClient {
+  readonly root: string;
+  readonly base: string;
+  readonly #origin: string;
+  readonly #opts: Required<Pick<ClientOptions, 'retries' | 'retryDelayMs' | 'timeoutMs'>> & ClientOptions;
+
+  constructor(options: ClientOptions) {
+    this.root = options.serviceRoot.endsWith('/') ? options.serviceRoot : `${options.serviceRoot}/`;
+    this.base = `${this.root}${options.version ?? 'devel'}/`;
+    this.#origin = new URL(this.root).origin;
+    this.#opts = { retries: 3, retryDelayMs: 1000, timeoutMs: 60_000, ...options };
+  }
+
+  /** Absolute URL of a link or of a path relative to the versioned root. */
+  url(linkOrPath: string, params?: Params): string {
+    const url = /^https?:\/\//.test(linkOrPath) ? new URL(linkOrPath) : new URL(linkOrPath.replace(/^\/+/, ''), this.base);
+    if (url.origin !== this.#origin) {
+      throw new LaunchpadApiError(
+        `refusing to follow ${url.href}: it is outside the service root ${this.root} (credentials are only sent there)`,
+        undefined,
+        'GET',
+        url.href,
+        '',
+      );
+    }
+    for (const [k, v] of Object.entries(params ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url.href;
+  }
+
+  /** The resource a URL names, for messages: `~owner/project/+git/repo/+merge/1`. */
+  resourceOf(url: string): string {
+    const u = new URL(url);
+    const path = u.href.startsWith(this.base) ? u.href.slice(this.base.length).split('?')[0]! : u.pathname;
+    const op = u.searchParams.get('ws.op');
+    return `${path || '(service root)'}${op ? ` (ws.op=${op})` : ''}`;
+  }
+
+  /** GET an entry, a collection page or a named read; `null` when Launchpad answers null. */
+  async get<T = LpEntry>(link: string, params?: Params): Promise<T> {
+    const res = await this.#request('GET', this.url(link, params));
+    return (res.body === '' ? null : JSON.parse(res.body)) as T;
+  }
+
+  /** A named read operation: `GET <link>?ws.op=<op>&...`. */
+  named<T = unknown>(link: string, op: string, params: Params = {}): Promise<T> {
+    return this.get<T>(link, { 'ws.op': op, ...params });
+  }
+
+  /** A named write operation: form-encoded `POST ws.op=<op>&...`. Returns the body (parsed) and Location. */
+  async post<T = unknown>(link: string, op: string, params: Params = {}): Promise<{ status: number; location?: string; body: T | null }> {
+    const form = new URLSearchParams();
+    form.set('ws.op', op);
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) form.set(k, String(v));
+    const res = await this.#request('POST', this.url(link), form.toString());
+    const body = res.body === '' ? null : (JSON.parse(res.body) as T);
+    return { status: res.status, location: res.location, body };
+  }
+
+  /** Every entry of a collection, following `next_collection_link` page after page. */
+  async *collection(link: string, params?: Params): AsyncGenerator<LpEntry> {
+    let next: string | undefined = this.url(link, params);
+    const seen = new Set<string>();
+    while (next) {
+      if (seen.has(next)) throw new LaunchpadApiError(`collection ${this.resourceOf(next)} pages in a loop`, undefined, 'GET', next, '');
+      seen.add(next);
+      const page: LpCollectionPage | null = await this.get<LpCollectionPage>(next);
+      if (!page || !Array.isArray(page.entries)) {
+        throw new LaunchpadApiError(`${this.resourceOf(next)} is not a collection (no entries)`, 200, 'GET', next, '');
+      }
+      yield* page.entries;
+      next = page.next_collection_link ? this.url(page.next_collection_link) : undefined;
+    }
+  }
+
+  async all(link: string, params?: Params): Promise<LpEntry[]> {
+    const out: LpEntry[] = [];
+    for await (const e of this.collection(link, params)) out.push(e);
+    return out;
+  }
+
+  async #request(method: 'GET' | 'POST', url: string, form?: string): Promise<{ status: number; body: string; location?: string }> {
+    const { retries, retryDelayMs, timeoutMs, log, signal, credentials } = this.#opts;
+    const resource = this.resourceOf(url);
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = { Accept: 'application/json' };
+      if (credentials) headers.Authorization = authorizationHeader(credentials, this.root);
+      if (form !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+      const timeout = AbortSignal.timeout(timeoutMs);
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method,
+          headers,
+          body: form,
+          redirect: 'follow',
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        const timedOut = timeout.aborted;
+        const what = timedOut ? `timed out after ${timeoutMs} ms` : `failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`;
+        // A POST that timed out may have been applied: do not repeat it.
+        if (attempt < retries && (method === 'GET' || !timedOut)) {
+          log?.warn('launchpad request failed, retrying', { method, resource, attempt: attempt + 1, error: what });
+          await sleep(retryDelayMs * 2 ** attempt, signal);
+          continue;
+        }
+        throw new LaunchpadApiError(`Launchpad ${method} ${resource} ${what}`, undefined, method, url, '');
+      }
+      const body = await response.text();
+      const retryable = (method === 'GET' ? RETRY_GET : RETRY_POST).has(response.status);
+      if (retryable && attempt < retries) {
+        log?.warn('launchpad answered a server error, retrying', { method, resource, status: response.status, attempt: attempt + 1 });
+        await sleep(retryDelayMs * 2 ** attempt, signal);
+        continue;
+      }
+      if (response.ok) return { status: response.status, body, location: response.headers.get('location') ?? undefined };
+      throw new LaunchpadApiError(this.#explain(method, resource, response.status, body), response.status, method, url, body);
+    }
+  }
+
+  #explain(method: string, resource: string, status: number, body: string): string {
+    const said = body ? `: ${snippet(body)}` : '';
+    switch (status) {
+      case 401:
+        return `Launchpad refused the credentials (401 Unauthorized) for ${method} ${resource}${said}. Check the secret launchpad/oauth (token revoked or for another service root?)`;
+      case 403:
+        return `Launchpad forbids ${method} ${resource} to the landing user (403 Forbidden)${said}`;
+      case 404:
+        return `Launchpad has no ${resource} (404 Not Found)${said}`;
+      default:
+        return `Launchpad answered ${status} to ${method} ${resource}${said}`;
+    }
+  }
+}
