@@ -1,0 +1,278 @@
+/**
+ * A real ngircd on loopback for tests (recipe: ../shared/recipes/COMPONENTS.md), started
+ * as a child of the test and killed by its PID in `stop()`; plus a raw-socket IRC client
+ * that joins a channel and records every line the server sends it, to assert what other
+ * users would see.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { missingCommands } from './components.js';
+
+export const HOST = '127.0.0.1';
+
+/** Why ngircd cannot run here, or undefined. */
+export function ngircdMissing(): string | undefined {
+  return missingCommands('ngircd');
+}
+
+/** A port that was free a moment ago (bind :0 on loopback, read it, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: HOST, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface NgircdChannel {
+  name: string;
+  /** Default `+nt`: outsiders cannot speak, the usual mode. */
+  modes?: string;
+  key?: string;
+}
+
+export interface NgircdOptions {
+  channels?: NgircdChannel[];
+  /** Global server password (PASS). */
+  password?: string;
+}
+
+export interface Ngircd {
+  host: string;
+  port: number;
+  pid: number;
+  dir: string;
+  /** Server log (stdout+stderr of `ngircd -n`). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+function configText(dir: string, port: number, options: NgircdOptions): string {
+  const channels = (options.channels ?? [{ name: '#landing' }])
+    .map((c) => `[Channel]\n  Name = ${c.name}\n  Modes = ${c.modes ?? '+nt'}\n${c.key ? `  Key = ${c.key}\n` : ''}`)
+    .join('\n');
+  return `[Global]
+  Name = irc.test.local
+  Info = byoci test server
+  AdminInfo1 = test
+  AdminInfo2 = test
+  AdminEMail = root@localhost
+  Listen = ${HOST}
+  Ports = ${port}
+  MotdFile = ${join(dir, 'motd')}
+  PidFile = ${join(dir, 'ngircd.pid')}
+  ServerUID = ${process.getuid?.() ?? 0}
+  ServerGID = ${process.getgid?.() ?? 0}
+${options.password ? `  Password = ${options.password}\n` : ''}
+[Limits]
+  MaxConnectionsIP = 0
+  MaxNickLength = 30
+  MaxPenaltyTime = 0
+
+[Options]
+  PAM = no
+  Ident = no
+  DNS = no
+
+${channels}`;
+}
+
+/** Starts ngircd on a free loopback port (retrying on a clash) and waits until it answers. */
+export async function startNgircd(options: NgircdOptions = {}): Promise<Ngircd> {
+  const dir = mkdtempSync(join(tmpdir(), 'byoci-ngircd-'));
+  writeFileSync(join(dir, 'motd'), 'byoci test server\n');
+  let lastError = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const conf = join(dir, 'ngircd.conf');
+    writeFileSync(conf, configText(dir, port, options));
+    const check = spawnSync('ngircd', ['-t', '-f', conf], { encoding: 'utf8' });
+    if (check.status !== 0) throw new Error(`ngircd -t rejected the test config:\n${check.stdout}${check.stderr}`);
+    let log = '';
+    const child: ChildProcess = spawn('ngircd', ['-n', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    let exited = false;
+    const exit = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        exited = true;
+        resolve();
+      }),
+    );
+    for (let i = 0; i < 100 && !exited; i++) {
+      if (await portAnswers(port)) {
+        const pid = child.pid ?? 0;
+        return {
+          host: HOST,
+          port,
+          pid,
+          dir,
+          output: () => log,
+          async stop() {
+            if (!exited) {
+              child.kill('SIGTERM');
+              const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+              await exit;
+              clearTimeout(timer);
+            }
+            rmSync(dir, { recursive: true, force: true });
+          },
+        };
+      }
+      await sleep(50);
+    }
+    if (!exited) {
+      child.kill('SIGKILL');
+      await exit;
+    }
+    lastError = log;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  throw new Error(`ngircd did not start on loopback:\n${lastError}`);
+}
+
+/** One line as received: `:prefix COMMAND params... :trailing`. */
+export interface IrcLine {
+  raw: string;
+  /** Bytes of the line as it came over the wire, CRLF included. */
+  bytes: number;
+  prefix: string | undefined;
+  nick: string | undefined;
+  command: string;
+  params: string[];
+}
+
+export function parseLine(raw: string, bytes: number): IrcLine {
+  let rest = raw;
+  let prefix: string | undefined;
+  if (rest.startsWith(':')) {
+    const space = rest.indexOf(' ');
+    prefix = rest.slice(1, space);
+    rest = rest.slice(space + 1);
+  }
+  const params: string[] = [];
+  while (rest.length) {
+    if (rest.startsWith(':')) {
+      params.push(rest.slice(1));
+      break;
+    }
+    const space = rest.indexOf(' ');
+    if (space < 0) {
+      params.push(rest);
+      break;
+    }
+    params.push(rest.slice(0, space));
+    rest = rest.slice(space + 1);
+  }
+  const command = params.shift() ?? '';
+  return { raw, bytes, prefix, nick: prefix?.split('!')[0], command, params };
+}
+
+/** A second user, on a raw socket: every line the server sends is kept in `lines`. */
+export interface Watcher {
+  nick: string;
+  lines: IrcLine[];
+  /** PRIVMSGs to `target` (a channel, or this nick). */
+  messages(target: string): IrcLine[];
+  /** Resolves with the first line (past or future) matching, or rejects after `ms`. */
+  waitFor(match: (line: IrcLine) => boolean, ms?: number): Promise<IrcLine>;
+  send(line: string): void;
+  close(): Promise<void>;
+}
+
+export async function startWatcher(
+  server: { host: string; port: number },
+  options: { nick?: string; channels?: string[]; password?: string } = {},
+): Promise<Watcher> {
+  const nick = options.nick ?? 'watcher';
+  const socket: Socket = connect({ host: server.host, port: server.port });
+  const lines: IrcLine[] = [];
+  const waiters = new Set<{ match: (l: IrcLine) => boolean; resolve: (l: IrcLine) => void }>();
+  let buffer = Buffer.alloc(0);
+  socket.on('data', (data: Buffer) => {
+    buffer = Buffer.concat([buffer, data]);
+    let end: number;
+    while ((end = buffer.indexOf(0x0a)) >= 0) {
+      const chunk = buffer.subarray(0, end + 1);
+      buffer = buffer.subarray(end + 1);
+      const line = parseLine(chunk.toString('utf8').replace(/\r?\n$/, ''), chunk.length);
+      if (line.command === 'PING') socket.write(`PONG :${line.params[0] ?? ''}\r\n`);
+      lines.push(line);
+      for (const w of [...waiters]) {
+        if (w.match(line)) {
+          waiters.delete(w);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => {});
+  const send = (line: string) => socket.write(`${line}\r\n`);
+  function waitFor(match: (line: IrcLine) => boolean, ms = 5000): Promise<IrcLine> {
+    const seen = lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        match,
+        resolve: (l: IrcLine) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`watcher ${nick}: no matching line within ${ms} ms; got:\n${lines.map((l) => l.raw).join('\n')}`));
+      }, ms);
+      waiters.add(waiter);
+    });
+  }
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  if (options.password) send(`PASS ${options.password}`);
+  send(`NICK ${nick}`);
+  send(`USER ${nick} 0 * :byoci test watcher`);
+  await waitFor((l) => l.command === '001');
+  for (const channel of options.channels ?? []) {
+    send(`JOIN ${channel}`);
+    await waitFor((l) => l.command === '366' && l.params[1]?.toLowerCase() === channel.toLowerCase());
+  }
+  return {
+    nick,
+    lines,
+    messages: (target) =>
+      lines.filter((l) => l.command === 'PRIVMSG' && l.params[0]?.toLowerCase() === target.toLowerCase()),
+    waitFor,
+    send,
+    async close() {
+      if (!socket.destroyed) {
+        send('QUIT :bye');
+        const timer = setTimeout(() => socket.destroy(), 1000);
+        await closed;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
