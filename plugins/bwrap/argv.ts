@@ -1,0 +1,145 @@
+/**
+ * The bwrap command line of one phase. Pure: everything it needs about the host is passed
+ * in (see `hostRoot()`), so the layout can be read and tested without running anything.
+ *
+ * The sandbox sees: the host's /usr (and its /bin, /lib... links) read-only, an allow-list
+ * of /etc, a fresh /proc and minimal /dev, a private /tmp, a throw-away HOME, and the tree
+ * read-write. Nothing else of the host: no /home, /root, /run, /var, no ssh or keyring
+ * sockets (except the agent in the setup phase when asked for).
+ */
+import { lstatSync, readlinkSync } from 'node:fs';
+
+/** Where things live inside the sandbox. */
+export const INSIDE = Object.freeze({
+  home: '/home/byoci',
+  agent: '/run/byoci/ssh-agent.sock',
+  path: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+});
+
+/**
+ * /etc entries the sandbox sees (read-only, when they exist). Not /etc as a whole: it
+ * holds /etc/ssl/private, ssh host keys, /etc/shadow, npmrc/pip.conf tokens.
+ */
+export const ETC_ALLOW = Object.freeze([
+  'alternatives',
+  'bash.bashrc',
+  'ca-certificates',
+  'ca-certificates.conf',
+  'debian_version',
+  'gai.conf',
+  'group',
+  'host.conf',
+  'hostname',
+  'hosts',
+  'inputrc',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'locale.alias',
+  'localtime',
+  'lsb-release',
+  'magic',
+  'magic.mime',
+  'mime.types',
+  'networks',
+  'nsswitch.conf',
+  'os-release',
+  'passwd',
+  'protocols',
+  'resolv.conf',
+  'services',
+  'ssl/certs',
+  'ssl/openssl.cnf',
+  'timezone',
+]);
+
+/** Top-level entries that merged-/usr systems make symlinks into /usr. */
+const USR_LINKS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+export type RootEntry = { name: string; kind: 'symlink'; target: string } | { name: string; kind: 'dir' };
+
+/** How the host's /bin, /lib... look: symlinks into /usr are recreated, real dirs bound. */
+export function hostRoot(): RootEntry[] {
+  const entries: RootEntry[] = [];
+  for (const name of USR_LINKS) {
+    try {
+      const st = lstatSync(`/${name}`);
+      if (st.isSymbolicLink()) entries.push({ name, kind: 'symlink', target: readlinkSync(`/${name}`) });
+      else if (st.isDirectory()) entries.push({ name, kind: 'dir' });
+    } catch {
+      // absent on this host
+    }
+  }
+  return entries;
+}
+
+export interface Layout {
+  /** The bwrap executable. */
+  bwrap: string;
+  /** Host directory of the merged tree (bound read-write). */
+  tree: string;
+  /** Where the tree appears inside; the working directory. */
+  treePath: string;
+  /** Host directory used as HOME (a throw-away directory of this run). */
+  home: string;
+  network: boolean;
+  /** The complete environment inside the sandbox. */
+  env: Record<string, string>;
+  /** Host ssh-agent socket to expose (setup phase only). */
+  agentSocket?: string;
+  /** Extra host paths bound read-only at the same place. */
+  roBind: readonly string[];
+  /** /etc entries beyond ETC_ALLOW. */
+  etc: readonly string[];
+  root: readonly RootEntry[];
+  /** File descriptor on which bwrap reports `child-pid` and `exit-code` as JSON. */
+  statusFd?: number;
+}
+
+/** The full argv: `bwrap <options> -- <command...>`. */
+export function bwrapArgv(layout: Layout, command: readonly string[]): string[] {
+  const a: string[] = [layout.bwrap];
+  // Namespaces: user, ipc, pid, net, uts, cgroup. A new net namespace has only `lo`.
+  a.push('--unshare-all');
+  if (layout.network) a.push('--share-net');
+  // Root keeps every capability inside bwrap unless told otherwise.
+  a.push('--cap-drop', 'ALL');
+  a.push('--die-with-parent', '--new-session', '--hostname', 'byoci-sandbox');
+  a.push('--clearenv');
+  for (const [name, value] of Object.entries(layout.env)) a.push('--setenv', name, value);
+
+  a.push('--ro-bind', '/usr', '/usr');
+  for (const entry of layout.root) {
+    if (entry.kind === 'symlink') a.push('--symlink', entry.target, `/${entry.name}`);
+    else a.push('--ro-bind', `/${entry.name}`, `/${entry.name}`);
+  }
+  for (const name of [...ETC_ALLOW, ...layout.etc]) a.push('--ro-bind-try', `/etc/${name}`, `/etc/${name}`);
+  for (const path of layout.roBind) a.push('--ro-bind', path, path);
+
+  a.push('--proc', '/proc', '--dev', '/dev');
+  a.push('--tmpfs', '/tmp', '--tmpfs', '/var/tmp', '--tmpfs', '/run');
+  a.push('--bind', layout.home, INSIDE.home);
+  if (layout.agentSocket) a.push('--ro-bind', layout.agentSocket, INSIDE.agent);
+  a.push('--bind', layout.tree, layout.treePath);
+  a.push('--chdir', layout.treePath);
+  if (layout.statusFd !== undefined) a.push('--json-status-fd', String(layout.statusFd));
+  a.push('--', ...command);
+  return a;
+}
+
+/**
+ * The environment inside: PATH and HOME, the host values of `names` (HOME excepted: the
+ * slave's home does not exist inside), then `fixed`, which wins.
+ */
+export function sandboxEnv(
+  names: readonly string[],
+  fixed: Readonly<Record<string, string>>,
+  host: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const env: Record<string, string> = { PATH: INSIDE.path, HOME: INSIDE.home };
+  for (const name of names) {
+    const value = host[name];
+    if (name !== 'HOME' && value !== undefined) env[name] = value;
+  }
+  return { ...env, ...fixed };
+}

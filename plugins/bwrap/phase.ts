@@ -1,0 +1,122 @@
+/**
+ * Runs one phase (setup or test) in a bwrap sandbox: streams output line by line, enforces
+ * the total and no-output timeouts, and kills the whole process group when a timeout fires
+ * or the run is interrupted. bwrap's `--die-with-parent` and its pid namespace take every
+ * process inside with it: nothing outlives the phase.
+ */
+import { spawn } from 'node:child_process';
+import { LineSplitter, Watchdog, type TimeoutKind } from '../../core/index.js';
+
+export interface PhaseOptions {
+  argv: readonly string[];
+  /** Seconds left of the total timeout (0 or less: already over); undefined: none. */
+  totalSeconds: number | undefined;
+  noOutputSeconds: number;
+  onLine: (stream: 'stdout' | 'stderr', line: string) => void;
+  signal: AbortSignal;
+  /** Called with the host pid of the sandbox's first process, when bwrap reports it. */
+  onStart?: (pids: { bwrap: number; child: number }) => void;
+}
+
+export interface PhaseResult {
+  exitCode: number;
+  timedOut?: TimeoutKind;
+  /** The run was interrupted (signal aborted); the sandbox is gone. */
+  aborted: boolean;
+  /** bwrap reported the sandboxed process as started (false: bwrap itself failed). */
+  started: boolean;
+}
+
+/** Where bwrap writes `{"child-pid": N}` and `{"exit-code": N}`. */
+export const STATUS_FD = 3;
+
+function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone (ESRCH)
+  }
+}
+
+export function runPhase(options: PhaseOptions): Promise<PhaseResult> {
+  const [file, ...args] = options.argv;
+  if (!file) return Promise.reject(new Error('bwrap phase: empty command'));
+  return new Promise<PhaseResult>((resolve, reject) => {
+    let timedOut: TimeoutKind | undefined;
+    let aborted = false;
+    let started = false;
+
+    // detached: a new session and process group whose id is bwrap's pid, killed as a whole.
+    const child = spawn(file, args, {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      // bwrap clears the environment (--clearenv); PATH here only finds bwrap itself.
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      shell: false,
+    });
+    const pid = child.pid;
+
+    const watchdog = new Watchdog({
+      totalSeconds: options.totalSeconds === undefined ? 0 : Math.max(options.totalSeconds, 0.001),
+      noOutputSeconds: options.noOutputSeconds,
+      onTimeout(kind) {
+        timedOut = kind;
+        killGroup(pid);
+      },
+    });
+    const onAbort = () => {
+      aborted = true;
+      killGroup(pid);
+    };
+    if (options.signal.aborted) onAbort();
+    else options.signal.addEventListener('abort', onAbort, { once: true });
+
+    const splitters = (['stdout', 'stderr'] as const).map((stream) => {
+      const splitter = new LineSplitter((line) => {
+        watchdog.touch();
+        options.onLine(stream, line);
+      });
+      const source = stream === 'stdout' ? child.stdout : child.stderr;
+      source?.on('data', (chunk: Buffer) => splitter.push(chunk));
+      return splitter;
+    });
+
+    const status = new LineSplitter((line) => {
+      try {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        if (typeof record['child-pid'] === 'number') {
+          started = true;
+          if (pid) options.onStart?.({ bwrap: pid, child: record['child-pid'] });
+        }
+      } catch {
+        // not a status line
+      }
+    });
+    const statusStream = child.stdio[3] as NodeJS.ReadableStream | null | undefined;
+    statusStream?.on('data', (chunk: Buffer) => status.push(chunk));
+
+    child.on('error', (error) => {
+      watchdog.stop();
+      options.signal.removeEventListener('abort', onAbort);
+      reject(new Error(`cannot run ${file}: ${error.message}`));
+    });
+    child.on('exit', () => {
+      // Anything left in bwrap's group (there should be nothing) goes too.
+      killGroup(pid);
+    });
+    child.on('close', (code, signal) => {
+      watchdog.stop();
+      options.signal.removeEventListener('abort', onAbort);
+      for (const s of splitters) s.end();
+      status.end();
+      const exitCode = code ?? (signal ? 128 + signalNumber(signal) : 1);
+      resolve({ exitCode, ...(timedOut ? { timedOut } : {}), aborted, started });
+    });
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6 };
+  return numbers[signal] ?? 0;
+}
