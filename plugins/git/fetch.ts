@@ -1,0 +1,83 @@
+/**
+ * fetch: a fresh repository in the run's workspace holding the target branch (checked out,
+ * detached at its tip) and the source branch, then the approved revision checked against
+ * the source tip. Only reads from the source and target repositories.
+ */
+import type { Checkout, Proposal } from '../../hooks/index.js';
+import { Rejection } from '../../core/errors.js';
+import { git, isAncestorOrEqual, lastLine, resolveCommit } from './git.js';
+import { checkBranch, checkRevision, checkUrl, displayUrl, RefError } from './refs.js';
+
+/** Where fetched branches are kept inside the workspace (never pushed anywhere). */
+export const TARGET_REF = 'refs/byoci/target';
+export const SOURCE_REF = 'refs/byoci/source';
+
+export interface FetchOptions {
+  proposal: Proposal;
+  workspace: string;
+  sshCommand?: string;
+  signal?: AbortSignal;
+  /** Masks secrets in text that ends up in a rejection comment. */
+  redact?: (text: string) => string;
+}
+
+export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
+  const { proposal, workspace } = options;
+  const redact = options.redact ?? ((s: string) => s);
+  const g = git({ cwd: workspace, sshCommand: options.sshCommand, signal: options.signal });
+
+  // The target comes from the operator's config / the forge: a bad name is a config error.
+  const targetUrl = checkUrl('target', proposal.target.url);
+  const targetBranch = await checkBranch(g, 'target', proposal.target.branch);
+
+  // The source is the proposer's: a bad name rejects the proposal, saying why.
+  let sourceUrl: string;
+  let sourceBranch: string;
+  try {
+    sourceUrl = checkUrl('source', proposal.source.url);
+    sourceBranch = await checkBranch(g, 'source', proposal.source.branch);
+  } catch (error) {
+    if (!(error instanceof RefError)) throw error;
+    throw new Rejection('source-unavailable', { branch: JSON.stringify(proposal.source.branch), detail: error.message });
+  }
+  const approved = proposal.approvedRevision === undefined
+    ? undefined
+    : checkApproved(proposal.approvedRevision, sourceBranch);
+
+  await g.raw(['init', '--quiet', '.']);
+  try {
+    await g.raw(['fetch', '--quiet', '--tags', '--', targetUrl, `+refs/heads/${targetBranch}:${TARGET_REF}`]);
+  } catch (error) {
+    throw new Error(`cannot fetch the target branch ${targetBranch} of ${displayUrl(targetUrl)}: ${redact(lastLine(error))}`);
+  }
+  try {
+    await g.raw(['fetch', '--quiet', '--no-tags', '--', sourceUrl, `+refs/heads/${sourceBranch}:${SOURCE_REF}`]);
+  } catch (error) {
+    throw new Rejection('source-unavailable', { branch: sourceBranch, detail: redact(lastLine(error)) });
+  }
+
+  const targetRevision = await resolveCommit(g, TARGET_REF);
+  const tip = await resolveCommit(g, SOURCE_REF);
+  if (!targetRevision || !tip) throw new Error('fetched branches did not resolve to commits');
+
+  let sourceRevision = tip;
+  if (approved !== undefined) {
+    const full = await resolveCommit(g, approved);
+    if (!full || !(await isAncestorOrEqual(g, full, tip))) {
+      throw new Rejection('approved-revision-missing', { approved, branch: sourceBranch });
+    }
+    if (full !== tip) throw new Rejection('changes-after-approval', { tip, approved: full });
+    sourceRevision = full;
+  }
+
+  await g.raw(['checkout', '--quiet', '--detach', TARGET_REF]);
+  return { dir: workspace, targetRevision, sourceRevision };
+}
+
+function checkApproved(revision: string, branch: string): string {
+  try {
+    return checkRevision('approved revision', revision);
+  } catch {
+    throw new Rejection('approved-revision-missing', { approved: JSON.stringify(revision), branch });
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The git plugin: fetch, merge and push for proposals whose target is a git branch.
+ * See README.md beside this file.
+ */
+import { access, constants } from 'node:fs/promises';
+import { z } from 'zod';
+import { definePlugin } from '../../core/plugin.js';
+import { run } from '../../core/process.js';
+import type { Proposal } from '../../hooks/index.js';
+import { fetchProposal } from './fetch.js';
+import { mergeProposal } from './merge.js';
+import { pushMerge } from './push.js';
+import { createSshSession, type SshSession } from './ssh.js';
+
+export const NAME = 'git';
+
+export const configSchema = z
+  .object({
+    /** known_hosts file with the host keys of the forges reached over ssh. */
+    knownHosts: z.string().min(1, 'must be a path to a known_hosts file').optional(),
+  })
+  .strict()
+  .default({});
+
+/** True when git would reach `url` over ssh (ssh://, git+ssh://, or scp-like host:path). */
+export function usesSsh(url: string): boolean {
+  if (/^(ssh|git\+ssh|ssh\+git):\/\//i.test(url)) return true;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || url.startsWith('/') || url.startsWith('.')) return false;
+  const colon = url.indexOf(':');
+  const slash = url.indexOf('/');
+  return colon > 0 && (slash < 0 || colon < slash);
+}
+
+function isGit(proposal: Proposal): boolean {
+  return proposal.target.vcs === 'git' && proposal.source.vcs === 'git';
+}
+
+export default definePlugin({
+  name: NAME,
+  description: 'Fetches, merges and pushes git branches (simple-git, argv only, never forced)',
+  config: configSchema,
+  secrets: {
+    'ssh-key': { description: 'OpenSSH private key used to fetch and push over ssh', required: false },
+  },
+  apply(hooks, api) {
+    let session: SshSession | undefined;
+
+    async function sshFor(...urls: string[]): Promise<string | undefined> {
+      if (!urls.some(usesSsh)) return undefined;
+      session ??= createSshSession(api.run.workdir, {
+        key: api.secrets.get('ssh-key'),
+        knownHosts: api.config.knownHosts,
+      });
+      return session.command();
+    }
+
+    hooks.verify.tapPromise(async ({ problems, notes, signal }) => {
+      const version = await run(['git', '--version'], { reject: false, signal }).catch(() => undefined);
+      if (!version || version.exitCode !== 0) {
+        problems.push({ source: NAME, message: 'git is not installed or does not run', hint: 'apt-get install git' });
+      } else {
+        notes.push({ source: NAME, message: version.stdout.trim() });
+      }
+      const knownHosts = api.config.knownHosts;
+      if (knownHosts) {
+        try {
+          await access(knownHosts, constants.R_OK);
+        } catch {
+          problems.push({
+            source: NAME,
+            message: `plugins.git.knownHosts: cannot read ${knownHosts}`,
+            hint: 'write the forges\' host keys there, e.g. ssh-keyscan -p <port> <host> (then check the fingerprints)',
+          });
+        }
+      }
+      const key = api.secrets.get('ssh-key');
+      if (key !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+        problems.push({
+          source: NAME,
+          message: 'secret git/ssh-key is not a private key (no "-----BEGIN ... PRIVATE KEY-----" line)',
+          hint: 'store the whole key file: byoci secrets set git/ssh-key < ~/.ssh/id_ed25519',
+        });
+      }
+      if (key !== undefined && !knownHosts) {
+        notes.push({ source: NAME, message: 'ssh-key set without plugins.git.knownHosts: the slave\'s ~/.ssh/known_hosts decides which hosts are trusted' });
+      }
+    });
+
+    hooks.fetch.tapPromise(async ({ proposal, workspace, signal }) => {
+      if (!isGit(proposal)) return undefined;
+      const sshCommand = await sshFor(proposal.target.url, proposal.source.url);
+      return fetchProposal({ proposal, workspace, sshCommand, signal, redact: (s) => api.redact(s) });
+    });
+
+    hooks.merge.tapPromise(async ({ proposal, checkout, message, committer, signal }) => {
+      if (!isGit(proposal)) return undefined;
+      return mergeProposal({ proposal, checkout, message, committer, signal });
+    });
+
+    hooks.push.tapPromise(async ({ proposal, checkout, merge, signal }) => {
+      if (!isGit(proposal)) return undefined;
+      const sshCommand = await sshFor(proposal.target.url);
+      return pushMerge({ proposal, checkout, merge, sshCommand, signal, redact: (s) => api.redact(s) });
+    });
+
+    hooks.shutdown.tapPromise(async () => {
+      await session?.dispose();
+      session = undefined;
+    });
+  },
+});

@@ -1,0 +1,52 @@
+/**
+ * Checks on the untrusted names a proposal carries (branch names, URLs, revisions) before
+ * any of them reaches git. They only ever travel as single argv entries; these checks make
+ * sure git reads them as the kind of argument we mean, never as an option.
+ */
+import type { SimpleGit } from 'simple-git';
+
+/** A problem with a name taken from a proposal; the message names the field and value. */
+export class RefError extends Error {
+  override readonly name = 'RefError';
+}
+
+/** A branch name git accepts (`git check-ref-format --branch`) and that is no option. */
+export async function checkBranch(g: SimpleGit, what: string, branch: string): Promise<string> {
+  if (branch.length === 0) throw new RefError(`${what} branch name is empty`);
+  if (branch.startsWith('-')) throw new RefError(`${what} branch name ${JSON.stringify(branch)} starts with "-"`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(branch)) throw new RefError(`${what} branch name ${JSON.stringify(branch)} contains control characters`);
+  let normalised = '';
+  try {
+    normalised = (await g.raw(['check-ref-format', '--branch', branch])).trim();
+  } catch {
+    normalised = '';
+  }
+  if (normalised !== branch) {
+    throw new RefError(`${what} branch name ${JSON.stringify(branch)} is not a valid git branch name`);
+  }
+  return branch;
+}
+
+/** A repository URL or path that git cannot take for an option. */
+export function checkUrl(what: string, url: string): string {
+  if (url.length === 0) throw new RefError(`${what} repository URL is empty`);
+  if (url.startsWith('-')) throw new RefError(`${what} repository URL ${JSON.stringify(url)} starts with "-"`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(url)) throw new RefError(`${what} repository URL ${JSON.stringify(url)} contains control characters`);
+  if (/^ext::/i.test(url)) throw new RefError(`${what} repository URL ${JSON.stringify(url)} uses the ext:: transport, which runs commands`);
+  return url;
+}
+
+/** A revision id as forges record them: 4 to 64 hex digits. */
+export function checkRevision(what: string, revision: string): string {
+  if (!/^[0-9a-fA-F]{4,64}$/.test(revision)) {
+    throw new RefError(`${what} ${JSON.stringify(revision)} is not a git commit id (hex digits)`);
+  }
+  return revision.toLowerCase();
+}
+
+/** The URL without `user:password@`, for messages and comments. */
+export function displayUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
