@@ -1,0 +1,249 @@
+/**
+ * A small LXD REST client over the daemon's unix socket (node:http `socketPath`), with
+ * streamed exec over websockets (`ws+unix://`). No `lxc` process is ever spawned.
+ *
+ * Every call returns LXD's `metadata`; async operations are awaited through
+ * `GET /1.0/operations/<id>/wait`.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import http from 'node:http';
+import WebSocket from 'ws';
+
+/** Where Debian's lxd package puts the socket (`$LXD_DIR/unix.socket`). */
+export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
+  return `${env.LXD_DIR ?? '/var/lib/lxd'}/unix.socket`;
+}
+
+/** An error answer of the daemon, or a transport failure talking to it. */
+export class LxdError extends Error {
+  override readonly name = 'LxdError';
+  constructor(
+    message: string,
+    /** HTTP status (or LXD's error_code); 0 when the socket did not answer. */
+    readonly status: number,
+    readonly method: string,
+    readonly path: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Envelope<T> {
+  type: 'sync' | 'async' | 'error';
+  status_code: number;
+  error_code: number;
+  error: string;
+  operation: string;
+  metadata: T;
+}
+
+/** An operation as `/1.0/operations/<id>` describes it. */
+export interface Operation<M = Record<string, unknown>> {
+  id: string;
+  status: string;
+  status_code: number;
+  err: string;
+  metadata: M | null;
+  resources?: Record<string, string[]> | null;
+}
+
+export type RequestBody = unknown | { file: string; headers?: Record<string, string> };
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Milliseconds; default 60 s. 0: none (long waits). */
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+export interface ExecOptions {
+  command: string[];
+  environment: Record<string, string>;
+  user?: number;
+  group?: number;
+  cwd?: string;
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  /** The command's exit code; 128+n when a signal ended it; -1 when it never reported one. */
+  exitCode: number;
+}
+
+function isFileBody(body: unknown): body is { file: string; headers?: Record<string, string> } {
+  return typeof body === 'object' && body !== null && 'file' in body && typeof (body as { file: unknown }).file === 'string';
+}
+
+export class LxdClient {
+  readonly socketPath: string;
+  readonly #agent: http.Agent;
+
+  constructor(socketPath: string = defaultSocketPath()) {
+    this.socketPath = socketPath;
+    this.#agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  }
+
+  /** Releases the kept-alive connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  /** Raw request; resolves with the parsed envelope (also for error answers). */
+  async #send<T>(method: string, path: string, body: RequestBody | undefined, options: RequestOptions): Promise<Envelope<T>> {
+    const headers: Record<string, string | number> = { ...options.headers };
+    let payload: Buffer | undefined;
+    let file: string | undefined;
+    if (isFileBody(body)) {
+      file = body.file;
+      Object.assign(headers, { 'Content-Type': 'application/octet-stream' }, body.headers);
+      headers['Content-Length'] = (await stat(file)).size;
+    } else if (body !== undefined) {
+      payload = Buffer.from(JSON.stringify(body));
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = payload.length;
+    }
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    return new Promise<Envelope<T>>((resolve, reject) => {
+      const fail = (message: string, status = 0) => reject(new LxdError(message, status, method, path));
+      const req = http.request(
+        { socketPath: this.socketPath, path, method, headers, agent: this.#agent, host: 'lxd', signal: options.signal },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', (e) => fail(`lxd ${method} ${path}: ${e.message}`));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: Envelope<T>;
+            try {
+              parsed = JSON.parse(text) as Envelope<T>;
+            } catch {
+              fail(`lxd ${method} ${path}: HTTP ${res.statusCode}, not JSON: ${text.slice(0, 200)}`, res.statusCode ?? 0);
+              return;
+            }
+            resolve(parsed);
+          });
+        },
+      );
+      if (timeoutMs > 0) {
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      }
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.name === 'AbortError') reject(e);
+        else fail(`lxd ${method} ${path}: ${e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? `no LXD daemon answers on ${this.socketPath} (${e.code})` : e.message}`);
+      });
+      if (file) {
+        const stream = createReadStream(file);
+        stream.on('error', (e) => req.destroy(e));
+        stream.pipe(req);
+      } else {
+        req.end(payload);
+      }
+    });
+  }
+
+  /** A sync request: returns `metadata`, throws LxdError on an error answer. */
+  async request<T = unknown>(method: string, path: string, body?: RequestBody, options: RequestOptions = {}): Promise<T> {
+    const env = await this.#send<T>(method, path, body, options);
+    if (env.type === 'error') {
+      throw new LxdError(`lxd ${method} ${path}: ${env.error || `error ${env.error_code}`}`, env.error_code, method, path);
+    }
+    if (env.type === 'async') return (await this.wait<T>(env.operation, options)) as T;
+    return env.metadata;
+  }
+
+  /** Starts an async request and returns the operation path without waiting for it. */
+  async start<M = Record<string, unknown>>(method: string, path: string, body?: RequestBody, options: RequestOptions = {}): Promise<{ operation: string; metadata: Operation<M> }> {
+    const env = await this.#send<Operation<M>>(method, path, body, options);
+    if (env.type === 'error') {
+      throw new LxdError(`lxd ${method} ${path}: ${env.error || `error ${env.error_code}`}`, env.error_code, method, path);
+    }
+    if (env.type !== 'async') throw new LxdError(`lxd ${method} ${path}: expected an operation, got a ${env.type} answer`, env.status_code, method, path);
+    return { operation: env.operation, metadata: env.metadata };
+  }
+
+  /** Waits for an operation; returns its metadata, throws when it failed. */
+  async wait<M = unknown>(operation: string, options: RequestOptions = {}): Promise<M> {
+    const op = await this.request<Operation<M>>('GET', `${operation}/wait?timeout=-1`, undefined, { ...options, timeoutMs: 0 });
+    if (op.status_code >= 400 || op.status === 'Failure') {
+      throw new LxdError(`lxd operation ${operation} failed: ${op.err || op.status}`, op.status_code, 'GET', operation);
+    }
+    return op.metadata as M;
+  }
+
+  /** GET /1.0: server facts; throws LxdError (status 0) when nothing answers. */
+  async server(options: RequestOptions = {}): Promise<{ environment: { server_version: string; driver?: string }; auth: string; api_extensions: string[] }> {
+    return this.request('GET', '/1.0', undefined, options);
+  }
+
+  /** Whether the daemon answers on the socket (never throws). */
+  async answers(timeoutMs = 3000): Promise<boolean> {
+    try {
+      await this.server({ timeoutMs });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Runs a command and streams its output. The command sees an empty stdin.
+   * Resolves when the command has exited and its output is drained.
+   */
+  async exec(instance: string, options: ExecOptions): Promise<ExecResult> {
+    const body: Record<string, unknown> = {
+      command: options.command,
+      environment: options.environment,
+      'wait-for-websocket': true,
+      interactive: false,
+    };
+    if (options.user !== undefined) body.user = options.user;
+    if (options.group !== undefined) body.group = options.group;
+    if (options.cwd !== undefined) body.cwd = options.cwd;
+    const { operation, metadata } = await this.start<{ fds: Record<string, string> }>(
+      'POST',
+      `/1.0/instances/${encodeURIComponent(instance)}/exec`,
+      body,
+      { signal: options.signal },
+    );
+    const fds = metadata.metadata?.fds ?? {};
+    const sockets: WebSocket[] = [];
+    const open = (fd: string) => {
+      const secret = fds[fd];
+      if (!secret) throw new LxdError(`lxd exec: no websocket secret for fd ${fd}`, 0, 'POST', operation);
+      const ws = new WebSocket(`ws+unix://${this.socketPath}:${operation}/websocket?secret=${encodeURIComponent(secret)}`);
+      sockets.push(ws);
+      return ws;
+    };
+    const drained = (ws: WebSocket, sink: ((c: Buffer) => void) | undefined) =>
+      new Promise<void>((resolve) => {
+        ws.on('message', (data: Buffer, isBinary: boolean) => {
+          if (data.length === 0) return;
+          if (isBinary || typeof data !== 'string') sink?.(data);
+        });
+        ws.on('close', () => resolve());
+        ws.on('error', () => resolve());
+      });
+    try {
+      const control = open('control');
+      const stdin = open('0');
+      const stdout = open('1');
+      const stderr = open('2');
+      control.on('error', () => {});
+      stdin.on('error', () => {});
+      // An empty stdin: close it as soon as it is open (the command reads EOF).
+      stdin.on('open', () => stdin.close());
+      const outDone = drained(stdout, options.onStdout);
+      const errDone = drained(stderr, options.onStderr);
+      const result = await this.wait<{ return?: number }>(operation, { signal: options.signal });
+      await Promise.all([outDone, errDone]);
+      return { exitCode: typeof result?.return === 'number' ? result.return : -1 };
+    } finally {
+      for (const ws of sockets) {
+        if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      }
+    }
+  }
+}

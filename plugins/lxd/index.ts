@@ -1,0 +1,126 @@
+/**
+ * test-in-lxd: every test run in a real, throw-away, unprivileged LXD container, driven
+ * through the LXD REST API on the daemon's unix socket. See README.md beside this file.
+ *
+ * Taps:
+ * - verify: for projects with `backend: lxd` (or `auto`), checks the daemon answers and the
+ *   image exists; says in a note which backend `auto` picks and why.
+ * - testInContainer: handles `backend: lxd`, and `auto` when the daemon answers (else it
+ *   passes, so the bwrap backend can take `auto`).
+ * - shutdown: deletes any container of this run that is still there.
+ */
+import { definePlugin } from '../../core/index.js';
+import type { Note, Problem, ProjectConfig, TestResult } from '../../hooks/index.js';
+import { LxdClient } from './client.js';
+import { containerName, destroyInstance, removeOrphans, resolveSource } from './container.js';
+import { BACKEND, runInContainer } from './runner.js';
+import { lxdConfigSchema } from './schema.js';
+
+export const NAME = 'lxd';
+
+function wantsLxd(project: ProjectConfig): boolean {
+  return project.test.backend === BACKEND || project.test.backend === 'auto';
+}
+
+export default definePlugin({
+  name: NAME,
+  description: 'Runs the tests in a throw-away unprivileged LXD container (REST API over the unix socket)',
+  config: lxdConfigSchema,
+  apply(hooks, api) {
+    const config = api.config;
+    let client: LxdClient | undefined;
+    let orphansChecked = false;
+    let sequence = 0;
+    const live = new Set<string>();
+    const getClient = () => (client ??= new LxdClient(config.socket));
+
+    hooks.verify.tapPromise(async ({ projects, problems, notes, signal }) => {
+      const relevant = projects.filter(wantsLxd);
+      if (relevant.length === 0) return;
+      const lxd = getClient();
+      let version: string | undefined;
+      try {
+        version = (await lxd.server({ signal, timeoutMs: 5000 })).environment.server_version;
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        for (const project of relevant) {
+          if (project.test.backend === BACKEND) {
+            problems.push({
+              source: NAME,
+              message: `project ${project.name} has test.backend lxd, but no LXD daemon answers on ${config.socket}: ${why}`,
+              hint: 'start it with scripts/lxd-up.sh (or `lxd --group lxd &`), or set plugins.lxd.socket',
+            } satisfies Problem);
+          } else {
+            notes.push({ source: NAME, message: `project ${project.name}: backend auto will not use lxd: no daemon answers on ${config.socket}` } satisfies Note);
+          }
+        }
+        return;
+      }
+      for (const project of relevant) {
+        const image = project.test.image ?? config.image;
+        const source = await resolveSource(lxd, image);
+        if (!source) {
+          problems.push({
+            source: NAME,
+            message: `project ${project.name}: LXD has no image alias or base container named ${JSON.stringify(image)}`,
+            hint: `build it with \`byoci image build ${['hostusr', 'busybox', 'debootstrap'].includes(image) ? image : 'hostusr'}\`, or set test.image to one of \`byoci image list\``,
+          });
+          continue;
+        }
+        if (project.test.network && !config.network) {
+          const profile = await lxd.request<{ devices: Record<string, Record<string, string>> }>('GET', '/1.0/profiles/default');
+          if (!Object.values(profile.devices ?? {}).some((d) => d.type === 'nic')) {
+            problems.push({
+              source: NAME,
+              message: `project ${project.name} asks for test.network, but plugins.lxd.network is not set and the default profile has no nic`,
+              hint: 'create a managed network (lxc network create) and name it in plugins.lxd.network',
+            });
+          }
+        }
+        const how = project.test.backend === 'auto' ? 'backend auto picks lxd: ' : '';
+        notes.push({
+          source: NAME,
+          message: `project ${project.name}: ${how}LXD ${version} answers on ${config.socket}, ${source.type === 'image' ? 'image' : 'base container'} ${image} is there`,
+        });
+      }
+    });
+
+    hooks.testInContainer.tapPromise(async (payload): Promise<TestResult | undefined> => {
+      const backend = payload.spec.backend;
+      if (backend !== BACKEND && backend !== 'auto') return undefined;
+      const lxd = getClient();
+      if (!(await lxd.answers())) {
+        if (backend === 'auto') {
+          api.log.info('no LXD daemon answers: passing backend auto on', { socket: config.socket });
+          return undefined;
+        }
+        throw new Error(`test.backend is lxd, but no LXD daemon answers on ${config.socket} (start it with scripts/lxd-up.sh)`);
+      }
+      if (!orphansChecked) {
+        orphansChecked = true;
+        const removed = await removeOrphans(lxd, config.prefix);
+        if (removed.length) api.log.warn('removed containers of dead runs', { containers: removed.join(',') });
+      }
+      sequence += 1;
+      return runInContainer(payload, {
+        client: lxd,
+        config,
+        name: containerName(config.prefix, payload.runId, sequence),
+        log: api.log,
+        redact: (text) => api.redact(text),
+        stagingParent: api.run.workdir,
+        track: (name, alive) => (alive ? live.add(name) : live.delete(name)),
+      });
+    });
+
+    hooks.shutdown.tapPromise(async () => {
+      if (!client) return;
+      for (const name of [...live]) {
+        await destroyInstance(client, name).catch((error) => api.log.error('container not deleted', { container: name, error }));
+        live.delete(name);
+      }
+      client.close();
+      client = undefined;
+    });
+  },
+});
