@@ -19,6 +19,7 @@ import type {
   TestSpec,
 } from '../hooks/types.js';
 import type { Redactor } from '../secrets/redact.js';
+import { lookupSecret } from '../secrets/lookup.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { LoadedConfig } from './config.js';
 import { ConfigError, PluginError, Rejection, asRejection, type ConfigProblem, EXIT } from './errors.js';
@@ -169,13 +170,11 @@ export class Bot {
       for (const [name, declaration] of Object.entries(plugin.secrets ?? {}) as [string, { required?: boolean; description: string }][]) {
         const key = `${plugin.name}/${name}`;
         let found: string | undefined;
-        for (const store of stores) {
-          try {
-            found = await store.get(key);
-          } catch (error) {
-            secretProblems.push({ source: plugin.name, message: `secret store ${store.name} failed for ${key}: ${(error as Error).message}` });
-          }
-          if (found !== undefined) break;
+        try {
+          found = (await lookupSecret(stores, key)).value;
+        } catch (error) {
+          secretProblems.push({ source: plugin.name, message: `secret ${key}: ${(error as Error).message}` });
+          continue;
         }
         if (found !== undefined) values.set(name, found);
         else if (declaration.required !== false) {

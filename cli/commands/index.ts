@@ -1,0 +1,18 @@
+/**
+ * Every command of the CLI. A command module exports `register(program)`.
+ * Add one line here per new command file.
+ */
+import type { Command } from 'commander';
+import * as doctor from './doctor.js';
+import * as land from './land.js';
+import * as list from './list.js';
+import * as secrets from './secrets.js';
+import * as test from './test.js';
+
+export const COMMANDS: readonly { register(program: Command): void }[] = [
+  land,
+  list,
+  test,
+  doctor,
+  secrets,
+];

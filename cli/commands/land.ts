@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import type { LandingResult } from '../../core/bot.js';
+import { action, withBot, type Runtime } from '../context.js';
+
+function line(result: LandingResult): string {
+  const p = result.proposal;
+  const prefix = result.dryRun ? '(dry-run) ' : '';
+  switch (result.kind) {
+    case 'landed':
+      return `${prefix}landed    ${p.id}  ${p.title}  -> ${result.revision}`;
+    case 'rejected':
+      return `${prefix}rejected  ${p.id}  ${p.title}: ${result.rejection.reason}`;
+    case 'error':
+      return `${prefix}error     ${p.id}  ${p.title}: ${result.message}`;
+    default:
+      return `${prefix}${result.kind}  ${p.id}`;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('land')
+    .description('land every approved proposal of the configured targets (or one with --proposal)')
+    .option('-p, --project <name>', 'only this project')
+    .option('--proposal <id>', 'only this proposal (ids as shown by byoci list)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 landed or nothing to do, 1 a proposal was rejected, 2 usage or config error,\n' +
+        '3 internal error. With --dry-run nothing is pushed, no status changes, no comment is posted.',
+    )
+    .action(
+      action(async (rt: Runtime, opts: { project?: string; proposal?: string }) =>
+        withBot(rt, async (bot) => {
+          await bot.verifyOrThrow();
+          const summary = await bot.landAll({
+            ...(opts.project ? { project: opts.project } : {}),
+            ...(opts.proposal ? { proposal: opts.proposal } : {}),
+          });
+          if (rt.globals.json) {
+            rt.printJson({
+              results: summary.results.map((r) => ({
+                kind: r.kind,
+                dryRun: r.dryRun,
+                proposal: r.proposal.id,
+                title: r.proposal.title,
+                ...(r.kind === 'landed' ? { revision: r.revision } : {}),
+                ...(r.kind === 'rejected' ? { code: r.rejection.code, reason: r.rejection.reason } : {}),
+                ...(r.kind === 'error' ? { error: r.message } : {}),
+              })),
+              waiting: summary.waiting.map((c) => ({
+                proposal: c.proposal.id,
+                reason: c.proposal.readiness.state === 'waiting' ? c.proposal.readiness.reason : '',
+              })),
+              exitCode: summary.exitCode,
+            });
+          } else {
+            for (const result of summary.results) rt.print(line(result));
+            if (summary.results.length === 0) rt.print('nothing to land');
+          }
+          return summary.exitCode;
+        }),
+      ),
+    );
+}

@@ -1,0 +1,160 @@
+/**
+ * What every command shares: global options, loading the config, the logger with the
+ * run's redactor, the secret stores, a bot with signal handling, and exit codes.
+ */
+import type { Command } from 'commander';
+import { Bot } from '../core/bot.js';
+import { loadConfig, type LoadedConfig } from '../core/config.js';
+import { ConfigError, EXIT, UsageError, exitCodeFor, formatProblem, type ConfigProblem } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { DEFAULT_PLUGINS, registry } from '../plugins/index.js';
+import { Redactor } from '../secrets/redact.js';
+import { createStores, secretsConfigSchema } from '../secrets/index.js';
+import type { SecretStore } from '../secrets/types.js';
+
+export interface GlobalOptions {
+  config: string;
+  option: string[];
+  namespace?: string;
+  json: boolean;
+  dryRun: boolean;
+  verbose: boolean;
+  keep: boolean;
+}
+
+export function globalOptions(command: Command): GlobalOptions {
+  const o = command.optsWithGlobals() as Partial<GlobalOptions>;
+  return {
+    config: o.config ?? process.env.BYOCI_CONFIG ?? 'byoci.yaml',
+    option: o.option ?? [],
+    ...(o.namespace ? { namespace: o.namespace } : {}),
+    json: Boolean(o.json),
+    dryRun: Boolean(o.dryRun),
+    verbose: Boolean(o.verbose),
+    keep: Boolean(o.keep),
+  };
+}
+
+export interface Runtime {
+  globals: GlobalOptions;
+  config: LoadedConfig;
+  log: Logger;
+  redactor: Redactor;
+  stores: SecretStore[];
+  /** Writes a line of command output on stdout, redacted. */
+  print(line: string): void;
+  /** Writes a JSON document on stdout, redacted. */
+  printJson(value: unknown): void;
+}
+
+/** The logger and printers, usable before a config exists. */
+export function createOutput(globals: GlobalOptions, redactor = new Redactor()) {
+  const log = createLogger({ json: globals.json, level: globals.verbose ? 'debug' : 'info', redactor });
+  return {
+    log,
+    redactor,
+    print: (line: string) => process.stdout.write(redactor.redact(line) + '\n'),
+    printJson: (value: unknown) => process.stdout.write(redactor.redact(JSON.stringify(redactor.redactValue(value), null, 2)) + '\n'),
+  };
+}
+
+/** Secret stores from the `secrets:` section; problems are located in the config. */
+export function storesFor(config: LoadedConfig): SecretStore[] {
+  const parsed = secretsConfigSchema.safeParse(config.settings.secrets);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const path = ['secrets', ...issue.path];
+        return { ...config.locate(path), path: path.join('.'), message: issue.message };
+      }),
+    );
+  }
+  return createStores(parsed.data, { baseDir: config.configDir });
+}
+
+export async function loadRuntime(globals: GlobalOptions): Promise<Runtime> {
+  const output = createOutput(globals);
+  const config = loadConfig({
+    file: globals.config,
+    overrides: globals.option,
+    ...(globals.namespace ? { namespace: globals.namespace } : {}),
+  });
+  return { globals, config, stores: storesFor(config), ...output };
+}
+
+export async function createBot(rt: Runtime): Promise<Bot> {
+  return Bot.create({
+    config: rt.config,
+    registry,
+    defaultPlugins: DEFAULT_PLUGINS,
+    stores: rt.stores,
+    log: rt.log,
+    redactor: rt.redactor,
+    dryRun: rt.globals.dryRun,
+    keep: rt.globals.keep,
+    ...(process.env.BUILD_URL ? { buildUrl: process.env.BUILD_URL } : {}),
+  });
+}
+
+/**
+ * Runs `fn` with a bot; SIGINT/SIGTERM abort the run, `shutdown` runs in every case, and
+ * the process exits 130/143 after an interruption.
+ */
+export async function withBot(rt: Runtime, fn: (bot: Bot) => Promise<number>): Promise<number> {
+  const bot = await createBot(rt);
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) {
+      rt.log.error('second signal: exiting now', { signal });
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    interrupted = signal;
+    rt.log.warn('interrupted: stopping the run and cleaning up', { signal });
+    bot.abort(`interrupted by ${signal}`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let code: number = EXIT.internal;
+  try {
+    code = await fn(bot);
+  } finally {
+    await bot.shutdown(interrupted ? 'signal' : code === EXIT.internal ? 'error' : 'done');
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (interrupted) return interrupted === 'SIGINT' ? 130 : 143;
+  return code;
+}
+
+/** Prints an error that reached the top, in the form its class calls for. */
+export function reportError(error: unknown, log: Logger): number {
+  const code = exitCodeFor(error);
+  if (error instanceof ConfigError) {
+    process.stderr.write(`byoci: ${error.problems.length} configuration problem${error.problems.length === 1 ? '' : 's'}:\n`);
+    for (const p of error.problems as ConfigProblem[]) process.stderr.write(`  ${formatProblem(p)}\n`);
+  } else if (error instanceof UsageError) {
+    process.stderr.write(`byoci: ${error.message}\n`);
+  } else {
+    log.error('internal error', { error: error instanceof Error ? error.message : String(error) });
+    if (process.env.BYOCI_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  }
+  return code;
+}
+
+/**
+ * Wraps a command action: loads the runtime, runs it, sets the exit code.
+ * The action returns the exit code.
+ */
+export function action<A extends unknown[]>(fn: (rt: Runtime, ...args: A) => Promise<number>) {
+  return async (...args: unknown[]): Promise<void> => {
+    const command = args[args.length - 1] as Command;
+    const globals = globalOptions(command);
+    const fallback = createOutput(globals);
+    try {
+      const rt = await loadRuntime(globals);
+      process.exitCode = await fn(rt, ...(args.slice(0, -1) as A));
+    } catch (error) {
+      process.exitCode = reportError(error, fallback.log);
+    }
+  };
+}
