@@ -1,0 +1,266 @@
+/**
+ * Finds the landing candidates of one Launchpad target and normalises them into
+ * `Proposal`s with their readiness: only `Approved` proposals whose target really is this
+ * target can be ready; what the API shows decides the rest (reviewed revision, commit
+ * message, trusted votes, prerequisite merged).
+ */
+import type { BranchRef, Proposal, Readiness, Vote } from '../../hooks/index.js';
+import { Rejection, type Logger } from '../../core/index.js';
+import { evaluateVotes, type Criteria } from '../../core/votes.js';
+import type { LaunchpadClient, LpEntry } from './client.js';
+import type { ResolvedTarget } from './config.js';
+
+export interface DiscoverOptions {
+  criteria: Criteria;
+  gitProtocol: 'https' | 'ssh';
+  /** Login inserted into git+ssh URLs that carry none. */
+  sshUser: string;
+  log: Logger;
+}
+
+/** What the plugin keeps in `Proposal.meta` to report on the proposal later. */
+export interface LaunchpadMeta {
+  selfLink: string;
+  targetLink: string;
+  queueStatus: string;
+  reviewedRevid: string | null;
+  dateReviewed: string | null;
+  subject: string;
+}
+
+const VOTE_NAMES = new Set<Vote['vote']>(['Approve', 'Needs Fixing', 'Disapprove', 'Abstain', 'Needs Information', 'Needs Resubmitting']);
+
+/** A target as found on Launchpad: the object whose landing candidates we read. */
+export interface FoundTarget {
+  vcs: 'git' | 'bzr';
+  /** The repository (git) or branch (bzr) entry: owner of isPersonTrustedReviewer. */
+  owner: LpEntry;
+  /** Git ref entry (git) or the branch (bzr): owner of landing_candidates. */
+  ref: LpEntry;
+  /** `lp:brz:master`, `lp:~owner/project/branch`. */
+  identity: string;
+  branch: BranchRef;
+}
+
+function str(e: LpEntry, key: string): string | undefined {
+  const v = e[key];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function shortRef(path: string): string {
+  return path.replace(/^refs\/heads\//, '');
+}
+
+function personName(link: string | undefined): string {
+  const m = link ? /\/~([^/?]+)$/.exec(link) : null;
+  return m ? decodeURIComponent(m[1]!) : (link ?? 'unknown');
+}
+
+export class Discovery {
+  #entries = new Map<string, Promise<LpEntry>>();
+  #trust = new Map<string, Promise<boolean>>();
+
+  constructor(
+    readonly client: LaunchpadClient,
+    readonly options: DiscoverOptions,
+  ) {}
+
+  /** GET once per run: repositories and branches are shared by many proposals. */
+  entry(link: string): Promise<LpEntry> {
+    let e = this.#entries.get(link);
+    if (!e) {
+      e = this.client.get<LpEntry>(link);
+      this.#entries.set(link, e);
+      e.catch(() => this.#entries.delete(link));
+    }
+    return e;
+  }
+
+  gitUrl(repo: LpEntry): string {
+    const https = str(repo, 'git_https_url');
+    const ssh = str(repo, 'git_ssh_url');
+    if (this.options.gitProtocol === 'https' || !ssh) {
+      if (!https) throw new Error(`Launchpad repository ${str(repo, 'unique_name')} has no git_https_url`);
+      return https;
+    }
+    try {
+      const url = new URL(ssh);
+      if (!url.username) url.username = this.options.sshUser;
+      return url.href;
+    } catch {
+      return ssh;
+    }
+  }
+
+  /** Resolves a configured target; throws naming it when Launchpad has no such thing. */
+  async findTarget(target: ResolvedTarget): Promise<FoundTarget> {
+    if (target.vcs === 'bzr') {
+      const branch = await this.client.named<LpEntry | null>('branches', 'getByUrl', { url: target.url });
+      if (!branch) throw new Error(`Launchpad has no bzr branch ${target.url} (for a git repository, set vcs: git)`);
+      const identity = str(branch, 'bzr_identity') ?? target.url;
+      return { vcs: 'bzr', owner: branch, ref: branch, identity, branch: { vcs: 'bzr', url: `lp:${str(branch, 'unique_name')}`, branch: '' } };
+    }
+    const repo = await this.client.named<LpEntry | null>('+git', 'getByPath', { path: target.path });
+    if (!repo) throw new Error(`Launchpad has no git repository ${target.url} (for a bzr branch, set vcs: bzr)`);
+    const path = target.branch ?? str(repo, 'default_branch');
+    if (!path) throw new Error(`Launchpad repository ${target.url} has no default branch: set the target's branch`);
+    const ref = await this.client.named<LpEntry | null>(repo.self_link, 'getRefByPath', { path });
+    if (!ref) throw new Error(`Launchpad repository ${target.url} has no branch ${path}`);
+    const name = shortRef(str(ref, 'path') ?? path);
+    return {
+      vcs: 'git',
+      owner: repo,
+      ref,
+      identity: `${str(repo, 'git_identity') ?? target.url}:${name}`,
+      branch: { vcs: 'git', url: this.gitUrl(repo), branch: name },
+    };
+  }
+
+  /** Every landing candidate of the target that really targets it, with its readiness. */
+  async proposals(target: ResolvedTarget): Promise<Proposal[]> {
+    const found = await this.findTarget(target);
+    const link = str(found.ref, 'landing_candidates_collection_link');
+    if (!link) throw new Error(`Launchpad gave no landing candidates for ${found.identity}`);
+    const out: Proposal[] = [];
+    for await (const mp of this.client.collection(link)) {
+      if (!this.#targets(mp, found)) {
+        this.options.log.debug('skipping a candidate of another target', { proposal: mp.self_link, target: found.identity });
+        continue;
+      }
+      out.push(await this.proposal(mp, found));
+    }
+    return out;
+  }
+
+  #targets(mp: LpEntry, found: FoundTarget): boolean {
+    if (found.vcs === 'bzr') return str(mp, 'target_branch_link') === found.ref.self_link;
+    return str(mp, 'target_git_repository_link') === found.owner.self_link && str(mp, 'target_git_path') === str(found.ref, 'path');
+  }
+
+  async #source(mp: LpEntry, found: FoundTarget): Promise<{ ref: BranchRef; identity: string }> {
+    if (found.vcs === 'bzr') {
+      const branch = await this.entry(str(mp, 'source_branch_link') ?? '');
+      const unique = str(branch, 'unique_name') ?? '';
+      return { ref: { vcs: 'bzr', url: `lp:${unique}`, branch: '' }, identity: str(branch, 'bzr_identity') ?? `lp:${unique}` };
+    }
+    const repoLink = str(mp, 'source_git_repository_link');
+    const path = str(mp, 'source_git_path');
+    if (!repoLink || !path) throw new Error(`merge proposal ${mp.self_link} has no source git repository or path`);
+    const repo = await this.entry(repoLink);
+    const name = shortRef(path);
+    return { ref: { vcs: 'git', url: this.gitUrl(repo), branch: name }, identity: `${str(repo, 'git_identity') ?? str(repo, 'unique_name')}:${name}` };
+  }
+
+  async proposal(mp: LpEntry, found: FoundTarget): Promise<Proposal> {
+    const source = await this.#source(mp, found);
+    const title = `${source.identity} into ${found.identity}`;
+    const status = str(mp, 'queue_status') ?? 'unknown';
+    const commitMessage = (str(mp, 'commit_message') ?? str(mp, 'description') ?? '').trim();
+    const reviewed = str(mp, 'reviewed_revid') ?? null;
+    const approved = status === 'Approved';
+    const votes = approved ? await this.votes(mp, found) : [];
+    const readiness = approved ? await this.#readiness(mp, found, { commitMessage, reviewed, votes }) : ({ state: 'waiting', reason: `status is "${status}", not Approved` } as const);
+    const meta: LaunchpadMeta = {
+      selfLink: mp.self_link,
+      targetLink: found.owner.self_link,
+      queueStatus: status,
+      reviewedRevid: reviewed,
+      dateReviewed: str(mp, 'date_reviewed') ?? null,
+      subject: `Re: [Merge] ${title}`,
+    };
+    return {
+      id: `launchpad:${this.#relative(mp.self_link)}`,
+      forge: 'launchpad',
+      url: str(mp, 'web_link') ?? mp.self_link,
+      title,
+      source: source.ref,
+      target: found.branch,
+      approvedRevision: reviewed ?? undefined,
+      commitMessage,
+      votes,
+      readiness,
+      meta: { ...meta },
+    };
+  }
+
+  #relative(link: string): string {
+    return link.startsWith(this.client.base) ? link.slice(this.client.base.length) : link;
+  }
+
+  async votes(mp: LpEntry, found: FoundTarget): Promise<Vote[]> {
+    const link = str(mp, 'votes_collection_link');
+    if (!link) return [];
+    const out: Vote[] = [];
+    for await (const ref of this.client.collection(link)) {
+      const reviewerLink = str(ref, 'reviewer_link');
+      const reviewer = personName(reviewerLink);
+      let vote: Vote['vote'] | undefined;
+      if (ref.is_pending === true) vote = 'Pending';
+      else {
+        const commentLink = str(ref, 'comment_link');
+        const comment = commentLink ? await this.client.get<LpEntry>(commentLink) : undefined;
+        const value = comment ? str(comment, 'vote') : undefined;
+        vote = value && VOTE_NAMES.has(value as Vote['vote']) ? (value as Vote['vote']) : undefined;
+      }
+      if (!vote) continue;
+      const trusted = reviewerLink ? await this.trusted(found.owner.self_link, reviewerLink) : false;
+      out.push({ reviewer, vote, trusted });
+    }
+    return out;
+  }
+
+  trusted(targetLink: string, reviewerLink: string): Promise<boolean> {
+    const key = `${targetLink} ${reviewerLink}`;
+    let t = this.#trust.get(key);
+    if (!t) {
+      t = this.client.named<boolean>(targetLink, 'isPersonTrustedReviewer', { reviewer: reviewerLink }).then((v) => v === true);
+      this.#trust.set(key, t);
+    }
+    return t;
+  }
+
+  async #readiness(mp: LpEntry, found: FoundTarget, p: { commitMessage: string; reviewed: string | null; votes: Vote[] }): Promise<Readiness> {
+    const reject = (r: Rejection): Readiness => ({ state: 'rejected', code: r.code, reason: r.reason });
+    if (!p.reviewed) return reject(new Rejection('no-approved-revision'));
+    if (!p.commitMessage) return reject(new Rejection('no-commit-message'));
+    const criteria = this.options.criteria;
+    const evaluation = evaluateVotes(p.votes, criteria);
+    if (!evaluation.ok) {
+      const untrustedApprovers = p.votes.filter((v) => !v.trusted && v.vote === 'Approve').map((v) => v.reviewer);
+      const approvalMissing = evaluation.failed.some((c) => c.vote === 'Approve');
+      if (approvalMissing && evaluation.counts.Approve === 0 && untrustedApprovers.length) {
+        return reject(new Rejection('untrusted-approval', { target: found.identity, reviewers: untrustedApprovers.join(', ') }));
+      }
+      return reject(new Rejection('votes', { criteria: criteria.text, detail: evaluation.detail }));
+    }
+    const waiting = await this.#prerequisite(mp, found);
+    return waiting ? { state: 'waiting', reason: waiting } : { state: 'ready' };
+  }
+
+  /** Why the proposal waits for its prerequisite, or undefined when there is none or it is merged. */
+  async #prerequisite(mp: LpEntry, found: FoundTarget): Promise<string | undefined> {
+    let source: LpEntry | null;
+    let identity: string;
+    if (found.vcs === 'bzr') {
+      const link = str(mp, 'prerequisite_branch_link');
+      if (!link) return undefined;
+      source = await this.entry(link);
+      identity = str(source, 'bzr_identity') ?? link;
+    } else {
+      const link = str(mp, 'prerequisite_git_repository_link');
+      const path = str(mp, 'prerequisite_git_path');
+      if (!link || !path) return undefined;
+      const repo = await this.entry(link);
+      identity = `${str(repo, 'git_identity') ?? str(repo, 'unique_name')}:${shortRef(path)}`;
+      source = await this.client.named<LpEntry | null>(repo.self_link, 'getRefByPath', { path });
+      if (!source) return `the prerequisite branch ${identity} no longer exists; retarget or drop the prerequisite`;
+    }
+    const targets = str(source, 'landing_targets_collection_link');
+    if (targets) {
+      for await (const other of this.client.collection(targets)) {
+        if (this.#targets(other, found) && str(other, 'queue_status') === 'Merged') return undefined;
+      }
+    }
+    return `the prerequisite ${identity} is not merged into ${found.identity} yet`;
+  }
+}

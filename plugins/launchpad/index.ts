@@ -1,0 +1,165 @@
+/**
+ * The Launchpad forge: finds approved merge proposals of `lp:` targets (git repositories
+ * and bzr branches), says which can land and why the others wait or are rejected, and
+ * reports the outcome on the proposal (status `Merged`, or a comment and `Needs review`).
+ * Fetch, merge and push are the VCS plugins' job; this plugin only talks to the API.
+ */
+import type { Outcome, ProjectConfig, TargetConfig } from '../../hooks/index.js';
+import { definePlugin, type PluginApi } from '../../core/index.js';
+import { parseCriteria } from '../../core/votes.js';
+import { LaunchpadApiError, LaunchpadClient, type LpEntry } from './client.js';
+import { configSchema, resolveTarget, targetSchema, type LaunchpadConfig } from './config.js';
+import { CredentialsError, parseCredentials, type OAuthCredentials } from './credentials.js';
+import { Discovery, type LaunchpadMeta } from './discover.js';
+import { Reporter } from './report.js';
+
+export const NAME = 'launchpad';
+
+type Secret = 'oauth';
+type Api = PluginApi<LaunchpadConfig, Secret>;
+
+const OAUTH_HINT =
+  'store the content of a launchpadlib credentials file ([1] consumer_key, consumer_secret, access_token, access_secret): ' +
+  'byoci secrets set launchpad/oauth < ~/.config/byoci/launchpad-credentials';
+
+function credentials(api: Api): OAuthCredentials {
+  return parseCredentials(api.secrets.require('oauth'), `secret ${NAME}/oauth`);
+}
+
+function client(api: Api, signal?: AbortSignal): LaunchpadClient {
+  return new LaunchpadClient({
+    serviceRoot: api.config.serviceRoot,
+    version: api.config.apiVersion,
+    credentials: credentials(api),
+    retries: api.config.retries,
+    retryDelayMs: api.config.retryDelayMs,
+    timeoutMs: api.config.requestTimeout * 1000,
+    log: api.log,
+    signal,
+  });
+}
+
+function launchpadTargets(projects: readonly ProjectConfig[]): { project: string; index: number; target: TargetConfig }[] {
+  return projects.flatMap((p) => p.targets.map((target, index) => ({ project: p.name, index, target })).filter((t) => t.target.forge === NAME));
+}
+
+function metaOf(outcome: Outcome): LaunchpadMeta | undefined {
+  const m = outcome.proposal.meta as Partial<LaunchpadMeta> | undefined;
+  return m && typeof m.selfLink === 'string' && typeof m.subject === 'string' ? (m as LaunchpadMeta) : undefined;
+}
+
+export default definePlugin({
+  name: NAME,
+  description: 'Launchpad forge: lands approved merge proposals of lp: git repositories and bzr branches',
+  config: configSchema,
+  secrets: {
+    oauth: {
+      description: "content of a launchpadlib credentials file (the landing user's OAuth token)",
+      required: false,
+    },
+  } as Record<Secret, { description: string; required: boolean }>,
+  apply(hooks, api) {
+    hooks.verify.tapPromise(async (payload) => {
+      const targets = launchpadTargets(payload.projects);
+      if (targets.length === 0) return;
+      const problem = (message: string, hint?: string) => payload.problems.push({ source: NAME, message, ...(hint ? { hint } : {}) });
+      const resolved = [];
+      for (const t of targets) {
+        const parsed = targetSchema.safeParse(t.target);
+        if (!parsed.success) {
+          for (const issue of parsed.error.issues) {
+            problem(`projects.${t.project}.targets[${t.index}].${issue.path.join('.')}: ${issue.message}`);
+          }
+          continue;
+        }
+        resolved.push({ ...t, target: resolveTarget(parsed.data) });
+      }
+      try {
+        parseCriteria(api.config.criteria);
+      } catch (e) {
+        problem(`plugins.${NAME}.criteria: ${(e as Error).message}`);
+      }
+      if (api.secrets.get('oauth') === undefined) {
+        problem(`secret ${NAME}/oauth is not set: Launchpad targets need the landing user's token`, OAUTH_HINT);
+        return;
+      }
+      let lp: LaunchpadClient;
+      try {
+        lp = client(api, payload.signal);
+      } catch (e) {
+        if (!(e instanceof CredentialsError)) throw e;
+        problem(e.message, OAUTH_HINT);
+        return;
+      }
+      try {
+        const root = await lp.get<LpEntry>('');
+        const me = typeof root.me_link === 'string' ? await lp.get<LpEntry>(root.me_link) : undefined;
+        payload.notes.push({ source: NAME, message: `authenticated on ${lp.base} as ${String(me?.name ?? 'an anonymous user')}` });
+      } catch (e) {
+        if (!(e instanceof LaunchpadApiError)) throw e;
+        problem(e.message, e.status === 401 ? OAUTH_HINT : undefined);
+        return;
+      }
+      const discovery = new Discovery(lp, {
+        criteria: parseCriteria(api.config.criteria),
+        gitProtocol: api.config.gitProtocol,
+        sshUser: api.config.sshUser ?? api.run.landing.user,
+        log: api.log,
+      });
+      for (const t of resolved) {
+        try {
+          const found = await discovery.findTarget(t.target);
+          payload.notes.push({ source: NAME, message: `${t.project}: target ${found.identity} found (${found.vcs})` });
+          if (found.vcs === 'bzr') {
+            payload.notes.push({
+              source: NAME,
+              message: `${t.project}: ${found.identity} is a bzr branch: it lands only when a plugin handling bzr (fetch/merge/push) is loaded`,
+            });
+          }
+        } catch (e) {
+          problem(`projects.${t.project}.targets[${t.index}]: ${(e as Error).message}`);
+        }
+      }
+    });
+
+    hooks.discover.tapPromise(async (proposals, context) => {
+      if (context.target.forge !== NAME) return proposals;
+      const target = resolveTarget(targetSchema.parse(context.target));
+      const discovery = new Discovery(client(api, context.signal), {
+        criteria: parseCriteria(api.config.criteria),
+        gitProtocol: api.config.gitProtocol,
+        sshUser: api.config.sshUser ?? api.run.landing.user,
+        log: api.log,
+      });
+      const found = await discovery.proposals(target);
+      for (const p of found) {
+        api.log.info('proposal', { id: p.id, readiness: p.readiness.state, ...(p.readiness.state === 'ready' ? {} : { why: p.readiness.reason }) });
+      }
+      return [...proposals, ...found];
+    });
+
+    hooks.report.tapPromise(async (outcome) => {
+      if (outcome.proposal.forge !== NAME) return;
+      const meta = metaOf(outcome);
+      if (!meta) throw new Error(`proposal ${outcome.proposal.id} carries no Launchpad data: was it discovered by ${NAME}?`);
+      if (outcome.kind === 'started') {
+        api.log.info('landing', { proposal: outcome.proposal.id, revision: outcome.proposal.approvedRevision });
+        return;
+      }
+      const reporter = new Reporter(client(api), { log: api.log, redact: (s) => api.redact(s), commentTail: api.config.commentTail });
+      const buildUrl = outcome.buildUrl ?? api.run.buildUrl;
+      switch (outcome.kind) {
+        case 'landed':
+          return reporter.landed(meta, outcome.revision);
+        case 'rejected':
+          return reporter.rejected(meta, {
+            reason: outcome.rejection.reason,
+            buildUrl,
+            details: outcome.rejection.details ?? outcome.test?.outputTail,
+          });
+        case 'error':
+          return reporter.error(meta, buildUrl);
+      }
+    });
+  },
+});
