@@ -33,13 +33,25 @@ export class JobsRenderError extends Error {
 /** The rendered XML of each job, by job name. */
 export type RenderedJobs = Map<string, string>;
 
-/** JJB's own logging noise (INFO lines, the /dev/null config warning) is not the message. */
+/**
+ * The renderer's message without its noise: JJB's INFO lines and the /dev/null config
+ * warning go; of a Python traceback, the last frame (where) and the exception (what) stay.
+ */
 export function rendererMessage(stderr: string): string {
   const lines = stderr.split('\n').filter((l) => l.trim() !== '');
   const useful = lines.filter(
     (l) => !/^INFO:/.test(l) && !/^WARNING:jenkins_jobs\.config:Config file/.test(l),
   );
-  return (useful.length ? useful : lines).slice(-30).join('\n');
+  const start = useful.findIndex((l) => l.startsWith('Traceback (most recent call last):'));
+  if (start === -1) return (useful.length ? useful : lines).slice(-30).join('\n');
+  let lastFrame = -1;
+  useful.forEach((l, i) => {
+    if (i > start && /^  File "/.test(l)) lastFrame = i;
+  });
+  if (lastFrame === -1) return useful.slice(-30).join('\n');
+  let end = lastFrame + 1;
+  while (end < useful.length && /^    /.test(useful[end]!)) end += 1;
+  return [...useful.slice(0, start), useful[lastFrame]!.trim(), ...useful.slice(end)].join('\n');
 }
 
 export async function renderJobs(dir: string = JOBS_DIR): Promise<RenderedJobs> {
