@@ -4,9 +4,11 @@
  */
 import type { AnyPlugin, PluginRegistry } from '../core/plugin.js';
 import host from './host/index.js';
+import irc from './irc/index.js';
 
 const BUILTINS: readonly AnyPlugin[] = [
   host,
+  irc,
 ];
 
 export const registry: PluginRegistry = new Map(BUILTINS.map((p) => [p.name, p]));

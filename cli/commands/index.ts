@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import * as doctor from './doctor.js';
+import * as irc from './irc.js';
 import * as land from './land.js';
 import * as list from './list.js';
 import * as secrets from './secrets.js';
@@ -15,4 +16,5 @@ export const COMMANDS: readonly { register(program: Command): void }[] = [
   test,
   doctor,
   secrets,
+  irc,
 ];
