@@ -1,0 +1,215 @@
+/**
+ * What the code under test can see and do inside the bwrap sandbox: no network but `lo`,
+ * a scrubbed environment, no slave HOME or host secrets, no capabilities, limits applied,
+ * the ssh agent in the setup phase only.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { missingCommands, needs, suiteNeeds } from '../../support/components.js';
+import { BWRAP_MISSING, makeSpec, runSpec, sandbox, type Sandbox } from './support.js';
+
+function hostInterfaces(): string[] {
+  return readFileSync('/proc/net/dev', 'utf8')
+    .split('\n')
+    .slice(2)
+    .map((l) => l.split(':')[0]?.trim() ?? '')
+    .filter(Boolean)
+    .sort();
+}
+
+describe('bwrap backend: isolation', suiteNeeds('bwrap', BWRAP_MISSING), () => {
+  let box: Sandbox;
+  before(async () => {
+    box = await sandbox();
+  });
+  after(() => box?.cleanup());
+
+  test('without `network` the only network device is lo', async () => {
+    const { result, stdout } = await runSpec(box, makeSpec({ command: ['sh', '-c', "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"] }));
+    assert.equal(result?.exitCode, 0);
+    assert.deepEqual(stdout, ['lo']);
+  });
+
+  describe('loopback services of the host', () => {
+    let server: Server;
+    let port = 0;
+    before(async () => {
+      server = createServer((socket) => socket.end('hello from the host\n'));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      port = (server.address() as { port: number }).port;
+    });
+    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    const probe = (p: number) =>
+      `require('net').connect(${p}, '127.0.0.1').on('data', (d) => { process.stdout.write(d); process.exit(0); })` +
+      `.on('error', (e) => { console.log(e.code); process.exit(1); })`;
+
+    test('are unreachable without `network`', async () => {
+      const { result, stdout } = await runSpec(box, makeSpec({ command: ['node', '-e', probe(port)] }));
+      assert.equal(result?.exitCode, 1);
+      assert.deepEqual(stdout, ['ECONNREFUSED']);
+    });
+
+    test('are reachable with `network: true` (the host network namespace is shared)', async () => {
+      const { result, stdout } = await runSpec(box, makeSpec({ network: true, command: ['node', '-e', probe(port)] }));
+      assert.equal(result?.exitCode, 0);
+      assert.deepEqual(stdout, ['hello from the host']);
+      const devices = await runSpec(box, makeSpec({ network: true, command: ['sh', '-c', "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"] }));
+      assert.deepEqual(devices.stdout.sort(), hostInterfaces());
+    });
+  });
+
+  test('the environment holds only PATH, HOME, the `env` names and `setEnv`', async () => {
+    const canary = `canary-${randomBytes(8).toString('hex')}`;
+    process.env.BYOCI_BWRAP_CANARY = canary;
+    process.env.BYOCI_BWRAP_PASSED = 'passed-through';
+    try {
+      const { result, stdout } = await runSpec(
+        box,
+        makeSpec({ env: ['BYOCI_BWRAP_PASSED', 'HOME', 'BYOCI_BWRAP_UNSET'], setEnv: { FIXED: 'x=1' }, command: ['env'] }),
+      );
+      assert.equal(result?.exitCode, 0);
+      assert.ok(!stdout.some((l) => l.includes(canary)), 'the canary of the bot’s environment is not visible');
+      assert.deepEqual(stdout.sort(), [
+        'BYOCI_BWRAP_PASSED=passed-through',
+        'FIXED=x=1',
+        'HOME=/home/byoci',
+        'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        'PWD=/workspace',
+      ]);
+    } finally {
+      delete process.env.BYOCI_BWRAP_CANARY;
+      delete process.env.BYOCI_BWRAP_PASSED;
+    }
+  });
+
+  describe('the slave’s files', () => {
+    const marker = `.byoci-bwrap-canary-${randomBytes(6).toString('hex')}`;
+    const homeMarker = join(homedir(), marker);
+    const tmpMarker = join(tmpdir(), marker);
+    before(() => {
+      writeFileSync(homeMarker, 'secret of the slave\n', { mode: 0o600 });
+      writeFileSync(tmpMarker, 'secret in /tmp\n', { mode: 0o600 });
+    });
+    after(() => {
+      rmSync(homeMarker, { force: true });
+      rmSync(tmpMarker, { force: true });
+    });
+
+    test('the slave’s HOME and /tmp are invisible; HOME is a writable throw-away directory', async () => {
+      const check = (path: string) => `if [ -e '${path}' ]; then echo "visible ${path}"; else echo "hidden ${path}"; fi`;
+      const { result, stdout } = await runSpec(
+        box,
+        makeSpec({
+          command: ['sh', '-c', [check(homeMarker), check(tmpMarker), 'ls -A /tmp | wc -l', 'ls /home', 'echo w > "$HOME/w" && echo home-writable'].join('; ')],
+        }),
+      );
+      assert.equal(result?.exitCode, 0);
+      assert.deepEqual(stdout, [`hidden ${homeMarker}`, `hidden ${tmpMarker}`, '0', 'byoci', 'home-writable']);
+    });
+  });
+
+  test('host secrets are not there: shadow, ssh host keys, TLS private keys, /root, /run, /var', async () => {
+    const paths = ['/etc/shadow', '/etc/ssh', '/etc/ssl/private', '/etc/npmrc', '/root', '/var/lib', '/run/user', '/proc/1/root/etc/shadow'];
+    const script = paths.map((p) => `if [ -e '${p}' ]; then echo "visible ${p}"; fi`).join('; ') + '; ls /run | wc -l; echo done';
+    const { result, stdout } = await runSpec(box, makeSpec({ command: ['sh', '-c', script] }));
+    assert.equal(result?.exitCode, 0);
+    assert.deepEqual(stdout, ['0', 'done']);
+  });
+
+  test('no capabilities, a separate pid namespace, a read-only system', async () => {
+    const { result, stdout } = await runSpec(
+      box,
+      makeSpec({
+        command: [
+          'sh',
+          '-c',
+          'grep CapEff /proc/self/status; ls /proc | grep -c "^[0-9]"; touch /usr/x 2>/dev/null || echo usr-read-only; touch /etc/passwd 2>/dev/null || echo etc-read-only',
+        ],
+      }),
+    );
+    assert.equal(result?.exitCode, 0);
+    const [caps, processes, ...rest] = stdout;
+    assert.match(caps ?? '', /^CapEff:\s+0+$/);
+    assert.ok(Number(processes) <= 5, `only the sandbox's own processes are visible, saw ${processes}`);
+    assert.deepEqual(rest, ['usr-read-only', 'etc-read-only']);
+  });
+
+  test('limits are applied: address space, processes, CPUs', async () => {
+    const { result, stdout } = await runSpec(
+      box,
+      makeSpec({
+        limits: { memory: '256MiB', processes: 64, cpu: '1' },
+        command: ['sh', '-c', "grep -E '^Max (address space|processes)' /proc/self/limits | tr -s ' '; grep Cpus_allowed_list /proc/self/status | tr -d '\\t'"],
+      }),
+    );
+    assert.equal(result?.exitCode, 0);
+    assert.equal(stdout.length, 3);
+    assert.match(stdout[0] ?? '', /^Max processes 64 64 processes ?$/);
+    assert.match(stdout[1] ?? '', /^Max address space 268435456 268435456 bytes ?$/);
+    assert.match(stdout[2] ?? '', /^Cpus_allowed_list:\d+$/);
+  });
+
+  test('the memory limit is enforced: an allocation above it fails', async (t) => {
+    if (!needs(t, 'python3', missingCommands('python3'))) return;
+    const command = ['python3', '-c', 'b = bytearray(400 * 1024 * 1024); print("allocated")'];
+    const free = await runSpec(box, makeSpec({ command }));
+    assert.deepEqual(free.stdout, ['allocated']);
+    const limited = await runSpec(box, makeSpec({ limits: { memory: '200MiB' }, command }));
+    assert.notEqual(limited.result?.exitCode, 0);
+    assert.match(limited.result?.outputTail ?? '', /MemoryError/);
+    assert.ok(!limited.stdout.includes('allocated'));
+  });
+
+  describe('ssh agent', suiteNeeds('ssh-agent', missingCommands('ssh-agent', 'ssh-add', 'ssh-keygen')), () => {
+    let agent: ChildProcess;
+    let dir: string;
+    let socket: string;
+    let saved: string | undefined;
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'byoci-bwrap-agent-'));
+      socket = join(dir, 'agent.sock');
+      agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+      for (let i = 0; i < 100 && spawnSync('test', ['-S', socket]).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+      const key = join(dir, 'id_ed25519');
+      spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'byoci-bwrap-test-key', '-f', key], { stdio: 'ignore' });
+      const added = spawnSync('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+      assert.equal(added.status, 0, 'the test key is in the agent');
+      saved = process.env.SSH_AUTH_SOCK;
+      process.env.SSH_AUTH_SOCK = socket;
+    });
+    after(() => {
+      if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = saved;
+      if (agent.pid) process.kill(agent.pid, 'SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('with setupAgent the setup phase can use the agent; the test phase cannot', async () => {
+      const { result, stdout } = await runSpec(
+        box,
+        makeSpec({
+          setupAgent: true,
+          setup: ['sh', '-c', 'echo "setup sock=$SSH_AUTH_SOCK"; ssh-add -l | grep -o byoci-bwrap-test-key'],
+          command: ['sh', '-c', 'echo "test sock=${SSH_AUTH_SOCK:-none}"; ls /run/byoci 2>/dev/null | wc -l; ssh-add -l >/dev/null 2>&1; echo "ssh-add rc=$?"'],
+        }),
+      );
+      assert.equal(result?.exitCode, 0);
+      assert.deepEqual(stdout, ['setup sock=/run/byoci/ssh-agent.sock', 'byoci-bwrap-test-key', 'test sock=none', '0', 'ssh-add rc=2']);
+    });
+
+    test('without setupAgent the setup phase gets no agent', async () => {
+      const { stdout } = await runSpec(
+        box,
+        makeSpec({ setup: ['sh', '-c', 'echo "sock=${SSH_AUTH_SOCK:-none}"; ssh-add -l >/dev/null 2>&1; echo "rc=$?"'], command: ['true'] }),
+      );
+      assert.deepEqual(stdout, ['sock=none', 'rc=2']);
+    });
+  });
+});
