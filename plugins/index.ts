@@ -3,10 +3,12 @@
  * Order matters for bail hooks: container backends are tried in this order for `auto`.
  */
 import type { AnyPlugin, PluginRegistry } from '../core/plugin.js';
+import github from './github/index.js';
 import host from './host/index.js';
 import irc from './irc/index.js';
 
 const BUILTINS: readonly AnyPlugin[] = [
+  github,
   host,
   irc,
 ];
