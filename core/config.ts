@@ -214,7 +214,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   }
 
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   for (const error of doc.errors) {
     const pos = error.linePos?.[0];
     problems.push({ file, line: pos?.line, column: pos?.col, message: error.message.split('\n')[0] ?? error.message });
@@ -226,7 +226,6 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   const document = raw as Obj;
 
   const overrides = parseOverrides(options.overrides ?? [], problems);
-  for (const [path, value] of overrides) setPath(document, path, value);
 
   const namespace =
     options.namespace ?? env.BYOCI_NAMESPACE ?? (typeof document.byoci === 'string' ? document.byoci : 'production');
@@ -237,7 +236,11 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   if (section !== undefined && !isObj(section)) {
     problems.push({ file, message: `namespace ${namespace} must be a mapping of options` });
   }
-  const merged = deepMerge(base, isObj(section) ? section : {});
+  // -O applies to the document when it names a namespace, else to the merged settings.
+  for (const [path, value] of overrides) if (namespaces.has(path[0] as string)) setPath(document, path, value);
+  const current = document[namespace];
+  const merged = deepMerge(base, isObj(current) ? current : {});
+  for (const [path, value] of overrides) if (!namespaces.has(path[0] as string)) setPath(merged, path, value);
 
   const locator = new Locator(file, doc, lines, namespace, new Set(overrides.map(([p]) => p.join('.'))));
   const locate = (path: readonly (string | number)[]) => locator.option(path);
