@@ -1,0 +1,53 @@
+/**
+ * Writing outcomes back into proposal files, as the Launchpad flow does on a merge
+ * proposal: a rejection appends `Re: [Merge] <source> into <target>` and sets the status
+ * back to "Needs review"; a landing sets "Merged" and `merged_revision`. Idempotent: a
+ * rerun neither duplicates the comment nor rewrites an unchanged file.
+ */
+import type { Outcome } from '../../hooks/index.js';
+import { editProposalFile } from './store.js';
+
+export interface ReportOptions {
+  author: string;
+  redact: (text: string) => string;
+  now?: () => Date;
+}
+
+export function subjectFor(meta: Record<string, unknown>): string {
+  return `Re: [Merge] ${String(meta.sourceLabel)} into ${String(meta.targetLabel)}`;
+}
+
+export function rejectionBody(reason: string, details: string | undefined, buildUrl: string | undefined): string {
+  const parts = [reason.trim()];
+  if (details && details.trim()) parts.push(details.trimEnd());
+  if (buildUrl) parts.push(`Build: ${buildUrl}`);
+  return parts.join('\n\n');
+}
+
+/** Applies one outcome to its proposal file; returns whether the file changed. */
+export async function reportOutcome(outcome: Outcome, options: ReportOptions): Promise<boolean> {
+  const meta = outcome.proposal.meta ?? {};
+  const file = meta.file;
+  if (typeof file !== 'string') throw new Error(`proposal ${outcome.proposal.id} has no file in its meta data`);
+
+  if (outcome.kind === 'landed') {
+    return editProposalFile(file, (doc) => {
+      const a = doc.set('status', 'Merged');
+      const b = doc.set('merged_revision', outcome.revision);
+      return a || b;
+    });
+  }
+  if (outcome.kind === 'rejected') {
+    const subject = options.redact(subjectFor(meta));
+    const body = options.redact(rejectionBody(outcome.rejection.reason, outcome.rejection.details, outcome.buildUrl));
+    const date = (options.now ?? (() => new Date()))().toISOString();
+    return editProposalFile(file, (doc) => {
+      const last = doc.comments().at(-1);
+      const duplicate = last !== undefined && last.subject === subject && last.body === body;
+      if (!duplicate) doc.addComment({ author: options.author, subject, body, date });
+      const changed = doc.set('status', 'Needs review');
+      return !duplicate || changed;
+    });
+  }
+  return false;
+}

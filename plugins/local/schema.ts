@@ -1,0 +1,107 @@
+/**
+ * The proposal file format of the local forge (`<dir>/<id>.yaml`) and the plugin's config.
+ * Field names follow Launchpad's merge proposals; see README.md for an example.
+ */
+import { z } from 'zod';
+import { DEFAULT_CRITERIA, parseCriteria, VOTE_VALUES, type VoteValue } from '../../core/votes.js';
+
+/** Launchpad's `queue_status` vocabulary. */
+export const STATUSES = [
+  'Work in progress',
+  'Needs review',
+  'Approved',
+  'Rejected',
+  'Merged',
+  'Code failed to merge',
+  'Queued',
+  'Superseded',
+] as const;
+export type Status = (typeof STATUSES)[number];
+
+const text = z.string();
+const optionalText = z.string().nullish().transform((v) => v ?? undefined);
+
+const branchSchema = z
+  .object({
+    repo: z.string().min(1, 'is empty: give a repository path or URL'),
+    branch: z.string().default(''),
+  })
+  .passthrough();
+
+export const voteSchema = z
+  .object({
+    reviewer: z.string().min(1, 'is empty'),
+    vote: z.enum(VOTE_VALUES as [VoteValue, ...VoteValue[]], {
+      errorMap: () => ({ message: `must be one of: ${VOTE_VALUES.join(', ')}` }),
+    }),
+    revision: optionalText,
+  })
+  .passthrough();
+
+export const commentSchema = z
+  .object({
+    author: text,
+    subject: text.default(''),
+    body: text.default(''),
+    date: optionalText,
+  })
+  .passthrough();
+
+/** One proposal file, as read with YAML's failsafe schema (every scalar is a string). */
+export const proposalFileSchema = z
+  .object({
+    id: optionalText,
+    title: text.default(''),
+    /** Web URL of the proposal (used in `Merged from <url>`); default: the file's URL. */
+    url: optionalText,
+    vcs: z.enum(['git', 'bzr'], { errorMap: () => ({ message: 'must be git or bzr' }) }).default('git'),
+    source: branchSchema,
+    target: branchSchema,
+    approved_revision: optionalText,
+    status: z.enum(STATUSES, { errorMap: () => ({ message: `must be one of: ${STATUSES.join(', ')}` }) }),
+    commit_message: optionalText,
+    description: optionalText,
+    votes: z.array(voteSchema).nullish().transform((v) => v ?? []),
+    comments: z.array(commentSchema).nullish().transform((v) => v ?? []),
+    merged_revision: optionalText,
+  })
+  .passthrough();
+
+export type ProposalFile = z.output<typeof proposalFileSchema>;
+
+/** Default landing rule: the shared one of core/votes (same as the Launchpad flow). */
+export const LOCAL_DEFAULT_CRITERIA = DEFAULT_CRITERIA;
+
+export const configSchema = z
+  .object({
+    /** Directory of the proposal files; relative to the config file. */
+    dir: z.string().min(1, 'must be a directory path').optional(),
+    /** Reviewers whose votes count; absent: everyone's. */
+    trusted: z.array(z.string().min(1)).optional(),
+    /** Voting criteria, e.g. "Approve >= 2, Disapprove == 0". */
+    criteria: z
+      .string()
+      .default(LOCAL_DEFAULT_CRITERIA)
+      .superRefine((value, ctx) => {
+        try {
+          parseCriteria(value);
+        } catch (error) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+        }
+      }),
+    /** Name written as the author of the bot's comments (default: the landing user). */
+    commentAuthor: z.string().min(1).optional(),
+  })
+  .strict()
+  .default({});
+
+export type LocalConfig = z.output<typeof configSchema>;
+
+/** How a local target is configured: `{forge: local, repo: <path or URL>, branch: <name>}`. */
+export const targetSchema = z
+  .object({
+    forge: z.literal('local'),
+    repo: z.string().min(1, 'names the target repository (path or URL)'),
+    branch: z.string().default(''),
+  })
+  .passthrough();

@@ -1,0 +1,91 @@
+/**
+ * Fetch and push over a real sshd on 127.0.0.1 with the `ssh-key` secret and the
+ * configured known_hosts; the key file lives only for the run.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { suiteNeeds } from '../../support/components.js';
+import { advanceTarget, branchWith, gitIn, makeRepos, type Repos } from '../../support/git-repos.js';
+import { startSshd, sshdMissing, type Sshd } from '../../support/sshd.js';
+import { gitRun, proposalFor, rejectionOf } from './helpers.js';
+import { REDACTION_MASK } from '../../../secrets/redact.js';
+
+describe('git plugin over ssh', suiteNeeds('sshd', sshdMissing()), () => {
+  let sshd: Sshd;
+  let repos: Repos;
+  before(async () => {
+    sshd = await startSshd();
+    repos = await makeRepos();
+  });
+  after(async () => {
+    await sshd?.stop();
+    repos?.remove();
+  });
+
+  function overSsh(branch: string, approved: string) {
+    const p = proposalFor(repos, branch, approved);
+    return { ...p, source: { ...p.source, url: sshd.url(repos.source) }, target: { ...p.target, url: sshd.url(repos.target) } };
+  }
+
+  test('fetches and pushes with the key from the secret store; the key file is gone after shutdown', async () => {
+    const approved = await branchWith(repos, 'over-ssh', { 's.txt': 'ssh\n' }, 'over ssh');
+    const r = await gitRun({ knownHosts: sshd.knownHosts }, { 'ssh-key': sshd.clientKey });
+    const proposal = overSsh('over-ssh', approved);
+    const checkout = await r.fetch(proposal);
+    assert.equal(checkout.sourceRevision, approved);
+
+    const keyFiles = readdirSync(r.harness.run.workdir).filter((f) => f.startsWith('git-ssh-key-'));
+    assert.equal(keyFiles.length, 1, 'one key file in the run workdir');
+    const keyFile = join(r.harness.run.workdir, keyFiles[0]!);
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+
+    const merged = await r.merge(proposal, checkout);
+    await r.push(proposal, checkout, merged.revision);
+    assert.equal(await gitIn(repos.target, ['rev-parse', 'refs/heads/main']), merged.revision);
+
+    await r.harness.hooks.shutdown.promise({ reason: 'done' });
+    assert.equal(existsSync(keyFile), false, 'key file removed at shutdown');
+    assert.ok(!r.harness.lines.join('\n').includes(sshd.clientKey.split('\n')[1]!), 'the key never appears in logs');
+    r.harness.cleanup();
+  });
+
+  test('an unknown host key fails instead of being trusted', async () => {
+    const r = await gitRun({ knownHosts: sshd.wrongKnownHosts }, { 'ssh-key': sshd.clientKey });
+    try {
+      const proposal = overSsh('main', repos.base);
+      await assert.rejects(r.fetch(proposal), /cannot fetch the target branch main of ssh:\/\/127\.0\.0\.1/);
+      // Credentials never leak into the message even if a URL carried them.
+      assert.ok(!r.harness.lines.join('\n').includes('PRIVATE KEY'));
+    } finally {
+      await r.cleanup();
+    }
+  });
+
+  test('a push over ssh after the target moved is rejected as not a fast-forward', async () => {
+    await gitIn(repos.source, ['fetch', '--quiet', 'origin']);
+    const approved = await branchWith(repos, 'ssh-race', { 'race.txt': 'race\n' }, 'race');
+    const r = await gitRun({ knownHosts: sshd.knownHosts }, { 'ssh-key': sshd.clientKey });
+    try {
+      const proposal = overSsh('ssh-race', approved);
+      const checkout = await r.fetch(proposal);
+      const merged = await r.merge(proposal, checkout);
+      const other = await advanceTarget(repos, { 'o.txt': 'o\n' }, 'landed meanwhile');
+      const rejection = await rejectionOf(r.push(proposal, checkout, merged.revision));
+      assert.equal(rejection.code, 'push-rejected');
+      assert.equal(await gitIn(repos.target, ['rev-parse', 'refs/heads/main']), other);
+    } finally {
+      await r.cleanup();
+    }
+  });
+
+  test('the key is registered for redaction', async () => {
+    const r = await gitRun({ knownHosts: sshd.knownHosts }, { 'ssh-key': sshd.clientKey });
+    try {
+      assert.equal(r.harness.redactor.redact(sshd.clientKey), REDACTION_MASK);
+    } finally {
+      await r.cleanup();
+    }
+  });
+});
