@@ -1,7 +1,10 @@
 /**
- * Message templates: `{field}` placeholders, and `[[...]]` groups dropped when a field
- * inside them is empty (e.g. `[[ {buildUrl}]]` outside Jenkins). Field values are
- * sanitised before they are put in; the template is the operator's.
+ * Message templates: `${field}` (or `{field}`) placeholders, and `[[...]]` groups dropped
+ * when a field inside them is empty (e.g. `[[ ${buildUrl}]]` outside Jenkins). Field
+ * values are sanitised before they are put in; the template is the operator's.
+ *
+ * In byoci.yaml write `${field}`: the config loader expands `{option}` references itself
+ * and leaves `${...}` alone.
  */
 import { byteLength, cut, sanitize } from './sanitize.js';
 
@@ -12,7 +15,7 @@ export type Fields = Partial<Record<Field, string>>;
 /** Fields shortened (in this order) when a rendered line is too long; the rest stay whole. */
 const SHRINKABLE: readonly Field[] = ['output', 'reason', 'title', 'proposal'];
 
-const PLACEHOLDER = /\{(\w*)\}/g;
+const PLACEHOLDER = /\$?\{(\w*)\}/g;
 const GROUP = /\[\[([\s\S]*?)\]\]/g;
 
 /** Problems of a template (unknown fields, unbalanced groups), for the config schema. */

@@ -156,13 +156,15 @@ export interface IrcLine {
   raw: string;
   /** Bytes of the line as it came over the wire, CRLF included. */
   bytes: number;
+  /** When the watcher received it (ms since the epoch). */
+  at: number;
   prefix: string | undefined;
   nick: string | undefined;
   command: string;
   params: string[];
 }
 
-export function parseLine(raw: string, bytes: number): IrcLine {
+export function parseLine(raw: string, bytes: number, at = Date.now()): IrcLine {
   let rest = raw;
   let prefix: string | undefined;
   if (rest.startsWith(':')) {
@@ -185,7 +187,7 @@ export function parseLine(raw: string, bytes: number): IrcLine {
     rest = rest.slice(space + 1);
   }
   const command = params.shift() ?? '';
-  return { raw, bytes, prefix, nick: prefix?.split('!')[0], command, params };
+  return { raw, bytes, at, prefix, nick: prefix?.split('!')[0], command, params };
 }
 
 /** A second user, on a raw socket: every line the server sends is kept in `lines`. */

@@ -72,6 +72,11 @@ describe('templates', () => {
     assert.match(problems[1] ?? '', /unbalanced/);
   });
 
+  test('${field} (what byoci.yaml needs) and {field} both work', () => {
+    assert.equal(renderLine('${project}/{title}', { project: 'brz', title: 'Fix' }, 400), 'brz/Fix');
+    assert.match(templateProblems('${titel}')[0] ?? '', /unknown field \{titel\}/);
+  });
+
   test('a [[group]] disappears when its field is empty', () => {
     assert.equal(renderLine('a[[ b={buildUrl}]] c', {}, 400), 'a c');
     assert.equal(renderLine('a[[ b={buildUrl}]] c', { buildUrl: 'https://ci/1' }, 400), 'a b=https://ci/1 c');
