@@ -18,7 +18,7 @@ import { parseJob, type JobModel } from './model.js';
 import { readProjects, type ProjectEntry } from './projects.js';
 import { JOBS_DIR, JobsRenderError, renderJobs } from './render.js';
 import { parseCommands } from './shell-words.js';
-import { BYOCI_USAGE, parseByociCall, type ByociCall, type ByociUsage } from './usage.js';
+import { loadByociUsage, optionValue, parseByociCall, type ByociCall, type ByociUsage } from './usage.js';
 import type { XmlElement } from './xml.js';
 
 export const TRIGGER_SPEC = 'H/5 * * * *';
@@ -45,6 +45,7 @@ export interface CheckReport {
   jobs: JobModel[];
   projects: ProjectEntry[];
   problems: JobProblem[];
+  usage: ByociUsage;
 }
 
 /** The byoci calls found in a job's shell builders. */
@@ -54,7 +55,7 @@ export interface JobCall {
   call: ByociCall;
 }
 
-export function byociCalls(job: JobModel, usage: ByociUsage = BYOCI_USAGE): JobCall[] {
+export function byociCalls(job: JobModel, usage: ByociUsage): JobCall[] {
   const calls: JobCall[] = [];
   for (const builder of job.builders) {
     for (const cmd of parseCommands(builder.command ?? '')) {
@@ -87,7 +88,7 @@ function kindOf(job: string, projects: ProjectEntry[]): { project: ProjectEntry;
 }
 
 /** Checks one job; returns problem messages. */
-export function checkJob(job: JobModel, project: ProjectEntry, kind: JobKind, usage: ByociUsage = BYOCI_USAGE): string[] {
+export function checkJob(job: JobModel, project: ProjectEntry, kind: JobKind, usage: ByociUsage): string[] {
   const p: string[] = [];
   if (job.projectType !== 'project') p.push(`is a ${job.projectType} job; byoci jobs are freestyle (project-type: freestyle)`);
   if (job.disabled) p.push('is disabled');
@@ -128,13 +129,7 @@ export function checkJob(job: JobModel, project: ProjectEntry, kind: JobKind, us
     if (!job.junit) p.push('has no JUnit publisher of the test artefacts (publishers: junit)');
   }
   if (job.otherTriggers.length) p.push(`has triggers byoci does not use: ${job.otherTriggers.join(', ')}`);
-  if (kind === 'test') {
-    const branch = job.parameters.find((x) => x.name === 'BRANCH');
-    if (!branch) p.push('has no BRANCH parameter (the branch to try)');
-    else if (branch.kind !== 'string') p.push(`BRANCH parameter is a ${branch.kind} parameter, expected string`);
-  } else if (job.parameters.length && kind === 'trigger') {
-    p.push('trigger job takes no parameters');
-  }
+  if (kind === 'trigger' && job.parameters.length) p.push('trigger job takes no parameters');
 
   // What it runs.
   const declared = new Set([...job.parameters.map((x) => x.name), ...JENKINS_VARIABLES]);
@@ -154,35 +149,50 @@ export function checkJob(job: JobModel, project: ProjectEntry, kind: JobKind, us
   for (const { line, text, call } of calls) {
     const where = `line ${line} \`${text}\``;
     for (const problem of call.problems) p.push(`${where}: ${problem}`);
-    if (call.subcommand && call.subcommand !== expected) {
-      p.push(`${where}: a ${kind} job calls \`byoci ${expected}\`, not \`byoci ${call.subcommand}\``);
+    if (call.command && call.command !== expected) {
+      p.push(`${where}: a ${kind} job calls \`byoci ${expected}\`, not \`byoci ${call.command}\``);
     }
-    const config = call.options.get('--config');
-    if (config && config !== true && project.config !== undefined && config.value !== project.config) {
+    const config = optionValue(call, '--config');
+    if (!config) p.push(`${where}: --config is missing: the job must name the slave's config of the project`);
+    else if (project.config !== undefined && config.value !== project.config) {
       p.push(`${where}: --config ${config.value} is not the project's config ${project.config}`);
-    }
-    if (config && config !== true && !config.value.startsWith('/')) p.push(`${where}: --config must be an absolute path on the slave`);
-    if (kind === 'trigger' && !call.options.has('--ready')) p.push(`${where}: the trigger lists the ready proposals only (--ready)`);
+    } else if (!config.value.startsWith('/')) p.push(`${where}: --config must be an absolute path on the slave`);
+    if (call.options.has('--dry-run') && kind !== 'test') p.push(`${where}: --dry-run: the job would never land anything`);
+    if (kind === 'trigger' && !call.options.has('--json')) p.push(`${where}: the trigger reads the list as JSON (--json)`);
     if (kind === 'test') {
-      const branch = call.options.get('--branch');
-      if (branch && branch !== true && branch.value !== '$BRANCH' && branch.value !== '${BRANCH}') {
-        p.push(`${where}: --branch must be the job's BRANCH parameter ("$BRANCH")`);
+      for (const [option, param] of [['--source', 'SOURCE'], ['--branch', 'BRANCH']] as const) {
+        const value = optionValue(call, option);
+        if (value && value.value !== `$${param}` && value.value !== `\${${param}}`) {
+          p.push(`${where}: ${option} must be the job's ${param} parameter ("$${param}")`);
+        }
       }
     }
-    const artefacts = call.options.get('--artefacts');
     if (kind !== 'trigger' && job.junit) {
-      const dir = artefacts && artefacts !== true ? /^\$\{?WORKSPACE\}?\/(.+?)\/?$/.exec(artefacts.value)?.[1] : undefined;
-      if (!dir) p.push(`${where}: --artefacts must be a directory under "$WORKSPACE" for the JUnit publisher to find the reports`);
-      else if (!job.junit.testResults.split(',').every((pattern) => pattern.trim().startsWith(`${dir}/`))) {
+      const artefacts = (call.options.get('--option') ?? [])
+        .map((v) => (v === true ? undefined : /^artefacts=(.*)$/.exec(v.value)?.[1]))
+        .filter((v): v is string => v !== undefined)
+        .at(-1);
+      const dir = artefacts ? /^\$\{?WORKSPACE\}?\/(.+?)\/?$/.exec(artefacts)?.[1] : undefined;
+      if (!dir) {
+        p.push(`${where}: give -O "artefacts=$WORKSPACE/<dir>" so that the JUnit publisher finds the test reports in the workspace`);
+      } else if (!job.junit.testResults.split(',').every((pattern) => pattern.trim().startsWith(`${dir}/`))) {
         p.push(`JUnit publisher reads "${job.junit.testResults}", byoci writes the artefacts to "$WORKSPACE/${dir}"`);
       }
     }
-    for (const value of [...call.options.values(), ...call.positionals]) {
+    const values = [...[...call.options.values()].flat(), ...call.positionals];
+    for (const value of values) {
       if (value === true) continue;
       for (const v of value.unquotedExpansions) p.push(`${where}: $${v} is not double-quoted (word splitting on a parameter)`);
       for (const m of value.value.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) {
         if (!declared.has(m[1]!)) p.push(`${where}: $${m[1]} is neither a job parameter nor a Jenkins variable`);
       }
+    }
+  }
+  if (kind === 'test') {
+    for (const name of ['SOURCE', 'BRANCH']) {
+      const param = job.parameters.find((x) => x.name === name);
+      if (!param) p.push(`has no ${name} parameter (the branch to try)`);
+      else if (param.kind !== 'string') p.push(`${name} parameter is a ${param.kind} parameter, expected string`);
     }
   }
 
@@ -197,7 +207,7 @@ export function checkJob(job: JobModel, project: ProjectEntry, kind: JobKind, us
 }
 
 /** Checks rendered jobs against the project list. */
-export function checkJobs(jobs: JobModel[], projects: ProjectEntry[], usage: ByociUsage = BYOCI_USAGE): JobProblem[] {
+export function checkJobs(jobs: JobModel[], projects: ProjectEntry[], usage: ByociUsage): JobProblem[] {
   const problems: JobProblem[] = [];
   if (projects.length === 0) problems.push({ job: '(project list)', message: 'no `- project:` entry found' });
   const names = new Set(jobs.map((j) => j.name));
@@ -221,15 +231,16 @@ export function checkJobs(jobs: JobModel[], projects: ProjectEntry[], usage: Byo
 }
 
 /** Renders `dir` with jenkins-jobs and checks the result. Throws JobsRenderError. */
-export async function checkJobsDir(dir: string = JOBS_DIR, usage: ByociUsage = BYOCI_USAGE): Promise<CheckReport> {
+export async function checkJobsDir(dir: string = JOBS_DIR, usage?: ByociUsage): Promise<CheckReport> {
   const rendered = await renderJobs(dir);
+  usage ??= await loadByociUsage();
   const jobs = [...rendered].map(([name, xml]) => parseJob(name, xml));
   const projects = await readProjects(dir);
-  return { jobs, projects, problems: checkJobs(jobs, projects, usage) };
+  return { jobs, projects, usage, problems: checkJobs(jobs, projects, usage) };
 }
 
 /** One summary line per job for the console. */
-export function describeJob(job: JobModel, usage: ByociUsage = BYOCI_USAGE): string {
+export function describeJob(job: JobModel, usage: ByociUsage): string {
   const parts = [`node=${job.node ?? '(any)'}`];
   if (job.timers.length) parts.push(`timer="${job.timers.join(', ')}"`);
   if (job.timeout?.minutes) parts.push(`timeout=${job.timeout.minutes}min`);
@@ -254,7 +265,7 @@ export async function main(argv: string[] = process.argv.slice(2), out = process
   }
   out.write(`jobs:check: rendered ${report.jobs.length} jobs of ${report.projects.length} projects from ${shown}/ with jenkins-jobs\n`);
   const bad = new Set(report.problems.map((x) => x.job));
-  for (const job of report.jobs) out.write(`${bad.has(job.name) ? 'FAIL' : 'ok  '} ${describeJob(job)}\n`);
+  for (const job of report.jobs) out.write(`${bad.has(job.name) ? 'FAIL' : 'ok  '} ${describeJob(job, report.usage)}\n`);
   if (report.problems.length) {
     err.write(`jobs:check: FAIL: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}:\n`);
     for (const x of report.problems) err.write(`  - ${x.job}: ${x.message}\n`);

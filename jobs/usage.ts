@@ -1,67 +1,109 @@
 /**
- * The `byoci` command lines the jobs may use, and a parser that checks a command's
- * arguments against them: known subcommand, known options, values where one is needed,
- * required options present.
+ * The command lines `byoci` accepts, read from the real CLI parser (cli/program.ts), and
+ * a parser that checks a job's `byoci ...` words against them: known command, known
+ * options (long or short), a value where one is needed, mandatory options present.
  */
+import type { Command } from 'commander';
 import type { Word } from './shell-words.js';
 
-export interface CommandUsage {
-  /** Option name → whether it takes a value. */
-  options: Record<string, 'value' | 'flag'>;
-  required: string[];
-  /** Number of positional arguments accepted. */
-  positionals?: number;
+export interface OptionSpec {
+  long: string;
+  short?: string;
+  takesValue: boolean;
+  mandatory: boolean;
 }
 
-export type ByociUsage = Record<string, CommandUsage>;
+export interface CommandSpec {
+  options: OptionSpec[];
+  /** Positional arguments accepted: a number, or Infinity for a variadic last one. */
+  positionals: number;
+  requiredPositionals: number;
+  /** Has subcommands (`byoci irc say`): the next word names one. */
+  parent: boolean;
+}
 
-/** Options every subcommand accepts (the program's global options). */
-export const GLOBAL_OPTIONS: CommandUsage['options'] = {
-  '--config': 'value',
-  '--namespace': 'value',
-  '--json': 'flag',
-  '--verbose': 'flag',
-  '--quiet': 'flag',
-  '--dry-run': 'flag',
-};
+export interface ByociUsage {
+  globals: OptionSpec[];
+  /** By command path: `land`, `irc say`, `job run`. */
+  commands: Record<string, CommandSpec>;
+}
 
-/** What the jobs call; kept in step with `cli/commands/` (a test compares them). */
-export const BYOCI_USAGE: ByociUsage = {
-  list: { options: { '--ready': 'flag', '--project': 'value' }, required: ['--config'] },
-  land: { options: { '--project': 'value', '--artefacts': 'value' }, required: ['--config'] },
-  test: { options: { '--project': 'value', '--branch': 'value', '--artefacts': 'value' }, required: ['--config', '--branch'] },
-  doctor: { options: {}, required: ['--config'] },
-};
+function optionSpecs(command: Command): OptionSpec[] {
+  return command.options.map((o) => ({
+    long: o.long ?? o.short ?? '',
+    ...(o.short ? { short: o.short } : {}),
+    takesValue: Boolean(o.required || o.optional),
+    mandatory: Boolean(o.mandatory),
+  }));
+}
 
-/** A parsed `byoci ...` call: the subcommand and its options by name. */
+/** The usage of a commander program: global options and every (sub)command. */
+export function usageFromProgram(program: Command): ByociUsage {
+  const commands: Record<string, CommandSpec> = {};
+  const visit = (command: Command, prefix: string) => {
+    for (const sub of command.commands) {
+      const path = prefix ? `${prefix} ${sub.name()}` : sub.name();
+      const args = sub.registeredArguments;
+      commands[path] = {
+        options: optionSpecs(sub),
+        positionals: args.some((a) => a.variadic) ? Infinity : args.length,
+        requiredPositionals: args.filter((a) => a.required).length,
+        parent: sub.commands.length > 0,
+      };
+      visit(sub, path);
+    }
+  };
+  visit(program, '');
+  return { globals: optionSpecs(program), commands };
+}
+
+/** The usage of this checkout's `byoci` command. */
+export async function loadByociUsage(): Promise<ByociUsage> {
+  const { buildProgram } = await import('../cli/program.js');
+  return usageFromProgram(buildProgram());
+}
+
+/** A parsed `byoci ...` call: the command path and its options by long name. */
 export interface ByociCall {
-  subcommand: string | undefined;
-  options: Map<string, Word | true>;
+  command: string | undefined;
+  /** Values of each option given (flags: `true`), by long name, in order. */
+  options: Map<string, (Word | true)[]>;
   positionals: Word[];
   problems: string[];
 }
 
+/** The last value given for an option, when it has one. */
+export function optionValue(call: ByociCall, long: string): Word | undefined {
+  const last = call.options.get(long)?.at(-1);
+  return last === true ? undefined : last;
+}
+
 /** Parses the words after `byoci` against `usage`. */
-export function parseByociCall(args: Word[], usage: ByociUsage = BYOCI_USAGE): ByociCall {
-  const call: ByociCall = { subcommand: undefined, options: new Map(), positionals: [], problems: [] };
+export function parseByociCall(args: Word[], usage: ByociUsage): ByociCall {
+  const call: ByociCall = { command: undefined, options: new Map(), positionals: [], problems: [] };
+  const find = (name: string): OptionSpec | undefined => {
+    const own = call.command ? usage.commands[call.command]?.options ?? [] : [];
+    const match = (o: OptionSpec) => o.long === name || o.short === name;
+    return own.find(match) ?? usage.globals.find(match);
+  };
+  const add = (spec: OptionSpec, value: Word | true) => call.options.set(spec.long, [...(call.options.get(spec.long) ?? []), value]);
   for (let i = 0; i < args.length; i += 1) {
     const word = args[i]!;
-    if (word.value.startsWith('-') && word.value !== '-') {
-      const eq = word.value.indexOf('=');
+    if (word.value.startsWith('-') && word.value !== '-' && word.value !== '--') {
+      const eq = word.value.startsWith('--') ? word.value.indexOf('=') : -1;
       const name = eq === -1 ? word.value : word.value.slice(0, eq);
-      const own = call.subcommand ? usage[call.subcommand]?.options : undefined;
-      const kind = own?.[name] ?? GLOBAL_OPTIONS[name];
-      if (!kind) {
-        call.problems.push(`unknown option ${name}${call.subcommand ? ` for \`byoci ${call.subcommand}\`` : ''}`);
+      const spec = find(name);
+      if (!spec) {
+        call.problems.push(`unknown option ${name}${call.command ? ` for \`byoci ${call.command}\`` : ''}`);
         continue;
       }
-      if (kind === 'flag') {
+      if (!spec.takesValue) {
         if (eq !== -1) call.problems.push(`option ${name} takes no value`);
-        call.options.set(name, true);
+        add(spec, true);
         continue;
       }
       if (eq !== -1) {
-        call.options.set(name, { ...word, value: word.value.slice(eq + 1) });
+        add(spec, { ...word, value: word.value.slice(eq + 1) });
         continue;
       }
       const value = args[i + 1];
@@ -69,30 +111,34 @@ export function parseByociCall(args: Word[], usage: ByociUsage = BYOCI_USAGE): B
         call.problems.push(`option ${name} needs a value`);
         continue;
       }
-      call.options.set(name, value);
+      add(spec, value);
       i += 1;
       continue;
     }
-    if (!call.subcommand) {
-      if (!usage[word.value]) {
-        call.problems.push(`unknown subcommand \`${word.value}\` (known: ${Object.keys(usage).join(', ')})`);
+    const path = call.command ? `${call.command} ${word.value}` : word.value;
+    if (!call.command || usage.commands[call.command]?.parent) {
+      if (!usage.commands[path]) {
+        const known = Object.keys(usage.commands).filter((c) => c.split(' ').length === (call.command ? call.command.split(' ').length + 1 : 1));
+        call.problems.push(`unknown command \`byoci ${path}\` (known: ${known.join(', ')})`);
         return call;
       }
-      call.subcommand = word.value;
+      call.command = path;
       continue;
     }
     call.positionals.push(word);
   }
-  if (!call.subcommand) {
-    call.problems.push('no subcommand');
+  if (!call.command) {
+    call.problems.push('no command');
     return call;
   }
-  const spec = usage[call.subcommand]!;
-  if (call.positionals.length > (spec.positionals ?? 0)) {
-    call.problems.push(`unexpected argument ${call.positionals.map((p) => JSON.stringify(p.value)).join(' ')}`);
+  const spec = usage.commands[call.command]!;
+  if (spec.parent) call.problems.push(`\`byoci ${call.command}\` needs a subcommand`);
+  if (call.positionals.length > spec.positionals) {
+    call.problems.push(`unexpected argument ${call.positionals.slice(spec.positionals).map((p) => JSON.stringify(p.value)).join(' ')}`);
   }
-  for (const name of spec.required) {
-    if (!call.options.has(name)) call.problems.push(`\`byoci ${call.subcommand}\` needs ${name}`);
+  if (call.positionals.length < spec.requiredPositionals) call.problems.push(`\`byoci ${call.command}\` needs ${spec.requiredPositionals} argument(s)`);
+  for (const o of spec.options) {
+    if (o.mandatory && !call.options.has(o.long)) call.problems.push(`\`byoci ${call.command}\` needs ${o.long}`);
   }
   return call;
 }

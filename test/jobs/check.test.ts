@@ -46,7 +46,7 @@ describe('jobs:check', suiteNeeds('jenkins-job-builder', missingCommands('jenkin
     assert.ok(land.junit?.testResults.startsWith('artefacts/'));
     assert.ok(land.buildDiscarder && land.buildDiscarder.numToKeep > 0);
     const tryJob = report.jobs.find((j) => j.name === 'byoci-test')!;
-    assert.deepEqual(tryJob.parameters.map((p) => [p.name, p.kind]), [['BRANCH', 'string']]);
+    assert.deepEqual(tryJob.parameters.map((p) => [p.name, p.kind]), [['SOURCE', 'string'], ['BRANCH', 'string']]);
   });
 
   test('main() prints one line per job and exits 0', async () => {
@@ -84,24 +84,26 @@ describe('jobs:check', suiteNeeds('jenkins-job-builder', missingCommands('jenkin
   test('byoci called with wrong arguments fails, naming the job and the argument', async () => {
     const c = copy();
     c.edit('templates.yaml', "byoci land --config '{config}'", "byoci land --conf '{config}' --bogus");
-    c.edit('templates.yaml', 'byoci test --config \'{config}\' --branch "$BRANCH"', "byoci test --config '{config}' --branch $BRANCH");
-    c.edit('templates.yaml', "byoci list --config '{config}' --ready", "byoci land --config '{config}' --ready");
+    c.edit('templates.yaml', '--source "$SOURCE" --branch "$BRANCH"', '--source "$BRANCH" --branch $BRANCH extra');
+    c.edit('templates.yaml', "byoci list --config '{config}' --json", "byoci land --config '{config}' --json");
     const problems = await problemsOf(c);
     const text = problems.join('\n');
     assert.match(text, /^brz-land: line 2 .*unknown option --conf/m);
     assert.match(text, /^brz-land: .*unknown option --bogus/m);
-    assert.match(text, /^brz-land: .*`byoci land` needs --config/m);
+    assert.match(text, /^brz-land: .*--config is missing/m);
     assert.match(text, /^byoci-test: .*\$BRANCH is not double-quoted/m);
+    assert.match(text, /^byoci-test: .*--source must be the job's SOURCE parameter/m);
+    assert.match(text, /^byoci-test: .*unexpected argument "extra"/m);
     assert.match(text, /^byoci-trigger: .*a trigger job calls `byoci list`, not `byoci land`/m);
   });
 
   test('a config path other than the project list\'s, and an undeclared variable, fail', async () => {
     const c = copy();
-    c.edit('templates.yaml', 'byoci land --config \'{config}\' --artefacts "$WORKSPACE/artefacts"', 'byoci land --config /etc/byoci/other.yaml --artefacts "$ARTEFACTS/x"');
+    c.edit('templates.yaml', 'byoci land --config \'{config}\' -O "artefacts=$WORKSPACE/artefacts"', 'byoci land --config /etc/byoci/other.yaml -O "artefacts=$ARTEFACTS/x"');
     const text = (await problemsOf(c)).join('\n');
     assert.match(text, /^brz-land: .*--config \/etc\/byoci\/other\.yaml is not the project's config \/etc\/byoci\/brz\.yaml/m);
     assert.match(text, /^byoci-land: .*\$ARTEFACTS is neither a job parameter nor a Jenkins variable/m);
-    assert.match(text, /--artefacts must be a directory under "\$WORKSPACE"/);
+    assert.match(text, /give -O "artefacts=\$WORKSPACE\/<dir>"/);
   });
 
   test('node label, trigger, concurrency, timeout, JUnit and discarder are enforced', async () => {
