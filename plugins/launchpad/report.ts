@@ -29,9 +29,11 @@ export interface CommentText {
 export function tail(text: string, max: number): string {
   const trimmed = text.replace(/\s+$/, '');
   if (trimmed.length <= max) return trimmed;
-  let cut = trimmed.slice(trimmed.length - max);
+  const start = trimmed.length - max;
+  let cut = trimmed.slice(start);
+  // Drop the partial first line, unless the cut fell exactly on a line start.
   const nl = cut.indexOf('\n');
-  if (nl >= 0 && nl < cut.length - 1) cut = cut.slice(nl + 1);
+  if (trimmed[start - 1] !== '\n' && nl >= 0 && nl < cut.length - 1) cut = cut.slice(nl + 1);
   return `[… ${trimmed.length - cut.length} earlier characters omitted …]\n${cut}`;
 }
 

@@ -156,7 +156,10 @@ export class LaunchpadServer {
     this.#server = undefined;
   }
 
-  /** The next `count` requests (matching `match` on `METHOD path?query` when given) answer `status`. */
+  /**
+   * The next `count` requests answer `status`; with `match`, only requests whose
+   * `METHOD /path?query ws.op=<op>` matches (the op of a POST comes from its form body).
+   */
   failNext(count: number, status = 503, match?: RegExp): void {
     this.#failures.push({ count, status, match });
   }
@@ -568,7 +571,14 @@ export class LaunchpadServer {
       res.end(text);
     };
 
-    const failure = this.#failures.find((f) => f.count > 0 && (!f.match || f.match.test(`${method} ${url.pathname}${url.search}`)));
+    if (method === 'POST') {
+      params = Object.fromEntries(new URLSearchParams(raw));
+      record.params = params;
+    }
+    const op = params['ws.op'];
+    record.op = op;
+    const described = `${method} ${url.pathname}${url.search}${op ? ` ws.op=${op}` : ''}`;
+    const failure = this.#failures.find((f) => f.count > 0 && (!f.match || f.match.test(described)));
     if (failure) {
       failure.count--;
       return send(failure.status, 'Service temporarily unavailable');
@@ -580,17 +590,13 @@ export class LaunchpadServer {
       if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
         return send(415, 'Named operations take a form-encoded body');
       }
-      params = Object.fromEntries(new URLSearchParams(raw));
-      record.params = params;
     } else if (method !== 'GET') {
       return send(405, `${method} not supported by this fake`);
     }
-    record.op = params['ws.op'];
     if (!url.pathname.startsWith('/devel/')) {
       return send(404, `Object: ${url.pathname}, name: ${JSON.stringify(url.pathname.split('/')[1] ?? '')}`);
     }
     const path = decodeURIComponent(url.pathname.slice('/devel/'.length)).replace(/\/$/, '');
-    const op = params['ws.op'];
     const notFound = () => send(404, `Object: <root>, name: ${JSON.stringify(path)}`);
     const noSuchOp = () => send(400, `No such operation: ${op}`);
 

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Outcome, Proposal } from '../../../hooks/index.js';
+import type { LaunchpadServer } from '../../support/launchpad-server.js';
+import { tail } from '../../../plugins/launchpad/report.js';
+import { CREDENTIALS, discover, FORK, harness, idOf, project, startLaunchpad, TRUNK } from './helpers.js';
+
+const REV = 'd'.repeat(40);
+const SUBJECT = (branch: string) => `Re: [Merge] lp:~alice/brz/+git/brz:${branch} into lp:brz:master`;
+
+describe('launchpad report', () => {
+  let lp: LaunchpadServer;
+  before(async () => {
+    lp = await startLaunchpad();
+  });
+  after(() => lp.close());
+
+  async function approved(branch: string): Promise<{ id: number; proposal: Proposal }> {
+    lp.setRef(FORK, branch, REV);
+    const mp = lp.addProposal({ source: { git: FORK, path: branch }, target: { git: TRUNK, path: 'master' }, commitMessage: `Land ${branch}` });
+    lp.approve(mp.id, REV);
+    lp.vote(mp.id, 'reviewer', 'Approve');
+    const h = await harness(lp);
+    try {
+      const proposal = (await discover(h)).get(idOf(lp, mp.id))!;
+      return { id: mp.id, proposal };
+    } finally {
+      h.cleanup();
+    }
+  }
+
+  const setStatusCalls = (id: number) =>
+    lp.requests.filter((r) => r.op === 'setStatus' && r.path.endsWith(`/+merge/${id}`)).map((r) => [r.params.status, r.params.revid]);
+
+  test('landed: status Merged with the merged revision, once; a rerun changes nothing', async () => {
+    const { id, proposal } = await approved('land-me');
+    const h = await harness(lp);
+    try {
+      const outcome: Outcome = { kind: 'landed', proposal, project: project(), revision: 'e'.repeat(40) };
+      await h.hooks.report.promise(outcome);
+      assert.equal(lp.proposal(id).status, 'Merged');
+      assert.equal(lp.proposal(id).mergedRevisionId, 'e'.repeat(40));
+      await h.hooks.report.promise(outcome);
+      assert.deepEqual(setStatusCalls(id), [['Merged', 'e'.repeat(40)]]);
+      assert.deepEqual(lp.botComments(id), []);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test('rejected: one comment with reason, build URL and redacted output tail, then Needs review at the reviewed revision', async () => {
+    const { id, proposal } = await approved('fails');
+    const h = await harness(lp, { commentTail: 300 }, { buildUrl: 'https://jenkins.test/job/land-brz/42/' });
+    try {
+      const lines = Array.from({ length: 200 }, (_, i) => `test line ${i}`);
+      lines.push(`token leaked: ${CREDENTIALS.accessToken}`, 'FAILED (failures=1)');
+      const outcome: Outcome = {
+        kind: 'rejected',
+        proposal,
+        project: project(),
+        rejection: { code: 'tests-failed', reason: 'The tests failed (exit code 1).', details: lines.join('\n') },
+      };
+      await h.hooks.report.promise(outcome);
+      const comments = lp.botComments(id);
+      assert.equal(comments.length, 1);
+      const c = comments[0]!;
+      assert.equal(c.subject, SUBJECT('fails'));
+      assert.match(c.content, /^The tests failed \(exit code 1\)\.\n\nBuild: https:\/\/jenkins\.test\/job\/land-brz\/42\/\n\nLast lines of the output:\n/);
+      assert.match(c.content, /FAILED \(failures=1\)$/);
+      assert.match(c.content, /token leaked: \[REDACTED\]/);
+      assert.doesNotMatch(c.content, new RegExp(CREDENTIALS.accessToken));
+      assert.doesNotMatch(c.content, /test line 0\n/);
+      assert.ok(c.content.length < 600, `comment is size-limited (${c.content.length})`);
+      assert.equal(lp.proposal(id).status, 'Needs review');
+      assert.deepEqual(setStatusCalls(id), [['Needs review', REV]]);
+
+      // A rerun (another build) neither comments nor changes the status again.
+      await h.hooks.report.promise({ ...outcome, buildUrl: 'https://jenkins.test/job/land-brz/43/' });
+      assert.equal(lp.botComments(id).length, 1);
+      assert.equal(setStatusCalls(id).length, 1);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test('a rerun after a crash between comment and status does not comment twice but sets the status', async () => {
+    const { id, proposal } = await approved('crashed');
+    const h = await harness(lp);
+    try {
+      const outcome: Outcome = {
+        kind: 'rejected',
+        proposal,
+        project: project(),
+        rejection: { code: 'merge-conflict', reason: 'The proposal does not merge cleanly into lp:brz:master. Conflicts in: a.txt.' },
+      };
+      // The first run posts its comment, then fails on setStatus (the reporter error is logged).
+      lp.failNext(1, 403, /ws\.op=setStatus$/);
+      await h.hooks.report.promise(outcome);
+      assert.equal(lp.botComments(id).length, 1);
+      assert.equal(lp.proposal(id).status, 'Approved');
+      assert.ok(h.lines.some((l) => /403 Forbidden/.test(l)), 'the failure is logged');
+      // The next run finds the proposal still approved, rejects it again: no second comment.
+      await h.hooks.report.promise(outcome);
+      assert.equal(lp.botComments(id).length, 1, 'same rejection since the last approval: not posted again');
+      assert.equal(lp.proposal(id).status, 'Needs review');
+      assert.deepEqual(setStatusCalls(id), [['Needs review', REV], ['Needs review', REV]]);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test('a re-approval after a rejection gets a new comment when it fails again', async () => {
+    const { id, proposal } = await approved('again');
+    const h = await harness(lp);
+    try {
+      const outcome: Outcome = { kind: 'rejected', proposal, project: project(), rejection: { code: 'tests-failed', reason: 'The tests failed (exit code 2).' } };
+      await h.hooks.report.promise(outcome);
+      await new Promise((r) => setTimeout(r, 5));
+      lp.approve(id, REV);
+      await h.hooks.report.promise(outcome);
+      assert.equal(lp.botComments(id).length, 2);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test('an internal error says so without internals and leaves the status alone', async () => {
+    const { id, proposal } = await approved('broken');
+    const h = await harness(lp);
+    try {
+      await h.hooks.report.promise({ kind: 'error', proposal, project: project(), message: 'ENOENT /var/lib/byoci/secret-path' });
+      const [c] = lp.botComments(id);
+      assert.match(c!.content, /^An internal error stopped the landing bot/);
+      assert.doesNotMatch(c!.content, /ENOENT|secret-path/);
+      assert.equal(lp.proposal(id).status, 'Approved');
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test('503 twice, then 200: the report still lands', async () => {
+    const { id, proposal } = await approved('flaky-api');
+    const h = await harness(lp);
+    try {
+      lp.failNext(2, 503);
+      await h.hooks.report.promise({ kind: 'landed', proposal, project: project(), revision: 'f'.repeat(40) });
+      assert.equal(lp.proposal(id).status, 'Merged');
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test('proposals of other forges are not touched', async () => {
+    const { proposal } = await approved('foreign');
+    const h = await harness(lp);
+    try {
+      const before = lp.requests.length;
+      await h.hooks.report.promise({ kind: 'landed', proposal: { ...proposal, forge: 'github' }, project: project(), revision: 'a'.repeat(40) });
+      assert.equal(lp.requests.length, before);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test('tail keeps whole last lines within the limit', () => {
+    assert.equal(tail('a\nb\nc\n', 10), 'a\nb\nc');
+    assert.equal(tail('first line\nsecond\nthird', 12), '[… 11 earlier characters omitted …]\nsecond\nthird');
+  });
+});
