@@ -117,7 +117,8 @@ export interface GithubServer {
   /** Commit statuses of `sha`, newest first. */
   statuses(repo: string, sha: string): Json[];
   comments(repo: string, number: number): Json[];
-  pull(repo: string, number: number): FakePull;
+  /** A pull request as GitHub sees it now (merged once its head is in the base). */
+  pull(repo: string, number: number): Promise<FakePull>;
   headSha(repo: string, number: number): Promise<string>;
   close(): Promise<void>;
 }
@@ -539,8 +540,10 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
     comments(full, number) {
       return pullOf(full, number).comments;
     },
-    pull(full, number) {
-      return pullOf(full, number);
+    async pull(full, number) {
+      const pull = pullOf(full, number);
+      await refresh(repoOf(full), pull);
+      return pull;
     },
     async headSha(full, number) {
       return (await refresh(repoOf(full), pullOf(full, number))).head;
