@@ -153,6 +153,8 @@ export function createSession(options: SessionOptions): IrcSession {
         if (event.error === 'password_mismatch') reject(new IrcError('the server refused the password (auth: server)'));
       };
       const onSasl = (event: { reason: string; message?: string }) => {
+        // irc-framework also tries SASL with a server password; only `auth: sasl` cares.
+        if (options.auth !== 'sasl') return;
         log.warn('SASL authentication failed; going on unauthenticated', { reason: event.reason, message: event.message });
       };
       client.on('socket close', onSocketClose);

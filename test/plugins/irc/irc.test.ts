@@ -180,6 +180,15 @@ describe('irc plugin with a real ngircd', suiteNeeds('ngircd', ngircdMissing()),
     await nickserv.close();
   });
 
+  test('SASL on a server that does not offer it: a warning, and the message still arrives', async () => {
+    const before = watcher.messages('#landing').length;
+    const harness = await pluginOn(server, { auth: 'sasl' }, { password: 'sasl-password-1' });
+    await reportAll(harness, [landed()]);
+    await watcher.waitFor((l) => l.command === 'PRIVMSG' && watcher.messages('#landing').indexOf(l) >= before);
+    assert.ok(harness.lines.some((l) => /WARN .*SASL authentication failed; going on unauthenticated reason=capability_missing/.test(l)), harness.lines.join('\n'));
+    assert.ok(!harness.lines.some((l) => l.includes('sasl-password-1')));
+  });
+
   test('verify reports a missing password and unknown projects, and notes where it announces', async () => {
     const harness = await pluginOn(server, { auth: 'sasl', channels: [{ channel: '#landing', projects: ['brzz'] }] });
     const problems: { source: string; message: string }[] = [];
