@@ -6,11 +6,13 @@ import type { AnyPlugin, PluginRegistry } from '../core/plugin.js';
 import github from './github/index.js';
 import host from './host/index.js';
 import irc from './irc/index.js';
+import launchpad from './launchpad/index.js';
 
 const BUILTINS: readonly AnyPlugin[] = [
   github,
   host,
   irc,
+  launchpad,
 ];
 
 export const registry: PluginRegistry = new Map(BUILTINS.map((p) => [p.name, p]));
