@@ -2,7 +2,7 @@
  * The logic behind `byoci image build <recipe>` and `byoci image list`; the command file
  * (cli/commands/image.ts) only parses arguments and prints.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError, type Logger } from '../../core/index.js';
@@ -39,9 +39,16 @@ export async function imageBuild(recipe: string, options: ImageCommandOptions & 
   if (process.getuid?.() !== 0) throw new UsageError('byoci image build must run as root (it writes root-owned image files and talks to the LXD socket)');
   const client = await connected(options.socket ?? defaultSocketPath());
   try {
-    const work = options.work ?? join(tmpdir(), `byoci-image-${recipe}-${process.pid}`);
+    const work = options.work ?? (await mkdtemp(join(tmpdir(), `byoci-image-${recipe}-`)));
     await mkdir(work, { recursive: true });
-    return await buildImage(client, recipe, { work, log: options.log, ...(options.alias ? { alias: options.alias } : {}) });
+    try {
+      const result = await buildImage(client, recipe, { work, log: options.log, ...(options.alias ? { alias: options.alias } : {}) });
+      if (options.work) return result;
+      const { tarball: _removed, ...rest } = result;
+      return rest;
+    } finally {
+      if (!options.work) await rm(work, { recursive: true, force: true });
+    }
   } finally {
     client.close();
   }

@@ -148,7 +148,8 @@ async function sha256(file: string): Promise<string> {
 export interface BuildResult {
   alias: string;
   fingerprint: string;
-  tarball: string;
+  /** The image tarball (kept only when the caller chose the build directory). */
+  tarball?: string;
   bytes: number;
   /** False when an identical image was already there (only the alias was set). */
   imported: boolean;

@@ -85,20 +85,7 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     if (created) void killInstance(client, name).catch(() => {});
   };
   payload.signal.addEventListener('abort', onAbort, { once: true });
-  const watchdog = new Watchdog({
-    totalSeconds: spec.timeout,
-    noOutputSeconds: spec.noOutputTimeout,
-    onTimeout: (kind) => {
-      killedBy = kind;
-      const seconds = kind === 'total' ? spec.timeout : spec.noOutputTimeout;
-      say(
-        kind === 'total'
-          ? `killing the container: the run exceeded its total timeout of ${seconds} s`
-          : `killing the container: no output for ${seconds} s (no-output timeout)`,
-      );
-      void killInstance(client, name).catch((error) => log.warn('kill failed', { container: name, error }));
-    },
-  });
+  let watchdog: Watchdog | undefined;
   try {
     const checkAbort = () => {
       if (payload.signal.aborted) throw new Aborted(`test run aborted; container ${name} removed`);
@@ -108,6 +95,7 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     const source = await resolveSource(client, image);
     if (!source) throw new Error(`lxd: no image alias or base container named ${JSON.stringify(image)} (byoci image list; byoci image build hostusr)`);
     await run(['cp', '-a', '--', payload.dir, tree], { signal: payload.signal });
+    const limits = { ...config.limits, ...definedOnly(spec.limits) };
     let network: { keepProfile: true } | { network: string } | undefined;
     if (spec.network) network = config.network ? { network: config.network } : { keepProfile: true };
     await createInstance(
@@ -117,7 +105,7 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
         source,
         workspace: tree,
         workdir: config.workdir,
-        limits: { ...config.limits, ...definedOnly(spec.limits) },
+        limits,
         network,
         inheritedDevices: await inheritedDevices(client, source),
         owner: ownerConfig(payload.runId),
@@ -137,6 +125,21 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     checkAbort();
     const pid = await initPid(client, name);
     const oomBefore = pid ? await oomKillCount(pid) : undefined;
+    // The timeouts cover setup + test, not the container's creation.
+    watchdog = new Watchdog({
+      totalSeconds: spec.timeout,
+      noOutputSeconds: spec.noOutputTimeout,
+      onTimeout: (kind) => {
+        killedBy = kind;
+        const seconds = kind === 'total' ? spec.timeout : spec.noOutputTimeout;
+        say(
+          kind === 'total'
+            ? `killing the container: the run exceeded its total timeout of ${seconds} s`
+            : `killing the container: no output for ${seconds} s (no-output timeout)`,
+        );
+        void killInstance(client, name).catch((error) => log.warn('kill failed', { container: name, error }));
+      },
+    });
 
     const runPhase = async (command: string[], env: Record<string, string>, user: number, group: number): Promise<number> => {
       const out = new LineSplitter((line) => emit('stdout', line));
@@ -149,14 +152,16 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
           group,
           cwd: config.workdir,
           onStdout: (chunk) => {
-            watchdog.touch();
+            watchdog?.touch();
             out.push(chunk);
           },
           onStderr: (chunk) => {
-            watchdog.touch();
+            watchdog?.touch();
             err.push(chunk);
           },
         });
+        // A killed container may end the exec as if it succeeded: the kill decides.
+        if (killedBy || payload.signal.aborted) return result.exitCode === 0 ? 137 : result.exitCode;
         return result.exitCode;
       } catch (error) {
         // A killed container ends the exec operation with an error: that is the kill, not a bug.
@@ -192,7 +197,7 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     if (!killedBy && exitCode !== 0 && pid) {
       const oomAfter = await oomKillCount(pid);
       oomKilled = oomAfter !== undefined && oomAfter > (oomBefore ?? 0);
-      if (oomKilled) say(`the kernel killed a process for exceeding the memory limit (${config.limits.memory ?? spec.limits.memory ?? 'unset'})`);
+      if (oomKilled) say(`the kernel killed a process for exceeding the memory limit (${limits.memory ?? 'unset'})`);
     }
     // Nothing may run in the container while its files are copied back.
     await killInstance(client, name);
@@ -214,7 +219,7 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     log.info('container run done', { container: name, phase, exitCode, timedOut: killedBy, oomKilled });
     return result;
   } finally {
-    watchdog.stop();
+    watchdog?.stop();
     payload.signal.removeEventListener('abort', onAbort);
     if (created) {
       await destroyInstance(client, name).then(

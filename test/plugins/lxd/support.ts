@@ -1,0 +1,88 @@
+/**
+ * Shared set-up of the LXD tests: the plugin applied through the real harness with a prefix
+ * unique to the test, a merged tree to run in, and a spec builder.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestResult, TestSpec } from '../../../hooks/index.js';
+import lxdPlugin from '../../../plugins/lxd/index.js';
+import { applyPlugins, type Harness } from '../../support/harness.js';
+import { LXD_SOCKET, LXD_TEST_IMAGE, testPrefix } from '../../support/lxd.js';
+
+export function makeSpec(overrides: Partial<TestSpec> = {}): TestSpec {
+  return {
+    backend: 'lxd',
+    image: LXD_TEST_IMAGE,
+    command: ['true'],
+    env: [],
+    setEnv: {},
+    timeout: 120,
+    noOutputTimeout: 60,
+    artefacts: [],
+    network: false,
+    setupAgent: false,
+    limits: {},
+    ...overrides,
+  };
+}
+
+export interface Lines {
+  stdout: string[];
+  stderr: string[];
+  all: Array<[string, string]>;
+}
+
+export interface Box {
+  harness: Harness;
+  prefix: string;
+  /** The merged tree handed to the backend (the slave's checkout). */
+  dir: string;
+  artefactsDir: string;
+  root: string;
+  run(spec: TestSpec, options?: { signal?: AbortSignal; onLine?: (stream: string, line: string) => void }): Promise<{ result: TestResult | undefined } & Lines>;
+  cleanup(): Promise<void>;
+}
+
+export async function lxdBox(config: Record<string, unknown> = {}, tag = 'x'): Promise<Box> {
+  const prefix = testPrefix(tag);
+  const root = mkdtempSync(join(tmpdir(), 'byoci-lxd-test-'));
+  const dir = join(root, 'tree');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'hello.txt'), 'from the merged tree\n');
+  const artefactsDir = join(root, 'artefacts');
+  const harness = await applyPlugins([{ plugin: lxdPlugin, config: { socket: LXD_SOCKET, prefix, ...config } }], { workdir: join(root, 'work') });
+  return {
+    harness,
+    prefix,
+    dir,
+    artefactsDir,
+    root,
+    async run(spec, options = {}) {
+      const lines: Lines = { stdout: [], stderr: [], all: [] };
+      const result = await harness.hooks.testInContainer.promise({
+        project: { name: 'demo', targets: [], test: spec },
+        spec,
+        dir,
+        runId: harness.run.id,
+        artefactsDir,
+        onLine: (stream, line) => {
+          lines[stream].push(line);
+          lines.all.push([stream, line]);
+          options.onLine?.(stream, line);
+        },
+        signal: options.signal ?? harness.run.signal,
+      });
+      return { result, ...lines };
+    },
+    async cleanup() {
+      await harness.hooks.shutdown.promise({ reason: 'done' });
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The lines the plugin wrote itself (`byoci-lxd: ...`), not the command's. */
+export function commandLines(lines: string[]): string[] {
+  return lines.filter((l) => !l.startsWith('byoci-lxd: '));
+}
