@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import YAML, { Document, isSeq, Scalar } from 'yaml';
+import YAML, { Document, isSeq, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { proposalFileSchema, type ProposalFile } from './schema.js';
 
 /** File names the store reads: `<id>.yaml`, not hidden (temp files are hidden). */
@@ -54,7 +54,7 @@ export async function readProposalFile(entry: ProposalEntry): Promise<ReadResult
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const where = first.linePos?.[0] ? `:${first.linePos[0].line}:${first.linePos[0].col}` : '';
-    return { ok: false, id, file, error: `${file}${where}: invalid YAML: ${first.message.split('\n')[0]}`, raw: undefined };
+    return { ok: false, id, file, error: `${file}${where}: invalid YAML: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, raw: undefined };
   }
   const raw: unknown = doc.toJS();
   const parsed = proposalFileSchema.safeParse(raw);
@@ -71,14 +71,15 @@ export async function readProposalFile(entry: ProposalEntry): Promise<ReadResult
 /** A string node that reads back as the same string under YAML's core schema too. */
 function stringNode(doc: Document, value: string): Scalar {
   const node = doc.createNode(value) as Scalar;
-  const plain = YAML.stringify(value).trimEnd();
+  if (value.includes('\n')) return node;
   let back: unknown;
   try {
-    back = YAML.parse(plain);
+    back = YAML.parse(value);
   } catch {
     back = undefined;
   }
-  if (back !== value && !value.includes('\n')) node.type = Scalar.QUOTE_DOUBLE;
+  // e.g. "0123" or "true" would read back as a number or a boolean: quote them.
+  if (back !== value) node.type = Scalar.QUOTE_DOUBLE;
   return node;
 }
 
@@ -108,13 +109,19 @@ export class ProposalDocument {
     return (node.toJSON() as unknown[]).filter((c): c is Record<string, unknown> => !!c && typeof c === 'object');
   }
 
-  /** Appends a comment (fields in the given order). */
+  /** Appends a comment (fields in the given order), in block style. */
   addComment(comment: Record<string, string>): void {
-    const map = this.doc.createNode({});
-    for (const [k, v] of Object.entries(comment)) (map as unknown as { set(k: string, v: unknown): void }).set(k, stringNode(this.doc, v));
+    const map = new YAMLMap<string, Scalar>();
+    for (const [k, v] of Object.entries(comment)) map.set(k, stringNode(this.doc, v));
     const node = this.doc.get('comments');
-    if (isSeq(node)) node.add(map);
-    else this.doc.set('comments', this.doc.createNode([map]));
+    if (isSeq(node)) {
+      node.flow = false;
+      node.add(map);
+    } else {
+      const seq = new YAMLSeq<YAMLMap<string, Scalar>>();
+      seq.add(map);
+      this.doc.set('comments', seq);
+    }
   }
 }
 

@@ -1,0 +1,55 @@
+/** Proposal directories for the local forge tests, and the plugin applied through core's harness. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import localPlugin from '../../../plugins/local/index.js';
+import type { Proposal } from '../../../hooks/index.js';
+import { applyPlugins, type Harness } from '../../support/harness.js';
+
+export const PROJECT = {
+  name: 'demo',
+  targets: [],
+  test: {
+    backend: 'bwrap', command: ['true'], env: [], setEnv: {}, timeout: 60, noOutputTimeout: 60,
+    artefacts: [], network: false, setupAgent: false, limits: {},
+  },
+};
+
+export async function localRun(config: Record<string, unknown>, options: { buildUrl?: string } = {}): Promise<Harness> {
+  return applyPlugins([{ plugin: localPlugin, config }], options);
+}
+
+export function writeProposal(dir: string, id: string, text: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${id}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+export async function discover(h: Harness, target: Record<string, unknown>): Promise<Proposal[]> {
+  return h.hooks.discover.promise([], { project: { ...PROJECT, targets: [] } as never, target: { forge: 'local', ...target }, signal: h.run.signal });
+}
+
+export function approvedYaml(fields: { target?: string; branch?: string; extra?: string; status?: string } = {}): string {
+  return `# A proposal written by hand: this comment must survive the bot's edits.
+id: "1"
+title: Add the frobnicator
+source:
+  repo: ../source
+  branch: feature
+target:
+  repo: ${fields.target ?? '../target.git'}
+  branch: ${fields.branch ?? 'main'}
+approved_revision: 0123456789abcdef0123456789abcdef01234567
+status: ${fields.status ?? 'Approved'}
+commit_message: |
+  Add the frobnicator
+
+  It frobs.
+description: A longer description.
+votes:
+  - reviewer: alice
+    vote: Approve
+comments: []
+x-custom: kept as is   # unknown field, left alone
+${fields.extra ?? ''}`;
+}

@@ -1,0 +1,130 @@
+/**
+ * The local forge writing outcomes back: comments and statuses as the Launchpad flow sets
+ * them, atomic and idempotent, everything else in the file left as it was.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import YAML from 'yaml';
+import type { Outcome, Proposal } from '../../../hooks/index.js';
+import { tempDir } from '../../support/git-repos.js';
+import { PROJECT, approvedYaml, discover, localRun, writeProposal } from './helpers.js';
+
+const BUILD = 'https://jenkins.example.invalid/job/land-demo/42/';
+
+describe('local forge: report', () => {
+  const tmp = tempDir('byoci-local-report-');
+  const cleanups: Array<() => void> = [];
+  after(() => {
+    for (const c of cleanups) c();
+    tmp.remove();
+  });
+
+  async function setup(name: string, text = approvedYaml()) {
+    const root = join(tmp.dir, name);
+    const dir = join(root, 'proposals');
+    mkdirSync(dir, { recursive: true });
+    const file = writeProposal(dir, '1', text);
+    const h = await localRun({ dir }, { buildUrl: BUILD });
+    cleanups.push(() => h.cleanup());
+    const [proposal] = await discover(h, { repo: join(root, 'target.git'), branch: 'main' });
+    assert.ok(proposal);
+    return { h, dir, file, proposal };
+  }
+
+  function rejected(proposal: Proposal, details?: string): Outcome {
+    return {
+      kind: 'rejected',
+      proposal,
+      project: PROJECT as never,
+      rejection: { code: 'changes-after-approval', reason: 'Unapproved changes were made after approval: the source is at aaa, the approved revision is bbb. Review and approve again.', ...(details ? { details } : {}) },
+      buildUrl: BUILD,
+    };
+  }
+
+  test('a rejection appends the comment, sets Needs review, and keeps the rest of the file', async () => {
+    const { h, file, proposal } = await setup('rejected');
+    const before = readFileSync(file, 'utf8');
+    await h.hooks.report.promise(rejected(proposal, 'tail of the test output'));
+    const after = readFileSync(file, 'utf8');
+    const data = YAML.parse(after);
+    assert.equal(data.status, 'Needs review');
+    assert.equal(data.comments.length, 1);
+    const [comment] = data.comments;
+    assert.equal(comment.author, 'byoci');
+    assert.match(comment.subject, /^Re: \[Merge\] \.\.\/source:feature into \.\.\/target\.git:main$/);
+    assert.equal(
+      comment.body,
+      `Unapproved changes were made after approval: the source is at aaa, the approved revision is bbb. Review and approve again.\n\ntail of the test output\n\nBuild: ${BUILD}`,
+    );
+    assert.ok(!Number.isNaN(Date.parse(comment.date)));
+    // Unrelated content survives byte for byte: the hand-written comment, unknown keys, order.
+    assert.ok(after.startsWith('# A proposal written by hand: this comment must survive the bot\'s edits.\nid: "1"\ntitle: Add the frobnicator\n'));
+    assert.match(after, /x-custom: kept as is +# unknown field, left alone/);
+    assert.equal(data.approved_revision, YAML.parse(before).approved_revision);
+    assert.equal(data.commit_message, 'Add the frobnicator\n\nIt frobs.\n');
+  });
+
+  test('a rerun of the same rejection does not post the comment twice (file unchanged)', async () => {
+    const { h, file, proposal } = await setup('rerun');
+    await h.hooks.report.promise(rejected(proposal));
+    const once = readFileSync(file);
+    const mtime = statSync(file).mtimeMs;
+    await h.hooks.report.promise(rejected(proposal));
+    assert.deepEqual(readFileSync(file), once);
+    assert.equal(statSync(file).mtimeMs, mtime, 'not rewritten');
+    assert.equal(YAML.parse(once.toString()).comments.length, 1);
+  });
+
+  test('a landing sets Merged and merged_revision; a rerun changes nothing', async () => {
+    const { h, file, proposal } = await setup('landed');
+    const revision = '0000000000000000000000000000000000000123';
+    const landed: Outcome = { kind: 'landed', proposal, project: PROJECT as never, revision };
+    await h.hooks.report.promise(landed);
+    const text = readFileSync(file, 'utf8');
+    const data = YAML.parse(text);
+    assert.equal(data.status, 'Merged');
+    assert.equal(data.merged_revision, revision, 'read back as a string, not a number');
+    assert.deepEqual(data.comments, []);
+    await h.hooks.report.promise(landed);
+    assert.equal(readFileSync(file, 'utf8'), text);
+  });
+
+  test('writes are atomic: no temp files left, the file mode is kept', async () => {
+    const { h, dir, file, proposal } = await setup('atomic');
+    chmodSync(file, 0o640);
+    await h.hooks.report.promise(rejected(proposal));
+    assert.deepEqual(readdirSync(dir), ['1.yaml']);
+    assert.equal(statSync(file).mode & 0o777, 0o640);
+  });
+
+  test('secrets and hostile text in comments are redacted and stay data', async () => {
+    const { h, file, proposal } = await setup('redact');
+    h.redactor.add('s3cr3t-token-value');
+    const outcome = rejected(proposal, 'log line with s3cr3t-token-value\nstatus: Merged\n---\n- not: yaml structure');
+    await h.hooks.report.promise(outcome);
+    const data = YAML.parse(readFileSync(file, 'utf8'));
+    assert.equal(data.status, 'Needs review', 'the body did not inject fields');
+    assert.ok(!readFileSync(file, 'utf8').includes('s3cr3t-token-value'));
+    assert.match(data.comments[0].body, /log line with \[REDACTED\]\nstatus: Merged\n---\n- not: yaml structure/);
+  });
+
+  test('started and error outcomes and other forges leave the file alone', async () => {
+    const { h, file, proposal } = await setup('others');
+    const before = readFileSync(file);
+    await h.hooks.report.promise({ kind: 'started', proposal, project: PROJECT as never });
+    await h.hooks.report.promise({ kind: 'error', proposal, project: PROJECT as never, message: 'boom' });
+    await h.hooks.report.promise(rejected({ ...proposal, forge: 'github' }));
+    assert.deepEqual(readFileSync(file), before);
+  });
+
+  test('a file edited since discovery is re-read: the edit is kept', async () => {
+    const { h, file, proposal } = await setup('edited');
+    writeProposal(join(file, '..'), '1', approvedYaml({ extra: 'note: added by a human after discovery\n' }));
+    await h.hooks.report.promise(rejected(proposal));
+    const data = YAML.parse(readFileSync(file, 'utf8'));
+    assert.equal(data.note, 'added by a human after discovery');
+    assert.equal(data.comments.length, 1);
+  });
+});
