@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import * as doctor from './doctor.js';
+import * as image from './image.js';
 import * as irc from './irc.js';
 import * as land from './land.js';
 import * as list from './list.js';
@@ -15,6 +16,7 @@ export const COMMANDS: readonly { register(program: Command): void }[] = [
   list,
   test,
   doctor,
+  image,
   secrets,
   irc,
 ];
