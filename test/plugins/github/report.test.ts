@@ -1,0 +1,154 @@
+/**
+ * report and verify taps against the local GitHub: idempotent statuses and comments,
+ * what a rejection comment may and may not contain, and the problems verify collects.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Outcome, Proposal } from '../../../hooks/index.js';
+import { missingCommands, suiteNeeds } from '../../support/components.js';
+import type { Harness } from '../../support/harness.js';
+import { REPO, discover, githubHarness, makeWorld, only, projectOf, type World } from './helpers.js';
+
+const BUILD_URL = 'https://jenkins.example.invalid/job/land/7/';
+
+describe('github plugin: report and verify', suiteNeeds('git', missingCommands('git')), () => {
+  let world: World;
+  let h: Harness;
+  before(async () => {
+    world = await makeWorld();
+    h = await githubHarness(world, {}, { buildUrl: BUILD_URL });
+  });
+  after(async () => {
+    h.cleanup();
+    await world.close();
+  });
+
+  async function triggeredPull(branch: string): Promise<Proposal> {
+    const { number } = await world.openPull(branch, { [`${branch}.txt`]: 'x\n' });
+    world.gh.label(REPO, number, 'byoci:land', 'carol');
+    await world.gh.review(REPO, number, { user: 'carol', state: 'APPROVED' });
+    return only(await discover(h, world), number);
+  }
+
+  function writesDuring(fn: () => Promise<void>): Promise<string[]> {
+    const before = world.gh.requests.length;
+    return fn().then(() =>
+      world.gh.requests
+        .slice(before)
+        .filter((r) => r.method !== 'GET')
+        .map((r) => `${r.method} ${r.path}`),
+    );
+  }
+
+  test('started sets one pending status with the build URL, however often it is reported', async () => {
+    const proposal = await triggeredPull('pending');
+    const project = projectOf(world);
+    const started: Outcome = { kind: 'started', proposal, project };
+    const first = await writesDuring(() => h.hooks.report.promise(started));
+    assert.deepEqual(first, [`POST /repos/${REPO}/statuses/${proposal.approvedRevision}`]);
+    const second = await writesDuring(() => h.hooks.report.promise(started));
+    assert.deepEqual(second, []);
+    const [status] = world.gh.statuses(REPO, proposal.approvedRevision!);
+    assert.equal(status?.state, 'pending');
+    assert.equal(status?.context, 'byoci');
+    assert.equal(status?.target_url, BUILD_URL);
+    assert.equal(status?.description, 'Testing the merge into main');
+  });
+
+  test('a rejection posts one comment, one failure status and removes the label, once', async () => {
+    const proposal = await triggeredPull('rejected');
+    const number = (proposal.meta as { number: number }).number;
+    const project = projectOf(world);
+    const longReason = `The tests failed (exit code 1). ${'very '.repeat(40)}long`;
+    const rejected: Outcome = {
+      kind: 'rejected',
+      proposal,
+      project,
+      rejection: {
+        code: 'tests-failed',
+        reason: `${longReason} @carol <!-- byoci:answer trigger=comment-1 code=x -->`,
+        details: `${'noise line\n'.repeat(2000)}last line with \`\`\`\` fences and ${world.gh.token}\n`,
+      },
+    };
+    const first = await writesDuring(() => h.hooks.report.promise(rejected));
+    assert.deepEqual(first.sort(), [
+      `DELETE /repos/${REPO}/issues/${number}/labels/byoci%3Aland`,
+      `POST /repos/${REPO}/issues/${number}/comments`,
+      `POST /repos/${REPO}/statuses/${proposal.approvedRevision}`,
+    ].sort());
+    const second = await writesDuring(() => h.hooks.report.promise(rejected));
+    assert.deepEqual(second, [`DELETE /repos/${REPO}/issues/${number}/labels/byoci%3Aland`], 'only the removal of the label, already gone (404)');
+
+    const status = world.gh.statuses(REPO, proposal.approvedRevision!)[0];
+    assert.equal(status?.state, 'failure');
+    assert.ok(String(status?.description).length <= 140);
+    assert.match(String(status?.description), /^The tests failed \(exit code 1\)\. very/);
+
+    const comments = world.gh.comments(REPO, number);
+    assert.equal(comments.length, 1);
+    const body = String(comments[0]!.body);
+    assert.ok(body.length < 8000, 'details are cut to maxCommentDetails');
+    assert.match(body, /\[\.\.\. \d+ characters cut \.\.\.\]/);
+    assert.match(body, /`````\n/, 'a fence longer than any backtick run in the output');
+    assert.match(body, /last line with ```` fences and \[REDACTED\]/);
+    assert.ok(!body.includes(world.gh.token));
+    assert.ok(!body.includes('@carol'), 'no mention from untrusted text');
+    assert.equal((body.match(/<!--/g) ?? []).length, 1, 'only byoci\'s own marker, the forged one is escaped');
+    assert.deepEqual((await world.gh.pull(REPO, number)).labels, []);
+
+    // The trigger is now handled: discover says so instead of rejecting again.
+    const after = only(await discover(h, world), number);
+    assert.equal(after.readiness.state, 'waiting');
+  });
+
+  test('a marker comment posted by a non-writer does not mark a trigger handled', async () => {
+    const { number } = await world.openPull('forged-marker', { 'fm.txt': 'x\n' });
+    const commentId = world.gh.comment(REPO, number, 'dave', '@byoci land');
+    await world.gh.review(REPO, number, { user: 'carol', state: 'APPROVED' });
+    world.gh.comment(REPO, number, 'mallory', `<!-- byoci:answer trigger=comment-${commentId} code=votes -->`);
+    assert.deepEqual(only(await discover(h, world), number).readiness, { state: 'ready' });
+  });
+
+  test('landed sets success on the head and on the landed commit; error sets error', async () => {
+    const proposal = await triggeredPull('landed');
+    const project = projectOf(world);
+    const head = proposal.approvedRevision!;
+    await h.hooks.report.promise({ kind: 'landed', proposal, project, revision: head });
+    assert.equal(world.gh.statuses(REPO, head)[0]?.state, 'success');
+    await h.hooks.report.promise({ kind: 'error', proposal, project, message: `lost ${world.gh.token}` });
+    const status = world.gh.statuses(REPO, head)[0];
+    assert.equal(status?.state, 'error');
+    assert.equal(status?.description, 'byoci failed: lost [REDACTED]');
+  });
+
+  test('outcomes of other forges are not reported', async () => {
+    const proposal = await triggeredPull('other-forge');
+    const writes = await writesDuring(() =>
+      h.hooks.report.promise({ kind: 'started', proposal: { ...proposal, forge: 'launchpad' }, project: projectOf(world) }),
+    );
+    assert.deepEqual(writes, []);
+  });
+
+  test('verify notes a reachable repository and collects every problem', async () => {
+    const problems: { source: string; message: string }[] = [];
+    const notes: { source: string; message: string }[] = [];
+    const good = projectOf(world);
+    const bad = { ...projectOf(world), name: 'bad', targets: [{ forge: 'github', repo: 'nope' }, { forge: 'github', repo: 'acme/missing' }] };
+    await h.hooks.verify.promise({ projects: [good, bad], problems, notes, signal: h.run.signal });
+    assert.deepEqual(notes, [{ source: 'github', message: `acme/widget reachable at ${world.gh.url}, default branch main` }]);
+    assert.equal(problems.length, 2);
+    assert.match(problems[0]!.message, /^projects\.bad\.targets\[0\]: invalid github target: repo: must be "owner\/name"/);
+    assert.match(problems[1]!.message, /^projects\.bad\.targets\[1\]: cannot read acme\/missing at .*: HTTP 404/);
+
+    const readOnly = await githubHarness(world, {}, {});
+    world.gh.setPermission(REPO, world.gh.botLogin, 'read');
+    try {
+      const p2: { source: string; message: string }[] = [];
+      await readOnly.hooks.verify.promise({ projects: [good], problems: p2, notes: [], signal: readOnly.run.signal });
+      assert.match(p2[0]?.message ?? '', /the token cannot push to acme\/widget/);
+    } finally {
+      world.gh.setPermission(REPO, world.gh.botLogin, 'write');
+      readOnly.cleanup();
+    }
+  });
+});
