@@ -4,14 +4,21 @@
  * `<out>/<job>/config.xml` per job. A definition JJB refuses is a `JobsRenderError`
  * carrying the renderer's own message.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../core/index.js';
 
-/** The job definitions committed beside this file. */
-export const JOBS_DIR = fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, '');
+/** The job definitions: beside this file in the source tree, `<package>/jobs` from dist/. */
+function jobsDir(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, '');
+  const candidates = [here, resolve(here, '..', '..', 'jobs')];
+  return candidates.find((dir) => existsSync(join(dir, 'projects.yaml'))) ?? here;
+}
+
+export const JOBS_DIR = jobsDir();
 
 /** The renderer's executable; `JENKINS_JOBS` overrides it (e.g. a virtualenv's). */
 export function jenkinsJobsCommand(): string {

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import * as doctor from './doctor.js';
 import * as image from './image.js';
 import * as irc from './irc.js';
+import * as job from './job.js';
 import * as land from './land.js';
 import * as list from './list.js';
 import * as secrets from './secrets.js';
@@ -19,4 +20,5 @@ export const COMMANDS: readonly { register(program: Command): void }[] = [
   image,
   secrets,
   irc,
+  job,
 ];
