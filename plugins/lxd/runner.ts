@@ -265,6 +265,6 @@ async function removeAgent(client: LxdClient, name: string): Promise<void> {
   const inst = await client.request<{ devices: Record<string, Record<string, string>>; config: Record<string, string>; profiles: string[]; ephemeral: boolean; description: string }>('GET', path);
   const devices = { ...inst.devices };
   delete devices[AGENT_DEVICE];
-  const config = Object.fromEntries(Object.entries(inst.config).filter(([k]) => !k.startsWith('volatile.')));
-  await client.request('PUT', path, { config, devices, profiles: inst.profiles, ephemeral: inst.ephemeral, description: inst.description });
+  // PUT replaces the whole local config: send it back as it is (volatile keys included).
+  await client.request('PUT', path, { config: inst.config, devices, profiles: inst.profiles, ephemeral: inst.ephemeral, description: inst.description });
 }

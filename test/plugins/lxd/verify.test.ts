@@ -1,0 +1,148 @@
+/**
+ * Backend selection, `verify` (what `byoci doctor` prints), config validation, and runs
+ * from a prepared base container instead of an image.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ConfigError } from '../../../core/index.js';
+import type { Note, Problem, ProjectConfig, TestSpec } from '../../../hooks/index.js';
+import { LxdClient } from '../../../plugins/lxd/client.js';
+import { destroyInstance } from '../../../plugins/lxd/container.js';
+import lxdPlugin from '../../../plugins/lxd/index.js';
+import { suiteNeeds } from '../../support/components.js';
+import { applyPlugins } from '../../support/harness.js';
+import { LXD_SOCKET, lxdMissing, testPrefix } from '../../support/lxd.js';
+import { commandLines, lxdBox, makeSpec, type Box } from './support.js';
+
+const MISSING = await lxdMissing();
+
+function project(spec: TestSpec, name = 'demo'): ProjectConfig {
+  return { name, targets: [{ forge: 'local' }], test: spec };
+}
+
+async function verify(config: Record<string, unknown>, projects: ProjectConfig[]): Promise<{ problems: Problem[]; notes: Note[] }> {
+  const harness = await applyPlugins([{ plugin: lxdPlugin, config }]);
+  const problems: Problem[] = [];
+  const notes: Note[] = [];
+  try {
+    await harness.hooks.verify.promise({ projects, problems, notes, signal: harness.run.signal });
+    return { problems, notes };
+  } finally {
+    await harness.hooks.shutdown.promise({ reason: 'done' });
+    harness.cleanup();
+  }
+}
+
+describe('lxd backend: selection and verify without a daemon', () => {
+  const nowhere = join(tmpdir(), 'byoci-no-lxd-here', 'unix.socket');
+
+  test('backend lxd without a daemon is a verify problem naming the socket and the fix', async () => {
+    const { problems } = await verify({ socket: nowhere }, [project(makeSpec())]);
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0]!.source, 'lxd');
+    assert.match(problems[0]!.message, /project demo has test.backend lxd, but no LXD daemon answers on .*byoci-no-lxd-here\/unix.socket/);
+    assert.match(problems[0]!.hint ?? '', /scripts\/lxd-up.sh/);
+  });
+
+  test('backend auto without a daemon is no problem; the note says lxd will not be used and why', async () => {
+    const { problems, notes } = await verify({ socket: nowhere }, [project(makeSpec({ backend: 'auto' }))]);
+    assert.deepEqual(problems, []);
+    assert.match(notes[0]?.message ?? '', /backend auto will not use lxd: no daemon answers on/);
+  });
+
+  test('projects of other backends are none of its business', async () => {
+    const { problems, notes } = await verify({ socket: nowhere }, [project(makeSpec({ backend: 'bwrap' }))]);
+    assert.deepEqual([problems, notes], [[], []]);
+  });
+
+  test('testInContainer: auto passes on without a daemon, lxd fails naming the socket, others pass', async () => {
+    const harness = await applyPlugins([{ plugin: lxdPlugin, config: { socket: nowhere } }]);
+    const root = mkdtempSync(join(tmpdir(), 'byoci-lxd-sel-'));
+    try {
+      const payload = (spec: TestSpec) => ({
+        project: project(spec),
+        spec,
+        dir: root,
+        runId: harness.run.id,
+        artefactsDir: join(root, 'a'),
+        onLine: () => {},
+        signal: harness.run.signal,
+      });
+      assert.equal(await harness.hooks.testInContainer.promise(payload(makeSpec({ backend: 'auto' }))), undefined);
+      assert.equal(await harness.hooks.testInContainer.promise(payload(makeSpec({ backend: 'bwrap' }))), undefined);
+      await assert.rejects(harness.hooks.testInContainer.promise(payload(makeSpec())), /\[lxd\/testInContainer\] test.backend is lxd, but no LXD daemon answers on .*byoci-no-lxd-here/);
+    } finally {
+      harness.cleanup();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('a bad plugin config is reported with the option path', async () => {
+    await assert.rejects(
+      applyPlugins([{ plugin: lxdPlugin, config: { prefix: 'Bad_Prefix', limits: { memory: 'lots' } } }]),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        const paths = error.problems.map((p) => p.path);
+        assert.deepEqual(paths.sort(), ['plugins.lxd.limits.memory', 'plugins.lxd.prefix']);
+        return true;
+      },
+    );
+  });
+});
+
+describe('lxd backend: verify and base containers with the daemon', suiteNeeds('lxd', MISSING), () => {
+  const base = `${testPrefix('base')}base`;
+  let client: LxdClient;
+  let box: Box;
+
+  before(async () => {
+    client = new LxdClient(LXD_SOCKET);
+    box = await lxdBox({}, 'vb');
+  });
+  after(async () => {
+    await destroyInstance(client, base).catch(() => {});
+    client?.close();
+    await box?.cleanup();
+  });
+
+  test('with the daemon and the image: no problem; a note names the version and the image', async () => {
+    const { problems, notes } = await verify({ socket: LXD_SOCKET }, [project(makeSpec({ backend: 'auto' }), 'web')]);
+    assert.deepEqual(problems, []);
+    assert.match(notes[0]?.message ?? '', /^project web: backend auto picks lxd: LXD \d+\.\d+(\.\d+)? answers on .*, image hostusr is there$/);
+  });
+
+  test('a missing image is a problem naming it and how to build one', async () => {
+    const { problems } = await verify({ socket: LXD_SOCKET }, [project(makeSpec({ image: 'no-such-image' }))]);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!.message, /project demo: LXD has no image alias or base container named "no-such-image"/);
+    assert.match(problems[0]!.hint ?? '', /byoci image build hostusr/);
+  });
+
+  test('network asked for without a network to attach is a problem', async () => {
+    const { problems } = await verify({ socket: LXD_SOCKET }, [project(makeSpec({ network: true }))]);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!.message, /asks for test.network, but plugins.lxd.network is not set/);
+  });
+
+  test('test.image may name a prepared base container: the run starts from a copy of it', async () => {
+    await client.request('POST', '/1.0/instances', {
+      name: base,
+      source: { type: 'image', alias: 'hostusr' },
+      config: { 'raw.lxc': 'lxc.init.cmd = /init-sh' },
+      devices: { usr: { type: 'disk', source: '/usr', path: '/usr', readonly: 'true' } },
+    }, { timeoutMs: 0 });
+    await client.request('PUT', `/1.0/instances/${base}/state`, { action: 'start', timeout: 30 }, { timeoutMs: 0 });
+    const prepared = await client.exec(base, { command: ['sh', '-c', 'mkdir -p /opt/deps && echo prepared > /opt/deps/marker'], environment: {} });
+    assert.equal(prepared.exitCode, 0);
+    await client.request('PUT', `/1.0/instances/${base}/state`, { action: 'stop', force: true, timeout: -1 }, { timeoutMs: 0 });
+
+    const { result, stdout } = await box.run(makeSpec({ image: base, command: ['sh', '-c', 'cat /opt/deps/marker; cat hello.txt; ls /sys/class/net'] }));
+    assert.equal(result?.exitCode, 0, result?.outputTail);
+    assert.deepEqual(commandLines(stdout), ['prepared', 'from the merged tree', 'lo']);
+    const still = await client.request<{ status: string }>('GET', `/1.0/instances/${base}`);
+    assert.equal(still.status, 'Stopped', 'the base container itself is untouched');
+  });
+});
