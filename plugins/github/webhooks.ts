@@ -233,3 +233,55 @@ export function parseEvent(name: string, delivery: string, payload: unknown): We
       return { event: 'ignored', name, delivery };
   }
 }
+
+/** Largest delivery GitHub sends (25 MB); anything bigger is refused unread. */
+export const MAX_DELIVERY_BYTES = 25 * 1024 * 1024;
+
+export interface WebhookRequest extends AsyncIterable<unknown> {
+  headers: Headers;
+  method?: string;
+}
+
+export interface WebhookResponse {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(body?: string): unknown;
+}
+
+/**
+ * A node:http request handler for the brain: reads the raw body, verifies and parses it,
+ * answers 202 and hands the event on; 401 for a bad signature, 400 for a bad payload,
+ * 405 for anything but POST, 413 for a body over 25 MB.
+ */
+export function webhookHandler(options: {
+  secret: string;
+  onEvent: (event: WebhookEvent) => void | Promise<void>;
+  onRefused?: (error: WebhookError) => void;
+}): (req: WebhookRequest, res: WebhookResponse) => Promise<void> {
+  return async (req, res) => {
+    const answer = (status: number, message: string) => {
+      res.statusCode = status;
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+      res.end(message + '\n');
+    };
+    if ((req.method ?? 'POST').toUpperCase() !== 'POST') return answer(405, 'POST only');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      size += buf.length;
+      if (size > MAX_DELIVERY_BYTES) return answer(413, 'delivery too large');
+      chunks.push(buf);
+    }
+    let event: WebhookEvent;
+    try {
+      event = await receiveWebhook({ secret: options.secret, headers: req.headers, body: Buffer.concat(chunks) });
+    } catch (error) {
+      if (!(error instanceof WebhookError)) throw error;
+      options.onRefused?.(error);
+      return answer(error.status, error.message);
+    }
+    await options.onEvent(event);
+    answer(202, 'accepted');
+  };
+}

@@ -3,10 +3,12 @@
  * missing signatures) and the normalised events, from real example payloads.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import { sign } from '@octokit/webhooks-methods';
-import { WebhookError, receiveWebhook, verifySignature } from '../../../plugins/github/webhooks.js';
+import { WebhookError, receiveWebhook, verifySignature, webhookHandler } from '../../../plugins/github/webhooks.js';
 
 const require = createRequire(import.meta.url);
 const examples = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
@@ -142,5 +144,43 @@ describe('github webhooks: events', () => {
     const broken = structuredClone(example('pull_request', 'opened')) as { pull_request: { head: Record<string, unknown> } };
     delete broken.pull_request.head.sha;
     await assert.rejects(deliver('pull_request', broken), /pull_request\.pull_request\.head\.sha: expected a string/);
+  });
+});
+
+describe('github webhooks: HTTP handler', () => {
+  test('over real HTTP on loopback: a signed delivery is accepted, a forged one refused with 401', async () => {
+    const seen: string[] = [];
+    const refused: string[] = [];
+    const handler = webhookHandler({
+      secret: SECRET,
+      onEvent: (e) => {
+        seen.push(e.event === 'ignored' ? `ignored ${e.name}` : `${e.event} ${e.repo}`);
+      },
+      onRefused: (e) => refused.push(e.message),
+    });
+    const server = createServer((req, res) => void handler(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const body = JSON.stringify(example('push'));
+      const post = (signature: string) =>
+        fetch(`http://127.0.0.1:${port}/hooks/github`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signature },
+          body,
+        });
+      const good = await post(await sign(SECRET, body));
+      assert.equal(good.status, 202);
+      const forged = await post(await sign('guessed secret', body));
+      assert.equal(forged.status, 401);
+      assert.match(await forged.text(), /does not match the body/);
+      const get = await fetch(`http://127.0.0.1:${port}/hooks/github`);
+      assert.equal(get.status, 405);
+      assert.deepEqual(seen, ['push Codertocat/Hello-World'], 'only the genuine delivery reaches the brain');
+      assert.equal(refused.length, 1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
