@@ -59,7 +59,7 @@ async function main(): Promise<number> {
   const demo = await createDemo(dir, { backend: choice.backend, ...(choice.image ? { image: choice.image } : {}) });
   say(`byoci demo in ${dir}`);
   say(`  trunk:      ${demo.trunk} (branch main)`);
-  say(`  proposals:  ${demo.proposals}/1.yaml (Add multiplication), 2.yaml (Simplify subtraction)`);
+  say(`  proposals:  ${demo.proposals}/1.yaml (Add multiplication), 2.yaml (Simplify addition)`);
   say(`  config:     ${demo.config}`);
   say(`  tests run:  ${choice.backend} (${choice.why})`);
   say();

@@ -111,11 +111,11 @@ export async function createDemo(dir: string, options: DemoOptions = {}): Promis
   await git(['commit', '-q', '-am', 'Add multiplication'], work, home);
   const good = await git(['rev-parse', 'HEAD'], work, home);
 
-  // A bad change: "optimises" subtraction and breaks it.
+  // A bad change: "optimises" addition and breaks it (merges cleanly, fails the tests).
   await git(['checkout', '-q', 'main'], work, home);
   await git(['checkout', '-q', '-b', 'bad-change'], work, home);
-  await writeFile(join(work, 'calc.sh'), CALC.replace('$(( $2 - $3 ))', '$(( $3 - $2 ))'));
-  await git(['commit', '-q', '-am', 'Simplify subtraction'], work, home);
+  await writeFile(join(work, 'calc.sh'), CALC.replace('$(( $2 + $3 ))', '$(( $2 + $3 + 0$3 ))'));
+  await git(['commit', '-q', '-am', 'Simplify addition'], work, home);
   const bad = await git(['rev-parse', 'HEAD'], work, home);
 
   await git(['clone', '-q', '--bare', work, contrib], dir, home);
@@ -132,7 +132,7 @@ export async function createDemo(dir: string, options: DemoOptions = {}): Promis
     comments: [{ author: 'rita', subject: 'Review', body: 'Looks good, approved.' }],
   });
   await writeFile(join(proposals, '1.yaml'), stringify(proposal(1, 'Add multiplication', 'good-change', good, 'Add a mul operation to calc.')));
-  await writeFile(join(proposals, '2.yaml'), stringify(proposal(2, 'Simplify subtraction', 'bad-change', bad, 'Simplify the sub operation.')));
+  await writeFile(join(proposals, '2.yaml'), stringify(proposal(2, 'Simplify addition', 'bad-change', bad, 'Simplify the add operation.')));
 
   const config = join(dir, 'byoci.yaml');
   const settings = {
