@@ -4,9 +4,12 @@
  * fast-forward; statuses, comments and labels say what happened; a rerun does nothing.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Bot, type LandSummary } from '../../../core/bot.js';
 import { loadConfig } from '../../../core/config.js';
+import { run } from '../../../core/process.js';
 import { createLogger } from '../../../core/logger.js';
 import gitPlugin from '../../../plugins/git/index.js';
 import github from '../../../plugins/github/index.js';
@@ -218,5 +221,39 @@ describe('github plugin: landing end to end', suiteNeeds('git', missingCommands(
     assert.equal(await gitIn(target, ['show', '--no-patch', '--format=%s', 'refs/heads/main']), 'moved meanwhile');
     assert.equal(world.gh.statuses(REPO, head)[0]?.state, 'failure');
     assert.equal((await world.gh.pull(REPO, number)).state, 'open');
+  });
+
+  test('byoci list says for each PR why it is or is not landable', async () => {
+    const { number: ready } = await world.openPull('list-ready', { 'lr.txt': 'x\n' });
+    world.gh.label(REPO, ready, 'byoci:land', 'carol');
+    await world.gh.review(REPO, ready, { user: 'carol', state: 'APPROVED' });
+    const { number: quiet } = await world.openPull('list-quiet', { 'lq.txt': 'x\n' });
+    const file = join(work.dir, 'byoci.yaml');
+    writeFileSync(
+      file,
+      [
+        `workdir: ${JSON.stringify(join(work.dir, 'cli'))}`,
+        'secrets:',
+        '  order: [env]',
+        'plugins:',
+        '  github:',
+        `    baseUrl: ${JSON.stringify(world.gh.url)}`,
+        'projects:',
+        '  widget:',
+        '    targets:',
+        `      - { forge: github, repo: ${REPO}, branch: main, url: ${JSON.stringify(world.repos.target)} }`,
+        '    test: { backend: unsafe-host, command: "true" }',
+        '',
+      ].join('\n'),
+    );
+    const out = await run([process.execPath, '--import', 'tsx', join(process.cwd(), 'cli/main.ts'), 'list', '--config', file], {
+      env: { HOME: work.dir, BYOCI_SECRET_GITHUB_TOKEN: world.gh.token },
+      reject: false,
+    });
+    assert.equal(out.exitCode, 0, out.stderr);
+    const line = (n: number) => out.stdout.split('\n').find((l) => l.includes(`github:${REPO}#${n} `)) ?? '';
+    assert.match(line(ready), /^ready .*\(will land\)$/);
+    assert.match(line(quiet), /^waiting .*\(waiting: not triggered: add the label "byoci:land" or comment "@byoci land"/);
+    assert.ok(!out.stdout.includes(world.gh.token) && !out.stderr.includes(world.gh.token));
   });
 });
