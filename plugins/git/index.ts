@@ -3,6 +3,7 @@
  * See README.md beside this file.
  */
 import { access, constants } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { definePlugin } from '../../core/plugin.js';
 import { run } from '../../core/process.js';
@@ -44,12 +45,14 @@ export default definePlugin({
   },
   apply(hooks, api) {
     let session: SshSession | undefined;
+    const configured = api.config.knownHosts;
+    const knownHosts = configured === undefined ? undefined : isAbsolute(configured) ? configured : resolve(api.run.configDir, configured);
 
     async function sshFor(...urls: string[]): Promise<string | undefined> {
       if (!urls.some(usesSsh)) return undefined;
       session ??= createSshSession(api.run.workdir, {
         key: api.secrets.get('ssh-key'),
-        knownHosts: api.config.knownHosts,
+        knownHosts,
       });
       return session.command();
     }
@@ -61,7 +64,6 @@ export default definePlugin({
       } else {
         notes.push({ source: NAME, message: version.stdout.trim() });
       }
-      const knownHosts = api.config.knownHosts;
       if (knownHosts) {
         try {
           await access(knownHosts, constants.R_OK);
