@@ -8,7 +8,7 @@ import { definePlugin } from '../../core/plugin.js';
 import type { Proposal, TargetConfig } from '../../hooks/index.js';
 import { FORGE, normaliseRepo, targetMatches, toProposal, type TargetSpec } from './proposal.js';
 import { reportOutcome } from './report.js';
-import { configSchema, targetSchema } from './schema.js';
+import { CLOSED_STATUSES, configSchema, targetSchema } from './schema.js';
 import { listProposalFiles, readProposalFile, type ReadResult } from './store.js';
 
 export const NAME = FORGE;
@@ -106,6 +106,7 @@ export default definePlugin({
           continue;
         }
         if (!targetMatches(result.data.target, dir, spec, result.data.vcs)) continue;
+        if (CLOSED_STATUSES.includes(result.data.status)) continue;
         found.push(toProposal(result.data, { id: result.id, file: result.file, dir, target: spec, trusted: api.config.trusted, criteria: api.config.criteria }));
       }
       return [...proposals, ...found];

@@ -18,6 +18,9 @@ export const STATUSES = [
 ] as const;
 export type Status = (typeof STATUSES)[number];
 
+/** Closed proposals: not landing candidates, not listed (Launchpad's landing_candidates). */
+export const CLOSED_STATUSES: readonly Status[] = ['Merged', 'Rejected', 'Superseded'];
+
 const text = z.string();
 const optionalText = z.string().nullish().transform((v) => v ?? undefined);
 

@@ -71,6 +71,14 @@ describe('local forge: discover', () => {
     assert.deepEqual(p?.readiness, { state: 'waiting', reason: 'status is "Needs review", not "Approved"' });
   });
 
+  test('merged, rejected and superseded proposals are closed: not listed', async () => {
+    const { dir, target } = fresh('closed');
+    const statuses = ['Merged', 'Rejected', 'Superseded', 'Work in progress', 'Code failed to merge'];
+    statuses.forEach((status, i) => writeProposal(dir, String(i + 1), approvedYaml({ status }).replace('id: "1"', `id: "${i + 1}"`)));
+    const list = await discover(await run({ dir }), { repo: target, branch: 'main' });
+    assert.deepEqual(list.map((p) => [p.id, p.readiness.state]), [['local:4', 'waiting'], ['local:5', 'waiting']]);
+  });
+
   test('no commit message and no description: rejected no-commit-message', async () => {
     const { dir, target } = fresh('nomsg');
     writeProposal(dir, '1', approvedYaml().replace(/commit_message: \|\n  Add the frobnicator\n\n  It frobs.\n/, '').replace('description: A longer description.', 'description: ""'));
