@@ -60,6 +60,6 @@ export async function readProjects(dir: string): Promise<ProjectEntry[]> {
     const resolved: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(vars)) resolved[k] = expand(v, vars);
     const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
-    return { name: String(data.name), node: str(resolved.node), config: str(resolved.config), file, vars: resolved };
+    return { name: String(data.name), node: str(resolved.label), config: str(resolved.config), file, vars: resolved };
   });
 }
