@@ -4,10 +4,13 @@
  * every rejection is one comment and `Needs review`; a rerun posts nothing.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Bot, type LandSummary } from '../../../core/bot.js';
 import { loadConfig } from '../../../core/config.js';
 import { createLogger } from '../../../core/logger.js';
+import { run } from '../../../core/process.js';
 import gitPlugin from '../../../plugins/git/index.js';
 import host from '../../../plugins/host/index.js';
 import launchpad from '../../../plugins/launchpad/index.js';
@@ -195,5 +198,54 @@ describe('launchpad: landing end to end', suiteNeeds('git', missingCommands('git
     assert.deepEqual(run.writes, []);
     assert.equal(lp.proposal(mp.id).status, 'Approved');
     assert.equal(await mainTip(), trunk);
+  });
+
+  test('byoci list says why, byoci land lands and sets Merged, a second byoci land posts nothing', async () => {
+    const { id } = await propose('cli-feature', { 'cli.txt': 'cli\n' });
+    const file = join(work.dir, 'byoci.yaml');
+    writeFileSync(
+      file,
+      [
+        `workdir: ${JSON.stringify(join(work.dir, 'cli'))}`,
+        `artefacts: ${JSON.stringify(join(work.dir, 'cli-artefacts'))}`,
+        'secrets:',
+        '  order: [env]',
+        'plugins:',
+        '  launchpad:',
+        `    serviceRoot: ${JSON.stringify(lp.root)}`,
+        '    retryDelayMs: 1',
+        'projects:',
+        '  brz:',
+        '    targets:',
+        '      - { forge: launchpad, url: "lp:brz", branch: main }',
+        `    test: { backend: unsafe-host, command: ${JSON.stringify(COMMAND)} }`,
+        '',
+      ].join('\n'),
+    );
+    const byoci = (...args: string[]) =>
+      run([process.execPath, '--import', 'tsx', join(process.cwd(), 'cli/main.ts'), ...args, '--config', file], {
+        env: { HOME: work.dir, BYOCI_SECRET_LAUNCHPAD_OAUTH: formatCredentials(CREDENTIALS) },
+        reject: false,
+      });
+    const listed = await byoci('list');
+    assert.equal(listed.exitCode, 0, listed.stderr);
+    const line = (mp: number) => listed.stdout.split('\n').find((l) => l.includes(`${idOf(lp, mp)} `)) ?? '';
+    assert.match(line(id), /^ready .*lp:~alice\/brz\/\+git\/brz:cli-feature into lp:brz:main\s+\(will land\)$/);
+    const onTop = [...lp.proposals.values()].find((p) => 'git' in p.source && p.source.path === 'refs/heads/on-top')!;
+    assert.match(line(onTop.id), /^waiting .*\(waiting: the prerequisite lp:~alice\/brz\/\+git\/brz:base is not merged into lp:brz:main yet\)$/);
+
+    const landed = await byoci('land');
+    assert.equal(landed.exitCode, 0, landed.stderr);
+    assert.match(landed.stdout, new RegExp(`^landed +${idOf(lp, id).replace(/[+]/g, '\\+')} `, 'm'));
+    assert.equal(lp.proposal(id).status, 'Merged');
+    assert.equal(lp.proposal(id).mergedRevisionId, await mainTip());
+    const secretParts = [CREDENTIALS.accessToken, CREDENTIALS.accessSecret];
+    for (const out of [listed, landed]) for (const part of secretParts) assert.ok(!out.stdout.includes(part) && !out.stderr.includes(part));
+
+    const before = lp.requests.length;
+    const again = await byoci('land');
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.match(again.stdout, /nothing to land/);
+    assert.deepEqual(lp.requests.slice(before).filter((r) => r.method === 'POST'), []);
   });
 });
