@@ -127,10 +127,14 @@ export default definePlugin({
           const found = await discovery.findTarget(t.target);
           payload.notes.push({ source: NAME, message: `${t.project}: target ${found.identity} found (${found.vcs})` });
           if (found.vcs === 'bzr') {
-            payload.notes.push({
-              source: NAME,
-              message: `${t.project}: ${found.identity} is a bzr branch: it lands only when a plugin handling bzr (fetch/merge/push) is loaded`,
-            });
+            // Core may tell which plugins are loaded (`plugins`, asked of the lead); without
+            // that list, say it as a note so `byoci doctor` shows it.
+            const loaded = (payload as { plugins?: readonly string[] }).plugins;
+            const message = `${t.project}: ${found.identity} is a bzr branch: it lands only when a plugin handling bzr branches (fetch, merge, push) is loaded`;
+            if (loaded === undefined) payload.notes.push({ source: NAME, message });
+            else if (!loaded.some((name) => /bzr|brz|breezy/.test(name))) {
+              problem(`projects.${t.project}.targets[${t.index}]: ${found.identity} is a bzr branch and no bzr plugin is loaded (loaded: ${loaded.join(', ') || 'none'})`, 'load a plugin handling bzr branches, or use the git repository of the project');
+            }
           }
         } catch (e) {
           problem(`projects.${t.project}.targets[${t.index}]: ${(e as Error).message}`);

@@ -166,12 +166,22 @@ describe('launchpad discover', () => {
     lp.vote(mp.id, 'reviewer', 'Approve');
     const h = await harness(lp);
     try {
-      const found = await discover(h, project({ url: 'lp:~brz-team/bzr/trunk' }));
+      const bzrProject = project({ url: 'lp:~brz-team/bzr/trunk' });
+      const found = await discover(h, bzrProject);
       const p = found.get(idOf(lp, mp.id))!;
       assert.deepEqual(p.readiness, { state: 'ready' });
       assert.deepEqual(p.source, { vcs: 'bzr', url: 'lp:~alice/bzr/fix', branch: '' });
       assert.deepEqual(p.target, { vcs: 'bzr', url: 'lp:~brz-team/bzr/trunk', branch: '' });
       assert.equal(p.approvedRevision, 'alice@example.com-20240101-abc');
+      // verify says when no plugin can fetch/merge/push bzr branches.
+      const payload = { projects: [bzrProject], problems: [] as { message: string }[], notes: [] as { message: string }[], signal: h.run.signal, plugins: ['launchpad', 'git', 'host'] };
+      await h.hooks.verify.promise(payload as unknown as Parameters<typeof h.hooks.verify.promise>[0]);
+      assert.deepEqual(payload.problems.map((x) => x.message), [
+        'projects.brz.targets[0]: lp:~brz-team/bzr/trunk is a bzr branch and no bzr plugin is loaded (loaded: launchpad, git, host)',
+      ]);
+      const withBzr = { ...payload, problems: [] as { message: string }[], plugins: ['launchpad', 'bzr'] };
+      await h.hooks.verify.promise(withBzr as unknown as Parameters<typeof h.hooks.verify.promise>[0]);
+      assert.deepEqual(withBzr.problems, []);
     } finally {
       h.cleanup();
     }
