@@ -96,6 +96,7 @@ export function checkJob(job: JobModel, project: ProjectEntry, kind: JobKind, us
   // Where and how often.
   if (!job.node) p.push('has no node label: it could run on any node, the controller included');
   else if (CONTROLLER_LABELS.has(job.node)) p.push(`runs on the controller (node: ${job.node}); byoci jobs run on slaves`);
+  else if (/\{[\w-]+\}/.test(job.node)) p.push(`node label "${job.node}" holds an unexpanded template variable: set it in the project or the defaults`);
   else if (project.node !== undefined && job.node !== project.node) {
     p.push(`runs on node label "${job.node}", the project list says "${project.node}"`);
   }
