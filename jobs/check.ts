@@ -250,7 +250,11 @@ export function describeJob(job: JobModel, usage: ByociUsage): string {
   return `${job.name.padEnd(24)} ${parts.join(' ')}${calls.length ? ` → ${calls.join(' ; ')}` : ''}`;
 }
 
-export async function main(argv: string[] = process.argv.slice(2), out = process.stdout, err = process.stderr): Promise<number> {
+export async function main(
+  argv: string[] = process.argv.slice(2),
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const dir = argv[0] ?? JOBS_DIR;
   const rel = relative(process.cwd(), dir);
   const shown = rel === '' ? '.' : rel.startsWith('..') ? dir : rel;
