@@ -12,6 +12,10 @@
  * The value variable wins over the `_FILE` one. A `_FILE` path is read with the same
  * permission checks as the file store (mode 600, owned by this user or root).
  *
+ * `takeSecretEnv()` moves these variables out of `process.env` into a private copy (use
+ * `createStores(config, { scrubEnv: true })` once per process): child processes that
+ * inherit the environment (git, ssh, hooks, container backends) then never see them.
+ *
  * Read-only: `set`/`delete` are not offered (configure the binding in Jenkins instead).
  * `list()` maps variable names back to keys by splitting at the first underscore, which is
  * exact unless a plugin name contains a dash.
@@ -26,6 +30,27 @@ export const ENV_PREFIX = 'BYOCI_SECRET_';
 export function envVarName(key: string): string {
   const { plugin, name } = parseKey(key);
   return `${ENV_PREFIX}${plugin}_${name}`.toUpperCase().replace(/-/g, '_');
+}
+
+/** A `BYOCI_SECRET_*` variable (or its `_FILE` form): never to be passed to a child. */
+export function isSecretVariable(name: string): boolean {
+  return name.toUpperCase().startsWith(ENV_PREFIX);
+}
+
+/**
+ * Removes every `BYOCI_SECRET_*` variable from `env` (default: `process.env`) and returns
+ * them, for an env store that reads the copy. Call it once, early: after it, no child
+ * process can inherit a secret from the environment.
+ */
+export function takeSecretEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const taken: Record<string, string> = {};
+  for (const name of Object.keys(env)) {
+    if (!isSecretVariable(name)) continue;
+    const value = env[name];
+    if (value !== undefined) taken[name] = value;
+    delete env[name];
+  }
+  return taken;
 }
 
 export interface EnvStoreOptions {

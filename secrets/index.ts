@@ -17,7 +17,7 @@ export {
   type SecretsConfigInput,
   type StoreName,
 } from './config.js';
-export { createEnvStore, envVarName, ENV_PREFIX } from './env.js';
+export { createEnvStore, envVarName, isSecretVariable, takeSecretEnv, ENV_PREFIX } from './env.js';
 export { createFileStore } from './file.js';
 export { createKeyringStore } from './keyring.js';
 export { createStore, createStores, lookupSecret, describeStores, type CreateStoresOptions } from './lookup.js';

@@ -2,7 +2,7 @@
  * Building the store chain from the config and looking a key up along it.
  */
 import { resolveSecretsDir, type SecretsConfig, type StoreName } from './config.js';
-import { createEnvStore } from './env.js';
+import { createEnvStore, takeSecretEnv } from './env.js';
 import { createFileStore } from './file.js';
 import { createKeyringStore } from './keyring.js';
 import { parseKey } from './keys.js';
@@ -13,6 +13,11 @@ export interface CreateStoresOptions {
   env?: NodeJS.ProcessEnv;
   /** Directory a relative `secrets.dir` is resolved against (the config file's); default cwd. */
   baseDir?: string;
+  /**
+   * Move the `BYOCI_SECRET_*` variables out of `process.env` (see takeSecretEnv) so no
+   * child process inherits them; the env store reads the private copy. Once per process.
+   */
+  scrubEnv?: boolean;
 }
 
 /** One store by name. */
@@ -24,12 +29,17 @@ export function createStore(name: StoreName, config: SecretsConfig, opts: Create
       return createFileStore({ dir: resolveSecretsDir(config.dir, opts), aliases: config.aliases });
     case 'keyring':
       return createKeyringStore({ service: config.service });
+    default:
+      throw new Error(`unknown secret store ${String(name)}`);
   }
 }
 
 /** The stores of `config.order`, in lookup order. Nothing is read until a lookup. */
 export function createStores(config: SecretsConfig, opts: CreateStoresOptions = {}): SecretStore[] {
-  return config.order.map((name) => createStore(name, config, opts));
+  // The env store reads a private copy of the secret variables when scrubbing; the other
+  // stores still see the real environment (HOME, XDG_CONFIG_HOME).
+  const envOpts = opts.scrubEnv && !opts.env ? { ...opts, env: takeSecretEnv(process.env) } : opts;
+  return config.order.map((name) => createStore(name, config, name === 'env' ? envOpts : opts));
 }
 
 /**

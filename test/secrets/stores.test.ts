@@ -195,3 +195,24 @@ describe('config and lookup order', () => {
     await assert.rejects(lookupSecret(stores, 'github/token'), SecretStoreError);
   });
 });
+
+describe('scrubbing the environment', () => {
+  test('createStores({scrubEnv}) moves BYOCI_SECRET_* out of process.env; the env store still answers', async () => {
+    process.env.BYOCI_SECRET_SCRUB_TOKEN = 'scrub-me-value';
+    process.env.BYOCI_SECRET_SCRUB_KEY_FILE = '/nonexistent/key';
+    process.env.BYOCI_UNRELATED = 'stays';
+    try {
+      const stores = createStores(secretsConfigSchema.parse({ order: ['env'] }), { scrubEnv: true });
+      assert.equal(process.env.BYOCI_SECRET_SCRUB_TOKEN, undefined, 'no child process can inherit it now');
+      assert.equal(process.env.BYOCI_SECRET_SCRUB_KEY_FILE, undefined);
+      assert.equal(process.env.BYOCI_UNRELATED, 'stays');
+      assert.deepEqual(await lookupSecret(stores, 'scrub/token'), { key: 'scrub/token', value: 'scrub-me-value', store: 'env' });
+      const { stdout } = await import('node:child_process').then((cp) => cp.spawnSync('env', { encoding: 'utf8' }));
+      assert.ok(!stdout.includes('scrub-me-value') && stdout.includes('BYOCI_UNRELATED=stays'));
+    } finally {
+      delete process.env.BYOCI_SECRET_SCRUB_TOKEN;
+      delete process.env.BYOCI_SECRET_SCRUB_KEY_FILE;
+      delete process.env.BYOCI_UNRELATED;
+    }
+  });
+});
