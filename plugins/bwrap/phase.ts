@@ -30,10 +30,13 @@ export interface PhaseResult {
 /** Where bwrap writes `{"child-pid": N}` and `{"exit-code": N}`. */
 export const STATUS_FD = 3;
 
-function killGroup(pid: number | undefined): void {
+/** After bwrap exits, how long its output pipes may stay open (held by a stray process). */
+const CLOSE_GRACE_MS = 5000;
+
+function kill(pid: number | undefined, group: boolean): void {
   if (!pid) return;
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(group ? -pid : pid, 'SIGKILL');
   } catch {
     // already gone (ESRCH)
   }
@@ -46,6 +49,9 @@ export function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     let timedOut: TimeoutKind | undefined;
     let aborted = false;
     let started = false;
+    /** Host pid of the sandbox's pid-namespace init: killing it ends every process inside. */
+    let sandboxInit: number | undefined;
+    let closed = false;
 
     // detached: a new session and process group whose id is bwrap's pid, killed as a whole.
     const child = spawn(file, args, {
@@ -56,18 +62,25 @@ export function runPhase(options: PhaseOptions): Promise<PhaseResult> {
       shell: false,
     });
     const pid = child.pid;
+    // bwrap's group, and the sandbox's init (--new-session put it in a session of its own;
+    // --die-with-parent would take it down anyway). Never after close: its pid may be reused.
+    const killAll = () => {
+      if (closed) return;
+      kill(pid, true);
+      kill(sandboxInit, false);
+    };
 
     const watchdog = new Watchdog({
       totalSeconds: options.totalSeconds === undefined ? 0 : Math.max(options.totalSeconds, 0.001),
       noOutputSeconds: options.noOutputSeconds,
       onTimeout(kind) {
         timedOut = kind;
-        killGroup(pid);
+        killAll();
       },
     });
     const onAbort = () => {
       aborted = true;
-      killGroup(pid);
+      killAll();
     };
     if (options.signal.aborted) onAbort();
     else options.signal.addEventListener('abort', onAbort, { once: true });
@@ -87,6 +100,7 @@ export function runPhase(options: PhaseOptions): Promise<PhaseResult> {
         const record = JSON.parse(line) as Record<string, unknown>;
         if (typeof record['child-pid'] === 'number') {
           started = true;
+          sandboxInit = record['child-pid'];
           if (pid) options.onStart?.({ bwrap: pid, child: record['child-pid'] });
         }
       } catch {
@@ -101,11 +115,18 @@ export function runPhase(options: PhaseOptions): Promise<PhaseResult> {
       options.signal.removeEventListener('abort', onAbort);
       reject(new Error(`cannot run ${file}: ${error.message}`));
     });
+    let grace: NodeJS.Timeout | undefined;
     child.on('exit', () => {
-      // Anything left in bwrap's group (there should be nothing) goes too.
-      killGroup(pid);
+      // Anything left in bwrap's group or namespace (there should be nothing) goes too,
+      // and pipes still held open by a stray process do not keep the run waiting.
+      killAll();
+      grace = setTimeout(() => {
+        for (const stream of child.stdio) stream?.destroy();
+      }, CLOSE_GRACE_MS);
     });
     child.on('close', (code, signal) => {
+      closed = true;
+      clearTimeout(grace);
       watchdog.stop();
       options.signal.removeEventListener('abort', onAbort);
       for (const s of splitters) s.end();
