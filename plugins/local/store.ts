@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import YAML, { Document, isSeq, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+import { TextPatcher } from './patch.js';
 import { proposalFileSchema, type ProposalFile } from './schema.js';
 
 /** File names the store reads: `<id>.yaml`, not hidden (temp files are hidden). */
@@ -86,9 +88,20 @@ function stringNode(doc: Document, value: string): Scalar {
 /** An edit of a proposal file's document; returns false when nothing needs to change. */
 export type Edit = (doc: ProposalDocument) => boolean;
 
-/** The few operations reporting needs, on the parsed document (keeps everything else). */
+/**
+ * The few operations reporting needs. Each is applied to the parsed document (the intended
+ * result) and recorded as a text patch of the original file (what is written, so the rest
+ * of a hand-written file keeps its bytes).
+ */
 export class ProposalDocument {
-  constructor(readonly doc: Document.Parsed) {}
+  readonly #patcher: TextPatcher;
+
+  constructor(
+    readonly doc: Document.Parsed,
+    text: string,
+  ) {
+    this.#patcher = new TextPatcher(text, parseText(text));
+  }
 
   get(key: string): unknown {
     return this.doc.get(key);
@@ -99,6 +112,7 @@ export class ProposalDocument {
     const current = this.doc.get(key);
     if (typeof current === 'string' && current === value) return false;
     this.doc.set(key, stringNode(this.doc, value));
+    this.#patcher.setScalar(key, value);
     return true;
   }
 
@@ -113,15 +127,33 @@ export class ProposalDocument {
   addComment(comment: Record<string, string>): void {
     const map = new YAMLMap<string, Scalar>();
     for (const [k, v] of Object.entries(comment)) map.set(k, stringNode(this.doc, v));
-    const node = this.doc.get('comments');
-    if (isSeq(node)) {
-      node.flow = false;
-      node.add(map);
-    } else {
-      const seq = new YAMLSeq<YAMLMap<string, Scalar>>();
+    let seq = this.doc.get('comments');
+    if (isSeq(seq)) {
+      seq.flow = false;
       seq.add(map);
+    } else {
+      seq = new YAMLSeq<YAMLMap<string, Scalar>>();
+      (seq as YAMLSeq).add(map);
       this.doc.set('comments', seq);
     }
+    const all = seq as YAMLSeq;
+    const block = (items: unknown[]) => {
+      const s = new YAMLSeq();
+      s.items = items;
+      return new Document(s).toString({ lineWidth: 0, flowCollectionPadding: false });
+    };
+    this.#patcher.appendItem('comments', block([map]), () => block(all.items));
+  }
+
+  /** The new file text: the patched original when it means exactly the intended data. */
+  render(): string {
+    const intended: unknown = this.doc.toJS();
+    const patched = this.#patcher.result();
+    if (patched !== undefined) {
+      const check = parseText(patched);
+      if (check.errors.length === 0 && isDeepStrictEqual(check.toJS(), intended)) return patched;
+    }
+    return this.doc.toString({ lineWidth: 0, flowCollectionPadding: false });
   }
 }
 
@@ -133,9 +165,9 @@ export async function editProposalFile(file: string, edit: Edit): Promise<boolea
   const text = await readFile(file, 'utf8');
   const doc = parseText(text);
   if (doc.errors.length > 0) throw new Error(`${file}: invalid YAML, not edited: ${doc.errors[0]!.message.split('\n')[0]}`);
-  if (!edit(new ProposalDocument(doc))) return false;
-  const out = doc.toString({ lineWidth: 0 });
-  await writeAtomically(file, out);
+  const proposal = new ProposalDocument(doc, text);
+  if (!edit(proposal)) return false;
+  await writeAtomically(file, proposal.render());
   return true;
 }
 
