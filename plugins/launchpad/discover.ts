@@ -7,7 +7,7 @@
 import type { BranchRef, Proposal, Readiness, Vote } from '../../hooks/index.js';
 import { Rejection, type Logger } from '../../core/index.js';
 import { evaluateVotes, type Criteria } from '../../core/votes.js';
-import type { LaunchpadClient, LpEntry } from './client.js';
+import { LaunchpadApiError, type LaunchpadClient, type LpEntry } from './client.js';
 import type { ResolvedTarget } from './config.js';
 
 export interface DiscoverOptions {
@@ -54,6 +54,17 @@ function shortRef(path: string): string {
 function personName(link: string | undefined): string {
   const m = link ? /\/~([^/?]+)$/.exec(link) : null;
   return m ? decodeURIComponent(m[1]!) : (link ?? 'unknown');
+}
+
+/** Errors about one proposal's data (not the API as a whole): it waits, the others go on. */
+function unreadable(error: unknown): boolean {
+  if (error instanceof LaunchpadApiError) return error.status === 403 || error.status === 404 || error.status === 410;
+  return error instanceof ProposalDataError;
+}
+
+/** A proposal whose fields do not say what landing needs (no source repository...). */
+export class ProposalDataError extends Error {
+  override readonly name = 'ProposalDataError';
 }
 
 export class Discovery {
@@ -127,9 +138,30 @@ export class Discovery {
         this.options.log.debug('skipping a candidate of another target', { proposal: mp.self_link, target: found.identity });
         continue;
       }
-      out.push(await this.proposal(mp, found));
+      try {
+        out.push(await this.proposal(mp, found));
+      } catch (error) {
+        // One unreadable proposal (source repository deleted or private) must not stop the others.
+        if (!unreadable(error)) throw error;
+        this.options.log.warn('cannot read a merge proposal, it waits', { proposal: mp.self_link, error: (error as Error).message });
+        out.push(this.#unreadable(mp, found, (error as Error).message));
+      }
     }
     return out;
+  }
+
+  #unreadable(mp: LpEntry, found: FoundTarget, why: string): Proposal {
+    return {
+      id: `launchpad:${this.#relative(mp.self_link)}`,
+      forge: 'launchpad',
+      url: str(mp, 'web_link') ?? mp.self_link,
+      title: `${mp.self_link} into ${found.identity}`,
+      source: { vcs: found.vcs, url: '', branch: '' },
+      target: found.branch,
+      commitMessage: '',
+      votes: [],
+      readiness: { state: 'waiting', reason: `the proposal cannot be read: ${why}` },
+    };
   }
 
   #targets(mp: LpEntry, found: FoundTarget): boolean {
@@ -139,13 +171,15 @@ export class Discovery {
 
   async #source(mp: LpEntry, found: FoundTarget): Promise<{ ref: BranchRef; identity: string }> {
     if (found.vcs === 'bzr') {
-      const branch = await this.entry(str(mp, 'source_branch_link') ?? '');
+      const link = str(mp, 'source_branch_link');
+      if (!link) throw new ProposalDataError('it has no source branch');
+      const branch = await this.entry(link);
       const unique = str(branch, 'unique_name') ?? '';
       return { ref: { vcs: 'bzr', url: `lp:${unique}`, branch: '' }, identity: str(branch, 'bzr_identity') ?? `lp:${unique}` };
     }
     const repoLink = str(mp, 'source_git_repository_link');
     const path = str(mp, 'source_git_path');
-    if (!repoLink || !path) throw new Error(`merge proposal ${mp.self_link} has no source git repository or path`);
+    if (!repoLink || !path) throw new ProposalDataError(`it has no source git repository or path`);
     const repo = await this.entry(repoLink);
     const name = shortRef(path);
     return { ref: { vcs: 'git', url: this.gitUrl(repo), branch: name }, identity: `${str(repo, 'git_identity') ?? str(repo, 'unique_name')}:${name}` };

@@ -15,6 +15,9 @@ import { Reporter } from './report.js';
 
 export const NAME = 'launchpad';
 
+/** Rejections that are not the proposal's fault and whose text promises another try. */
+const RETRIED: ReadonlySet<string> = new Set(['push-rejected']);
+
 type Secret = 'oauth';
 type Api = PluginApi<LaunchpadConfig, Secret>;
 
@@ -172,11 +175,12 @@ export default definePlugin({
         case 'landed':
           return reporter.landed(meta, outcome.revision);
         case 'rejected':
-          return reporter.rejected(meta, {
-            reason: outcome.rejection.reason,
-            buildUrl,
-            details: outcome.rejection.details ?? outcome.test?.outputTail,
-          });
+          return reporter.rejected(
+            meta,
+            { reason: outcome.rejection.reason, buildUrl, details: outcome.rejection.details ?? outcome.test?.outputTail },
+            // The target moved during the run: the proposal stays approved for the next run.
+            { retry: RETRIED.has(outcome.rejection.code) },
+          );
         case 'error':
           return reporter.error(meta, buildUrl);
       }

@@ -114,13 +114,19 @@ export class Reporter {
     await this.ensureStatus(meta, mp, 'Merged', revision);
   }
 
-  async rejected(meta: LaunchpadMeta, c: Omit<CommentText, 'subject'>): Promise<void> {
+  /**
+   * A rejection: the comment, then `Needs review` at the reviewed revision, except for
+   * rejections that promise a retry (`retry`: the push raced with another landing), which
+   * keep the proposal approved so that the next run tries again.
+   */
+  async rejected(meta: LaunchpadMeta, c: Omit<CommentText, 'subject'>, options: { retry?: boolean } = {}): Promise<void> {
     const mp = await this.client.get<LpEntry>(meta.selfLink);
     if (mp.queue_status !== 'Approved' && mp.queue_status !== 'Queued') {
       this.options.log.info('proposal is no longer approved, nothing to report', { proposal: meta.selfLink, status: String(mp.queue_status) });
       return;
     }
     await this.ensureComment(meta, mp, { ...c, subject: meta.subject });
+    if (options.retry) return;
     const revid = typeof mp.reviewed_revid === 'string' ? mp.reviewed_revid : meta.reviewedRevid ?? undefined;
     await this.ensureStatus(meta, mp, 'Needs review', revid);
   }

@@ -145,6 +145,26 @@ describe('launchpad discover', () => {
     }
   });
 
+  test('a proposal whose source repository is gone waits with the reason; the others are still found', async () => {
+    lp.addGitRepository({ owner: 'carol', project: 'brz', name: 'gone', httpsUrl: '/srv/none/gone' });
+    lp.setRef('~carol/brz/+git/gone', 'wip', REV);
+    const mp = lp.addProposal({ source: { git: '~carol/brz/+git/gone', path: 'wip' }, target: { git: TRUNK, path: 'master' }, commitMessage: 'x' });
+    lp.approve(mp.id, REV);
+    lp.repos.delete('~carol/brz/+git/gone');
+    const h = await harness(lp);
+    try {
+      const found = await discover(h);
+      const p = found.get(idOf(lp, ids.ready!));
+      assert.deepEqual(p?.readiness, { state: 'ready' });
+      const gone = [...found.values()].find((x) => x.url.endsWith(`/+merge/${mp.id}`));
+      assert.equal(gone?.readiness.state, 'waiting');
+      assert.match(gone?.readiness.state === 'waiting' ? gone.readiness.reason : '', /^the proposal cannot be read: Launchpad has no ~carol\/brz\/\+git\/gone \(404 Not Found\)/);
+    } finally {
+      lp.proposals.delete(mp.id);
+      h.cleanup();
+    }
+  });
+
   test('other forges\' targets are passed through untouched', async () => {
     const h = await harness(lp);
     try {

@@ -124,6 +124,26 @@ describe('launchpad report', () => {
     }
   });
 
+  test('a push that lost a race is explained once and the proposal stays approved for the next run', async () => {
+    const { id, proposal } = await approved('raced');
+    const h = await harness(lp);
+    try {
+      const outcome: Outcome = {
+        kind: 'rejected',
+        proposal,
+        project: project(),
+        rejection: { code: 'push-rejected', reason: 'The push to lp:brz:master was rejected as not a fast-forward: the target moved while the proposal was being tested. It will be tried again on the next run.' },
+      };
+      await h.hooks.report.promise(outcome);
+      await h.hooks.report.promise(outcome);
+      assert.equal(lp.botComments(id).length, 1);
+      assert.equal(lp.proposal(id).status, 'Approved');
+      assert.deepEqual(setStatusCalls(id), []);
+    } finally {
+      h.cleanup();
+    }
+  });
+
   test('an internal error says so without internals and leaves the status alone', async () => {
     const { id, proposal } = await approved('broken');
     const h = await harness(lp);
