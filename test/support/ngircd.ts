@@ -55,11 +55,15 @@ export interface NgircdOptions {
   channels?: NgircdChannel[];
   /** Global server password (PASS). */
   password?: string;
+  /** Also listen with TLS (a self-signed certificate for CN=localhost made at start). */
+  tls?: boolean;
 }
 
 export interface Ngircd {
   host: string;
   port: number;
+  /** The TLS port, when started with `tls`. */
+  tlsPort: number | undefined;
   pid: number;
   dir: string;
   /** Server log (stdout+stderr of `ngircd -n`). */
@@ -67,7 +71,7 @@ export interface Ngircd {
   stop(): Promise<void>;
 }
 
-function configText(dir: string, port: number, options: NgircdOptions): string {
+function configText(dir: string, port: number, tlsPort: number | undefined, options: NgircdOptions): string {
   const channels = (options.channels ?? [{ name: '#landing' }])
     .map((c) => `[Channel]\n  Name = ${c.name}\n  Modes = ${c.modes ?? '+nt'}\n${c.key ? `  Key = ${c.key}\n` : ''}`)
     .join('\n');
@@ -94,18 +98,30 @@ ${options.password ? `  Password = ${options.password}\n` : ''}
   Ident = no
   DNS = no
 
-${channels}`;
+${tlsPort ? `[SSL]\n  KeyFile = ${join(dir, 'key.pem')}\n  CertFile = ${join(dir, 'cert.pem')}\n  Ports = ${tlsPort}\n\n` : ''}${channels}`;
+}
+
+/** A throw-away self-signed certificate, made at run time (never committed). */
+function makeCertificate(dir: string): void {
+  const made = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'],
+    { encoding: 'utf8' },
+  );
+  if (made.status !== 0) throw new Error(`openssl could not make a test certificate:\n${made.stderr}`);
 }
 
 /** Starts ngircd on a free loopback port (retrying on a clash) and waits until it answers. */
 export async function startNgircd(options: NgircdOptions = {}): Promise<Ngircd> {
   const dir = mkdtempSync(join(tmpdir(), 'byoci-ngircd-'));
   writeFileSync(join(dir, 'motd'), 'byoci test server\n');
+  if (options.tls) makeCertificate(dir);
   let lastError = '';
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
+    const tlsPort = options.tls ? await freePort() : undefined;
     const conf = join(dir, 'ngircd.conf');
-    writeFileSync(conf, configText(dir, port, options));
+    writeFileSync(conf, configText(dir, port, tlsPort, options));
     const check = spawnSync('ngircd', ['-t', '-f', conf], { encoding: 'utf8' });
     if (check.status !== 0) throw new Error(`ngircd -t rejected the test config:\n${check.stdout}${check.stderr}`);
     let log = '';
@@ -120,11 +136,12 @@ export async function startNgircd(options: NgircdOptions = {}): Promise<Ngircd> 
       }),
     );
     for (let i = 0; i < 100 && !exited; i++) {
-      if (await portAnswers(port)) {
+      if ((await portAnswers(port)) && (!tlsPort || (await portAnswers(tlsPort)))) {
         const pid = child.pid ?? 0;
         return {
           host: HOST,
           port,
+          tlsPort,
           pid,
           dir,
           output: () => log,

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import ircPlugin from '../../../plugins/irc/index.js';
 import type { Outcome } from '../../../hooks/index.js';
 import { applyPlugins, type Harness } from '../../support/harness.js';
-import { suiteNeeds } from '../../support/components.js';
+import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { HOST, freePort, ngircdMissing, startNgircd, startWatcher, type Ngircd, type Watcher } from '../../support/ngircd.js';
 import { errored, failed, landed, project, proposal, rejected, started } from './fixtures.js';
 
@@ -231,6 +231,38 @@ describe('irc plugin with a server password', suiteNeeds('ngircd', ngircdMissing
     const harness = await pluginOn(server, { auth: 'server' }, { password: 'wrong-password' });
     await reportAll(harness, [landed()]);
     assert.ok(harness.lines.some((l) => /WARN .*could not announce on IRC; the landing is not affected/.test(l)), harness.lines.join('\n'));
+  });
+});
+
+describe('irc plugin over TLS', suiteNeeds('ngircd and openssl', ngircdMissing() ?? missingCommands('openssl')), () => {
+  let server: Ngircd;
+  let watcher: Watcher;
+
+  before(async () => {
+    server = await startNgircd({ tls: true });
+    watcher = await startWatcher(server, { channels: ['#landing'] });
+  });
+
+  after(async () => {
+    await watcher?.close();
+    await server?.stop();
+  });
+
+  test('a certificate that does not verify is refused: logged, nothing sent, nothing thrown', async () => {
+    const harness = await pluginOn({ port: server.tlsPort! }, { tls: true });
+    await reportAll(harness, [landed()]);
+    assert.ok(
+      harness.lines.some((l) => /WARN .*could not announce on IRC; the landing is not affected .*self[- ]signed certificate/i.test(l)),
+      harness.lines.join('\n'),
+    );
+    assert.equal(watcher.messages('#landing').length, 0);
+  });
+
+  test('with tlsVerify off (test servers only) the line arrives over TLS', async () => {
+    const harness = await pluginOn({ port: server.tlsPort! }, { tls: true, tlsVerify: false });
+    await reportAll(harness, [landed()]);
+    const line = await watcher.waitFor((l) => l.command === 'PRIVMSG' && l.nick === 'byoci');
+    assert.match(line.params[1] ?? '', /^brz: landed /);
   });
 });
 
