@@ -23,8 +23,11 @@ export interface PhaseResult {
   timedOut?: TimeoutKind;
   /** The run was interrupted (signal aborted); the sandbox is gone. */
   aborted: boolean;
-  /** bwrap reported the sandboxed process as started (false: bwrap itself failed). */
-  started: boolean;
+  /**
+   * bwrap reported the command's exit (`exit-code`). False when bwrap itself failed (a
+   * mount, or exec of the command) or the sandbox was killed.
+   */
+  ran: boolean;
 }
 
 /** Where bwrap writes `{"child-pid": N}` and `{"exit-code": N}`. */
@@ -48,7 +51,8 @@ export function runPhase(options: PhaseOptions): Promise<PhaseResult> {
   return new Promise<PhaseResult>((resolve, reject) => {
     let timedOut: TimeoutKind | undefined;
     let aborted = false;
-    let started = false;
+    let ran = false;
+    let reportedExit: number | undefined;
     /** Host pid of the sandbox's pid-namespace init: killing it ends every process inside. */
     let sandboxInit: number | undefined;
     let closed = false;
@@ -99,9 +103,12 @@ export function runPhase(options: PhaseOptions): Promise<PhaseResult> {
       try {
         const record = JSON.parse(line) as Record<string, unknown>;
         if (typeof record['child-pid'] === 'number') {
-          started = true;
           sandboxInit = record['child-pid'];
           if (pid) options.onStart?.({ bwrap: pid, child: record['child-pid'] });
+        }
+        if (typeof record['exit-code'] === 'number') {
+          ran = true;
+          reportedExit = record['exit-code'];
         }
       } catch {
         // not a status line
@@ -131,8 +138,8 @@ export function runPhase(options: PhaseOptions): Promise<PhaseResult> {
       options.signal.removeEventListener('abort', onAbort);
       for (const s of splitters) s.end();
       status.end();
-      const exitCode = code ?? (signal ? 128 + signalNumber(signal) : 1);
-      resolve({ exitCode, ...(timedOut ? { timedOut } : {}), aborted, started });
+      const exitCode = reportedExit ?? code ?? (signal ? 128 + signalNumber(signal) : 1);
+      resolve({ exitCode, ...(timedOut ? { timedOut } : {}), aborted, ran });
     });
   });
 }

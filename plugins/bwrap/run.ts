@@ -110,13 +110,16 @@ export async function runInBwrap(payload: TestPayload, ctx: RunContext): Promise
       const env = { ...sandboxEnv(spec.env, spec.setEnv), ...(agent ? { SSH_AUTH_SOCK: INSIDE.agent } : {}) };
       result = await phase('setup', spec.setup, { ...base, env, ...(agent ? { agentSocket: agent } : {}) });
     }
-    if (!result || (result.exitCode === 0 && !result.timedOut && !result.aborted && result.started)) {
+    if (!result || (result.exitCode === 0 && !result.timedOut && !result.aborted && result.ran)) {
       phaseName = 'test';
       result = await phase('test', spec.command, { ...base, env: sandboxEnv(spec.env, spec.setEnv) });
     }
     if (result.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('the test run was interrupted');
-    if (!result.started && !result.timedOut) {
-      throw new Error(`bwrap could not start the sandbox (exit ${result.exitCode}): ${tail.text().split('\n').slice(-3).join(' | ')}`);
+    if (!result.ran && !result.timedOut) {
+      // bwrap's own failure (a mount, or a command that is not in the sandbox): the
+      // operator's to fix, never the proposal's fault.
+      const said = tail.text().split('\n').filter((l) => l.startsWith('bwrap:')).slice(-3).join(' | ');
+      throw new Error(`bwrap could not start the ${phaseName} command (exit ${result.exitCode}): ${said || tail.text().split('\n').slice(-3).join(' | ')}`);
     }
     const artefacts = spec.artefacts.length
       ? await copyArtefacts(payload.dir, spec.artefacts, payload.artefactsDir, log)

@@ -14,7 +14,7 @@ import { suiteNeeds } from '../../support/components.js';
 import { alive, BWRAP_MISSING, descendants, procStat } from './support.js';
 
 const BOT = join(import.meta.dirname, '../../fixtures/bwrap/bot.ts');
-/** Two background sleepers and a foreground one, then `ready`. */
+/** Two background sleepers and a foreground one. */
 const COMMAND = ['sh', '-c', 'sleep 1000 & sleep 1001 & echo ready; sleep 1002'];
 
 interface Bot {
@@ -78,7 +78,12 @@ describe('bwrap backend: stopping the bot', suiteNeeds('bwrap', BWRAP_MISSING), 
       const bot = startBot(dir);
       try {
         await bot.waitFor((r) => r.line === 'ready');
-        const processes = sandboxProcesses(bot);
+        // `ready` comes before the last fork/exec: wait (bounded) until all three run.
+        let processes = sandboxProcesses(bot);
+        for (let i = 0; i < 100 && processes.filter((p) => p.comm === 'sleep').length < 3; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          processes = sandboxProcesses(bot);
+        }
         const sleepers = processes.filter((p) => p.comm === 'sleep');
         assert.equal(sleepers.length, 3, `three sleepers run in the sandbox: ${JSON.stringify(processes)}`);
         assert.ok(processes.some((p) => p.comm === 'bwrap'), 'bwrap is a child of the bot');

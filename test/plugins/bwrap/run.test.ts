@@ -186,6 +186,41 @@ describe('bwrap backend: running tests', suiteNeeds('bwrap', BWRAP_MISSING), () 
   });
 });
 
+describe('bwrap backend: operator mistakes and secrets', suiteNeeds('bwrap', BWRAP_MISSING), () => {
+  test('a sandbox bwrap cannot set up is an error for the operator, not a test failure', async () => {
+    const box = await sandbox({ roBind: ['/nonexistent/toolchain'] });
+    try {
+      await assert.rejects(runSpec(box, makeSpec()), /bwrap could not start the test command \(exit 1\): bwrap: Can't find source path \/nonexistent\/toolchain/);
+    } finally {
+      box.cleanup();
+    }
+  });
+
+  test('a command that does not exist in the sandbox is an error too, naming the phase', async () => {
+    const box = await sandbox();
+    try {
+      await assert.rejects(
+        runSpec(box, makeSpec({ setup: ['/opt/no-such-tool', 'install'] })),
+        /bwrap could not start the setup command \(exit 1\): bwrap: execvp \/opt\/no-such-tool: No such file or directory/,
+      );
+    } finally {
+      box.cleanup();
+    }
+  });
+
+  test('registered secrets are masked in streamed lines and in the output tail', async () => {
+    const box = await sandbox();
+    try {
+      box.harness.redactor.add('hunter2-launchpad-token');
+      const { result, stdout } = await runSpec(box, makeSpec({ command: ['sh', '-c', 'echo "token=hunter2-launchpad-token"; exit 1'] }));
+      assert.deepEqual(stdout, ['token=[REDACTED]']);
+      assert.equal(result?.outputTail, 'token=[REDACTED]');
+    } finally {
+      box.cleanup();
+    }
+  });
+});
+
 describe('bwrap backend: bwrap unavailable', () => {
   test('auto passes (undefined) and an explicit bwrap backend fails naming the fix', async () => {
     const box = await sandbox({ bwrap: '/nonexistent/bwrap' });
