@@ -4,7 +4,7 @@
  * the source tip. Only reads from the source and target repositories.
  */
 import type { Checkout, Proposal } from '../../hooks/index.js';
-import { Rejection } from '../../core/errors.js';
+import { Rejection } from '../../core/index.js';
 import { git, isAncestorOrEqual, lastLine, resolveCommit } from './git.js';
 import { checkBranch, checkRevision, checkUrl, displayUrl, RefError } from './refs.js';
 

@@ -7,7 +7,7 @@
  * empty output, which is how the helpers below read git's state.
  */
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { baseEnv } from '../../core/process.js';
+import { baseEnv } from '../../core/index.js';
 
 export interface Identity {
   name: string;

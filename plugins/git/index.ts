@@ -5,8 +5,7 @@
 import { access, constants } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { definePlugin } from '../../core/plugin.js';
-import { run } from '../../core/process.js';
+import { definePlugin, run } from '../../core/index.js';
 import type { Proposal } from '../../hooks/index.js';
 import { fetchProposal } from './fetch.js';
 import { mergeProposal } from './merge.js';

@@ -7,7 +7,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Checkout, MergeResult, Proposal } from '../../hooks/index.js';
-import { Rejection } from '../../core/errors.js';
+import { Rejection } from '../../core/index.js';
 import { git, lastLine, resolveCommit, splitZ, type Identity } from './git.js';
 
 export interface MergeOptions {

@@ -4,7 +4,7 @@
  * or the target moved to something the merge does not contain (`push-rejected`).
  */
 import type { Checkout, MergeResult, Proposal, PushResult } from '../../hooks/index.js';
-import { Rejection } from '../../core/errors.js';
+import { Rejection } from '../../core/index.js';
 import { git, isAncestorOrEqual, lastLine, resolveCommit } from './git.js';
 import { checkBranch, checkUrl, displayUrl } from './refs.js';
 

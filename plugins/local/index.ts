@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { definePlugin } from '../../core/plugin.js';
+import { definePlugin } from '../../core/index.js';
 import type { Proposal, TargetConfig } from '../../hooks/index.js';
 import { FORGE, normaliseRepo, targetMatches, toProposal, type TargetSpec } from './proposal.js';
 import { reportOutcome } from './report.js';
