@@ -4,9 +4,9 @@
  * show), and on a terminal it is not echoed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -43,6 +43,25 @@ async function processTable(): Promise<{ pid: number; cmdline: string; environ: 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** CPU time (utime + stime, in ticks) of a process. */
+async function cpuTicks(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Resolves once `pid` has used no CPU for a while: it is blocked, waiting for input. */
+async function waitIdle(pid: number): Promise<void> {
+  let last = -1;
+  let still = 0;
+  for (let i = 0; i < 300 && still < 3; i++) {
+    await sleep(200);
+    const now = await cpuTicks(pid);
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+}
+
 describe('byoci secrets set (child process)', () => {
   test('the value read from stdin shows in no command line or environment while set runs', async () => {
     const canary = `canary-${randomBytes(12).toString('hex')}`;
@@ -67,7 +86,7 @@ describe('byoci secrets set (child process)', () => {
     };
     // Sample the process table before, while and after the value is in flight.
     await sample();
-    await sleep(1500); // node + tsx start-up: the CLI is now waiting on stdin
+    await waitIdle(child.pid!); // start-up done: the CLI now waits on stdin
     await sample();
     child.stdin.write(canary + '\n');
     for (let i = 0; i < 5; i++) {
@@ -110,5 +129,62 @@ describe('byoci secrets set (child process)', () => {
     assert.match(screen, /irc\/password: stored in file/);
     assert.ok(!screen.includes(canary), `the terminal showed the value: ${JSON.stringify(screen)}`);
     assert.equal(await readFile(join(secretsDir, 'irc', 'password'), 'utf8'), canary);
+  });
+
+  test('Ctrl-C at the prompt cancels and stores nothing', async (t) => {
+    if (!needs(t, 'script (util-linux)', missingCommands('script'))) return;
+    const command = [...CLI, '-c', configFile, 'secrets', 'set', 'irc/cancelled'].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    const prompted = new Promise<void>((r) =>
+      child.stdout.on('data', (d) => {
+        screen += d;
+        if (screen.includes('input hidden')) r();
+      }),
+    );
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await prompted;
+    child.stdin.write('half-typed\u0003');
+    await new Promise<void>((r) => child.stdout.on('data', () => screen.includes('nothing stored') && r()));
+    child.stdin.end();
+    assert.equal(await exited, 2, screen);
+    assert.match(screen, /cancelled, nothing stored/);
+    assert.ok(!screen.includes('half-typed'));
+    await assert.rejects(stat(join(secretsDir, 'irc', 'cancelled')), /ENOENT/);
+  });
+});
+
+describe('byoci secrets get/check (child process)', () => {
+  function byoci(args: string[], env: NodeJS.ProcessEnv = {}, config = configFile) {
+    const r = spawnSync(CLI[0]!, [...CLI.slice(1), '-c', config, ...args], { cwd: ROOT, env: { ...childEnv(), ...env }, encoding: 'utf8' });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  test('a world-readable secrets file is refused, naming the file and chmod 600', async () => {
+    const path = join(secretsDir, 'github', 'leaky');
+    await mkdir(join(secretsDir, 'github'), { recursive: true, mode: 0o700 });
+    await writeFile(path, 'ghp_world_readable_value\n');
+    await chmod(path, 0o644);
+    const r = byoci(['secrets', 'get', '--reveal', 'github/leaky']);
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `byoci secrets: file store: refusing secrets file ${path}: it is readable by group or others (mode 0644): run chmod 600 ${path}\n`);
+    await chmod(path, 0o600);
+    assert.equal(byoci(['secrets', 'get', '--reveal', 'github/leaky']).stdout, 'ghp_world_readable_value\n');
+  });
+
+  test('check lists the secrets of the configured plugins, and where each is set', async () => {
+    const config = join(home, 'check.yaml');
+    await writeFile(config, `secrets:\n  order: [env, file]\n  dir: ${join(home, 'empty-secrets')}\nplugins:\n  github: {}\n  irc: {}\n`);
+    const missing = byoci(['secrets', 'check'], {}, config);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(missing.stdout, /^github\/token +required +MISSING: byoci secrets set github\/token, or BYOCI_SECRET_GITHUB_TOKEN/m);
+    assert.match(missing.stdout, /^github\/webhook-secret +optional +MISSING/m);
+    assert.match(missing.stdout, /^irc\/password +optional +MISSING/m);
+    const set = byoci(['--json', 'secrets', 'check'], { BYOCI_SECRET_GITHUB_TOKEN: 'ghp_check_value' }, config);
+    assert.equal(set.code, 0, set.stderr);
+    const report = JSON.parse(set.stdout) as { secrets: { key: string; status: string; store: string | null }[] };
+    assert.deepEqual(report.secrets.find((s) => s.key === 'github/token'), { ...report.secrets.find((s) => s.key === 'github/token'), status: 'set', store: 'env' });
+    assert.ok(!set.stdout.includes('ghp_check_value'));
   });
 });
