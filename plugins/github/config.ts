@@ -30,12 +30,6 @@ export const pluginConfigSchema = z
     statusContext: z.string().min(1).default('byoci'),
     /** Default clone URL kind when a target gives no `url`: the repository's ssh or https URL. */
     cloneWith: z.enum(['ssh', 'https']).default('ssh'),
-    /**
-     * Where the approved head is fetched from: `head-branch` (the head repository and
-     * branch, as the API names them) or `pull-ref` (`refs/pull/N/head` of the base
-     * repository; needs a VCS plugin that fetches full ref names).
-     */
-    source: z.enum(['head-branch', 'pull-ref']).default('head-branch'),
     /** Longest wait for a rate limit reset or `retry-after` before giving up, seconds. */
     maxRateLimitWait: z.number().int().min(0).default(900),
     /** Characters of test output quoted in a rejection comment. */

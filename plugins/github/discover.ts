@@ -1,6 +1,7 @@
 /**
  * Finds the open pull requests of a target and decides, for each, whether it can land.
  */
+import { Rejection } from '../../core/errors.js';
 import type { Proposal } from '../../hooks/types.js';
 import type { GithubClient } from './client.js';
 import { answeredTriggers, hasCommand } from './comments.js';
@@ -43,6 +44,11 @@ export function permissionOf(
     cache.set(key, found);
   }
   return found;
+}
+
+function rejectionOf(code: 'source-unavailable', fields: Record<string, unknown>): { code: string; reason: string } {
+  const r = new Rejection(code, fields);
+  return { code: r.code, reason: r.reason };
 }
 
 interface Context {
@@ -138,10 +144,12 @@ async function proposalFor(ctx: Context, pull: Pull): Promise<Proposal> {
       : ctx.config.cloneWith === 'ssh'
         ? headRepo.ssh_url
         : headRepo.clone_url;
-  const source =
-    ctx.config.source === 'head-branch' && headUrl
-      ? { vcs: 'git' as const, url: headUrl, branch: pull.head.ref }
-      : { vcs: 'git' as const, url: baseUrl, branch: `refs/pull/${pull.number}/head` };
+  // A fork that was deleted leaves nothing to fetch the approved head from.
+  const source = { vcs: 'git' as const, url: headUrl ?? '', branch: pull.head.ref };
+  const readiness =
+    !headUrl && evaluation.readiness.state === 'ready'
+      ? { state: 'rejected' as const, ...rejectionOf('source-unavailable', { branch: pull.head.ref, detail: 'the head repository of the pull request was deleted' }) }
+      : evaluation.readiness;
   const meta: GithubMeta = {
     owner: target.owner,
     repo: target.name,
@@ -161,7 +169,7 @@ async function proposalFor(ctx: Context, pull: Pull): Promise<Proposal> {
     ...(evaluation.approvedRevision ? { approvedRevision: evaluation.approvedRevision } : {}),
     commitMessage: body ? `${pull.title} (#${pull.number})\n\n${body}` : `${pull.title} (#${pull.number})`,
     votes: evaluation.votes,
-    readiness: evaluation.readiness,
+    readiness,
     meta,
   };
 }

@@ -72,6 +72,7 @@ interface FakePull {
   head: string;
   base: string;
   draft: boolean;
+  forkDeleted: boolean;
   labels: string[];
   state: 'open' | 'closed';
   merged: boolean;
@@ -107,7 +108,11 @@ export interface GithubServer {
   readonly requests: RecordedRequest[];
   addRepo(repo: { owner: string; name: string; bare: string; defaultBranch?: string }): FakeRepo;
   setPermission(repo: string, user: string, role: Role): void;
-  openPull(repo: string, pull: { head: string; base?: string; user: string; title: string; body?: string | null; draft?: boolean }): number;
+  /** `forkDeleted`: the head repository is gone (`head.repo: null`), as after a fork is deleted. */
+  openPull(
+    repo: string,
+    pull: { head: string; base?: string; user: string; title: string; body?: string | null; draft?: boolean; forkDeleted?: boolean },
+  ): number;
   /** A submitted review; `commitId` defaults to the current head. Returns the commit reviewed. */
   review(repo: string, number: number, review: { user: string; state: string; commitId?: string }): Promise<string>;
   comment(repo: string, number: number, user: string, body: string): number;
@@ -270,7 +275,7 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
       labels: pull.labels.map((name, i) => ({ id: 700 + i, node_id: 'MDU6TGFiZWw3MDA=', url: `${url}/repos/${full}/labels/${encodeURIComponent(name)}`, name, color: 'ededed', default: false, description: null })),
       draft: pull.draft,
       merged: pull.merged,
-      head: { label: `${repo.owner}:${pull.head}`, ref: pull.head, sha: head, user: user(repo.owner), repo: repoJson },
+      head: { label: `${repo.owner}:${pull.head}`, ref: pull.head, sha: head, user: user(repo.owner), repo: pull.forkDeleted ? null : repoJson },
       base: { label: `${repo.owner}:${pull.base}`, ref: pull.base, sha: base, user: user(repo.owner), repo: repoJson },
     });
     return p;
@@ -491,6 +496,7 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
         head: p.head,
         base: p.base ?? 'main',
         draft: p.draft ?? false,
+        forkDeleted: p.forkDeleted ?? false,
         labels: [],
         state: 'open',
         merged: false,

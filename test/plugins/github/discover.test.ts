@@ -3,8 +3,9 @@
  * landable, and for the others the reason `byoci list` shows.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
+import { gitIn } from '../../support/git-repos.js';
 import type { Harness } from '../../support/harness.js';
 import { REPO, discover, githubHarness, makeWorld, only, projectOf, type World } from './helpers.js';
 
@@ -14,9 +15,6 @@ describe('github plugin: discover', suiteNeeds('git', missingCommands('git')), (
   before(async () => {
     world = await makeWorld();
     h = await githubHarness(world);
-  });
-  afterEach(() => {
-    world.gh.failNext(); // nothing left over between tests
   });
   after(async () => {
     h.cleanup();
@@ -143,9 +141,28 @@ describe('github plugin: discover', suiteNeeds('git', missingCommands('git')), (
     assert.deepEqual(only(await discover(h, world), number).readiness, { state: 'waiting', reason: 'the pull request is a draft' });
   });
 
+  test('a ready PR whose fork was deleted is rejected: there is nothing to fetch', async () => {
+    const { number } = await world.openPull('orphan', { 'o.txt': 'o\n' }, { forkDeleted: true });
+    world.gh.label(REPO, number, 'byoci:land', 'carol');
+    await world.gh.review(REPO, number, { user: 'carol', state: 'APPROVED' });
+    const p = only(await discover(h, world), number);
+    assert.deepEqual(p.readiness, {
+      state: 'rejected',
+      code: 'source-unavailable',
+      reason: 'The source branch orphan could not be fetched: the head repository of the pull request was deleted.',
+    });
+  });
+
   test('PRs on other base branches and targets of other forges are left alone', async () => {
-    const before = await discover(h, world);
-    assert.ok(before.every((p) => p.target.branch === 'main'));
+    await gitIn(world.repos.source, ['push', '--quiet', 'origin', 'origin/main:refs/heads/release']);
+    const { head } = await world.openPull('for-release', { 'rel.txt': 'r\n' });
+    const number = world.gh.openPull(REPO, { head: 'for-release', base: 'release', user: 'alice', title: 'Backport' });
+    const onMain = await discover(h, world);
+    assert.ok(onMain.every((p) => p.target.branch === 'main'));
+    assert.ok(!onMain.some((p) => p.title === 'Backport'));
+    const onRelease = await discover(h, world, { branch: 'release' });
+    assert.deepEqual(onRelease.map((p) => [p.id, p.target.branch, p.readiness.state]), [[`github:${REPO}#${number}`, 'release', 'waiting']]);
+    assert.equal(onRelease[0]!.meta?.headSha, head);
     const project = projectOf(world);
     const other = await h.hooks.discover.promise([], { project, target: { forge: 'launchpad', url: 'lp:x' }, signal: h.run.signal });
     assert.deepEqual(other, []);

@@ -15,7 +15,7 @@ export interface World {
   repos: Repos;
   gh: GithubServer;
   /** Pushes a branch with `files` to the GitHub repository and opens a pull request from it. */
-  openPull(branch: string, files: Record<string, string>, opts?: { user?: string; title?: string; body?: string; draft?: boolean }): Promise<{ number: number; head: string }>;
+  openPull(branch: string, files: Record<string, string>, opts?: { user?: string; title?: string; body?: string; draft?: boolean; forkDeleted?: boolean }): Promise<{ number: number; head: string }>;
   /** Adds a commit to the branch of an open pull request (a new head). */
   pushMore(branch: string, files: Record<string, string>): Promise<string>;
   close(): Promise<void>;
@@ -41,6 +41,7 @@ export async function makeWorld(): Promise<World> {
         title: opts.title ?? `Change ${branch}`,
         body: opts.body ?? `Body of ${branch}`,
         draft: opts.draft ?? false,
+        forkDeleted: opts.forkDeleted ?? false,
       });
       return { number, head };
     },
