@@ -159,6 +159,21 @@ describe('git plugin: landing', suiteNeeds('git', missingCommands('git')), () =>
     assert.equal(await gitIn(repos.target, ['rev-parse', 'refs/heads/main']), moved, 'the target was not overwritten');
   });
 
+  test('pushing a merge the target already contains (landed, then built upon) succeeds without rewriting', async () => {
+    await gitIn(repos.source, ['fetch', '--quiet', 'origin']);
+    const approved = await branchWith(repos, 'contained', { 'k.txt': 'k\n' }, 'contained');
+    const r = await newRun();
+    const proposal = proposalFor(repos, 'contained', approved);
+    const checkout = await r.fetch(proposal);
+    const merged = await r.merge(proposal, checkout);
+    await r.push(proposal, checkout, merged.revision);
+    await gitIn(repos.source, ['fetch', '--quiet', 'origin']);
+    const later = await advanceTarget(repos, { 'later.txt': 'later\n' }, 'landed after it');
+    const again = await r.push(proposal, checkout, merged.revision);
+    assert.equal(again.revision, merged.revision);
+    assert.equal(await gitIn(repos.target, ['rev-parse', 'refs/heads/main']), later, 'the newer target tip stays');
+  });
+
   test('fetch and merge never write to the source or target repositories', async () => {
     await gitIn(repos.source, ['fetch', '--quiet', 'origin']);
     const approved = await branchWith(repos, 'readonly', { 'ro.txt': 'ro\n' }, 'ro');
