@@ -22,6 +22,11 @@ describe('sanitize', () => {
     assert.equal(sanitize('\x02bold\x02 \x0304,12red\x03 \x1ditalic\x1d \x1funder\x1f \x16rev\x0f \x04ff0000hex'), 'bold red italic under rev hex');
   });
 
+  test('a CTCP request (\\x01ACTION ...\\x01) is no longer one', () => {
+    assert.equal(sanitize('\x01ACTION waves\x01'), 'ACTION waves');
+    assert.equal(sanitize('\x01DCC SEND x 2130706433 22 1\x01'), 'DCC SEND x 2130706433 22 1');
+  });
+
   test('other control characters, bidi overrides and Unicode line separators go too', () => {
     assert.equal(sanitize('a\x07b\x1bc\x7fd\u0085e\u202ef\u2028g'), 'abcd ef g');
   });
