@@ -109,10 +109,10 @@ describe('jobs:check', suiteNeeds('jenkins-job-builder', missingCommands('jenkin
   test('node label, trigger, concurrency, timeout, JUnit and discarder are enforced', async () => {
     const c = copy();
     c.edit('templates.yaml', "      - timed: 'H/5 * * * *'", "      - timed: '@hourly'");
-    c.edit('templates.yaml', "    name: '{name}-land'\n    node: '{node}'", "    name: '{name}-land'\n    node: master\n    concurrent: true");
+    c.edit('templates.yaml', "    name: '{name}-land'\n    node: '{label}'", "    name: '{name}-land'\n    node: master\n    concurrent: true");
     c.edit('templates.yaml', /    wrappers:\n      - timeout:\n          type: absolute\n          timeout: '\{test-timeout\}'\n          fail: true\n/, '    wrappers:\n');
     c.edit('templates.yaml', /      - junit:\n          results: 'artefacts\/\*\*\/\*\.xml'\n          allow-empty-results: true\n      - archive:\n          artifacts: 'artefacts\/\*\*'\n          allow-empty: true\n\n# \{name\}-test/, "      - archive:\n          artifacts: 'artefacts/**'\n\n# {name}-test");
-    c.edit('templates.yaml', /(- job-template:\n    name: '\{name\}-trigger'\n    node: '\{node\}'\n    properties:\n)      - build-discarder:\n          days-to-keep: 7\n          num-to-keep: 100\n/, '$1      - slave-prerequisites:\n          script: "true"\n');
+    c.edit('templates.yaml', /(- job-template:\n    name: '\{name\}-trigger'\n    node: '\{label\}'\n    properties:\n)      - build-discarder:\n          days-to-keep: 7\n          num-to-keep: 100\n/, '$1      - slave-prerequisites:\n          script: "true"\n');
     const text = (await problemsOf(c)).join('\n');
     assert.match(text, /^brz-trigger: trigger must be timed "H\/5 \* \* \* \*", found "@hourly"/m);
     assert.match(text, /^brz-land: runs on the controller \(node: master\)/m);
