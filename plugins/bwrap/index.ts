@@ -39,10 +39,8 @@ export default definePlugin({
         if (auto.length) log.info('bwrap unavailable for backend auto', { reason: result.reason, projects: names(auto) });
       } else {
         const users = [...mine, ...auto];
-        notes.push({
-          source: NAME,
-          message: `bwrap ${result.version} creates namespaces (backend of ${names(mine) || 'none'}; fallback of auto for ${names(auto) || 'none'})`,
-        });
+        const uses = [mine.length ? `backend of ${names(mine)}` : '', auto.length ? `auto fallback for ${names(auto)}` : ''];
+        notes.push({ source: NAME, message: `bwrap ${result.version} creates namespaces (${uses.filter(Boolean).join('; ')})` });
         for (const project of users) {
           const explicit = project.test.backend === NAME;
           for (const message of limitProblems(project.test.limits)) {

@@ -65,6 +65,7 @@ export async function runInBwrap(payload: TestPayload, ctx: RunContext): Promise
     payload.onLine(stream, line);
   };
   const limits = limitPrefix(spec.limits);
+  if (spec.image) log.info('image is ignored by bwrap: the sandbox uses the host /usr', { image: spec.image });
   if (spec.limits.processes !== undefined && process.getuid?.() === 0) {
     log.warn('limits.processes is not enforced: RLIMIT_NPROC does not apply to root (run the bot as a normal user)');
   }

@@ -53,7 +53,7 @@ describe('bwrap verify', () => {
       ]);
       assert.deepEqual(problems, []);
       assert.equal(notes.length, 1);
-      assert.match(notes[0]?.message ?? '', /^bwrap \d+\.\d+(\.\d+)? creates namespaces \(backend of webapp; fallback of auto for lib\)$/);
+      assert.match(notes[0]?.message ?? '', /^bwrap \d+\.\d+(\.\d+)? creates namespaces \(backend of webapp; auto fallback for lib\)$/);
     });
 
     test('a CPU allowance bwrap cannot enforce is a problem for backend bwrap', async () => {
