@@ -215,7 +215,7 @@ export class Bot {
   async verify(): Promise<{ problems: Problem[]; notes: Note[] }> {
     const problems: Problem[] = [...this.#secretProblems];
     const notes: Note[] = [];
-    await this.hooks.verify.promise({ projects: this.projects, problems, notes, signal: this.run.signal });
+    await this.hooks.verify.promise({ projects: this.projects, plugins: this.plugins, problems, notes, signal: this.run.signal });
     return { problems, notes };
   }
 

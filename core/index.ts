@@ -23,5 +23,5 @@ export type { RunOptions, RunResult } from './process.js';
 export { LineSplitter, TailBuffer, Watchdog } from './stream.js';
 export type { TimeoutKind, WatchdogOptions } from './stream.js';
 export { parseDuration } from './duration.js';
-export { CriteriaError, DEFAULT_CRITERIA, evaluateVotes, parseCriteria } from './votes.js';
-export type { Criteria, Criterion, VoteEvaluation } from './votes.js';
+export { CriteriaError, DEFAULT_CRITERIA, VOTE_VALUES, evaluateVotes, formatCriterion, parseCriteria } from './votes.js';
+export type { Criteria, Criterion, Operator, VoteEvaluation, VoteValue } from './votes.js';

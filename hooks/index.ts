@@ -33,6 +33,11 @@ export type * from './types.js';
 /** Payload of `verify`. */
 export interface VerifyPayload {
   projects: readonly ProjectConfig[];
+  /**
+   * Names of the plugins loaded in this run (e.g. to say "bzr target, no bzr plugin").
+   * Always set by core; optional only so that a plugin's tests can call verify alone.
+   */
+  plugins?: readonly string[];
   /** Push every problem found; core reports all of them together and stops (exit 2). */
   problems: Problem[];
   /** Push facts worth a line in `byoci doctor` (e.g. "lxd: daemon 5.0.2 answers, image hostusr"). */
