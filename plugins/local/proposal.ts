@@ -5,8 +5,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BranchRef, Proposal, Readiness, Vote } from '../../hooks/index.js';
-import { Rejection } from '../../core/index.js';
-import { evaluateVotes, parseCriteria } from '../../core/votes.js';
+import { Rejection, evaluateVotes, parseCriteria } from '../../core/index.js';
 import type { ProposalFile } from './schema.js';
 
 export const FORGE = 'local';
