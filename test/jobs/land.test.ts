@@ -68,6 +68,19 @@ describe('byoci job run <project>-land on the local forge', suiteNeeds('jenkins-
     assert.match(r.stdout, /Finished: SUCCESS/);
   });
 
+  test('calc-test tries a branch given as parameters, without landing it', async () => {
+    const ws = join(dir, 'ws-try');
+    const before = await trunkLog();
+    const r = await byoci(['job', 'run', 'calc-test', '--workspace', ws, '-p', `SOURCE=${demo.contrib}`, '-p', 'BRANCH=good-change']);
+    assert.equal(r.exitCode, 0, r.console);
+    assert.match(r.stdout, /^Parameter BRANCH="good-change"$/m);
+    assert.match(r.stdout, /^passed \(/m);
+    assert.match(r.stdout, /Recording test results: [1-9]\d* files? match/);
+    assert.match(r.stdout, /Finished: SUCCESS/);
+    assert.equal(await trunkLog(), before, 'trying a branch lands nothing');
+    assert.equal(proposal('1').status, 'Approved');
+  });
+
   test('calc-land lands the approved proposal, tests run, reports are recorded', async () => {
     // Only the good proposal first: the build is green.
     const parked = join(dir, '2.yaml');
