@@ -6,7 +6,7 @@
  * and every loopback port. It finds nothing (its positive controls prove each search
  * works), no output of the landing shows a canary in any form, and the landing still
  * pushes over ssh with the key. A second proposal, rejected with a message that carries
- * every canary, gets a comment in which all are masked.
+ * every canary, gets a comment and an IRC line (real ngircd) in which all are masked.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -20,6 +20,7 @@ import { Rejection } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { definePlugin, type AnyPlugin } from '../../core/plugin.js';
 import gitPlugin from '../../plugins/git/index.js';
+import ircPlugin from '../../plugins/irc/index.js';
 import localPlugin from '../../plugins/local/index.js';
 import lxdPlugin from '../../plugins/lxd/index.js';
 import { Redactor, REDACTION_MASK, createKeyringStore, createStores, secretsConfigSchema } from '../../secrets/index.js';
@@ -27,6 +28,7 @@ import { missingCommands, suiteNeeds, REQUIRE_ALL } from '../support/components.
 import { branchWith, gitIn, makeRepos, tempDir, type Repos } from '../support/git-repos.js';
 import { missingSecretService, startSecretService, type SecretService } from '../support/keyring.js';
 import { LXD_SOCKET, LXD_TEST_IMAGE, instancesWithPrefix, lxdMissing, testPrefix } from '../support/lxd.js';
+import { ngircdMissing, startNgircd, startWatcher, type Ngircd, type Watcher } from '../support/ngircd.js';
 import { sshdMissing, startSshd, type Sshd } from '../support/sshd.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -106,7 +108,8 @@ describe('secrets never reach the test container', () => {
   const skip =
     suiteNeeds('Secret Service', missingSecretService()).skip ??
     suiteNeeds('sshd', sshdMissing()).skip ??
-    suiteNeeds('git', missingCommands('git', 'ssh-agent')).skip;
+    suiteNeeds('git', missingCommands('git', 'ssh-agent')).skip ??
+    suiteNeeds('ngircd', ngircdMissing()).skip;
 
   describe('landing with canaries in every store', { skip }, () => {
     let keyring: SecretService;
@@ -114,6 +117,8 @@ describe('secrets never reach the test container', () => {
     let repos: Repos;
     let work: { dir: string; remove(): void };
     let hostServer: Server;
+    let irc: Ngircd;
+    let watcher: Watcher;
     let lxdReason: string | undefined;
     const prefix = testPrefix('sec');
     const savedEnv = { ...process.env };
@@ -128,6 +133,8 @@ describe('secrets never reach the test container', () => {
       sshd = await startSshd();
       repos = await makeRepos();
       work = tempDir('byoci-isolation-');
+      irc = await startNgircd();
+      watcher = await startWatcher(irc, { channels: ['#landing'] });
       // A service of the slave on loopback that would hand out a canary to anyone.
       hostServer = createServer((c) => c.end(`${CANARIES.port}\n`));
       await new Promise<void>((r) => hostServer.listen(0, '127.0.0.1', r));
@@ -150,6 +157,8 @@ describe('secrets never reach the test container', () => {
         else process.env[k] = savedEnv[k];
       }
       await new Promise<void>((r) => (hostServer ? hostServer.close(() => r()) : r()));
+      await watcher?.close();
+      await irc?.stop();
       await keyring?.stop();
       await sshd?.stop();
       repos?.remove();
@@ -204,6 +213,11 @@ describe('secrets never reach the test container', () => {
         '  local:',
         `    dir: ${JSON.stringify(join(work.dir, 'proposals'))}`,
         '  canary: {}',
+        '  irc:',
+        '    server: 127.0.0.1',
+        `    port: ${irc.port}`,
+        '    tls: false',
+        '    channels: [{ channel: "#landing" }]',
         'projects:',
         '  demo:',
         '    targets:',
@@ -235,7 +249,7 @@ describe('secrets never reach the test container', () => {
       assert.equal(process.env.BYOCI_SECRET_CANARY_ENV_TOKEN, undefined);
       const bot = await Bot.create({
         config,
-        registry: new Map([gitPlugin, lxdPlugin, localPlugin, spyPlugin(received)].map((p) => [p.name, p])),
+        registry: new Map([gitPlugin, lxdPlugin, localPlugin, ircPlugin, spyPlugin(received)].map((p) => [p.name, p])),
         defaultPlugins: ['git', 'lxd'],
         stores,
         log,
@@ -312,6 +326,8 @@ describe('secrets never reach the test container', () => {
       assertNoCanary('the proposal file', readFileSync(file, 'utf8'));
       assert.match(readFileSync(file, 'utf8'), /status: Merged/);
       assert.deepEqual(await instancesWithPrefix(prefix), [], 'the container is gone');
+      const announced = await watcher.waitFor((l) => l.command === 'PRIVMSG' && /landed Add a test suite/.test(l.params[1] ?? ''), 20_000);
+      assertNoCanary('the IRC line', announced.raw);
     });
 
     test('a rejection whose message carries every secret is posted masked', async (t) => {
@@ -327,6 +343,9 @@ describe('secrets never reach the test container', () => {
       assert.match(proposalText, /Re: \[Merge\]/);
       assert.ok(proposalText.includes(REDACTION_MASK), 'the comment shows the masks');
       assertNoCanary('the rejection comment', proposalText);
+      const announced = await watcher.waitFor((l) => l.command === 'PRIVMSG' && /rejected A leaky change/.test(l.params[1] ?? ''), 20_000);
+      assert.ok(announced.raw.includes(REDACTION_MASK), announced.raw);
+      assertNoCanary('the IRC line', watcher.lines.map((l) => l.raw).join('\n'));
       assertNoCanary('the console and --json output', output);
     });
   });
