@@ -4,7 +4,8 @@
  * the target's main branch and the proposal file.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import YAML from 'yaml';
@@ -181,5 +182,26 @@ describe('local forge + git: landing end to end', suiteNeeds('git', missingComma
     assert.ok(broken?.state === 'waiting');
     assert.match(broken.reason, /4\.yaml: .*status: must be one of/);
     assert.match(broken.reason, /source: Required/);
+  });
+
+  test('hostile branch names go through the whole bot without executing anything', async () => {
+    const marker = `/tmp/pwned-${randomBytes(6).toString('hex')}`;
+    try {
+      await gitIn(repos.source, ['fetch', '--quiet', 'origin']);
+      const valid = `$(touch\${IFS}${marker})`;
+      const approved = await branchWith(repos, valid, { 'h.txt': 'h\n' }, 'hostile but valid');
+      const landedFile = propose('5', valid, approved);
+      const invalidFile = propose('6', `x;touch ${marker}`, approved);
+      const run = await runBot('true');
+      assert.equal(existsSync(marker), false, `${marker} must not exist`);
+      assert.equal(read(landedFile).status, 'Merged');
+      assert.equal(read(landedFile).merged_revision, await mainTip());
+      const rejected = read(invalidFile);
+      assert.equal(rejected.status, 'Needs review');
+      assert.match(rejected.comments[0].body, /^The source branch "x;touch \/tmp\/pwned-[0-9a-f]+" could not be fetched: source branch name .* is not a valid git branch name\./);
+      assert.deepEqual(run.results.map((r) => [r.proposal.id, r.kind]).sort(), [['local:5', 'landed'], ['local:6', 'rejected']]);
+    } finally {
+      rmSync(marker, { force: true });
+    }
   });
 });
