@@ -204,4 +204,22 @@ describe('local forge + git: landing end to end', suiteNeeds('git', missingComma
       rmSync(marker, { force: true });
     }
   });
+
+  test('a rerun after a crash between push and report reports the landing instead of rejecting it', async () => {
+    await gitIn(repos.source, ['fetch', '--quiet', 'origin']);
+    const approved = await branchWith(repos, 'crash', { 'crash.txt': 'c\n' }, 'crash');
+    const file = propose('7', 'crash', approved);
+    const unreported = readFileSync(file);
+    await runBot('true');
+    const landed = await mainTip();
+    assert.equal(read(file).merged_revision, landed);
+    writeFileSync(file, unreported); // as if the bot died right after the push
+
+    const rerun = await runBot('false'); // tests are not run again: they would fail
+    assert.deepEqual(rerun.results.map((r) => [r.proposal.id, r.kind]), [['local:7', 'landed']]);
+    assert.equal(await mainTip(), landed, 'nothing pushed twice');
+    assert.equal(read(file).status, 'Merged');
+    assert.equal(read(file).merged_revision, landed);
+    assert.equal(read(file).comments, undefined, 'no rejection comment');
+  });
 });
