@@ -3,7 +3,7 @@
  * Field names follow Launchpad's merge proposals; see README.md for an example.
  */
 import { z } from 'zod';
-import { DEFAULT_CRITERIA, parseCriteria, VOTE_VALUES, type VoteValue } from '../../core/votes.js';
+import { DEFAULT_CRITERIA, parseCriteria, VOTE_VALUES, type VoteValue } from '../../core/index.js';
 
 /** Launchpad's `queue_status` vocabulary. */
 export const STATUSES = [
