@@ -7,7 +7,7 @@
 import { UsageError, type Logger } from '../../core/index.js';
 import { channelName, type IrcConfig } from './config.js';
 import { textBudget } from './message.js';
-import { sessionFor, within } from './reporter.js';
+import { sayIn, sessionFor, within } from './reporter.js';
 import { sanitize, splitBytes } from './sanitize.js';
 
 export interface SayContext {
@@ -34,9 +34,8 @@ export async function ircSay(ctx: SayContext, channel: string, text: string): Pr
     return await within(config.timeout, 'irc say', async (signal) => {
       await session.open(signal);
       const route = config.channels.find((r) => r.channel.toLowerCase() === channel.toLowerCase());
-      if (config.join) await session.join(channel, route?.key, signal);
       const lines = splitBytes(clean, textBudget(channel, session.nick, config.username), config.sayMaxLines);
-      await session.say(channel, lines, signal);
+      await sayIn(session, config, { channel, key: route?.key }, lines, signal);
       ctx.log.info('said', { channel, lines: lines.length });
       return { channel, lines, nick: session.nick };
     });

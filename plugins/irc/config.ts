@@ -95,8 +95,11 @@ export const ircConfig = z
     channels: z.array(route).min(1, 'name at least one channel'),
     /** Which outcomes are announced (`started` is off by default: it doubles the noise). */
     events: z.array(z.enum(EVENTS)).default(['landed', 'rejected', 'error']),
-    /** Join channels before speaking (needed for +n channels, the default mode). */
-    join: z.boolean().default(true),
+    /**
+     * `auto`: speak without joining, and join only when the channel refuses outsiders (+n,
+     * the usual mode), then say it again. `true`: always join first. `false`: never join.
+     */
+    join: z.union([z.boolean(), z.literal('auto')]).default('auto'),
     templates: z
       .object({
         started: template(DEFAULT_TEMPLATES.started),

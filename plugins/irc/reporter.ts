@@ -8,7 +8,7 @@ import type { Outcome } from '../../hooks/index.js';
 import type { Logger } from '../../core/index.js';
 import { portOf, type IrcConfig } from './config.js';
 import { lineFor, routesFor } from './message.js';
-import { IrcError, createSession, type IrcSession } from './session.js';
+import { IrcError, IrcRefusal, createSession, type IrcSession } from './session.js';
 
 export interface ReporterParts {
   config: IrcConfig;
@@ -43,6 +43,27 @@ export function sessionFor(parts: Pick<ReporterParts, 'config' | 'password' | 'l
     rate: { lines: config.rate.lines, perMs: config.rate.per },
     log: parts.log,
   });
+}
+
+/**
+ * Says `texts` in the route's channel, joining first (`join: true`) or when the channel
+ * refuses outsiders (`join: auto`, +n channels), then saying them again.
+ */
+export async function sayIn(
+  session: IrcSession,
+  config: IrcConfig,
+  route: { channel: string; key?: string | undefined },
+  texts: readonly string[],
+  signal: AbortSignal,
+): Promise<void> {
+  if (config.join === true) await session.join(route.channel, route.key, signal);
+  try {
+    await session.say(route.channel, texts, signal);
+  } catch (error) {
+    if (config.join !== 'auto' || !(error instanceof IrcRefusal) || !error.notInChannel) throw error;
+    await session.join(route.channel, route.key, signal);
+    await session.say(route.channel, texts, signal);
+  }
 }
 
 /** Runs `work` with a signal aborted after `ms`; clears the timer in every case. */
@@ -81,9 +102,8 @@ export function createReporter(parts: ReporterParts): Reporter {
         const current = session;
         for (const route of routes) {
           try {
-            if (config.join) await current.join(route.channel, route.key, signal);
             const line = lineFor(config, outcome, route.channel, current.nick, parts.buildUrl, parts.redact);
-            await current.say(route.channel, [line], signal);
+            await sayIn(current, config, route, [line], signal);
             log.info('announced', { ...about, channel: route.channel });
           } catch (error) {
             // A refusal in one channel (banned, +m...) does not stop the others.

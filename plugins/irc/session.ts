@@ -28,7 +28,18 @@ export interface SessionOptions {
 }
 
 export class IrcError extends Error {
-  override readonly name = 'IrcError';
+  override readonly name: string = 'IrcError';
+}
+
+/** The server refused a message; `notInChannel` when joining would help (+n channels). */
+export class IrcRefusal extends IrcError {
+  override readonly name = 'IrcRefusal';
+  constructor(
+    message: string,
+    readonly notInChannel: boolean,
+  ) {
+    super(message);
+  }
 }
 
 const JOIN_ERRORS = new Set([
@@ -223,8 +234,10 @@ export function createSession(options: SessionOptions): IrcSession {
 
   async function say(target: string, texts: readonly string[], signal: AbortSignal): Promise<void> {
     const refusals: string[] = [];
+    let cannotSend = false;
     const onError = (event: IrcErrorEvent) => {
       if (event.error === 'cannot_send_to_channel' || event.error === 'no_such_nick') {
+        cannotSend ||= event.error === 'cannot_send_to_channel';
         refusals.push(`${event.channel ?? event.nick ?? target}: ${event.reason ?? event.error}`);
       }
     };
@@ -251,7 +264,7 @@ export function createSession(options: SessionOptions): IrcSession {
     } finally {
       client.off('irc error', onError);
     }
-    if (refusals.length) throw new IrcError(`the server refused the message: ${refusals.join('; ')}`);
+    if (refusals.length) throw new IrcRefusal(`the server refused the message: ${refusals.join('; ')}`, cannotSend && !joined.has(fold(target)));
   }
 
   async function quit(message: string, waitMs = 2000): Promise<void> {

@@ -39,9 +39,9 @@ describe('irc plugin with a real ngircd', suiteNeeds('ngircd', ngircdMissing()),
 
   before(async () => {
     server = await startNgircd({
-      channels: [{ name: '#landing' }, { name: '#brz-dev' }, { name: '#secret', key: 'sesame' }],
+      channels: [{ name: '#landing' }, { name: '#brz-dev' }, { name: '#secret', key: 'sesame' }, { name: '#open', modes: '+t' }],
     });
-    watcher = await startWatcher(server, { channels: ['#landing', '#brz-dev'] });
+    watcher = await startWatcher(server, { channels: ['#landing', '#brz-dev', '#open'] });
   });
 
   after(async () => {
@@ -145,6 +145,28 @@ describe('irc plugin with a real ngircd', suiteNeeds('ngircd', ngircdMissing()),
     const line = await keyed.waitFor((l) => l.command === 'PRIVMSG' && l.params[0] === '#secret');
     assert.match(line.params[1] ?? '', /^brz: landed /);
     await keyed.close();
+  });
+
+  test('join: auto joins a +n channel once it refuses outsiders, and the line arrives once', async () => {
+    const before = watcher.lines.length;
+    const harness = await pluginOn(server, { channels: [{ channel: '#landing' }, { channel: '#open' }] });
+    await reportAll(harness, [landed()]);
+    await watcher.waitFor((l) => l.command === 'QUIT' && l.nick === 'byoci' && watcher.lines.indexOf(l) >= before);
+    const fromBot = watcher.lines.slice(before).filter((l) => l.nick === 'byoci');
+    assert.deepEqual(
+      fromBot.filter((l) => l.command !== 'QUIT').map((l) => `${l.command} ${l.params[0]}`),
+      ['JOIN #landing', 'PRIVMSG #landing', 'PRIVMSG #open'],
+      'joined #landing (+n) only; #open (-n) takes the line from outside',
+    );
+  });
+
+  test('join: true joins even a channel that takes messages from outside', async () => {
+    const before = watcher.lines.length;
+    const harness = await pluginOn(server, { join: true, channels: [{ channel: '#open' }] });
+    await reportAll(harness, [landed()]);
+    await watcher.waitFor((l) => l.command === 'QUIT' && l.nick === 'byoci' && watcher.lines.indexOf(l) >= before);
+    const fromBot = watcher.lines.slice(before).filter((l) => l.nick === 'byoci');
+    assert.deepEqual(fromBot.map((l) => `${l.command} ${l.params[0]}`).slice(0, 2), ['JOIN #open', 'PRIVMSG #open']);
   });
 
   test('with join off, a +n channel refuses the message: logged, nothing thrown', async () => {

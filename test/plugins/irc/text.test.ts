@@ -143,11 +143,11 @@ describe('config', () => {
     assert.ok(messages.some((m) => /^timeout: "soon" is not a duration/.test(m)));
   });
 
-  test('defaults: TLS on 6697, landed/rejected/error announced, 15 s timeout', () => {
+  test('defaults: TLS on 6697, landed/rejected/error announced, 15 s timeout, join when needed', () => {
     const config = ircConfig.parse({ server: 'irc.libera.chat', channels: [{ channel: '#breezy' }] });
     assert.equal(config.tls, true);
     assert.deepEqual(config.events, ['landed', 'rejected', 'error']);
     assert.equal(config.timeout, 15_000);
-    assert.equal(config.join, true);
+    assert.equal(config.join, 'auto');
   });
 });
