@@ -59,10 +59,17 @@ export async function runInBwrap(payload: TestPayload, ctx: RunContext): Promise
   await mkdir(home, { mode: 0o700 });
 
   const tail = new TailBuffer();
+  let listenerFailed = false;
   const onLine = (stream: 'stdout' | 'stderr', raw: string) => {
     const line = ctx.redact(raw);
     tail.push(line);
-    payload.onLine(stream, line);
+    try {
+      payload.onLine(stream, line);
+    } catch (error) {
+      // A failing listener must not crash the run nor lose the output tail.
+      if (!listenerFailed) log.warn('output listener failed', { error });
+      listenerFailed = true;
+    }
   };
   const limits = limitPrefix(spec.limits);
   if (spec.image) log.info('image is ignored by bwrap: the sandbox uses the host /usr', { image: spec.image });
