@@ -32,7 +32,10 @@ export interface InstancePlan {
   limits: { memory?: string; processes?: number; cpu?: string };
   /** Attach a nic: `undefined` = none; `profile` = keep the profile's nics; else a managed network name. */
   network?: { keepProfile: true } | { network: string };
-  /** Devices of the profiles (image) or of the base container (copy), to neutralise. */
+  /**
+   * Devices of the default profile (image) or of the base container (copy): the root disk
+   * (and the nics when `network.keepProfile`) are carried over, all others are masked.
+   */
   inheritedDevices: Devices;
   owner: Record<string, string>;
 }
@@ -71,16 +74,22 @@ export async function inheritedDevices(client: LxdClient, source: Source): Promi
 }
 
 /**
- * The POST /1.0/instances body. Isolation by default: every inherited device but the root
- * disk is masked (`type: none`): no nic, no host mount, no proxy, no unix device; the only
- * host directory is the workspace (and the host's /usr, read-only, for `hostusr` images).
+ * The POST /1.0/instances body. Isolation by default: no profile is applied (so nothing of
+ * the default profile leaks in: no nic, no host mount, no `environment.*`, no raw config);
+ * the root disk is carried over from it, every other device of a base container is masked
+ * (`type: none`). The only host directory is the workspace (and the host's /usr, read-only,
+ * for `hostusr` images).
  */
 export function instanceRequest(plan: InstancePlan): Record<string, unknown> {
   const devices: Devices = {};
+  const keepNics = plan.network !== undefined && 'keepProfile' in plan.network;
   for (const [name, device] of Object.entries(plan.inheritedDevices)) {
     const isRoot = device.type === 'disk' && device.path === '/';
-    const keepNic = device.type === 'nic' && plan.network !== undefined && 'keepProfile' in plan.network;
-    if (!isRoot && !keepNic) devices[name] = { type: 'none' };
+    if (isRoot || (keepNics && device.type === 'nic')) devices[name] = { ...device };
+    else if (plan.source.type === 'copy') devices[name] = { type: 'none' };
+  }
+  if (!Object.values(devices).some((d) => d.type === 'disk' && d.path === '/')) {
+    devices.root = { type: 'disk', path: '/', pool: 'default' };
   }
   if (plan.network && 'network' in plan.network) devices.eth0 = { type: 'nic', network: plan.network.network, name: 'eth0' };
   devices['byoci-workspace'] = { type: 'disk', source: plan.workspace, path: plan.workdir };
@@ -104,7 +113,7 @@ export function instanceRequest(plan: InstancePlan): Record<string, unknown> {
     plan.source.type === 'image'
       ? { type: 'image', fingerprint: plan.source.fingerprint }
       : { type: 'copy', source: plan.source.container, 'instance-only': true };
-  return { name: plan.name, type: 'container', ephemeral: true, profiles: ['default'], source, config, devices };
+  return { name: plan.name, type: 'container', ephemeral: true, profiles: [], source, config, devices };
 }
 
 export async function createInstance(client: LxdClient, plan: InstancePlan, signal?: AbortSignal): Promise<void> {

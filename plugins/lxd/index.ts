@@ -77,6 +77,13 @@ export default definePlugin({
             });
           }
         }
+        if (project.test.setupAgent && !process.env.SSH_AUTH_SOCK) {
+          problems.push({
+            source: NAME,
+            message: `project ${project.name} sets test.setupAgent, but the bot has no ssh agent (SSH_AUTH_SOCK is not set)`,
+            hint: 'start the bot under an ssh agent holding the key setup needs (eval $(ssh-agent); ssh-add <key>)',
+          });
+        }
         const how = project.test.backend === 'auto' ? 'backend auto picks lxd: ' : '';
         notes.push({
           source: NAME,

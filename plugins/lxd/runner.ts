@@ -98,6 +98,8 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     const limits = { ...config.limits, ...definedOnly(spec.limits) };
     let network: { keepProfile: true } | { network: string } | undefined;
     if (spec.network) network = config.network ? { network: config.network } : { keepProfile: true };
+    // Creation and start are not cut short by an abort (a half-created container could
+    // escape the cleanup below); the abort is honoured right after.
     await createInstance(
       client,
       {
@@ -110,7 +112,6 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
         inheritedDevices: await inheritedDevices(client, source),
         owner: ownerConfig(payload.runId),
       },
-      payload.signal,
     );
     created = true;
     ctx.track?.(name, true);
@@ -121,7 +122,7 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     const uid = hostId(instConfig, config.user, 'uid');
     const gid = hostId(instConfig, config.group, 'gid');
     await run(['chown', '-R', '--no-dereference', `${uid}:${gid}`, '--', tree], { signal: payload.signal });
-    await startInstance(client, name, payload.signal);
+    await startInstance(client, name);
     checkAbort();
     const pid = await initPid(client, name);
     const oomBefore = pid ? await oomKillCount(pid) : undefined;

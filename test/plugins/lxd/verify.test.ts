@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../../core/index.js';
 import type { Note, Problem, ProjectConfig, TestSpec } from '../../../hooks/index.js';
 import { LxdClient } from '../../../plugins/lxd/client.js';
-import { destroyInstance } from '../../../plugins/lxd/container.js';
+import { destroyInstance, instanceRequest, type InstancePlan } from '../../../plugins/lxd/container.js';
 import lxdPlugin from '../../../plugins/lxd/index.js';
 import { suiteNeeds } from '../../support/components.js';
 import { applyPlugins } from '../../support/harness.js';
@@ -80,6 +80,39 @@ describe('lxd backend: selection and verify without a daemon', () => {
     }
   });
 
+  test('the instance request applies no profile: only the root disk is carried over, nics and mounts are not', () => {
+    const inherited = {
+      root: { type: 'disk', path: '/', pool: 'fast' },
+      eth0: { type: 'nic', network: 'lxdbr0' },
+      home: { type: 'disk', source: '/home', path: '/home' },
+    };
+    const plan: InstancePlan = {
+      name: 'byoci-r1',
+      source: { type: 'image', alias: 'hostusr', fingerprint: 'f'.repeat(64), properties: { 'byoci.host-usr': 'true', 'byoci.init': '/init-sh' } },
+      workspace: '/tmp/w/tree',
+      workdir: '/src',
+      limits: { memory: '1GiB', processes: 100, cpu: '1' },
+      inheritedDevices: inherited,
+      owner: { 'user.byoci.run': 'r1' },
+    };
+    const body = instanceRequest(plan) as { profiles: string[]; ephemeral: boolean; devices: Record<string, Record<string, string>>; config: Record<string, string> };
+    assert.deepEqual(body.profiles, []);
+    assert.equal(body.ephemeral, true);
+    assert.deepEqual(body.devices, {
+      root: { type: 'disk', path: '/', pool: 'fast' },
+      'byoci-workspace': { type: 'disk', source: '/tmp/w/tree', path: '/src' },
+      'byoci-usr': { type: 'disk', source: '/usr', path: '/usr', readonly: 'true' },
+    });
+    assert.equal(body.config['raw.lxc'], 'lxc.init.cmd = /init-sh');
+    assert.equal(body.config['limits.memory'], '1GiB');
+    assert.equal(body.config['security.privileged'], 'false');
+    const copy = instanceRequest({ ...plan, source: { type: 'copy', container: 'base', properties: {} } }) as typeof body;
+    assert.deepEqual(copy.devices.eth0, { type: 'none' });
+    assert.deepEqual(copy.devices.home, { type: 'none' });
+    const networked = instanceRequest({ ...plan, network: { network: 'byoci-net' } }) as typeof body;
+    assert.deepEqual(networked.devices.eth0, { type: 'nic', network: 'byoci-net', name: 'eth0' });
+  });
+
   test('a bad plugin config is reported with the option path', async () => {
     await assert.rejects(
       applyPlugins([{ plugin: lxdPlugin, config: { prefix: 'Bad_Prefix', limits: { memory: 'lots' } } }]),
@@ -127,21 +160,38 @@ describe('lxd backend: verify and base containers with the daemon', suiteNeeds('
     assert.match(problems[0]!.message, /asks for test.network, but plugins.lxd.network is not set/);
   });
 
+  test('setupAgent without an ssh agent on the bot is a problem', async () => {
+    const saved = process.env.SSH_AUTH_SOCK;
+    delete process.env.SSH_AUTH_SOCK;
+    try {
+      const { problems } = await verify({ socket: LXD_SOCKET }, [project(makeSpec({ setupAgent: true, setup: ['true'] }))]);
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!.message, /sets test.setupAgent, but the bot has no ssh agent \(SSH_AUTH_SOCK is not set\)/);
+    } finally {
+      if (saved !== undefined) process.env.SSH_AUTH_SOCK = saved;
+    }
+  });
+
   test('test.image may name a prepared base container: the run starts from a copy of it', async () => {
     await client.request('POST', '/1.0/instances', {
       name: base,
       source: { type: 'image', alias: 'hostusr' },
       config: { 'raw.lxc': 'lxc.init.cmd = /init-sh' },
-      devices: { usr: { type: 'disk', source: '/usr', path: '/usr', readonly: 'true' } },
+      devices: {
+        usr: { type: 'disk', source: '/usr', path: '/usr', readonly: 'true' },
+        // A host mount of the base container must not reach the runs made from it.
+        hostetc: { type: 'disk', source: '/etc', path: '/host-etc', readonly: 'true' },
+      },
     }, { timeoutMs: 0 });
     await client.request('PUT', `/1.0/instances/${base}/state`, { action: 'start', timeout: 30 }, { timeoutMs: 0 });
     const prepared = await client.exec(base, { command: ['sh', '-c', 'mkdir -p /opt/deps && echo prepared > /opt/deps/marker'], environment: {} });
     assert.equal(prepared.exitCode, 0);
     await client.request('PUT', `/1.0/instances/${base}/state`, { action: 'stop', force: true, timeout: -1 }, { timeoutMs: 0 });
 
-    const { result, stdout } = await box.run(makeSpec({ image: base, command: ['sh', '-c', 'cat /opt/deps/marker; cat hello.txt; ls /sys/class/net'] }));
+    const { result, stdout } = await box.run(makeSpec({ image: base, command: ['sh', '-c', 'cat /opt/deps/marker; cat hello.txt; ls /sys/class/net; ls -d /host-etc/* 2>&1 | head -1'] }));
     assert.equal(result?.exitCode, 0, result?.outputTail);
-    assert.deepEqual(commandLines(stdout), ['prepared', 'from the merged tree', 'lo']);
+    assert.deepEqual(commandLines(stdout).slice(0, 3), ['prepared', 'from the merged tree', 'lo']);
+    assert.match(commandLines(stdout)[3] ?? '', /No such file or directory/);
     const still = await client.request<{ status: string }>('GET', `/1.0/instances/${base}`);
     assert.equal(still.status, 'Stopped', 'the base container itself is untouched');
   });
