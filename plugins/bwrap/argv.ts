@@ -56,6 +56,15 @@ export const ETC_ALLOW = Object.freeze([
 /** Top-level entries that merged-/usr systems make symlinks into /usr. */
 const USR_LINKS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 
+/**
+ * VCS metadata in the tree. The bot pushes from this checkout after the tests, on the
+ * host, with the push credentials: code under test that could write `.git/hooks/pre-push`,
+ * `core.fsmonitor` in `.git/config` or a ref would run commands on the host or change what
+ * lands. So these stay read-only inside the sandbox (and, being mount points, cannot be
+ * renamed or removed either).
+ */
+export const VCS_METADATA = Object.freeze(['.git', '.bzr', '.hg', '.svn']);
+
 export type RootEntry = { name: string; kind: 'symlink'; target: string } | { name: string; kind: 'dir' };
 
 /** How the host's /bin, /lib... look: symlinks into /usr are recreated, real dirs bound. */
@@ -87,6 +96,11 @@ export interface Layout {
   env: Record<string, string>;
   /** Host ssh-agent socket to expose (setup phase only). */
   agentSocket?: string;
+  /**
+   * Entries of the tree (relative names) bound read-only over the read-write tree: the VCS
+   * metadata the bot pushes from after the tests (see `VCS_METADATA`).
+   */
+  protect: readonly string[];
   /** Extra host paths bound read-only at the same place. */
   roBind: readonly string[];
   /** /etc entries beyond ETC_ALLOW. */
@@ -121,6 +135,7 @@ export function bwrapArgv(layout: Layout, command: readonly string[]): string[] 
   a.push('--bind', layout.home, INSIDE.home);
   if (layout.agentSocket) a.push('--ro-bind', layout.agentSocket, INSIDE.agent);
   a.push('--bind', layout.tree, layout.treePath);
+  for (const name of layout.protect) a.push('--ro-bind', `${layout.tree}/${name}`, `${layout.treePath}/${name}`);
   a.push('--chdir', layout.treePath);
   if (layout.statusFd !== undefined) a.push('--json-status-fd', String(layout.statusFd));
   a.push('--', ...command);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { TailBuffer, type Logger } from '../../core/index.js';
 import type { TestPayload, TestResult } from '../../hooks/index.js';
 import { copyArtefacts } from './artefacts.js';
-import { INSIDE, bwrapArgv, hostRoot, sandboxEnv, type Layout } from './argv.js';
+import { INSIDE, VCS_METADATA, bwrapArgv, hostRoot, sandboxEnv, type Layout } from './argv.js';
 import type { BwrapConfig } from './config.js';
 import { limitPrefix } from './limits.js';
 import { STATUS_FD, runPhase, type PhaseResult } from './phase.js';
@@ -38,6 +38,16 @@ async function agentSocket(wanted: boolean, log: Logger): Promise<string | undef
     return undefined;
   }
   return socket;
+}
+
+/** The VCS metadata entries present in the tree (directories or gitlink files, not symlinks). */
+async function vcsMetadata(tree: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const name of VCS_METADATA) {
+    const st = await lstat(join(tree, name)).catch(() => undefined);
+    if (st && (st.isDirectory() || st.isFile())) found.push(name);
+  }
+  return found;
 }
 
 /** Removes a directory the sandbox wrote into, also where it dropped its own permissions. */
@@ -76,6 +86,7 @@ export async function runInBwrap(payload: TestPayload, ctx: RunContext): Promise
   if (spec.limits.processes !== undefined && process.getuid?.() === 0) {
     log.warn('limits.processes is not enforced: RLIMIT_NPROC does not apply to root (run the bot as a normal user)');
   }
+  const protect = await vcsMetadata(payload.dir);
   const base: Omit<Layout, 'env'> = {
     bwrap: ctx.config.bwrap,
     tree: payload.dir,
@@ -84,6 +95,7 @@ export async function runInBwrap(payload: TestPayload, ctx: RunContext): Promise
     network: spec.network,
     roBind: ctx.config.roBind,
     etc: ctx.config.etc,
+    protect,
     root: hostRoot(),
     statusFd: STATUS_FD,
   };

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +165,48 @@ describe('bwrap backend: isolation', suiteNeeds('bwrap', BWRAP_MISSING), () => {
     assert.notEqual(limited.result?.exitCode, 0);
     assert.match(limited.result?.outputTail ?? '', /MemoryError/);
     assert.ok(!limited.stdout.includes('allocated'));
+  });
+
+  test('the VCS metadata is read-only: tests cannot plant hooks, config or refs the bot would push with', async (t) => {
+    if (!needs(t, 'git', missingCommands('git'))) return;
+    const repo = await sandbox();
+    try {
+      const git = (...args: string[]) =>
+        spawnSync('git', ['-C', repo.dir, '-c', 'user.name=T', '-c', 'user.email=t@example.org', ...args], { encoding: 'utf8' });
+      git('init', '-q', '-b', 'main');
+      writeFileSync(join(repo.dir, 'a.txt'), 'a\n');
+      git('add', 'a.txt');
+      git('commit', '-q', '-m', 'merged');
+      const head = git('rev-parse', 'HEAD').stdout.trim();
+      const attempts = [
+        'git log --format=%s',
+        'echo "curl evil" > .git/hooks/pre-push',
+        'git config core.fsmonitor "curl evil"',
+        'git -c user.name=x -c user.email=x@x commit -q --allow-empty -m evil',
+        'mv .git moved',
+        'rm -rf .git',
+        'mkdir build-output',
+      ];
+      const script = attempts.map((c, i) => `if ${c} >/dev/null 2>&1; then echo "ok ${i}"; else echo "refused ${i}"; fi`).join('; ');
+      const { result, stdout } = await runSpec(repo, makeSpec({ command: ['sh', '-c', `git log --format=%s; ${script}`] }));
+      assert.equal(result?.exitCode, 0);
+      assert.deepEqual(stdout, [
+        'merged',
+        'ok 0', // reading the history works
+        'refused 1',
+        'refused 2',
+        'refused 3',
+        'refused 4',
+        'refused 5',
+        'ok 6', // the rest of the tree is writable
+      ]);
+      assert.equal(git('rev-parse', 'HEAD').stdout.trim(), head, 'the commit to push is unchanged');
+      assert.equal(git('config', '--get', 'core.fsmonitor').status, 1, 'no fsmonitor command in the config');
+      assert.equal(existsSync(join(repo.dir, '.git/hooks/pre-push')), false);
+      assert.ok(existsSync(join(repo.dir, 'build-output')), 'the rest of the tree is writable');
+    } finally {
+      repo.cleanup();
+    }
   });
 
   describe('ssh agent', suiteNeeds('ssh-agent', missingCommands('ssh-agent', 'ssh-add', 'ssh-keygen')), () => {

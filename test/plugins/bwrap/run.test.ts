@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { suiteNeeds } from '../../support/components.js';
-import { BWRAP_MISSING, descendants, makeSpec, runSpec, sandbox, type Sandbox } from './support.js';
+import { BWRAP_MISSING, descendants, makeSpec, procStat, runSpec, sandbox, type Sandbox } from './support.js';
 
 describe('bwrap backend: running tests', suiteNeeds('bwrap', BWRAP_MISSING), () => {
   let box: Sandbox;
@@ -113,7 +113,7 @@ describe('bwrap backend: running tests', suiteNeeds('bwrap', BWRAP_MISSING), () 
     assert.equal(result?.phase, 'test');
     assert.notEqual(result?.exitCode, 0);
     assert.deepEqual(stdout, ['started']);
-    const left = descendants(process.pid).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('sleep'));
+    const left = descendants(process.pid).filter((pid) => procStat(pid)?.comm === 'sleep');
     assert.deepEqual(left, [], 'no sleep process of the sandbox survives');
   });
 
