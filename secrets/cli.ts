@@ -133,7 +133,8 @@ export interface GetOptions {
 export async function secretsGet(ctx: SecretsContext, opts: GetOptions, io: SecretsIo): Promise<number> {
   return guard(io, async () => {
     parseKey(opts.key);
-    for (const store of storesOf(ctx)) {
+    const stores = storesOf(ctx);
+    for (const store of stores) {
       const value = await store.get(opts.key);
       if (value === undefined) continue;
       if (opts.reveal) io.stdout.write(value.endsWith('\n') ? value : value + '\n');
@@ -142,7 +143,7 @@ export async function secretsGet(ctx: SecretsContext, opts: GetOptions, io: Secr
       return EXIT.ok;
     }
     if (ctx.json) printJson(io, { key: opts.key, set: false, store: null });
-    else line(io.stderr, `${opts.key}: not set in any store (${storesOf(ctx).map((s) => s.name).join(', ')})`);
+    else line(io.stderr, `${opts.key}: not set in any store (${stores.map((s) => s.name).join(', ')})`);
     return EXIT.rejected;
   });
 }
