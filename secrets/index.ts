@@ -4,7 +4,7 @@
  * value on every output. See secrets/README.md.
  */
 export type { SecretStore, SecretLookup } from './types.js';
-export { Redactor, REDACTION_MASK, createRedactingTransform } from './redact.js';
+export { Redactor, REDACTION_MASK, createRedactingTransform, type TextRedactor } from './redact.js';
 export { SecretStoreError, SecretKeyError } from './errors.js';
 export { parseKey, isValidKey, secretKey, normalizeValue, type ParsedKey } from './keys.js';
 export {

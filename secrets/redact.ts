@@ -139,13 +139,22 @@ export class Redactor {
  * Works line by line so a secret split across chunks is still caught; a line longer than
  * `maxLine` is passed on in pieces, holding back enough to catch a secret at the cut.
  */
-export function createRedactingTransform(redactor: Redactor, options: { maxLine?: number } = {}): Transform {
+/** What a redacting stream needs: a Redactor, or a plugin's `{ redact: api.redact }`. */
+export interface TextRedactor {
+  redact(text: string): string;
+  /** Longest masked form; unknown (a plain function) means DEFAULT_HOLD_BACK characters. */
+  readonly longestForm?: number;
+}
+
+const DEFAULT_HOLD_BACK = 64 * 1024;
+
+export function createRedactingTransform(redactor: TextRedactor, options: { maxLine?: number } = {}): Transform {
   const maxLine = options.maxLine ?? 1 << 20;
   const decoder = new StringDecoder('utf8');
   let pending = '';
   return new Transform({
     decodeStrings: false,
-    transform(chunk: Buffer | string, _encoding, done) {
+    transform(chunk: Buffer | string, _encoding: BufferEncoding, done: (error?: Error | null, data?: string) => void) {
       pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
       const cut = pending.lastIndexOf('\n');
       let out = '';
@@ -155,7 +164,7 @@ export function createRedactingTransform(redactor: Redactor, options: { maxLine?
       }
       if (pending.length > maxLine) {
         // Redact with the tail included, then emit up to where a form could still start.
-        const keep = Math.max(redactor.longestForm - 1, 0);
+        const keep = Math.max((redactor.longestForm ?? DEFAULT_HOLD_BACK) - 1, 0);
         const safe = pending.length - keep;
         const redacted = redactor.redact(pending);
         if (redacted === pending) {

@@ -139,3 +139,12 @@ describe('createRedactingTransform', () => {
     assert.equal(out, `${filler}${REDACTION_MASK}${filler}`);
   });
 });
+
+describe('createRedactingTransform with a plugin redact function', () => {
+  test('works from { redact: api.redact } alone (what a backend has for artefacts)', async () => {
+    const r = redactorWith(TOKEN);
+    const chunks = [`a ${TOKEN.slice(0, 5)}`, `${TOKEN.slice(5)} b\nc`];
+    const out = await text(Readable.from(chunks).pipe(createRedactingTransform({ redact: (s) => r.redact(s) })));
+    assert.equal(out, `a ${REDACTION_MASK} b\nc`);
+  });
+});
