@@ -10,7 +10,8 @@ import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { missingCommands, needs } from '../support/components.js';
+import { missingCommands, needs, suiteNeeds } from '../support/components.js';
+import { missingSecretService, startSecretService, type SecretService } from '../support/keyring.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'cli/main.ts')];
@@ -186,5 +187,58 @@ describe('byoci secrets get/check (child process)', () => {
     const report = JSON.parse(set.stdout) as { secrets: { key: string; status: string; store: string | null }[] };
     assert.deepEqual(report.secrets.find((s) => s.key === 'github/token'), { ...report.secrets.find((s) => s.key === 'github/token'), status: 'set', store: 'env' });
     assert.ok(!set.stdout.includes('ghp_check_value'));
+  });
+});
+
+describe('byoci secrets with the keyring store (child process, real Secret Service)', suiteNeeds('Secret Service', missingSecretService()), () => {
+  let service: SecretService;
+  let config: string;
+  before(async () => {
+    service = await startSecretService();
+    config = join(home, 'keyring.yaml');
+    await writeFile(config, 'secrets:\n  order: [keyring]\n  service: byoci-cli-test\n');
+  });
+  after(async () => service?.stop());
+
+  function byoci(args: string[], input?: string) {
+    const r = spawnSync(CLI[0]!, [...CLI.slice(1), '-c', config, 'secrets', ...args], {
+      cwd: ROOT,
+      env: { ...childEnv(), ...service.env },
+      encoding: 'utf8',
+      ...(input !== undefined ? { input } : {}),
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  test('set, get, list and delete through the Secret Service', () => {
+    const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAkeyring\n-----END OPENSSH PRIVATE KEY-----\n';
+    const set = byoci(['set', 'git/ssh-key'], key);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(set.stderr, 'git/ssh-key: stored in keyring\n');
+    assert.equal(byoci(['get', 'git/ssh-key']).stdout, 'git/ssh-key: set (keyring); add --reveal to print the value\n');
+    assert.equal(byoci(['get', '--reveal', 'git/ssh-key']).stdout, key, 'a key comes back byte for byte');
+    assert.equal(byoci(['list']).stdout, 'keyring: git/ssh-key\n');
+    const del = byoci(['delete', 'git/ssh-key']);
+    assert.equal(del.code, 0, del.stderr);
+    assert.equal(byoci(['get', 'git/ssh-key']).code, 1);
+  });
+
+  test('without a Secret Service the keyring store fails loudly with the fix', () => {
+    const r = spawnSync(CLI[0]!, [...CLI.slice(1), '-c', config, 'secrets', 'get', 'git/ssh-key'], {
+      cwd: ROOT,
+      env: { ...childEnv(), DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, 'no-bus')}` },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /keyring store: the Secret Service is unavailable or locked .*remove keyring from secrets\.order/);
+  });
+
+  test('a bad secrets section is a configuration error naming the option', async () => {
+    const bad = join(home, 'bad.yaml');
+    await writeFile(bad, 'secrets:\n  order: [env, vault]\n');
+    const r = spawnSync(CLI[0]!, [...CLI.slice(1), '-c', bad, 'secrets', 'list'], { cwd: ROOT, env: childEnv(), encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /secrets\.order\.1: Invalid enum value\. Expected 'env' \| 'file' \| 'keyring', received 'vault'/);
+    assert.ok(r.stderr.includes(bad), r.stderr);
   });
 });
