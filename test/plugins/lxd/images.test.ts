@@ -4,6 +4,8 @@
  * idempotently, and usable by a run.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { UsageError, silentLogger } from '../../../core/index.js';
 import { LxdClient } from '../../../plugins/lxd/client.js';
@@ -13,6 +15,14 @@ import { LXD_SOCKET, lxdMissing, testPrefix } from '../../support/lxd.js';
 import { commandLines, lxdBox, makeSpec } from './support.js';
 
 const MISSING = await lxdMissing();
+const ROOT = join(import.meta.dirname, '../../..');
+
+/** Runs the real CLI (`byoci ...`) without a config file. */
+function byoci(...args: string[]) {
+  const env: NodeJS.ProcessEnv = { ...process.env, LXD_DIR: LXD_SOCKET.replace(/\/unix\.socket$/, '') };
+  delete env.BYOCI_CONFIG; // no config file: the image commands fall back to the defaults
+  return spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8', env });
+}
 
 describe('lxd images: build and list', suiteNeeds('lxd', MISSING), () => {
   const alias = `${testPrefix('img')}-hostusr`;
@@ -58,6 +68,17 @@ describe('lxd images: build and list', suiteNeeds('lxd', MISSING), () => {
     const rows = await imageList({ socket: LXD_SOCKET, log });
     assert.equal(rows.filter((r) => r.aliases.includes(alias)).length, 1);
     assert.equal(rows.some((r) => r.fingerprint === first.target), false, 'the old image is deleted');
+  });
+
+  test('byoci image list prints the table; byoci image build with an unknown recipe exits 2', () => {
+    const list = byoci('image', 'list');
+    assert.equal(list.status, 0, list.stderr);
+    const lines = list.stdout.trim().split('\n');
+    assert.match(lines[0] ?? '', /^ALIAS\s+FINGERPRINT\s+RECIPE/);
+    assert.ok(lines.some((l) => l.startsWith(alias)), list.stdout);
+    const bad = byoci('image', 'build', 'ubuntu');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /unknown image recipe "ubuntu": choose one of hostusr, busybox, debootstrap/);
   });
 
   test('a run starts from the built image', async () => {
