@@ -124,10 +124,12 @@ export function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     });
     let grace: NodeJS.Timeout | undefined;
     child.on('exit', () => {
-      // Anything left in bwrap's group or namespace (there should be nothing) goes too,
-      // and pipes still held open by a stray process do not keep the run waiting.
-      killAll();
+      // Normally the pipes close right after. If a stray process still holds them after a
+      // grace period, the sandbox was not torn down (it always is with --die-with-parent):
+      // kill its init (alive while anything inside holds the pipes, so still ours; the pid
+      // namespace goes with it) and stop waiting.
       grace = setTimeout(() => {
+        kill(sandboxInit, false);
         for (const stream of child.stdio) stream?.destroy();
       }, CLOSE_GRACE_MS);
     });
