@@ -101,6 +101,7 @@ export class Bot {
   readonly #keep: boolean;
   readonly #artefactsRoot: string;
   readonly #secretProblems: Problem[];
+  readonly #secretNotes: Note[];
   #shutDown = false;
 
   private constructor(parts: {
@@ -114,6 +115,7 @@ export class Bot {
     keep: boolean;
     artefactsRoot: string;
     secretProblems: Problem[];
+    secretNotes: Note[];
   }) {
     this.hooks = parts.hooks;
     this.run = parts.run;
@@ -125,6 +127,7 @@ export class Bot {
     this.#keep = parts.keep;
     this.#artefactsRoot = parts.artefactsRoot;
     this.#secretProblems = parts.secretProblems;
+    this.#secretNotes = parts.secretNotes;
   }
 
   /** Loads plugins, validates their config, resolves their secrets. Throws ConfigError. */
@@ -165,6 +168,7 @@ export class Bot {
     interceptHooks(hooks, log);
     const stores = options.stores ?? [];
     const secretProblems: Problem[] = [];
+    const secretNotes: Note[] = [];
     for (const { plugin, config: pluginConfig } of validated) {
       const values = new Map<string, string>();
       for (const [name, declaration] of Object.entries(plugin.secrets ?? {}) as [string, { required?: boolean; description: string }][]) {
@@ -173,7 +177,12 @@ export class Bot {
         try {
           found = (await lookupSecret(stores, key)).value;
         } catch (error) {
-          secretProblems.push({ source: plugin.name, message: `secret ${key}: ${(error as Error).message}` });
+          const message = `secret ${key}: ${(error as Error).message}`;
+          if (declaration.required === false) {
+            // An optional secret behind a broken store must not stop every run.
+            log.warn('optional secret unavailable', { key, error: (error as Error).message });
+            secretNotes.push({ source: plugin.name, message: `${message} (optional: not used)` });
+          } else secretProblems.push({ source: plugin.name, message });
           continue;
         }
         if (found !== undefined) values.set(name, found);
@@ -203,6 +212,7 @@ export class Bot {
       keep: options.keep ?? false,
       artefactsRoot: settings.artefacts,
       secretProblems,
+      secretNotes,
     });
   }
 
@@ -214,7 +224,7 @@ export class Bot {
   /** Every problem the plugins find, plus notes for `doctor`. */
   async verify(): Promise<{ problems: Problem[]; notes: Note[] }> {
     const problems: Problem[] = [...this.#secretProblems];
-    const notes: Note[] = [];
+    const notes: Note[] = [...this.#secretNotes];
     await this.hooks.verify.promise({ projects: this.projects, plugins: this.plugins, problems, notes, signal: this.run.signal });
     return { problems, notes };
   }
@@ -305,6 +315,7 @@ export class Bot {
       } else {
         log.info('merged', { revision: merge.revision });
         test = await this.test(project, checkout.dir, proposal);
+        if (this.run.signal.aborted) throw new Error('interrupted during the tests');
         const failed = testRejection(test, project.test);
         if (failed) throw failed;
         if (dryRun) {
@@ -318,6 +329,12 @@ export class Bot {
       }
     } catch (error) {
       const rejection = asRejection(error);
+      if (this.run.signal.aborted) {
+        // Not the proposal's fault: leave it as it is for the next run, report nothing.
+        log.warn('interrupted: the proposal is left as it was', { step: error instanceof PluginError ? error.hook : 'land' });
+        if (!this.#keep) await rm(workspace, { recursive: true, force: true });
+        return { kind: 'error', ...base, message: 'interrupted', dryRun };
+      }
       if (rejection) {
         log.info('rejected', { code: rejection.code, reason: rejection.reason });
         outcome = {

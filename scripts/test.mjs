@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with node:test through tsx (Node 20 has no type stripping
-// and `node --test` takes no globs). Extra arguments are test files to run instead.
+// and `node --test` takes no globs). Extra arguments are test files to run instead;
+// arguments starting with -- go to node (e.g. --test-name-pattern=SIGTERM).
 // Writes JUnit XML to reports/junit.xml beside the spec output.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
@@ -17,7 +18,10 @@ function find(dir) {
   return out;
 }
 
-const files = process.argv.slice(2).length ? process.argv.slice(2) : find('test').sort();
+const args = process.argv.slice(2);
+const nodeOptions = args.filter((a) => a.startsWith('--'));
+const named = args.filter((a) => !a.startsWith('--'));
+const files = named.length ? named : find('test').sort();
 mkdirSync('reports', { recursive: true });
 const concurrency = process.env.BYOCI_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
@@ -28,6 +32,7 @@ const result = spawnSync(
     `--test-concurrency=${concurrency}`,
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=junit', '--test-reporter-destination=reports/junit.xml',
+    ...nodeOptions,
     ...files,
   ],
   { stdio: 'inherit' },
