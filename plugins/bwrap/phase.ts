@@ -67,11 +67,13 @@ export function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     });
     const pid = child.pid;
     // bwrap's group, and the sandbox's init (--new-session put it in a session of its own;
-    // --die-with-parent would take it down anyway). Never after close: its pid may be reused.
+    // --die-with-parent would take it down anyway). Only while they are ours: a pid is
+    // reused once its process has been reaped.
+    let exited = false;
     const killAll = () => {
-      if (closed) return;
-      kill(pid, true);
-      kill(sandboxInit, false);
+      if (!exited) kill(pid, true);
+      // Once bwrap reported the exit code, the init has been reaped: its pid is not ours.
+      if (!closed && !ran) kill(sandboxInit, false);
     };
 
     const watchdog = new Watchdog({
@@ -124,6 +126,7 @@ export function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     });
     let grace: NodeJS.Timeout | undefined;
     child.on('exit', () => {
+      exited = true;
       // Normally the pipes close right after. If a stray process still holds them after a
       // grace period, the sandbox was not torn down (it always is with --die-with-parent):
       // kill its init (alive while anything inside holds the pipes, so still ours; the pid
