@@ -71,6 +71,8 @@ export interface ExecOptions {
 export interface ExecResult {
   /** The command's exit code; 128+n when a signal ended it; -1 when it never reported one. */
   exitCode: number;
+  /** Why the command could not be started (LXD's message), with exit code 127 or 126 as a shell would. */
+  notStarted?: string;
 }
 
 function isFileBody(body: unknown): body is { file: string; headers?: Record<string, string> } {
@@ -237,7 +239,15 @@ export class LxdClient {
       stdin.on('open', () => stdin.close());
       const outDone = drained(stdout, options.onStdout);
       const errDone = drained(stderr, options.onStderr);
-      const result = await this.wait<{ return?: number }>(operation, { signal: options.signal });
+      let result: { return?: number } | undefined;
+      try {
+        result = await this.wait<{ return?: number }>(operation, { signal: options.signal });
+      } catch (error) {
+        // A missing or non-executable command fails the operation: report it as a shell would.
+        const why = error instanceof LxdError ? /: (Command not found|Command not executable|Permission denied)$/i.exec(error.message)?.[1] : undefined;
+        if (!why) throw error;
+        return { exitCode: /not found/i.test(why) ? 127 : 126, notStarted: why };
+      }
       await Promise.all([outDone, errDone]);
       return { exitCode: typeof result?.return === 'number' ? result.return : -1 };
     } finally {

@@ -163,6 +163,7 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
         });
         // A killed container may end the exec as if it succeeded: the kill decides.
         if (killedBy || payload.signal.aborted) return result.exitCode === 0 ? 137 : result.exitCode;
+        if (result.notStarted) say(`${command[0]}: ${result.notStarted.toLowerCase()} (exit code ${result.exitCode})`);
         return result.exitCode;
       } catch (error) {
         // A killed container ends the exec operation with an error: that is the kill, not a bug.

@@ -38,13 +38,25 @@ describe('lxd backend: running tests in a container', suiteNeeds('lxd', MISSING)
     const { result } = await box.run(makeSpec({ command: ['sh', '-c', 'echo "FAIL: test_foo"; echo boom >&2; exit 3'] }));
     assert.equal(result?.exitCode, 3);
     assert.equal(result?.phase, 'test');
-    assert.match(result?.outputTail ?? '', /FAIL: test_foo\nboom/);
+    // stdout and stderr travel on separate websockets: their relative order is not kept.
+    assert.match(result?.outputTail ?? '', /FAIL: test_foo/);
+    assert.match(result?.outputTail ?? '', /boom/);
   });
 
   test('a command killed by a signal reports 128+signal', async () => {
     const { result } = await box.run(makeSpec({ command: ['sh', '-c', 'kill -9 $$'] }));
     assert.equal(result?.exitCode, 137);
     assert.equal(result?.oomKilled, undefined, 'a plain SIGKILL is not an OOM kill');
+  });
+
+  test('a command missing from the tree (or not executable) is a failure with 127 (126), not a crash', async () => {
+    writeFileSync(join(box.dir, 'not-executable.sh'), '#!/bin/sh\necho hi\n', { mode: 0o644 });
+    const missing = await box.run(makeSpec({ command: ['./check.sh'] }));
+    assert.equal(missing.result?.exitCode, 127);
+    assert.ok(missing.stderr.includes('byoci-lxd: ./check.sh: command not found (exit code 127)'), missing.stderr.join('\n'));
+    const denied = await box.run(makeSpec({ command: ['./not-executable.sh'] }));
+    assert.equal(denied.result?.exitCode, 126);
+    assert.match(denied.result?.outputTail ?? '', /not-executable.sh: command not executable \(exit code 126\)/);
   });
 
   test('a failing setup ends the run in the setup phase; the test command never runs', async () => {
