@@ -69,7 +69,7 @@ export function storesFor(config: LoadedConfig): SecretStore[] {
       }),
     );
   }
-  return createStores(parsed.data, { baseDir: config.configDir });
+  return createStores(parsed.data, { baseDir: config.configDir, scrubEnv: true });
 }
 
 export async function loadRuntime(globals: GlobalOptions): Promise<Runtime> {

@@ -42,7 +42,14 @@ export const testSchema = z
     image: z.string().min(1).optional(),
     setup: command.optional(),
     command,
-    env: z.array(z.string().regex(ENV_NAME, 'not an environment variable name')).default([]),
+    env: z
+      .array(
+        z
+          .string()
+          .regex(ENV_NAME, 'not an environment variable name')
+          .refine((n) => !n.toUpperCase().startsWith('BYOCI_SECRET_'), 'BYOCI_SECRET_* variables hold credentials and are never passed into the container'),
+      )
+      .default([]),
     setEnv: z.record(z.string().regex(ENV_NAME, 'not an environment variable name'), z.string()).default({}),
     timeout: duration.default(3600),
     noOutputTimeout: duration.default(600),

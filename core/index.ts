@@ -25,3 +25,5 @@ export type { TimeoutKind, WatchdogOptions } from './stream.js';
 export { parseDuration } from './duration.js';
 export { CriteriaError, DEFAULT_CRITERIA, VOTE_VALUES, evaluateVotes, formatCriterion, parseCriteria } from './votes.js';
 export type { Criteria, Criterion, Operator, VoteEvaluation, VoteValue } from './votes.js';
+export { createRedactingTransform } from '../secrets/redact.js';
+export type { TextRedactor } from '../secrets/redact.js';

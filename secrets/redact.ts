@@ -66,9 +66,16 @@ function formsOf(value: string): string[] {
     for (const f of embeddedBase64(bytes, false)) forms.add(f);
     for (const f of embeddedBase64(bytes, true)) forms.add(f);
   }
-  // Multi-line values (keys) also leak line by line: mask every substantial line.
+  // Multi-line values (keys) also leak line by line: mask every substantial line, and the
+  // value of every `key = value` / `key: value` line (a launchpadlib credentials file's
+  // access_token and access_secret are secrets on their own).
   for (const line of value.split(/\r?\n/)) {
     if (line.trim().length >= 16) forms.add(line.trim());
+    const field = /^\s*[\w.-]+\s*[=:]\s*(\S.*?)\s*$/.exec(line);
+    if (value.includes('\n') && field?.[1] && field[1].length >= 8) {
+      forms.add(field[1]);
+      forms.add(encodeURIComponent(field[1]));
+    }
   }
   return [...forms].filter((f) => f.length >= MIN_LENGTH);
 }

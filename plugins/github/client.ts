@@ -3,7 +3,7 @@
  * token auth, and a request hook that honours `retry-after` and rate-limit resets.
  */
 import { Octokit } from '@octokit/rest';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/index.js';
 
 export interface ClientOptions {
   baseUrl: string;

@@ -1,7 +1,7 @@
 /**
  * Finds the open pull requests of a target and decides, for each, whether it can land.
  */
-import { Rejection } from '../../core/errors.js';
+import { Rejection } from '../../core/index.js';
 import type { Proposal } from '../../hooks/types.js';
 import type { GithubClient } from './client.js';
 import { answeredTriggers, hasCommand } from './comments.js';

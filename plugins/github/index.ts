@@ -4,7 +4,7 @@
  * comment and the trigger label removed. Fetch, merge and push are the git plugin's.
  * See README.md beside this file.
  */
-import { definePlugin } from '../../core/plugin.js';
+import { definePlugin } from '../../core/index.js';
 import type { Outcome, Problem } from '../../hooks/index.js';
 import { createClient, type GithubClient } from './client.js';
 import { rejectionComment } from './comments.js';

@@ -3,7 +3,7 @@
  * or comment command) from a writer that was not handled yet, N APPROVED reviews from
  * writers at the current head commit, no outstanding CHANGES_REQUESTED from a writer.
  */
-import { Rejection } from '../../core/errors.js';
+import { Rejection } from '../../core/index.js';
 import type { Readiness, Vote } from '../../hooks/types.js';
 import type { Rules } from './config.js';
 

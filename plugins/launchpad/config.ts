@@ -3,7 +3,7 @@
  * (`projects.<p>.targets[]` with `forge: launchpad`).
  */
 import { z } from 'zod';
-import { CriteriaError, DEFAULT_CRITERIA, parseCriteria } from '../../core/votes.js';
+import { CriteriaError, DEFAULT_CRITERIA, parseCriteria } from '../../core/index.js';
 
 export const SERVICE_ROOTS = Object.freeze({
   production: 'https://api.launchpad.net/',

@@ -6,7 +6,7 @@
  */
 import type { BranchRef, Proposal, Readiness, Vote } from '../../hooks/index.js';
 import { Rejection, type Logger } from '../../core/index.js';
-import { evaluateVotes, type Criteria } from '../../core/votes.js';
+import { evaluateVotes, type Criteria } from '../../core/index.js';
 import { LaunchpadApiError, type LaunchpadClient, type LpEntry } from './client.js';
 import type { ResolvedTarget } from './config.js';
 

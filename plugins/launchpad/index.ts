@@ -6,7 +6,7 @@
  */
 import type { Outcome, ProjectConfig, TargetConfig } from '../../hooks/index.js';
 import { definePlugin, type PluginApi } from '../../core/index.js';
-import { parseCriteria } from '../../core/votes.js';
+import { parseCriteria } from '../../core/index.js';
 import { LaunchpadApiError, LaunchpadClient, type LpEntry } from './client.js';
 import { configSchema, resolveTarget, targetSchema, type LaunchpadConfig } from './config.js';
 import { CredentialsError, parseCredentials, type OAuthCredentials } from './credentials.js';

@@ -148,6 +148,13 @@ projects:
     assert.equal(problems[0]?.file, '/nonexistent/byoci.yaml');
   });
 
+  test('credential variables cannot be passed into the container', () => {
+    const file = write(PROJECT + '      env: [LANG, BYOCI_SECRET_GIT_SSH_KEY]\n');
+    const [problem] = problemsOf(() => loadConfig({ file }));
+    assert.equal(problem?.path, 'projects.demo.test.env.1');
+    assert.match(problem?.message ?? '', /never passed into the container/);
+  });
+
   test('artefact paths must stay inside the tree', () => {
     const file = write(PROJECT + '      artefacts: [../../etc/passwd]\n');
     const [problem] = problemsOf(() => loadConfig({ file }));

@@ -148,3 +148,13 @@ describe('createRedactingTransform with a plugin redact function', () => {
     assert.equal(out, `a ${REDACTION_MASK} b\nc`);
   });
 });
+
+test('the values of key = value lines of a multi-line secret are masked on their own', () => {
+  const redactor = new Redactor();
+  redactor.add('[1]\nconsumer_key = byoci\naccess_token = Tok3nValue99\naccess_secret: S3cretValue77\n');
+  const text = redactor.redact('token Tok3nValue99 secret S3cretValue77 url ' + encodeURIComponent('S3cretValue77'));
+  assert.ok(!text.includes('Tok3nValue99') && !text.includes('S3cretValue77'), text);
+  // Short values (consumer_key = byoci) are left alone: they would mangle ordinary text.
+  assert.equal(redactor.redact('byoci lands'), 'byoci lands');
+});
+

@@ -1,0 +1,50 @@
+/**
+ * The one-way dependency rule (README "Design"): core never imports a plugin, the CLI or
+ * jobs; plugins import only hooks/, core's public surface (core/index.ts) and their own
+ * files, never another plugin.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { test } from 'node:test';
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) out.push(...sources(path));
+    else if (entry.endsWith('.ts')) out.push(path);
+  }
+  return out;
+}
+
+/** Relative imports of a file, resolved to repository paths. */
+function relativeImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((m) => m[1] as string);
+  return specifiers.map((s) => relative('.', resolve(dirname(file), s)));
+}
+
+test('core and hooks import neither plugins, nor the CLI, nor jobs', () => {
+  const offenders: string[] = [];
+  for (const file of [...sources('core'), ...sources('hooks')]) {
+    for (const target of relativeImports(file)) {
+      if (/^(plugins|cli|jobs|demo)\//.test(target)) offenders.push(`${file} -> ${target}`);
+    }
+  }
+  assert.deepEqual(offenders, []);
+});
+
+test("plugins import only hooks/, core/index.js and their own folder", () => {
+  const offenders: string[] = [];
+  for (const file of sources('plugins')) {
+    const own = file.split('/').slice(0, 2).join('/');
+    if (file === join('plugins', 'index.ts')) continue; // the registry imports every plugin
+    for (const target of relativeImports(file)) {
+      const allowed =
+        target.startsWith(`${own}/`) || target.startsWith('hooks/') || target === 'core/index.js' || target.startsWith('types/');
+      if (!allowed) offenders.push(`${file} -> ${target}`);
+    }
+  }
+  assert.deepEqual(offenders, []);
+});
