@@ -128,10 +128,11 @@ export function bwrapArgv(layout: Layout, command: readonly string[]): string[] 
     else a.push('--ro-bind', `/${entry.name}`, `/${entry.name}`);
   }
   for (const name of [...ETC_ALLOW, ...layout.etc]) a.push('--ro-bind-try', `/etc/${name}`, `/etc/${name}`);
-  for (const path of layout.roBind) a.push('--ro-bind', path, path);
 
   a.push('--proc', '/proc', '--dev', '/dev');
   a.push('--tmpfs', '/tmp', '--tmpfs', '/var/tmp', '--tmpfs', '/run');
+  // After the tmpfs mounts, which would hide a path below them.
+  for (const path of layout.roBind) a.push('--ro-bind', path, path);
   a.push('--bind', layout.home, INSIDE.home);
   if (layout.agentSocket) a.push('--ro-bind', layout.agentSocket, INSIDE.agent);
   a.push('--bind', layout.tree, layout.treePath);

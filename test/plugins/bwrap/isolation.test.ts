@@ -209,6 +209,24 @@ describe('bwrap backend: isolation', suiteNeeds('bwrap', BWRAP_MISSING), () => {
     }
   });
 
+  test('extra host paths and /etc entries the operator lists are visible, read-only', async () => {
+    const extra = mkdtempSync(join(tmpdir(), 'byoci-bwrap-toolchain-'));
+    writeFileSync(join(extra, 'tool'), 'toolchain\n');
+    const configured = await sandbox({ roBind: [extra], etc: ['mime.types', 'gitconfig'] });
+    try {
+      const script = `cat ${extra}/tool; touch ${extra}/x 2>/dev/null || echo extra-read-only; ls /etc | grep -c -x -e gitconfig -e mime.types`;
+      const { result, stdout } = await runSpec(configured, makeSpec({ command: ['sh', '-c', script] }));
+      assert.equal(result?.exitCode, 0);
+      const etcCount = ['mime.types', 'gitconfig'].filter((n) => existsSync(`/etc/${n}`)).length;
+      assert.deepEqual(stdout, ['toolchain', 'extra-read-only', String(etcCount)]);
+      const plain = await runSpec(box, makeSpec({ command: ['sh', '-c', `ls ${extra} 2>/dev/null || echo absent; ls /etc/gitconfig 2>/dev/null || echo no-gitconfig`] }));
+      assert.deepEqual(plain.stdout, ['absent', 'no-gitconfig']);
+    } finally {
+      configured.cleanup();
+      rmSync(extra, { recursive: true, force: true });
+    }
+  });
+
   describe('ssh agent', suiteNeeds('ssh-agent', missingCommands('ssh-agent', 'ssh-add', 'ssh-keygen')), () => {
     let agent: ChildProcess;
     let dir: string;
