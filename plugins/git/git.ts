@@ -55,7 +55,7 @@ export function git(options: GitOptions): SimpleGit {
     // GIT_SSH_COMMAND is ours (operator config), and hooks are switched off by us.
     unsafe: { allowUnsafeSshCommand: true, allowUnsafeHooksPath: true },
     // Never let the slave's user config sign, run hooks or strip message lines.
-    config: ['commit.gpgsign=false', 'core.hooksPath=/dev/null', 'core.fsmonitor=false', 'advice.detachedHead=false'],
+    config: ['commit.gpgsign=false', 'core.hooksPath=/dev/null', 'advice.detachedHead=false'],
     ...(options.signal ? { abort: options.signal } : {}),
   }).env(gitEnv(options));
 }
