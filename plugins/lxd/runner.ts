@@ -124,6 +124,7 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     await run(['chown', '-R', '--no-dereference', `${uid}:${gid}`, '--', tree], { signal: payload.signal });
     await startInstance(client, name);
     checkAbort();
+    if (!(await loopbackUp(client, name))) log.warn('the loopback interface is still down: the image init does not bring lo up', { container: name });
     const pid = await initPid(client, name);
     const oomBefore = pid ? await oomKillCount(pid) : undefined;
     // The timeouts cover setup + test, not the container's creation.
@@ -231,6 +232,16 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     }
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Waits (at most 5 s) until the image's init has brought `lo` up, so that a test binding
+ * 127.0.0.1 right away does not race it. One exec of a POSIX sh loop.
+ */
+async function loopbackUp(client: LxdClient, name: string): Promise<boolean> {
+  const script = 'i=0; while [ "$i" -lt 100 ]; do f=$(cat /sys/class/net/lo/flags 2>/dev/null) && [ $((f & 1)) -eq 1 ] && exit 0; i=$((i+1)); sleep 0.05; done; exit 1';
+  const result = await client.exec(name, { command: ['sh', '-c', script], environment: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+  return result.exitCode === 0;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -146,10 +146,28 @@ describe('lxd backend: running tests in a container', suiteNeeds('lxd', MISSING)
     assert.match(result?.outputTail ?? '', /memory limit \(128MiB\)/);
   });
 
-  test('no network device but lo', async () => {
-    const { result, stdout } = await box.run(makeSpec({ command: ['sh', '-c', 'ls /sys/class/net; ip -o link | cut -d: -f2'] }));
+  test('no network device but lo, and lo is up from the first command on', async () => {
+    const { result, stdout } = await box.run(
+      makeSpec({ command: ['sh', '-c', 'ls /sys/class/net; ip -o link | cut -d: -f2; ip -o link show lo | grep -o "<[^>]*>"'] }),
+    );
     assert.equal(result?.exitCode, 0);
-    assert.deepEqual(commandLines(stdout).map((l) => l.trim()), ['lo', 'lo']);
+    const lines = commandLines(stdout).map((l) => l.trim());
+    assert.deepEqual(lines.slice(0, 2), ['lo', 'lo']);
+    assert.match(lines[2] ?? '', /\bUP\b/);
+  });
+
+  test('a test can serve and connect on 127.0.0.1 inside the container', async () => {
+    const { result, stdout } = await box.run(
+      makeSpec({
+        command: [
+          'node',
+          '-e',
+          "const s=require('net').createServer(c=>c.end('pong')).listen(0,'127.0.0.1',()=>{require('net').connect(s.address().port,'127.0.0.1').on('data',d=>{console.log(String(d));s.close()})})",
+        ],
+      }),
+    );
+    assert.equal(result?.exitCode, 0, result?.outputTail);
+    assert.deepEqual(commandLines(stdout), ['pong']);
   });
 
   test('the environment holds only the listed variables; /proc/1/environ has no credentials', async () => {
