@@ -22,7 +22,7 @@ import type { Redactor } from '../secrets/redact.js';
 import { lookupSecret } from '../secrets/lookup.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { LoadedConfig } from './config.js';
-import { ConfigError, PluginError, Rejection, asRejection, type ConfigProblem, EXIT } from './errors.js';
+import { ConfigError, EXIT, PluginError, Rejection, UsageError, asRejection, type ConfigProblem } from './errors.js';
 import { resolvePlugins } from './loader.js';
 import type { Logger } from './logger.js';
 import type { PluginRegistry, RunInfo } from './plugin.js';
@@ -256,7 +256,10 @@ export class Bot {
     const candidates = await this.discover(filter);
     const selected = filter.proposal ? candidates.filter((c) => c.proposal.id === filter.proposal) : candidates;
     if (filter.proposal && selected.length === 0) {
-      this.#log.warn('no such proposal', { proposal: filter.proposal, known: candidates.map((c) => c.proposal.id).join(' ') });
+      const known = candidates.map((c) => c.proposal.id);
+      throw new UsageError(
+        `no proposal ${filter.proposal} on the configured targets (${known.length ? `known: ${known.join(', ')}` : 'none found'}; see byoci list)`,
+      );
     }
     const results: LandingResult[] = [];
     const waiting: Candidate[] = [];

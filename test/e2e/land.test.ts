@@ -112,6 +112,9 @@ describe('byoci land on the local forge', () => {
     const json = JSON.parse(result.stdout) as { results: { kind: string; proposal: string }[]; exitCode: number };
     assert.deepEqual(json.results.map((r) => [r.kind, r.proposal]), [['landed', 'local:1']]);
     assert.equal(readProposal(demo, '2').status, 'Approved');
+    const unknown = await byoci(['--config', demo.config, 'land', '--proposal', 'local:99']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /no proposal local:99 on the configured targets \(known: local:2\b/);
     for (const line of result.stderr.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), line);
   });
 
