@@ -94,15 +94,16 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     const image = spec.image ?? config.image;
     const source = await resolveSource(client, image);
     if (!source) throw new Error(`lxd: no image alias or base container named ${JSON.stringify(image)} (byoci image list; byoci image build hostusr)`);
-    await run(['cp', '-a', '--', payload.dir, tree], { signal: payload.signal });
     const limits = { ...config.limits, ...definedOnly(spec.limits) };
     let network: { keepProfile: true } | { network: string } | undefined;
     if (spec.network) network = config.network ? { network: config.network } : { keepProfile: true };
-    // Creation and start are not cut short by an abort (a half-created container could
-    // escape the cleanup below); the abort is honoured right after.
-    await createInstance(
-      client,
-      {
+    // The copy of the tree and the container's creation overlap. Creation is not cut short
+    // by an abort (a half-created container could escape the cleanup below); the abort is
+    // honoured right after.
+    await mkdir(tree);
+    const copying = run(['cp', '-a', '--', `${payload.dir}/.`, tree], { signal: payload.signal });
+    const creating = (async () => {
+      await createInstance(client, {
         name,
         source,
         workspace: tree,
@@ -111,10 +112,13 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
         network,
         inheritedDevices: await inheritedDevices(client, source),
         owner: ownerConfig(payload.runId),
-      },
-    );
-    created = true;
-    ctx.track?.(name, true);
+      });
+      created = true;
+      ctx.track?.(name, true);
+    })();
+    const [copied, made] = await Promise.allSettled([copying, creating]);
+    if (made.status === 'rejected') throw made.reason;
+    if (copied.status === 'rejected') throw copied.reason;
     log.info('container created', { container: name, image, source: source.type });
     checkAbort();
     // The container's user owns its copy of the tree; the slave's checkout is untouched.
