@@ -54,6 +54,15 @@ async function main(): Promise<void> {
   await run(['lxc', 'profile', 'set', PROFILE, 'raw.lxc', 'lxc.init.cmd = /init-sh']);
   await run(['lxc', 'profile', 'device', 'add', PROFILE, 'usr', 'disk', 'source=/usr', 'path=/usr', 'readonly=true']);
 
+  // The same limits as the plugin sets, so both paths ask the daemon for the same work.
+  const limitArgs = [
+    `limits.memory=${config.limits.memory}`,
+    'limits.memory.enforce=hard',
+    'limits.memory.swap=false',
+    `limits.processes=${config.limits.processes}`,
+    `limits.cpu=${config.limits.cpu}`,
+    'security.nesting=false',
+  ].flatMap((kv) => ['-c', kv]);
   const plugin = empty();
   const cli = empty();
   const full: number[] = [];
@@ -84,7 +93,7 @@ async function main(): Promise<void> {
       c['create+start'].push(
         await timed(() =>
           // lxc launch reads a config from stdin when it is not a terminal: give it an empty one.
-          run(['lxc', 'launch', IMAGE, cname, '--ephemeral', '-p', 'default', '-p', PROFILE, '-c', `limits.memory=${config.limits.memory}`], { input: '' }),
+          run(['lxc', 'launch', IMAGE, cname, '--ephemeral', '-p', 'default', '-p', PROFILE, ...limitArgs], { input: '' }),
         ),
       );
       c.exec.push(await timed(() => run(['lxc', 'exec', cname, '--', 'true'], { input: '' })));
