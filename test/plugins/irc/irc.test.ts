@@ -9,7 +9,8 @@ import ircPlugin from '../../../plugins/irc/index.js';
 import type { Outcome } from '../../../hooks/index.js';
 import { applyPlugins, type Harness } from '../../support/harness.js';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
-import { HOST, freePort, ngircdMissing, startNgircd, startWatcher, type Ngircd, type Watcher } from '../../support/ngircd.js';
+import { HOST, ngircdMissing, startNgircd, startWatcher, type Ngircd, type Watcher } from '../../support/ngircd.js';
+import { freePort } from '../../support/net.js';
 import { errored, failed, landed, project, proposal, rejected, started } from './fixtures.js';
 
 const BUILD_URL = 'https://jenkins.example.org/job/brz-land/42/';

@@ -13,7 +13,8 @@ import { ircSay } from '../../../plugins/irc/cli.js';
 import { ircConfig } from '../../../plugins/irc/config.js';
 import { UsageError } from '../../../core/errors.js';
 import { suiteNeeds } from '../../support/components.js';
-import { HOST, freePort, ngircdMissing, startNgircd, startWatcher, type Ngircd, type Watcher } from '../../support/ngircd.js';
+import { HOST, ngircdMissing, startNgircd, startWatcher, type Ngircd, type Watcher } from '../../support/ngircd.js';
+import { freePort } from '../../support/net.js';
 
 function byoci(args: string[], env: Record<string, string>, cwd: string) {
   return spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(process.cwd(), 'cli/main.ts'), ...args], {
