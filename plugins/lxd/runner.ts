@@ -208,9 +208,10 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     }
     // Nothing may run in the container while its files are copied back.
     await killInstance(client, name);
-    const copy = await copyArtefacts(tree, spec.artefacts, payload.artefactsDir, config.maxArtefactBytes).catch(async (error) => {
-      await mkdir(payload.artefactsDir, { recursive: true });
-      throw error;
+    // A failure to copy artefacts back must not hide the test result.
+    const copy = await copyArtefacts(tree, spec.artefacts, payload.artefactsDir, config.maxArtefactBytes).catch((error: unknown) => {
+      log.error('artefacts not copied', { error });
+      return { copied: [] as string[], skipped: [] as string[] };
     });
     for (const reason of copy.skipped) log.warn('artefact not copied', { reason });
     const result: TestResult = {
