@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gitIn, branchWith, makeRepos, type Repos } from '../../support/git-repos.js';
 import { startGithubServer, type GithubServer } from '../../support/github-server.js';
 import { applyPlugins, type Harness } from '../../support/harness.js';
+import { testSpec } from '../../support/spec.js';
 import github from '../../../plugins/github/index.js';
 import type { Proposal, ProjectConfig, TargetConfig } from '../../../hooks/index.js';
 
@@ -70,18 +71,7 @@ export function projectOf(world: World, extra: Record<string, unknown> = {}): Pr
   return {
     name: 'widget',
     targets: [targetOf(world, extra)],
-    test: {
-      backend: 'unsafe-host',
-      command: ['true'],
-      env: [],
-      setEnv: {},
-      timeout: 60,
-      noOutputTimeout: 60,
-      artefacts: [],
-      network: false,
-      setupAgent: false,
-      limits: {},
-    },
+    test: testSpec(),
   };
 }
 

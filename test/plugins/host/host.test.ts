@@ -6,22 +6,7 @@ import { describe, test } from 'node:test';
 import type { ProjectConfig, TestPayload, TestSpec } from '../../../hooks/index.js';
 import host from '../../../plugins/host/index.js';
 import { applyPlugins } from '../../support/harness.js';
-
-function spec(overrides: Partial<TestSpec>): TestSpec {
-  return {
-    backend: 'unsafe-host',
-    command: ['true'],
-    env: [],
-    setEnv: {},
-    timeout: 60,
-    noOutputTimeout: 60,
-    artefacts: [],
-    network: false,
-    setupAgent: false,
-    limits: {},
-    ...overrides,
-  };
-}
+import { testSpec as spec } from '../../support/spec.js';
 
 async function runTests(testSpec: TestSpec, signal?: AbortSignal) {
   const h = await applyPlugins([{ plugin: host }]);

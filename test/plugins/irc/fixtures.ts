@@ -1,21 +1,11 @@
 /** Outcomes as core hands them to reporters, for the irc tests. */
 import type { Outcome, ProjectConfig, Proposal } from '../../../hooks/index.js';
+import { testSpec } from '../../support/spec.js';
 
 export const project: ProjectConfig = {
   name: 'brz',
   targets: [{ forge: 'local', repo: '/srv/brz.git', branch: 'main' }],
-  test: {
-    backend: 'bwrap',
-    command: ['make', 'check'],
-    env: [],
-    setEnv: {},
-    timeout: 600,
-    noOutputTimeout: 120,
-    artefacts: [],
-    network: false,
-    setupAgent: false,
-    limits: {},
-  },
+  test: testSpec({ backend: 'bwrap', command: ['make', 'check'], timeout: 600, noOutputTimeout: 120 }),
 };
 
 export function proposal(overrides: Partial<Proposal> = {}): Proposal {

@@ -4,7 +4,8 @@ import { applyPlugins } from '../../support/harness.js';
 import launchpad from '../../../plugins/launchpad/index.js';
 import { formatCredentials, type OAuthCredentials } from '../../../plugins/launchpad/credentials.js';
 import { startLaunchpadServer, type LaunchpadServer } from '../../support/launchpad-server.js';
-import type { ProjectConfig, Proposal, TestSpec } from '../../../hooks/index.js';
+import { testSpec } from '../../support/spec.js';
+import type { ProjectConfig, Proposal } from '../../../hooks/index.js';
 
 export const CREDENTIALS: OAuthCredentials = {
   consumerKey: 'byoci-tests',
@@ -33,21 +34,8 @@ export async function harness(lp: LaunchpadServer, config: Record<string, unknow
   );
 }
 
-export const SPEC: TestSpec = {
-  backend: 'unsafe-host',
-  command: ['true'],
-  env: [],
-  setEnv: {},
-  timeout: 60,
-  noOutputTimeout: 60,
-  artefacts: [],
-  network: false,
-  setupAgent: false,
-  limits: {},
-};
-
 export function project(target: Record<string, unknown> = { forge: 'launchpad', url: 'lp:brz', branch: 'master' }): ProjectConfig {
-  return { name: 'brz', targets: [{ forge: 'launchpad', ...target }], test: SPEC };
+  return { name: 'brz', targets: [{ forge: 'launchpad', ...target }], test: testSpec() };
 }
 
 export async function discover(h: Harness, p: ProjectConfig = project()): Promise<Map<string, Proposal>> {

@@ -4,14 +4,12 @@ import { join } from 'node:path';
 import localPlugin from '../../../plugins/local/index.js';
 import type { Proposal } from '../../../hooks/index.js';
 import { applyPlugins, type Harness } from '../../support/harness.js';
+import { testSpec } from '../../support/spec.js';
 
 export const PROJECT = {
   name: 'demo',
   targets: [],
-  test: {
-    backend: 'bwrap', command: ['true'], env: [], setEnv: {}, timeout: 60, noOutputTimeout: 60,
-    artefacts: [], network: false, setupAgent: false, limits: {},
-  },
+  test: testSpec({ backend: 'bwrap' }),
 };
 
 export async function localRun(config: Record<string, unknown>, options: { buildUrl?: string } = {}): Promise<Harness> {
