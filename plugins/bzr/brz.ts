@@ -1,0 +1,103 @@
+/**
+ * The brz runner of the plugin: core's `run()` with an argument array and a minimal
+ * environment: PATH, LANG, a private HOME inside the run's workdir (so the slave's
+ * breezy.conf, plugins and aliases never apply), BRZ_EMAIL for commits and BRZ_SSH (our
+ * ssh wrapper) when a location is reached over ssh. Never the whole `process.env`.
+ *
+ * brz answers several questions by its exit status or by structured output; the helpers
+ * below read those (revision ids, revnos, exit codes), not its prose.
+ */
+import { run, type RunResult } from '../../core/index.js';
+
+export interface BrzEnv {
+  /** Private HOME directory (created by the caller). */
+  home: string;
+  /** `BRZ_SSH`: path of the ssh wrapper, when ssh is needed. */
+  ssh?: string;
+  signal?: AbortSignal;
+}
+
+export interface Identity {
+  name: string;
+  email: string;
+}
+
+/** Runs `brz <args>` in `cwd`; never throws for a non-zero exit (read `exitCode`). */
+export async function brz(env: BrzEnv, cwd: string, args: readonly string[], committer?: Identity): Promise<RunResult> {
+  return run(['brz', ...args], {
+    cwd,
+    reject: false,
+    signal: env.signal,
+    env: {
+      HOME: env.home,
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      BRZ_PROGRESS_BAR: 'none',
+      BRZ_EMAIL: committer ? `${committer.name} <${committer.email}>` : 'byoci <byoci@localhost.invalid>',
+      BRZ_SSH: env.ssh,
+    },
+  });
+}
+
+/** Like `brz()` but throws with brz's last error line when the exit code is not 0. */
+export async function brzOk(env: BrzEnv, cwd: string, args: readonly string[], what: string, committer?: Identity): Promise<string> {
+  const result = await brz(env, cwd, args, committer);
+  if (result.exitCode !== 0) throw new Error(`${what} failed (brz exit code ${result.exitCode}): ${lastLine(result)}`);
+  return result.stdout;
+}
+
+/** The last meaningful line brz printed on stderr (its `brz: ERROR: ...`). */
+export function lastLine(result: Pick<RunResult, 'stderr' | 'stdout'>): string {
+  const lines = `${result.stderr}\n${result.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  const error = lines.filter((l) => l.startsWith('brz: ERROR:'));
+  return error[error.length - 1] ?? lines[lines.length - 1] ?? '(no output)';
+}
+
+/** A dotted revno (`12`, `3.1.4`) as `revision-info` prints it for a revision in the branch's ancestry. */
+const REVNO = /^\d+(\.\d+)*$/;
+
+/**
+ * `brz revision-info` of `revision` (default: the tip) in the branch at `location`.
+ * Answers `{revno, revid}`; `revno` is undefined when the revision is not in the branch's
+ * ancestry (brz prints `???`). Throws when brz cannot open the branch.
+ */
+export async function revisionInfo(
+  env: BrzEnv,
+  cwd: string,
+  location: string,
+  revid?: string,
+): Promise<{ revno: string | undefined; revid: string } | undefined> {
+  const args = ['revision-info', `--directory=${location}`];
+  if (revid !== undefined) args.push(`--revision=revid:${revid}`);
+  const result = await brz(env, cwd, args);
+  if (result.exitCode !== 0) throw new BranchError(location, lastLine(result));
+  const line = result.stdout.split('\n').find((l) => l.trim().length > 0);
+  if (!line) return undefined;
+  const space = line.indexOf(' ');
+  const revno = line.slice(0, space);
+  return { revno: REVNO.test(revno) ? revno : undefined, revid: line.slice(space + 1).trim() };
+}
+
+/** The tip revision id of a branch (`null:` for an empty one). */
+export async function tipOf(env: BrzEnv, cwd: string, location: string): Promise<string> {
+  const info = await revisionInfo(env, cwd, location);
+  if (!info) throw new BranchError(location, 'revision-info printed nothing');
+  return info.revid;
+}
+
+/** True when `revid` is the tip of the branch at `location` or in its ancestry. */
+export async function inAncestry(env: BrzEnv, cwd: string, location: string, revid: string): Promise<boolean> {
+  const info = await revisionInfo(env, cwd, location, revid);
+  return info?.revno !== undefined;
+}
+
+/** brz could not open or read a branch. */
+export class BranchError extends Error {
+  override readonly name = 'BranchError';
+  constructor(
+    readonly location: string,
+    readonly detail: string,
+  ) {
+    super(`cannot read the bzr branch ${location}: ${detail}`);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The bzr plugin: fetch, merge and push for proposals whose target is a Breezy (bzr)
+ * branch, e.g. `lp:brz`. See README.md beside this file.
+ */
+import { access, constants, mkdir } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { definePlugin } from '../../core/index.js';
+import type { Proposal, VerifyPayload } from '../../hooks/index.js';
+import { brz, type BrzEnv } from './brz.js';
+import { fetchProposal } from './fetch.js';
+import { mergeProposal } from './merge.js';
+import { pushMerge } from './push.js';
+import { createSshSession, usesSsh, type SshSession } from './ssh.js';
+
+export const NAME = 'bzr';
+
+export const configSchema = z
+  .object({
+    /** known_hosts file with the host keys of the forges reached over bzr+ssh. */
+    knownHosts: z.string().min(1, 'must be a path to a known_hosts file').optional(),
+  })
+  .strict()
+  .default({});
+
+function isBzr(proposal: Proposal): boolean {
+  return proposal.target.vcs === 'bzr';
+}
+
+/** True when a configured target says it is a bzr branch (`vcs: bzr`). */
+function someTargetUsesBzr(payload: VerifyPayload): boolean {
+  return payload.projects.some((p) => p.targets.some((t) => t.vcs === 'bzr'));
+}
+
+export default definePlugin({
+  name: NAME,
+  description: 'Fetches, merges and pushes Breezy (bzr) branches with brz (argv only, never --overwrite)',
+  config: configSchema,
+  secrets: {
+    'ssh-key': { description: 'OpenSSH private key used for bzr+ssh:// branches', required: false },
+  },
+  apply(hooks, api) {
+    let session: SshSession | undefined;
+    const configured = api.config.knownHosts;
+    const knownHosts = configured === undefined ? undefined : isAbsolute(configured) ? configured : resolve(api.run.configDir, configured);
+
+    /** The environment of brz for these locations: a private HOME, BRZ_SSH when needed. */
+    async function envFor(signal: AbortSignal, ...urls: string[]): Promise<BrzEnv> {
+      const home = join(api.run.workdir, 'bzr-home');
+      await mkdir(home, { recursive: true, mode: 0o700 });
+      if (!urls.some(usesSsh)) return { home, signal };
+      session ??= createSshSession(api.run.workdir, { key: api.secrets.get('ssh-key'), knownHosts });
+      return { home, signal, ssh: await session.wrapper() };
+    }
+
+    hooks.verify.tapPromise(async (payload) => {
+      const { problems, notes, signal } = payload;
+      const env = await envFor(signal);
+      const version = await brz(env, env.home, ['version', '--short']).catch(() => undefined);
+      if (!version || version.exitCode !== 0) {
+        if (someTargetUsesBzr(payload)) {
+          problems.push({ source: NAME, message: 'brz (Breezy) is not installed or does not run, and a project has a bzr target', hint: 'apt-get install brz' });
+        } else {
+          notes.push({ source: NAME, message: 'brz (Breezy) is not installed: bzr branches cannot land (apt-get install brz)' });
+        }
+      } else {
+        notes.push({ source: NAME, message: `brz ${version.stdout.trim()}` });
+      }
+      if (knownHosts) {
+        try {
+          await access(knownHosts, constants.R_OK);
+        } catch {
+          problems.push({
+            source: NAME,
+            message: `plugins.bzr.knownHosts: cannot read ${knownHosts}`,
+            hint: 'write the forges\' host keys there, e.g. ssh-keyscan bazaar.launchpad.net (then check the fingerprints)',
+          });
+        }
+      }
+      const key = api.secrets.get('ssh-key');
+      if (key !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+        problems.push({
+          source: NAME,
+          message: 'secret bzr/ssh-key is not a private key (no "-----BEGIN ... PRIVATE KEY-----" line)',
+          hint: 'store the whole key file: byoci secrets set bzr/ssh-key < ~/.ssh/id_ed25519',
+        });
+      }
+    });
+
+    hooks.fetch.tapPromise(async ({ proposal, workspace, signal }) => {
+      if (!isBzr(proposal)) return undefined;
+      const env = await envFor(signal, proposal.target.url, proposal.source.url);
+      return fetchProposal({ proposal, workspace, env, redact: (s) => api.redact(s) });
+    });
+
+    hooks.merge.tapPromise(async ({ proposal, checkout, message, committer, signal }) => {
+      if (!isBzr(proposal)) return undefined;
+      const env = await envFor(signal, proposal.target.url, proposal.source.url);
+      return mergeProposal({ proposal, checkout, message, committer, env });
+    });
+
+    hooks.push.tapPromise(async ({ proposal, checkout, merge, signal }) => {
+      if (!isBzr(proposal)) return undefined;
+      const env = await envFor(signal, proposal.target.url);
+      return pushMerge({ proposal, checkout, merge, env, redact: (s) => api.redact(s) });
+    });
+
+    hooks.shutdown.tapPromise(async () => {
+      await session?.dispose();
+      session = undefined;
+    });
+  },
+});
