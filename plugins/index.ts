@@ -5,6 +5,7 @@
  */
 import type { AnyPlugin, PluginRegistry } from '../core/plugin.js';
 import bwrap from './bwrap/index.js';
+import bzr from './bzr/index.js';
 import git from './git/index.js';
 import github from './github/index.js';
 import host from './host/index.js';
@@ -16,6 +17,7 @@ import lxd from './lxd/index.js';
 const BUILTINS: readonly AnyPlugin[] = [
   // version control
   git,
+  bzr,
   // forges
   local,
   launchpad,
