@@ -3,7 +3,8 @@
  * See README.md beside this file.
  */
 import { access, constants } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { homedir, userInfo } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { definePlugin, run } from '../../core/index.js';
 import type { Proposal } from '../../hooks/index.js';
@@ -11,6 +12,7 @@ import { fetchProposal } from './fetch.js';
 import { mergeProposal } from './merge.js';
 import { pushMerge } from './push.js';
 import { createSshSession, type SshSession } from './ssh.js';
+import { checkPushKey, parsePrivateKey, remoteLabel, targetRemotes } from './ssh-check.js';
 
 export const NAME = 'git';
 
@@ -18,6 +20,8 @@ export const configSchema = z
   .object({
     /** known_hosts file with the host keys of the forges reached over ssh. */
     knownHosts: z.string().min(1, 'must be a path to a known_hosts file').optional(),
+    /** Seconds `verify` waits for each ssh handshake + login of the push-key check. */
+    sshCheckTimeout: z.number().positive().max(50, 'must be at most 50 s (verify itself times out at 60 s)').default(10),
   })
   .strict()
   .default({});
@@ -56,7 +60,7 @@ export default definePlugin({
       return session.command();
     }
 
-    hooks.verify.tapPromise(async ({ problems, notes, signal }) => {
+    hooks.verify.tapPromise(async ({ projects, problems, notes, signal }) => {
       const version = await run(['git', '--version'], { reject: false, signal }).catch(() => undefined);
       if (!version || version.exitCode !== 0) {
         problems.push({ source: NAME, message: 'git is not installed or does not run', hint: 'apt-get install git' });
@@ -84,6 +88,30 @@ export default definePlugin({
       }
       if (key !== undefined && !knownHosts) {
         notes.push({ source: NAME, message: 'ssh-key set without plugins.git.knownHosts: the slave\'s ~/.ssh/known_hosts decides which hosts are trusted' });
+      }
+      const remotes = targetRemotes(projects, userInfo().username);
+      if (remotes.length === 0) return;
+      const hosts = remotes.map(remoteLabel).join(', ');
+      if (key === undefined) {
+        notes.push({ source: NAME, message: `no secret git/ssh-key: ssh remotes (${hosts}) use the slave user's own ssh keys and config (not checked)` });
+        return;
+      }
+      if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) return; // already a problem above
+      const parsed = parsePrivateKey(key);
+      if (typeof parsed === 'string') {
+        problems.push({
+          source: NAME,
+          message: `secret git/ssh-key cannot be used: ${parsed}`,
+          hint: 'store an unencrypted OpenSSH or PEM private key (ssh-keygen -p -N "" -f <copy of the key> removes a passphrase)',
+        });
+        return;
+      }
+      const trustedFiles = knownHosts ? [knownHosts] : [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
+      const timeoutMs = api.config.sshCheckTimeout * 1000;
+      const results = await Promise.all(remotes.map((remote) => checkPushKey({ remote, privateKey: key, knownHosts: trustedFiles, timeoutMs, signal })));
+      for (const result of results) {
+        if (result.ok) notes.push({ source: NAME, message: result.message });
+        else problems.push({ source: NAME, message: result.message, hint: result.hint });
       }
     });
 
