@@ -77,7 +77,9 @@ export function testRejection(result: TestResult, spec: TestSpec): Rejection | u
   if (result.timedOut === 'no-output') {
     return new Rejection('tests-silent', { seconds: spec.noOutputTimeout }, result.outputTail);
   }
-  if (result.oomKilled) return new Rejection('tests-oom', { limit: spec.limits.memory ?? 'unset' }, result.outputTail);
+  if (result.oomKilled) {
+    return new Rejection('tests-oom', { limit: result.memoryLimit ?? spec.limits.memory ?? 'unset' }, result.outputTail);
+  }
   if (result.exitCode === 0) return undefined;
   return new Rejection(result.phase === 'setup' ? 'setup-failed' : 'tests-failed', { exitCode: result.exitCode }, result.outputTail);
 }

@@ -130,6 +130,8 @@ export interface TestResult {
   timedOut?: 'total' | 'no-output';
   /** Set when the container was killed for exceeding its memory limit. */
   oomKilled?: boolean;
+  /** The memory limit the backend applied (its default when the project sets none). */
+  memoryLimit?: string;
   /** The last lines of output (already redacted), for rejection comments. */
   outputTail: string;
   /** Host paths of artefacts copied back from the container. */
