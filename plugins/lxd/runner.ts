@@ -224,7 +224,8 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     };
     if (killedBy) result.timedOut = killedBy;
     if (oomKilled) result.oomKilled = true;
-    log.info('container run done', { container: name, phase, exitCode, timedOut: killedBy, oomKilled });
+    if (limits.memory) result.memoryLimit = limits.memory;
+    log.info('container run done', { container: name, phase, exitCode, ...(killedBy ? { timedOut: killedBy } : {}), oomKilled });
     return result;
   } finally {
     watchdog?.stop();

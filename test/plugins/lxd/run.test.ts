@@ -143,6 +143,7 @@ describe('lxd backend: running tests in a container', suiteNeeds('lxd', MISSING)
     );
     assert.equal(result?.exitCode, 137);
     assert.equal(result?.oomKilled, true);
+    assert.equal(result?.memoryLimit, '128MiB');
     assert.match(result?.outputTail ?? '', /memory limit \(128MiB\)/);
   });
 
