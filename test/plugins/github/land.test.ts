@@ -7,15 +7,13 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Bot, type LandSummary } from '../../../core/bot.js';
-import { loadConfig } from '../../../core/config.js';
+import type { Bot, LandSummary } from '../../../core/bot.js';
 import { run } from '../../../core/process.js';
-import { createLogger } from '../../../core/logger.js';
 import gitPlugin from '../../../plugins/git/index.js';
 import github from '../../../plugins/github/index.js';
 import host from '../../../plugins/host/index.js';
 import { createEnvStore } from '../../../secrets/env.js';
-import { Redactor } from '../../../secrets/redact.js';
+import { withTestBot } from '../../support/bot.js';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { advanceTarget, gitIn, tempDir } from '../../support/git-repos.js';
 import { REPO, makeWorld, type World } from './helpers.js';
@@ -61,33 +59,21 @@ describe('github plugin: landing end to end', suiteNeeds('git', missingCommands(
       '      timeout: 120',
       '',
     ].join('\n');
-    const config = loadConfig({ text: yaml, namespace: 'selftest', env: {} });
-    const redactor = new Redactor();
-    const lines: string[] = [];
-    const log = createLogger({ level: 'debug', redactor, write: (l) => lines.push(l) });
-    const bot = await Bot.create({
-      config,
-      registry: new Map([github, gitPlugin, host].map((p) => [p.name, p])),
-      defaultPlugins: ['git', 'host'],
-      stores: [createEnvStore({ env: { BYOCI_SECRET_GITHUB_TOKEN: world.gh.token } })],
-      log,
-      redactor,
-      buildUrl: BUILD_URL,
-    });
     const before = world.gh.requests.length;
-    try {
-      await bot.verifyOrThrow();
-      // `list` only discovers: every candidate with its readiness, nothing landed.
-      const summary: LandSummary =
-        action === 'land' ? await bot.landAll() : { results: [], waiting: await bot.discover(), exitCode: 0 };
-      const writes = world.gh.requests
-        .slice(before)
-        .filter((r) => r.method !== 'GET')
-        .map((r) => `${r.method} ${r.path}`);
-      return { summary, lines, writes, bot };
-    } finally {
-      await bot.shutdown();
-    }
+    const stores = [createEnvStore({ env: { BYOCI_SECRET_GITHUB_TOKEN: world.gh.token } })];
+    return withTestBot(
+      { yaml, plugins: [github, gitPlugin, host], defaultPlugins: ['git', 'host'], stores, buildUrl: BUILD_URL },
+      async (bot, lines) => {
+        // `list` only discovers: every candidate with its readiness, nothing landed.
+        const summary: LandSummary =
+          action === 'land' ? await bot.landAll() : { results: [], waiting: await bot.discover(), exitCode: 0 };
+        const writes = world.gh.requests
+          .slice(before)
+          .filter((r) => r.method !== 'GET')
+          .map((r) => `${r.method} ${r.path}`);
+        return { summary, lines, writes, bot };
+      },
+    );
   }
 
   const mainTip = () => gitIn(world.repos.target, ['rev-parse', 'refs/heads/main']);

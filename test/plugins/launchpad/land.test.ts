@@ -7,16 +7,14 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Bot, type LandSummary } from '../../../core/bot.js';
-import { loadConfig } from '../../../core/config.js';
-import { createLogger } from '../../../core/logger.js';
+import type { LandSummary } from '../../../core/bot.js';
 import { run } from '../../../core/process.js';
 import gitPlugin from '../../../plugins/git/index.js';
 import host from '../../../plugins/host/index.js';
 import launchpad from '../../../plugins/launchpad/index.js';
 import { formatCredentials } from '../../../plugins/launchpad/credentials.js';
 import { createEnvStore } from '../../../secrets/env.js';
-import { Redactor } from '../../../secrets/redact.js';
+import { withTestBot } from '../../support/bot.js';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { advanceTarget, branchWith, commitFiles, gitIn, makeRepos, tempDir, type Repos } from '../../support/git-repos.js';
 import type { LaunchpadServer } from '../../support/launchpad-server.js';
@@ -64,28 +62,16 @@ describe('launchpad: landing end to end', suiteNeeds('git', missingCommands('git
       '      timeout: 120',
       '',
     ].join('\n');
-    const config = loadConfig({ text: yaml, namespace: 'selftest', env: {} });
-    const redactor = new Redactor();
-    const lines: string[] = [];
-    const log = createLogger({ level: 'debug', redactor, write: (l) => lines.push(l) });
-    const bot = await Bot.create({
-      config,
-      registry: new Map([launchpad, gitPlugin, host].map((p) => [p.name, p])),
-      defaultPlugins: ['git', 'host'],
-      stores: [createEnvStore({ env: { BYOCI_SECRET_LAUNCHPAD_OAUTH: formatCredentials(CREDENTIALS) } })],
-      log,
-      redactor,
-      buildUrl: BUILD_URL,
-    });
     const before = lp.requests.length;
-    try {
-      await bot.verifyOrThrow();
-      const summary: LandSummary = action === 'land' ? await bot.landAll() : { results: [], waiting: await bot.discover(), exitCode: 0 };
-      const writes = lp.requests.slice(before).filter((r) => r.method === 'POST').map((r) => `${r.op} ${r.path}`);
-      return { summary, writes, lines };
-    } finally {
-      await bot.shutdown();
-    }
+    const stores = [createEnvStore({ env: { BYOCI_SECRET_LAUNCHPAD_OAUTH: formatCredentials(CREDENTIALS) } })];
+    return withTestBot(
+      { yaml, plugins: [launchpad, gitPlugin, host], defaultPlugins: ['git', 'host'], stores, buildUrl: BUILD_URL },
+      async (bot, lines) => {
+        const summary: LandSummary = action === 'land' ? await bot.landAll() : { results: [], waiting: await bot.discover(), exitCode: 0 };
+        const writes = lp.requests.slice(before).filter((r) => r.method === 'POST').map((r) => `${r.op} ${r.path}`);
+        return { summary, writes, lines };
+      },
+    );
   }
 
   const mainTip = () => gitIn(repos.target, ['rev-parse', 'refs/heads/main']);

@@ -9,13 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import YAML from 'yaml';
-import { Bot, type LandSummary } from '../../../core/bot.js';
-import { loadConfig } from '../../../core/config.js';
-import { createLogger } from '../../../core/logger.js';
+import type { LandSummary } from '../../../core/bot.js';
 import gitPlugin from '../../../plugins/git/index.js';
 import host from '../../../plugins/host/index.js';
 import local from '../../../plugins/local/index.js';
-import { Redactor } from '../../../secrets/redact.js';
+import { withTestBot } from '../../support/bot.js';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { ALICE, branchWith, commitFiles, gitIn, makeRepos, snapshot, tempDir, type Repos } from '../../support/git-repos.js';
 
@@ -54,27 +52,13 @@ describe('local forge + git: landing end to end', suiteNeeds('git', missingComma
       '      timeout: 120',
       '',
     ].join('\n');
-    const config = loadConfig({ text: yaml, namespace: 'selftest', env: {} });
-    const redactor = new Redactor();
-    const lines: string[] = [];
-    const log = createLogger({ level: 'debug', redactor, write: (l) => lines.push(l) });
-    const bot = await Bot.create({
-      config,
-      registry: new Map([local, gitPlugin, host].map((p) => [p.name, p])),
-      defaultPlugins: ['git', 'host'],
-      stores: [],
-      log,
-      redactor,
-      buildUrl: BUILD_URL,
-      dryRun: options.dryRun ?? false,
-    });
-    try {
-      await bot.verifyOrThrow();
-      if (options.list) return { results: [], waiting: await bot.discover(), exitCode: 0, lines };
-      return { ...(await bot.landAll()), lines };
-    } finally {
-      await bot.shutdown();
-    }
+    return withTestBot(
+      { yaml, plugins: [local, gitPlugin, host], defaultPlugins: ['git', 'host'], buildUrl: BUILD_URL, dryRun: options.dryRun },
+      async (bot, lines) => {
+        if (options.list) return { results: [], waiting: await bot.discover(), exitCode: 0, lines };
+        return { ...(await bot.landAll()), lines };
+      },
+    );
   }
 
   function propose(id: string, branch: string, approved: string, message = `Land ${branch}`): string {
