@@ -1,0 +1,74 @@
+/** What `verify` (and so `byoci doctor`) says about brz, the ssh key and known_hosts. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import bzrPlugin from '../../../plugins/bzr/index.js';
+import type { Note, Problem, ProjectConfig } from '../../../hooks/index.js';
+import { missingCommands, needs } from '../../support/components.js';
+import { applyPlugins } from '../../support/harness.js';
+
+function project(vcs: string): ProjectConfig {
+  return {
+    name: 'brz',
+    targets: [{ forge: 'launchpad', vcs, url: 'lp:brz' }],
+    test: {
+      backend: 'auto',
+      command: ['make', 'check'],
+      env: [],
+      setEnv: {},
+      timeout: 60,
+      noOutputTimeout: 60,
+      artefacts: [],
+      network: false,
+      setupAgent: false,
+      limits: {},
+    },
+  };
+}
+
+async function verify(config: unknown, secrets: Record<string, string>, projects: ProjectConfig[]): Promise<{ problems: Problem[]; notes: Note[] }> {
+  const harness = await applyPlugins([{ plugin: bzrPlugin, config, secrets }]);
+  try {
+    const problems: Problem[] = [];
+    const notes: Note[] = [];
+    await harness.hooks.verify.promise({ projects, problems, notes, signal: harness.run.signal });
+    return { problems, notes };
+  } finally {
+    harness.cleanup();
+  }
+}
+
+describe('bzr plugin: verify', () => {
+  test('notes the brz version when brz runs', async (t) => {
+    if (!needs(t, 'brz', missingCommands('brz'))) return;
+    const { problems, notes } = await verify({}, {}, [project('bzr')]);
+    assert.deepEqual(problems, []);
+    assert.ok(notes.some((n) => n.source === 'bzr' && /^brz \d+\.\d+\.\d+$/.test(n.message)), JSON.stringify(notes));
+  });
+
+  test('brz missing is a problem when a target is a bzr branch, only a note otherwise', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const bzr = await verify({}, {}, [project('bzr')]);
+      assert.equal(bzr.problems.length, 1);
+      assert.match(bzr.problems[0]!.message, /brz \(Breezy\) is not installed/);
+      assert.equal(bzr.problems[0]!.hint, 'apt-get install brz');
+      const git = await verify({}, {}, [project('git')]);
+      assert.deepEqual(git.problems, []);
+      assert.ok(git.notes.some((n) => /not installed: bzr branches cannot land/.test(n.message)));
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
+  test('an ssh-key that is no private key and an unreadable knownHosts are problems, in one go', async () => {
+    const { problems } = await verify({ knownHosts: '/nonexistent/known_hosts' }, { 'ssh-key': 'not a key' }, []);
+    const messages = problems.map((p) => p.message);
+    assert.ok(messages.includes('plugins.bzr.knownHosts: cannot read /nonexistent/known_hosts'), messages.join('\n'));
+    assert.ok(messages.some((m) => m.startsWith('secret bzr/ssh-key is not a private key')), messages.join('\n'));
+  });
+
+  test('unknown config keys are refused by the schema', async () => {
+    await assert.rejects(applyPlugins([{ plugin: bzrPlugin, config: { knwonHosts: 'x' } }]), /plugins\.bzr: Unrecognized key\(s\) in object: 'knwonHosts'/);
+  });
+});
