@@ -2,7 +2,7 @@
  * The bzr plugin: fetch, merge and push for proposals whose target is a Breezy (bzr)
  * branch, e.g. `lp:brz`. See README.md beside this file.
  */
-import { access, constants, mkdir } from 'node:fs/promises';
+import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { definePlugin } from '../../core/index.js';
@@ -19,6 +19,14 @@ export const configSchema = z
   .object({
     /** known_hosts file with the host keys of the forges reached over bzr+ssh. */
     knownHosts: z.string().min(1, 'must be a path to a known_hosts file').optional(),
+    /**
+     * Launchpad user name: brz then resolves `lp:` URLs to `bzr+ssh://<user>@bazaar.launchpad.net/...`
+     * (needed to push to Launchpad) instead of read-only https. Written into the private HOME's breezy.conf.
+     */
+    launchpadUser: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9+.-]{0,63}$/, 'must be a Launchpad user name (lower-case letters, digits, "+", "." and "-")')
+      .optional(),
   })
   .strict()
   .default({});
@@ -32,6 +40,13 @@ function someTargetUsesBzr(payload: VerifyPayload): boolean {
   return payload.projects.some((p) => p.targets.some((t) => t.vcs === 'bzr'));
 }
 
+/** The private HOME's breezy.conf naming the Launchpad user (a validated name: no quoting needed). */
+async function writeBreezyConf(home: string, launchpadUser: string): Promise<void> {
+  const dir = join(home, '.config', 'breezy');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(join(dir, 'breezy.conf'), `[DEFAULT]\nlaunchpad_username = ${launchpadUser}\n`, { mode: 0o600 });
+}
+
 export default definePlugin({
   name: NAME,
   description: 'Fetches, merges and pushes Breezy (bzr) branches with brz (argv only, never --overwrite)',
@@ -42,13 +57,16 @@ export default definePlugin({
   apply(hooks, api) {
     let session: SshSession | undefined;
     const configured = api.config.knownHosts;
+    const launchpadUser = api.config.launchpadUser;
     const knownHosts = configured === undefined ? undefined : isAbsolute(configured) ? configured : resolve(api.run.configDir, configured);
 
     /** The environment of brz for these locations: a private HOME, BRZ_SSH when needed. */
     async function envFor(signal: AbortSignal, ...urls: string[]): Promise<BrzEnv> {
       const home = join(api.run.workdir, 'bzr-home');
       await mkdir(home, { recursive: true, mode: 0o700 });
-      if (!urls.some(usesSsh)) return { home, signal };
+      if (launchpadUser) await writeBreezyConf(home, launchpadUser);
+      const overSsh = (url: string) => usesSsh(url) || (launchpadUser !== undefined && /^lp:/i.test(url));
+      if (!urls.some(overSsh)) return { home, signal };
       session ??= createSshSession(api.run.workdir, { key: api.secrets.get('ssh-key'), knownHosts });
       return { home, signal, ssh: await session.wrapper() };
     }

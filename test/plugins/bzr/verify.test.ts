@@ -1,6 +1,8 @@
 /** What `verify` (and so `byoci doctor`) says about brz, the ssh key and known_hosts. */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { run } from '../../../core/process.js';
 import bzrPlugin from '../../../plugins/bzr/index.js';
 import type { Note, Problem, ProjectConfig } from '../../../hooks/index.js';
 import { missingCommands, needs } from '../../support/components.js';
@@ -66,6 +68,23 @@ describe('bzr plugin: verify', () => {
     const messages = problems.map((p) => p.message);
     assert.ok(messages.includes('plugins.bzr.knownHosts: cannot read /nonexistent/known_hosts'), messages.join('\n'));
     assert.ok(messages.some((m) => m.startsWith('secret bzr/ssh-key is not a private key')), messages.join('\n'));
+  });
+
+  test('launchpadUser is written into the private HOME, where brz reads it (lp: then resolves to bzr+ssh)', async (t) => {
+    if (!needs(t, 'brz', missingCommands('brz'))) return;
+    const harness = await applyPlugins([{ plugin: bzrPlugin, config: { launchpadUser: 'byoci-lander' } }]);
+    try {
+      await harness.hooks.verify.promise({ projects: [], problems: [], notes: [], signal: harness.run.signal });
+      const home = join(harness.run.workdir, 'bzr-home');
+      const result = await run(['brz', 'config', 'launchpad_username'], { cwd: home, env: { HOME: home } });
+      assert.equal(result.stdout.trim(), 'byoci-lander');
+    } finally {
+      harness.cleanup();
+    }
+    await assert.rejects(
+      applyPlugins([{ plugin: bzrPlugin, config: { launchpadUser: 'x\n[DEFAULT]' } }]),
+      /plugins\.bzr\.launchpadUser: must be a Launchpad user name/,
+    );
   });
 
   test('unknown config keys are refused by the schema', async () => {
