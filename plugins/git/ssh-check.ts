@@ -83,10 +83,16 @@ export interface PushKeyCheck {
 
 export type CheckResult = { ok: true; message: string } | { ok: false; message: string; hint: string };
 
-/** ssh2 host key algorithms that can present a key of a known_hosts type. */
-function algorithmsFor(types: readonly string[]): Algorithms['serverHostKey'] {
+/** Host key algorithms ssh2 can negotiate. */
+const SSH2_HOST_KEY_ALGORITHMS = new Set([
+  'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-dss',
+]);
+
+/** ssh2 host key algorithms that can present a key of a known_hosts type (none: no restriction). */
+function algorithmsFor(types: readonly string[]): Pick<ConnectConfig, 'algorithms'> {
   const algorithms = types.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]));
-  return [...new Set(algorithms)] as Algorithms['serverHostKey'];
+  const usable = [...new Set(algorithms)].filter((a) => SSH2_HOST_KEY_ALGORITHMS.has(a));
+  return usable.length ? { algorithms: { serverHostKey: usable as Algorithms['serverHostKey'] } } : {};
 }
 
 function keyLabel(blob: Buffer): string {
@@ -124,6 +130,7 @@ export async function checkPushKey(check: PushKeyCheck): Promise<CheckResult> {
     signal?.addEventListener('abort', onAbort, { once: true });
 
     client.on('ready', () => finish({ ok: true, message: `push key accepted by ${where} (${pushKey})` }));
+    client.on('close', () => finish({ ok: false, message: `${where} closed the ssh connection before login`, hint: 'check the port in the target URL and the forge\'s ssh server logs' }));
     client.on('error', (error: Error & { level?: string; code?: string }) => {
       finish(classify(error, { where, remote, presented, known, trusted, files, pushKey, timeoutMs }));
     });
@@ -135,14 +142,18 @@ export async function checkPushKey(check: PushKeyCheck): Promise<CheckResult> {
       authHandler: ['publickey'],
       tryKeyboard: false,
       readyTimeout: timeoutMs,
-      ...(trusted.length ? { algorithms: { serverHostKey: algorithmsFor(trusted.map((k) => k.type)) } } : {}),
+      ...algorithmsFor(trusted.map((k) => k.type)),
       hostVerifier: (blob: Buffer): boolean => {
         presented = blob;
         const b64 = blob.toString('base64');
         return trusted.some((k) => k.key === b64) && !known.some((k) => k.revoked && k.key === b64);
       },
     };
-    client.connect(config);
+    try {
+      client.connect(config);
+    } catch (error) {
+      finish({ ok: false, message: `ssh to ${where} failed: ${error instanceof Error ? error.message : String(error)}`, hint: 'check the target URL' });
+    }
   });
 }
 
