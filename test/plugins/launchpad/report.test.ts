@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Outcome, Proposal } from '../../../hooks/index.js';
+import type { Outcome, Proposal, RejectionInfo } from '../../../hooks/index.js';
+import type { Harness } from '../../support/harness.js';
 import type { LaunchpadServer } from '../../support/launchpad-server.js';
 import { tail } from '../../../plugins/launchpad/report.js';
 import { CREDENTIALS, discover, FORK, harness, idOf, project, startLaunchpad, TRUNK } from './helpers.js';
@@ -32,10 +33,25 @@ describe('launchpad report', () => {
   const setStatusCalls = (id: number) =>
     lp.requests.filter((r) => r.op === 'setStatus' && r.path.endsWith(`/+merge/${id}`)).map((r) => [r.params.status, r.params.revid]);
 
-  test('landed: status Merged with the merged revision, once; a rerun changes nothing', async () => {
-    const { id, proposal } = await approved('land-me');
-    const h = await harness(lp);
+  /** An approved proposal from a new branch, and the plugin on real hooks, cleaned up after `use`. */
+  async function withApproved(
+    setup: string | { branch: string; config: Record<string, unknown>; buildUrl: string },
+    use: (x: { id: number; proposal: Proposal; h: Harness }) => Promise<void>,
+  ): Promise<void> {
+    const { branch, config = {}, buildUrl } = typeof setup === 'string' ? { branch: setup } : setup;
+    const { id, proposal } = await approved(branch);
+    const h = await harness(lp, config, { buildUrl });
     try {
+      await use({ id, proposal, h });
+    } finally {
+      h.cleanup();
+    }
+  }
+
+  const rejected = (proposal: Proposal, rejection: RejectionInfo): Outcome => ({ kind: 'rejected', proposal, project: project(), rejection });
+
+  test('landed: status Merged with the merged revision, once; a rerun changes nothing', () =>
+    withApproved('land-me', async ({ id, proposal, h }) => {
       const outcome: Outcome = { kind: 'landed', proposal, project: project(), revision: 'e'.repeat(40) };
       await h.hooks.report.promise(outcome);
       assert.equal(lp.proposal(id).status, 'Merged');
@@ -43,23 +59,13 @@ describe('launchpad report', () => {
       await h.hooks.report.promise(outcome);
       assert.deepEqual(setStatusCalls(id), [['Merged', 'e'.repeat(40)]]);
       assert.deepEqual(lp.botComments(id), []);
-    } finally {
-      h.cleanup();
-    }
-  });
+    }));
 
-  test('rejected: one comment with reason, build URL and redacted output tail, then Needs review at the reviewed revision', async () => {
-    const { id, proposal } = await approved('fails');
-    const h = await harness(lp, { commentTail: 300 }, { buildUrl: 'https://jenkins.test/job/land-brz/42/' });
-    try {
+  test('rejected: one comment with reason, build URL and redacted output tail, then Needs review at the reviewed revision', () =>
+    withApproved({ branch: 'fails', config: { commentTail: 300 }, buildUrl: 'https://jenkins.test/job/land-brz/42/' }, async ({ id, proposal, h }) => {
       const lines = Array.from({ length: 200 }, (_, i) => `test line ${i}`);
       lines.push(`token leaked: ${CREDENTIALS.accessToken}`, 'FAILED (failures=1)');
-      const outcome: Outcome = {
-        kind: 'rejected',
-        proposal,
-        project: project(),
-        rejection: { code: 'tests-failed', reason: 'The tests failed (exit code 1).', details: lines.join('\n') },
-      };
+      const outcome = rejected(proposal, { code: 'tests-failed', reason: 'The tests failed (exit code 1).', details: lines.join('\n') });
       await h.hooks.report.promise(outcome);
       const comments = lp.botComments(id);
       assert.equal(comments.length, 1);
@@ -78,21 +84,11 @@ describe('launchpad report', () => {
       await h.hooks.report.promise({ ...outcome, buildUrl: 'https://jenkins.test/job/land-brz/43/' });
       assert.equal(lp.botComments(id).length, 1);
       assert.equal(setStatusCalls(id).length, 1);
-    } finally {
-      h.cleanup();
-    }
-  });
+    }));
 
-  test('a rerun after a crash between comment and status does not comment twice but sets the status', async () => {
-    const { id, proposal } = await approved('crashed');
-    const h = await harness(lp);
-    try {
-      const outcome: Outcome = {
-        kind: 'rejected',
-        proposal,
-        project: project(),
-        rejection: { code: 'merge-conflict', reason: 'The proposal does not merge cleanly into lp:brz:master. Conflicts in: a.txt.' },
-      };
+  test('a rerun after a crash between comment and status does not comment twice but sets the status', () =>
+    withApproved('crashed', async ({ id, proposal, h }) => {
+      const outcome = rejected(proposal, { code: 'merge-conflict', reason: 'The proposal does not merge cleanly into lp:brz:master. Conflicts in: a.txt.' });
       // The first run posts its comment, then fails on setStatus (the reporter error is logged).
       lp.failNext(1, 403, /ws\.op=setStatus$/);
       await h.hooks.report.promise(outcome);
@@ -104,83 +100,50 @@ describe('launchpad report', () => {
       assert.equal(lp.botComments(id).length, 1, 'same rejection since the last approval: not posted again');
       assert.equal(lp.proposal(id).status, 'Needs review');
       assert.deepEqual(setStatusCalls(id), [['Needs review', REV], ['Needs review', REV]]);
-    } finally {
-      h.cleanup();
-    }
-  });
+    }));
 
-  test('a re-approval after a rejection gets a new comment when it fails again', async () => {
-    const { id, proposal } = await approved('again');
-    const h = await harness(lp);
-    try {
-      const outcome: Outcome = { kind: 'rejected', proposal, project: project(), rejection: { code: 'tests-failed', reason: 'The tests failed (exit code 2).' } };
+  test('a re-approval after a rejection gets a new comment when it fails again', () =>
+    withApproved('again', async ({ id, proposal, h }) => {
+      const outcome = rejected(proposal, { code: 'tests-failed', reason: 'The tests failed (exit code 2).' });
       await h.hooks.report.promise(outcome);
       await new Promise((r) => setTimeout(r, 5));
       lp.approve(id, REV);
       await h.hooks.report.promise(outcome);
       assert.equal(lp.botComments(id).length, 2);
-    } finally {
-      h.cleanup();
-    }
-  });
+    }));
 
-  test('a push that lost a race is explained once and the proposal stays approved for the next run', async () => {
-    const { id, proposal } = await approved('raced');
-    const h = await harness(lp);
-    try {
-      const outcome: Outcome = {
-        kind: 'rejected',
-        proposal,
-        project: project(),
-        rejection: { code: 'push-rejected', reason: 'The push to lp:brz:master was rejected as not a fast-forward: the target moved while the proposal was being tested. It will be tried again on the next run.' },
-      };
+  test('a push that lost a race is explained once and the proposal stays approved for the next run', () =>
+    withApproved('raced', async ({ id, proposal, h }) => {
+      const outcome = rejected(proposal, { code: 'push-rejected', reason: 'The push to lp:brz:master was rejected as not a fast-forward: the target moved while the proposal was being tested. It will be tried again on the next run.' });
       await h.hooks.report.promise(outcome);
       await h.hooks.report.promise(outcome);
       assert.equal(lp.botComments(id).length, 1);
       assert.equal(lp.proposal(id).status, 'Approved');
       assert.deepEqual(setStatusCalls(id), []);
-    } finally {
-      h.cleanup();
-    }
-  });
+    }));
 
-  test('an internal error says so without internals and leaves the status alone', async () => {
-    const { id, proposal } = await approved('broken');
-    const h = await harness(lp);
-    try {
+  test('an internal error says so without internals and leaves the status alone', () =>
+    withApproved('broken', async ({ id, proposal, h }) => {
       await h.hooks.report.promise({ kind: 'error', proposal, project: project(), message: 'ENOENT /var/lib/byoci/secret-path' });
       const [c] = lp.botComments(id);
       assert.match(c!.content, /^An internal error stopped the landing bot/);
       assert.doesNotMatch(c!.content, /ENOENT|secret-path/);
       assert.equal(lp.proposal(id).status, 'Approved');
-    } finally {
-      h.cleanup();
-    }
-  });
+    }));
 
-  test('503 twice, then 200: the report still lands', async () => {
-    const { id, proposal } = await approved('flaky-api');
-    const h = await harness(lp);
-    try {
+  test('503 twice, then 200: the report still lands', () =>
+    withApproved('flaky-api', async ({ id, proposal, h }) => {
       lp.failNext(2, 503);
       await h.hooks.report.promise({ kind: 'landed', proposal, project: project(), revision: 'f'.repeat(40) });
       assert.equal(lp.proposal(id).status, 'Merged');
-    } finally {
-      h.cleanup();
-    }
-  });
+    }));
 
-  test('proposals of other forges are not touched', async () => {
-    const { proposal } = await approved('foreign');
-    const h = await harness(lp);
-    try {
+  test('proposals of other forges are not touched', () =>
+    withApproved('foreign', async ({ proposal, h }) => {
       const before = lp.requests.length;
       await h.hooks.report.promise({ kind: 'landed', proposal: { ...proposal, forge: 'github' }, project: project(), revision: 'a'.repeat(40) });
       assert.equal(lp.requests.length, before);
-    } finally {
-      h.cleanup();
-    }
-  });
+    }));
 
   test('tail keeps whole last lines within the limit', () => {
     assert.equal(tail('a\nb\nc\n', 10), 'a\nb\nc');
