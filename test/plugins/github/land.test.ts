@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Bot, LandSummary } from '../../../core/bot.js';
+import type { RejectionInfo } from '../../../hooks/index.js';
 import { run } from '../../../core/process.js';
 import gitPlugin from '../../../plugins/git/index.js';
 import github from '../../../plugins/github/index.js';
@@ -77,6 +78,14 @@ describe('github plugin: landing end to end', suiteNeeds('git', missingCommands(
   }
 
   const mainTip = () => gitIn(world.repos.target, ['rev-parse', 'refs/heads/main']);
+  const prId = (n: number) => `github:${REPO}#${n}`;
+
+  /** What the run rejected PR `n` with; fails unless its result is a rejection. */
+  function rejectionOf(run: RunResult, n: number): RejectionInfo {
+    const result = run.summary.results.find((r) => r.proposal.id === prId(n));
+    assert.ok(result && result.kind === 'rejected', JSON.stringify(result));
+    return result.rejection;
+  }
 
   test('an approved, triggered PR lands as a fast-forward of the tested merge; pending → success; a rerun does nothing', async () => {
     const oldMain = await mainTip();
@@ -119,9 +128,7 @@ describe('github plugin: landing end to end', suiteNeeds('git', missingCommands(
 
     const run = await runBot('true');
     assert.equal(await mainTip(), before);
-    const result = run.summary.results.find((r) => r.proposal.id === `github:${REPO}#${number}`);
-    assert.ok(result && result.kind === 'rejected');
-    assert.equal(result.rejection.code, 'changes-after-approval');
+    assert.equal(rejectionOf(run, number).code, 'changes-after-approval');
     assert.equal(world.gh.statuses(REPO, head)[0]?.state, 'failure');
     const comments = world.gh.comments(REPO, number);
     assert.equal(comments.length, 1);
@@ -130,7 +137,7 @@ describe('github plugin: landing end to end', suiteNeeds('git', missingCommands(
     assert.deepEqual((await world.gh.pull(REPO, number)).labels, [], 'the trigger label is removed');
 
     const again = await runBot('true', 'list');
-    const listed = again.summary.waiting.find((c) => c.proposal.id === `github:${REPO}#${number}`);
+    const listed = again.summary.waiting.find((c) => c.proposal.id === prId(number));
     assert.ok(listed);
     assert.equal(listed.proposal.readiness.state, 'waiting');
     assert.match(listed.proposal.readiness.state === 'waiting' ? listed.proposal.readiness.reason : '', /not triggered/);
@@ -144,8 +151,8 @@ describe('github plugin: landing end to end', suiteNeeds('git', missingCommands(
     world.gh.comment(REPO, number, 'mallory', '@byoci land');
     const run = await runBot('true');
     assert.equal(await mainTip(), before);
-    assert.ok(!run.summary.results.some((r) => r.proposal.id === `github:${REPO}#${number}`));
-    const waiting = run.summary.waiting.find((c) => c.proposal.id === `github:${REPO}#${number}`);
+    assert.ok(!run.summary.results.some((r) => r.proposal.id === prId(number)));
+    const waiting = run.summary.waiting.find((c) => c.proposal.id === prId(number));
     assert.ok(waiting && waiting.proposal.readiness.state === 'waiting');
     assert.match(waiting.proposal.readiness.reason, /command "@byoci land" by mallory \(permission triage\)/);
     assert.ok(!run.writes.some((w) => w.includes(`/issues/${number}/`)), 'no comment or label change on the PR');
@@ -159,16 +166,14 @@ describe('github plugin: landing end to end', suiteNeeds('git', missingCommands(
     await world.gh.review(REPO, number, { user: 'carol', state: 'APPROVED' });
     const run = await runBot('true');
     assert.equal(await mainTip(), before);
-    const result = run.summary.results.find((r) => r.proposal.id === `github:${REPO}#${number}`);
-    assert.ok(result && result.kind === 'rejected');
-    assert.equal(result.rejection.code, 'merge-conflict');
+    assert.equal(rejectionOf(run, number).code, 'merge-conflict');
     assert.deepEqual(world.gh.statuses(REPO, head).map((s) => s.state), ['failure', 'pending']);
     const comments = world.gh.comments(REPO, number).filter((c) => (c.user as { login: string }).login === world.gh.botLogin);
     assert.equal(comments.length, 1);
     assert.match(String(comments[0]!.body), /does not merge cleanly.*a\.txt/s);
 
     const rerun = await runBot('true');
-    assert.ok(!rerun.summary.results.some((r) => r.proposal.id === `github:${REPO}#${number}`));
+    assert.ok(!rerun.summary.results.some((r) => r.proposal.id === prId(number)));
     assert.deepEqual(rerun.writes, []);
   });
 
@@ -179,9 +184,7 @@ describe('github plugin: landing end to end', suiteNeeds('git', missingCommands(
     await world.gh.review(REPO, number, { user: 'carol', state: 'APPROVED' });
     const run = await runBot('sh check.sh');
     assert.equal(await mainTip(), before);
-    const result = run.summary.results.find((r) => r.proposal.id === `github:${REPO}#${number}`);
-    assert.ok(result && result.kind === 'rejected');
-    assert.equal(result.rejection.code, 'tests-failed');
+    assert.equal(rejectionOf(run, number).code, 'tests-failed');
     assert.equal(world.gh.statuses(REPO, head)[0]?.state, 'failure');
     assert.equal(world.gh.statuses(REPO, head)[0]?.description, 'The tests failed (exit code 3).');
     const body = String(world.gh.comments(REPO, number).at(-1)!.body);
@@ -201,9 +204,7 @@ describe('github plugin: landing end to end', suiteNeeds('git', missingCommands(
       `set -e; d=$(mktemp -d); git clone -q ${JSON.stringify(target)} "$d/w"; cd "$d/w"; echo moved > moved.txt; git add moved.txt; ` +
       `git -c user.name=Other -c user.email=other@example.invalid commit -q -m "moved meanwhile"; git push -q origin HEAD:main; rm -rf "$d"`;
     const run = await runBot(command);
-    const result = run.summary.results.find((r) => r.proposal.id === `github:${REPO}#${number}`);
-    assert.ok(result && result.kind === 'rejected', JSON.stringify(result));
-    assert.equal(result.rejection.code, 'push-rejected');
+    assert.equal(rejectionOf(run, number).code, 'push-rejected');
     assert.equal(await gitIn(target, ['show', '--no-patch', '--format=%s', 'refs/heads/main']), 'moved meanwhile');
     assert.equal(world.gh.statuses(REPO, head)[0]?.state, 'failure');
     assert.equal((await world.gh.pull(REPO, number)).state, 'open');
