@@ -20,8 +20,12 @@ export interface Branches {
   remove(): void;
 }
 
+/** Private HOME of the test's own brz commands (never the user's breezy config), removed at exit. */
+const TEST_HOME = join(tmpdir(), `byoci-bzr-test-home-${process.pid}`);
+process.once('exit', () => rmSync(TEST_HOME, { recursive: true, force: true }));
+
 /** Runs brz in `cwd` as `who`; throws with brz's stderr when it fails. */
-export async function brzIn(cwd: string, args: string[], who: Person = BOB, home = join(tmpdir(), `byoci-bzr-test-home-${process.pid}`)): Promise<string> {
+export async function brzIn(cwd: string, args: string[], who: Person = BOB, home = TEST_HOME): Promise<string> {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const result = await run(['brz', ...args], { cwd, env: { HOME: home, LANG: 'C.UTF-8', BRZ_EMAIL: `${who.name} <${who.email}>` } });
   return result.stdout.trim();

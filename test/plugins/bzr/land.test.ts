@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Bot } from '../../../core/bot.js';
+import { Bot, type LandingResult } from '../../../core/bot.js';
 import { loadConfig } from '../../../core/config.js';
 import { createLogger } from '../../../core/logger.js';
 import { definePlugin } from '../../../core/plugin.js';
@@ -16,7 +16,7 @@ import host from '../../../plugins/host/index.js';
 import { Redactor } from '../../../secrets/redact.js';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { ALICE, branchWith, makeBranches, revisionOf, tipOf, type Branches } from '../../support/bzr-branches.js';
-import { tempDir } from '../../support/git-repos.js';
+import { snapshot, tempDir } from '../../support/git-repos.js';
 
 const FORGE = 'fake-lp';
 
@@ -50,7 +50,11 @@ describe('bzr plugin: landing end to end through the Bot', suiteNeeds('brz', mis
     b.remove();
   });
 
-  async function land(proposal: Proposal, command: string): Promise<{ outcomes: Outcome[]; exitCode: number; lines: string[] }> {
+  async function land(
+    proposal: Proposal,
+    command: string,
+    dryRun = false,
+  ): Promise<{ outcomes: Outcome[]; results: LandingResult[]; exitCode: number; lines: string[] }> {
     const outcomes: Outcome[] = [];
     const yaml = [
       `workdir: ${JSON.stringify(work.dir)}`,
@@ -77,12 +81,13 @@ describe('bzr plugin: landing end to end through the Bot', suiteNeeds('brz', mis
       stores: [],
       log,
       redactor,
+      dryRun,
     });
     try {
       const notes = await bot.verifyOrThrow();
       assert.ok(notes.some((n) => n.source === 'bzr' && /^brz \d+\.\d+/.test(n.message)), 'doctor notes the brz version');
       const summary = await bot.landAll();
-      return { outcomes, exitCode: summary.exitCode, lines };
+      return { outcomes, results: summary.results, exitCode: summary.exitCode, lines };
     } finally {
       await bot.shutdown();
     }
@@ -112,6 +117,16 @@ describe('bzr plugin: landing end to end through the Bot', suiteNeeds('brz', mis
     const rejected = run.outcomes[1];
     assert.equal(rejected?.kind === 'rejected' && rejected.rejection.code, 'tests-failed');
     assert.equal(await tipOf(b.trunk), before);
+  });
+
+  test('--dry-run merges and tests but leaves trunk and the source byte-identical', async () => {
+    const dry = await branchWith(b, 'dry', { 'feature.txt': 'working\n' }, 'dry run');
+    const before = { trunk: snapshot(b.trunk), source: snapshot(dry.path) };
+    const run = await land(proposalOf(dry.path, dry.revid, 'Dry'), 'grep -q working feature.txt', true);
+    assert.deepEqual(run.results.map((r) => [r.kind, r.dryRun]), [['landed', true]]);
+    assert.deepEqual(run.outcomes, [], 'nothing reported under --dry-run');
+    assert.deepEqual(snapshot(b.trunk), before.trunk);
+    assert.deepEqual(snapshot(dry.path), before.source);
   });
 
   test('an approved bzr proposal lands: trunk has the tested merge revision', async () => {
