@@ -107,11 +107,13 @@ describe('byoci secrets set (child process)', () => {
     assert.equal((await stat(join(secretsDir, 'github', 'token'))).mode & 0o777, 0o600);
   });
 
-  test('on a terminal the prompt hides the typed value', async (t) => {
-    if (!needs(t, 'script (util-linux)', missingCommands('script'))) return;
-    const canary = `typed-${randomBytes(8).toString('hex')}`;
-    const command = [...CLI, '-c', configFile, 'secrets', 'set', 'irc/password'].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    // script(1) gives the CLI a pseudo-terminal; everything it displays comes back on stdout.
+  /**
+   * `byoci secrets set <key>` on a pseudo-terminal (script(1) gives the CLI one; everything
+   * it displays comes back on stdout): types `keys` once the hidden-input prompt is up, waits
+   * until the screen shows `until`, and resolves with the exit code and the whole screen.
+   */
+  async function typeAtPrompt(key: string, keys: string, until: string): Promise<{ code: number | null; screen: string }> {
+    const command = [...CLI, '-c', configFile, 'secrets', 'set', key].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     let screen = '';
     const prompted = new Promise<void>((r) =>
@@ -122,10 +124,18 @@ describe('byoci secrets set (child process)', () => {
     );
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     await prompted;
-    child.stdin.write(`${canary}\r`);
-    await new Promise<void>((r) => child.stdout.on('data', () => screen.includes('stored in') && r()));
+    child.stdin.write(keys);
+    await new Promise<void>((r) => child.stdout.on('data', () => screen.includes(until) && r()));
     child.stdin.end();
-    assert.equal(await exited, 0, screen);
+    const code = await exited;
+    return { code, screen };
+  }
+
+  test('on a terminal the prompt hides the typed value', async (t) => {
+    if (!needs(t, 'script (util-linux)', missingCommands('script'))) return;
+    const canary = `typed-${randomBytes(8).toString('hex')}`;
+    const { code, screen } = await typeAtPrompt('irc/password', `${canary}\r`, 'stored in');
+    assert.equal(code, 0, screen);
     assert.match(screen, /Value of irc\/password \(input hidden, Enter to finish\): /);
     assert.match(screen, /irc\/password: stored in file/);
     assert.ok(!screen.includes(canary), `the terminal showed the value: ${JSON.stringify(screen)}`);
@@ -134,21 +144,8 @@ describe('byoci secrets set (child process)', () => {
 
   test('Ctrl-C at the prompt cancels and stores nothing', async (t) => {
     if (!needs(t, 'script (util-linux)', missingCommands('script'))) return;
-    const command = [...CLI, '-c', configFile, 'secrets', 'set', 'irc/cancelled'].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    let screen = '';
-    const prompted = new Promise<void>((r) =>
-      child.stdout.on('data', (d) => {
-        screen += d;
-        if (screen.includes('input hidden')) r();
-      }),
-    );
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    await prompted;
-    child.stdin.write('half-typed\u0003');
-    await new Promise<void>((r) => child.stdout.on('data', () => screen.includes('nothing stored') && r()));
-    child.stdin.end();
-    assert.equal(await exited, 2, screen);
+    const { code, screen } = await typeAtPrompt('irc/cancelled', 'half-typed\u0003', 'nothing stored');
+    assert.equal(code, 2, screen);
     assert.match(screen, /cancelled, nothing stored/);
     assert.ok(!screen.includes('half-typed'));
     await assert.rejects(stat(join(secretsDir, 'irc', 'cancelled')), /ENOENT/);
