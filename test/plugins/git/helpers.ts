@@ -67,6 +67,22 @@ export async function gitRun(config: unknown = {}, secrets: Record<string, strin
   };
 }
 
+/** Runs made by one suite's tests (`newRun()`), all cleaned up by `cleanup()` in its after(). */
+export function gitRuns(): { newRun(): Promise<GitRun>; cleanup(): Promise<void> } {
+  let runs: GitRun[] = [];
+  return {
+    newRun: async () => {
+      const r = await gitRun();
+      runs.push(r);
+      return r;
+    },
+    cleanup: async () => {
+      for (const r of runs) await r.cleanup();
+      runs = [];
+    },
+  };
+}
+
 /** The Rejection a failed hook call carried (through core's PluginError), or a failure. */
 export async function rejectionOf(promise: Promise<unknown>): Promise<Rejection> {
   try {

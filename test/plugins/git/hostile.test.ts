@@ -9,22 +9,17 @@ import { existsSync, rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { suiteNeeds, missingCommands } from '../../support/components.js';
 import { branchWith, gitIn, makeRepos, type Repos } from '../../support/git-repos.js';
-import { gitRun, proposalFor, rejectionOf, type GitRun } from './helpers.js';
+import { gitRuns, proposalFor, rejectionOf } from './helpers.js';
 
 describe('git plugin: hostile names', suiteNeeds('git', missingCommands('git')), () => {
   let repos: Repos;
-  const runs: GitRun[] = [];
+  const { newRun, cleanup } = gitRuns();
   const marker = `/tmp/pwned-${randomBytes(6).toString('hex')}`;
-  async function newRun(): Promise<GitRun> {
-    const r = await gitRun();
-    runs.push(r);
-    return r;
-  }
   before(async () => {
     repos = await makeRepos();
   });
   after(async () => {
-    for (const r of runs) await r.cleanup();
+    await cleanup();
     repos.remove();
     rmSync(marker, { force: true });
   });

@@ -8,22 +8,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suiteNeeds, missingCommands } from '../../support/components.js';
 import { ALICE, BOB, advanceTarget, branchWith, commitFiles, gitIn, makeRepos, snapshot, type Repos } from '../../support/git-repos.js';
-import { COMMITTER, gitRun, messageFor, proposalFor, rejectionOf, type GitRun } from './helpers.js';
+import { COMMITTER, gitRuns, messageFor, proposalFor, rejectionOf } from './helpers.js';
 
 describe('git plugin: landing', suiteNeeds('git', missingCommands('git')), () => {
   let repos: Repos;
-  let runs: GitRun[] = [];
-  async function newRun(): Promise<GitRun> {
-    const r = await gitRun();
-    runs.push(r);
-    return r;
-  }
+  const { newRun, cleanup } = gitRuns();
   before(async () => {
     repos = await makeRepos();
   });
   after(async () => {
-    for (const r of runs) await r.cleanup();
-    runs = [];
+    await cleanup();
     repos.remove();
   });
 
