@@ -132,6 +132,15 @@ function login(value: unknown, path: string): string {
   return str(obj(value, path).login, `${path}.login`);
 }
 
+/** Number, head sha and base ref of the pull request object at `path` of a payload. */
+function pullFields(pr: Json, path: string): { number: number; headSha: string; baseRef: string } {
+  return {
+    number: num(pr.number, `${path}.number`),
+    headSha: str(obj(pr.head, `${path}.head`).sha, `${path}.head.sha`),
+    baseRef: str(obj(pr.base, `${path}.base`).ref, `${path}.base.ref`),
+  };
+}
+
 /** Normalises a parsed payload of event `name`; throws WebhookError naming a missing field. */
 export function parseEvent(name: string, delivery: string, payload: unknown): WebhookEvent {
   const p = obj(payload, name);
@@ -156,9 +165,7 @@ export function parseEvent(name: string, delivery: string, payload: unknown): We
         ...common,
         event: 'pull_request',
         action: str(p.action, 'pull_request.action'),
-        number: num(pr.number, 'pull_request.pull_request.number'),
-        headSha: str(obj(pr.head, 'pull_request.pull_request.head').sha, 'pull_request.pull_request.head.sha'),
-        baseRef: str(obj(pr.base, 'pull_request.pull_request.base').ref, 'pull_request.pull_request.base.ref'),
+        ...pullFields(pr, 'pull_request.pull_request'),
         state: str(pr.state, 'pull_request.pull_request.state'),
         draft: bool(pr.draft),
         merged: bool(pr.merged),
@@ -173,9 +180,7 @@ export function parseEvent(name: string, delivery: string, payload: unknown): We
         ...common,
         event: 'pull_request_review',
         action: str(p.action, 'pull_request_review.action'),
-        number: num(pr.number, 'pull_request_review.pull_request.number'),
-        headSha: str(obj(pr.head, 'pull_request_review.pull_request.head').sha, 'pull_request_review.pull_request.head.sha'),
-        baseRef: str(obj(pr.base, 'pull_request_review.pull_request.base').ref, 'pull_request_review.pull_request.base.ref'),
+        ...pullFields(pr, 'pull_request_review.pull_request'),
         reviewer: login(review.user, 'pull_request_review.review.user'),
         state: str(review.state, 'pull_request_review.review.state').toUpperCase(),
         commitId: str(review.commit_id, 'pull_request_review.review.commit_id'),

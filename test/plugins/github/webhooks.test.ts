@@ -106,6 +106,8 @@ describe('github webhooks: events', () => {
     assert.equal(event.state, review.state.toUpperCase());
     assert.equal(event.commitId, review.commit_id);
     assert.equal(event.reviewer, review.user.login);
+    const pr = payload.pull_request as { number: number; head: { sha: string }; base: { ref: string } };
+    assert.deepEqual([event.number, event.headSha, event.baseRef], [pr.number, pr.head.sha, pr.base.ref]);
   });
 
   test('issue_comment carries the author, body and whether the issue is a PR', async () => {
@@ -144,6 +146,9 @@ describe('github webhooks: events', () => {
     const broken = structuredClone(example('pull_request', 'opened')) as { pull_request: { head: Record<string, unknown> } };
     delete broken.pull_request.head.sha;
     await assert.rejects(deliver('pull_request', broken), /pull_request\.pull_request\.head\.sha: expected a string/);
+    const brokenReview = structuredClone(example('pull_request_review', 'submitted')) as { pull_request: { base: Record<string, unknown> } };
+    delete brokenReview.pull_request.base.ref;
+    await assert.rejects(deliver('pull_request_review', brokenReview), /pull_request_review\.pull_request\.base\.ref: expected a string/);
   });
 });
 
