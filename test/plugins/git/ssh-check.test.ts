@@ -13,25 +13,16 @@ import { keysFor } from '../../../plugins/git/known-hosts.js';
 import { parseSshRemote, targetRemotes } from '../../../plugins/git/ssh-check.js';
 import type { Note, Problem, ProjectConfig, TargetConfig } from '../../../hooks/index.js';
 import { needs } from '../../support/components.js';
+import { freePort } from '../../support/net.js';
 import { applyPlugins } from '../../support/harness.js';
 import { startSshd, sshdMissing, type Sshd } from '../../support/sshd.js';
+import { testSpec } from '../../support/spec.js';
 
 function project(targets: TargetConfig[]): ProjectConfig {
   return {
     name: 'demo',
     targets,
-    test: {
-      backend: 'auto',
-      command: ['true'],
-      env: [],
-      setEnv: {},
-      timeout: 60,
-      noOutputTimeout: 60,
-      artefacts: [],
-      network: false,
-      setupAgent: false,
-      limits: {},
-    },
+    test: testSpec({ backend: 'auto' }),
   };
 }
 
@@ -72,17 +63,6 @@ function keygen(file: string, passphrase = ''): string {
 /** The base64 lines of a private key: none of them may appear in a log line. */
 function keyLines(key: string): string[] {
   return key.split('\n').filter((l) => l && !l.startsWith('-----'));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 describe('git plugin: push key check in verify (real sshd)', () => {
