@@ -60,7 +60,7 @@ describe('credentials in jobs', () => {
   test('tokens, keys and passwords are found; references to variables are not', () => {
     const found = (text: string) => findCredentials(text).map((f) => f.what);
     assert.deepEqual(found('export GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123'), ['a GitHub token', 'a secret assigned in the job']);
-    assert.deepEqual(found('-----BEGIN OPENSSH PRIVATE KEY-----'), ['a private key']);
+    assert.deepEqual(found('-----BEGIN OPENSSH ' + 'PRIVATE KEY-----'), ['a private key']);
     assert.deepEqual(found('git clone https://bot:hunter22@git.example.org/x.git'), ['a password in a URL']);
     assert.deepEqual(found('LP_PASSWORD=s3cr3tvalue'), ['a secret assigned in the job']);
     assert.deepEqual(found('TOKEN="$LP_TOKEN" byoci land; byoci secrets set github/token < /dev/stdin'), []);

