@@ -1,8 +1,8 @@
 /**
- * Loopback ports for the servers tests start (ngircd, sshd, ...): pick a free one, and
- * ask whether something already answers on one.
+ * Loopback ports for the servers tests start (ngircd, sshd, ...): pick a free one, ask
+ * whether something already answers on one; and a server that accepts and never answers.
  */
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -29,4 +29,35 @@ export function portAnswers(port: number, host = LOOPBACK): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+export interface SilentServer {
+  port: number;
+  /** How many accepted connections are still open (the client has not closed them). */
+  openConnections(): number;
+  /** Drops the open connections and stops listening. */
+  close(): Promise<void>;
+}
+
+/**
+ * Accepts connections on loopback and never says a word, the worst kind of server. It
+ * reads (and ignores) what clients send, so it notices when they close.
+ */
+export async function startSilentServer(host = LOOPBACK): Promise<SilentServer> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.resume();
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    openConnections: () => sockets.size,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

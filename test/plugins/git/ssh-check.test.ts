@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import gitPlugin from '../../../plugins/git/index.js';
@@ -13,7 +12,7 @@ import { keysFor } from '../../../plugins/git/known-hosts.js';
 import { parseSshRemote, targetRemotes } from '../../../plugins/git/ssh-check.js';
 import type { Note, Problem, ProjectConfig, TargetConfig } from '../../../hooks/index.js';
 import { needs } from '../../support/components.js';
-import { freePort } from '../../support/net.js';
+import { freePort, startSilentServer } from '../../support/net.js';
 import { applyPlugins } from '../../support/harness.js';
 import { startSshd, sshdMissing, type Sshd } from '../../support/sshd.js';
 import { testSpec } from '../../support/spec.js';
@@ -173,19 +172,15 @@ describe('git plugin: push key check in verify (real sshd)', () => {
   test('a port that never speaks ssh is a problem once sshCheckTimeout passes', { timeout: 30_000 }, async (t) => {
     const s = server(t);
     if (!s) return;
-    const accepted = new Set<Socket>();
-    const silent: Server = createServer((socket) => void accepted.add(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const address = silent.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
+    const silent = await startSilentServer();
+    const port = silent.port;
     try {
       const { problems } = await verifyLogged({ knownHosts: s.knownHosts, sshCheckTimeout: 1 }, { 'ssh-key': s.clientKey }, [
         { forge: 'local', repo: `ssh://${s.user}@127.0.0.1:${port}/srv/a.git` },
       ]);
       assert.deepEqual(problems.map((p) => p.message), [`no ssh handshake with ${s.user}@127.0.0.1:${port} within 1 s`]);
     } finally {
-      for (const socket of accepted) socket.destroy();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await silent.close();
     }
   });
 

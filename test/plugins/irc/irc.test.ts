@@ -3,14 +3,13 @@
  * records every line it receives: what users in the channel actually see.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import ircPlugin from '../../../plugins/irc/index.js';
 import type { Outcome } from '../../../hooks/index.js';
 import { applyPlugins, type Harness } from '../../support/harness.js';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { HOST, ngircdMissing, startNgircd, startWatcher, type Ngircd, type Watcher } from '../../support/ngircd.js';
-import { freePort } from '../../support/net.js';
+import { freePort, startSilentServer, type SilentServer } from '../../support/net.js';
 import { errored, failed, landed, project, proposal, rejected, started } from './fixtures.js';
 
 const BUILD_URL = 'https://jenkins.example.org/job/brz-land/42/';
@@ -290,23 +289,13 @@ describe('irc plugin over TLS', suiteNeeds('ngircd and openssl', ngircdMissing()
 });
 
 describe('irc plugin when the server is not there', () => {
-  let silent: Server;
-  const sockets = new Set<Socket>();
+  let silent: SilentServer;
 
   before(async () => {
-    // Accepts connections and never says a word: the worst kind of server.
-    silent = createServer((socket) => {
-      sockets.add(socket);
-      socket.resume(); // reads (and ignores) what the bot says, so it notices the close
-      socket.on('close', () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => silent.listen(0, HOST, resolve));
+    silent = await startSilentServer(HOST);
   });
 
-  after(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => silent.close(() => resolve()));
-  });
+  after(() => silent.close());
 
   test('a refused connection is logged once; the next reports do not wait again', async () => {
     const port = await freePort();
@@ -319,9 +308,7 @@ describe('irc plugin when the server is not there', () => {
   });
 
   test('a server that never answers costs at most the timeout, and nothing is thrown', async () => {
-    const address = silent.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    const harness = await pluginOn({ port }, { timeout: '1s' });
+    const harness = await pluginOn({ port: silent.port }, { timeout: '1s' });
     const t0 = Date.now();
     await harness.hooks.report.promise(landed());
     const waited = Date.now() - t0;
@@ -330,7 +317,7 @@ describe('irc plugin when the server is not there', () => {
     // The guarantee a user relies on: bounded by the configured timeout (plus slack for a busy machine).
     assert.ok(waited < 4000, `report took ${waited} ms with a 1 s timeout`);
     assert.ok(harness.lines.some((l) => /WARN .*did not finish within 1000 ms/.test(l)), harness.lines.join('\n'));
-    for (let i = 0; i < 40 && sockets.size > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(sockets.size, 0, 'the half-open connection was dropped');
+    for (let i = 0; i < 40 && silent.openConnections() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(silent.openConnections(), 0, 'the half-open connection was dropped');
   });
 });

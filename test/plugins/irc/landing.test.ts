@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,6 +15,7 @@ import { createDemo, type DemoSetup } from '../../../demo/setup.js';
 import { run } from '../../../core/process.js';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { HOST, ngircdMissing, startNgircd, startWatcher, type Ngircd, type Watcher } from '../../support/ngircd.js';
+import { startSilentServer, type SilentServer } from '../../support/net.js';
 
 interface CliResult {
   code: number;
@@ -43,8 +43,7 @@ const missing = ngircdMissing() ?? missingCommands('git');
 describe('byoci land with IRC reporting', suiteNeeds('ngircd and git', missing), () => {
   let server: Ngircd;
   let watcher: Watcher;
-  let silent: Server;
-  const silentSockets = new Set<Socket>();
+  let silent: SilentServer | undefined;
   const dirs: string[] = [];
 
   async function demo(): Promise<DemoSetup> {
@@ -56,19 +55,13 @@ describe('byoci land with IRC reporting', suiteNeeds('ngircd and git', missing),
   before(async () => {
     server = await startNgircd({ channels: [{ name: '#calc' }] });
     watcher = await startWatcher(server, { channels: ['#calc'] });
-    silent = createServer((socket) => {
-      silentSockets.add(socket);
-      socket.resume();
-      socket.on('close', () => silentSockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => silent.listen(0, HOST, resolve));
+    silent = await startSilentServer(HOST);
   });
 
   after(async () => {
     await watcher?.close();
     await server?.stop();
-    for (const socket of silentSockets) socket.destroy();
-    await new Promise<void>((resolve) => (silent ? silent.close(() => resolve()) : resolve()));
+    await silent?.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -88,9 +81,7 @@ describe('byoci land with IRC reporting', suiteNeeds('ngircd and git', missing),
 
   test('a server that never answers changes nothing: same exit code, same landing, one warning', async () => {
     const setup = await demo();
-    const address = silent.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    const result = await land(setup, `{server: ${HOST}, port: ${port}, tls: false, timeout: 2s, channels: [{channel: "#calc"}]}`);
+    const result = await land(setup, `{server: ${HOST}, port: ${silent!.port}, tls: false, timeout: 2s, channels: [{channel: "#calc"}]}`);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stdout, /^landed +local:1 +\S.* +-> [0-9a-f]{40}$/m);
     assert.match(result.stdout, /^rejected +local:2 +\S.*: The tests failed \(exit code [1-9]\d*\)\.$/m);
