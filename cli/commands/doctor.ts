@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { execa } from 'execa';
 import { ConfigError, formatProblem } from '../../core/errors.js';
 import { createOutput, globalOptions, loadRuntime, createBot, reportError } from '../context.js';
 
@@ -7,11 +6,6 @@ interface Line {
   ok: boolean;
   what: string;
   detail: string;
-}
-
-async function toolVersion(command: string, args: string[]): Promise<string | undefined> {
-  const result = await execa(command, args, { reject: false, timeout: 10_000 });
-  return result.exitCode === 0 ? String(result.stdout).split('\n')[0] : undefined;
 }
 
 export function register(program: Command): void {
@@ -30,8 +24,6 @@ export function register(program: Command): void {
         what: 'node',
         detail: major > 20 || (major === 20 && minor >= 19) ? `v${process.versions.node}` : `v${process.versions.node}: byoci needs Node >= 20.19`,
       });
-      const git = await toolVersion('git', ['--version']);
-      lines.push({ ok: Boolean(git), what: 'git', detail: git ?? 'not found: apt-get install git' });
       try {
         const rt = await loadRuntime(globals);
         const projects = Object.keys(rt.config.settings.projects);
