@@ -9,6 +9,7 @@ import {
   parseCredentials,
 } from '../../../plugins/launchpad/credentials.js';
 import { startLaunchpadServer, type LaunchpadServer } from '../../support/launchpad-server.js';
+import { startSilentServer } from '../../support/net.js';
 
 const credentials = { consumerKey: 'byoci', consumerSecret: '', accessToken: 'tok3nValue', accessSecret: 's3cr3t&value' };
 
@@ -123,16 +124,12 @@ describe('LaunchpadClient against the local Launchpad', () => {
   });
 
   test('a request that times out is retried, then reported naming the resource', async () => {
-    const { createServer } = await import('node:http');
-    const hang = createServer(() => {});
-    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
-    const port = (hang.address() as { port: number }).port;
+    const hang = await startSilentServer();
     try {
-      const slow = new LaunchpadClient({ serviceRoot: `http://127.0.0.1:${port}/`, credentials, retries: 1, retryDelayMs: 1, timeoutMs: 100 });
+      const slow = new LaunchpadClient({ serviceRoot: `http://127.0.0.1:${hang.port}/`, credentials, retries: 1, retryDelayMs: 1, timeoutMs: 100 });
       await assert.rejects(slow.get('~alice'), /Launchpad GET ~alice timed out after 100 ms/);
     } finally {
-      hang.closeAllConnections();
-      hang.close();
+      await hang.close();
     }
   });
 });
