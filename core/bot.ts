@@ -22,6 +22,7 @@ import type { Redactor } from '../secrets/redact.js';
 import { lookupSecret } from '../secrets/lookup.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { LoadedConfig } from './config.js';
+import { redactArtefacts } from './artefacts.js';
 import { ConfigError, EXIT, PluginError, Rejection, UsageError, asRejection, type ConfigProblem } from './errors.js';
 import { resolvePlugins } from './loader.js';
 import type { Logger } from './logger.js';
@@ -385,6 +386,9 @@ export class Bot {
           '(is LXD running, or bubblewrap installed? see byoci doctor)',
       );
     }
+    const { redacted, unchecked } = await redactArtefacts(result.artefacts, this.#redactor);
+    for (const file of redacted) out.warn('a secret was masked in an artefact', { file });
+    for (const file of unchecked) out.warn('artefact too large to check for secrets', { file });
     out.info('tests finished', { backend: result.backend, exitCode: result.exitCode, ms: result.durationMs, ...(result.timedOut ? { timedOut: result.timedOut } : {}) });
     return { ...result, outputTail: this.#redactor.redact(result.outputTail) };
   }

@@ -192,6 +192,35 @@ describe('byoci land on the local forge', () => {
     assert.equal(readProposal(demo, '1').status, 'Merged');
   });
 
+  test('a secret is masked in the console, the comment and the artefacts copied back', async () => {
+    const demo = await newDemo();
+    const secret = 'Sup3r-Secret-Token-4242';
+    writeFileSync(
+      join(demo.dir, 'token-holder.mjs'),
+      `export default { name: 'token-holder', description: 'declares a token', secrets: { token: { description: 't', required: true } }, apply() {} };\n`,
+    );
+    // The operator's test command (trusted) prints and writes the value: it must not get out.
+    const config = readFileSync(demo.config, 'utf8')
+      .replace('plugins:\n', 'plugins:\n  ./token-holder.mjs: {}\n')
+      .replace(
+        '        - ./check.sh',
+        `        - sh\n        - -c\n        - 'echo leaking ${secret}; mkdir -p reports; echo "<testsuite><failure message=\\"${secret}\\"/></testsuite>" > reports/junit.xml; exit 1'`,
+      );
+    writeFileSync(demo.config, config);
+    const result = await byoci(['--config', demo.config, 'land', '--proposal', 'local:1'], {
+      env: { BYOCI_SECRET_TOKEN_HOLDER_TOKEN: secret },
+    });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /\| leaking \[REDACTED\]/);
+    assert.ok(!result.stderr.includes(secret) && !result.stdout.includes(secret));
+    const comment = readProposal(demo, '1').comments?.at(-1)?.body ?? '';
+    assert.match(comment, /leaking \[REDACTED\]/);
+    assert.ok(!comment.includes(secret));
+    const run = readdirSync(join(demo.dir, 'artefacts'))[0] ?? '';
+    const junit = readFileSync(join(demo.dir, 'artefacts', run, 'local_1', 'reports', 'junit.xml'), 'utf8');
+    assert.ok(junit.includes('[REDACTED]') && !junit.includes(secret), junit);
+  });
+
   test('list says which proposals land and why the others wait', async () => {
     const demo = await newDemo();
     writeProposal(demo, '3', { ...readProposal(demo, '1'), id: '3', status: 'Needs review', title: 'Not yet' });
