@@ -3,34 +3,14 @@
  * broken files, which are listed with the reason and never stop the other proposals.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ConfigError } from '../../../core/errors.js';
-import { tempDir } from '../../support/git-repos.js';
-import { approvedYaml, discover, localRun, writeProposal } from './helpers.js';
+import { approvedYaml, discover, localRun, localSuite, writeProposal } from './helpers.js';
 
 describe('local forge: discover', () => {
-  const tmp = tempDir('byoci-local-');
-  const cleanups: Array<() => void> = [];
-  after(() => {
-    for (const c of cleanups) c();
-    tmp.remove();
-  });
-
-  function fresh(name: string): { dir: string; target: string } {
-    const root = join(tmp.dir, name);
-    const dir = join(root, 'proposals');
-    mkdirSync(dir, { recursive: true });
-    return { dir, target: join(root, 'target.git') };
-  }
-
-  async function run(config: Record<string, unknown>) {
-    const h = await localRun(config);
-    cleanups.push(() => h.cleanup());
-    return h;
-  }
+  const { root, fresh, run } = localSuite('byoci-local-');
 
   test('an approved proposal for the target is ready, with paths resolved against the proposal dir', async () => {
     const { dir, target } = fresh('ready');
@@ -43,7 +23,7 @@ describe('local forge: discover', () => {
     assert.equal(p.forge, 'local');
     assert.equal(p.url, pathToFileURL(file).href);
     assert.equal(p.title, 'Add the frobnicator');
-    assert.deepEqual(p.source, { vcs: 'git', url: join(tmp.dir, 'ready', 'source'), branch: 'feature' });
+    assert.deepEqual(p.source, { vcs: 'git', url: join(root, 'ready', 'source'), branch: 'feature' });
     assert.deepEqual(p.target, { vcs: 'git', url: target, branch: 'main' });
     assert.equal(p.approvedRevision, '0123456789abcdef0123456789abcdef01234567');
     assert.equal(p.commitMessage, 'Add the frobnicator\n\nIt frobs.');
@@ -131,7 +111,7 @@ describe('local forge: discover', () => {
   });
 
   test('invalid criteria are a configuration error naming the option', async () => {
-    await assert.rejects(localRun({ dir: tmp.dir, criteria: 'Approve at least 1' }), (error: unknown) => {
+    await assert.rejects(localRun({ dir: root, criteria: 'Approve at least 1' }), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       assert.match(error.message, /plugins\.local\.criteria: voting criterion "Approve at least 1"/);
       return true;
@@ -166,7 +146,7 @@ describe('local forge: discover', () => {
   });
 
   test('verify reports a missing directory and malformed local targets together', async () => {
-    const h = await run({ dir: join(tmp.dir, 'no-such-dir') });
+    const h = await run({ dir: join(root, 'no-such-dir') });
     const problems: Array<{ message: string }> = [];
     await h.hooks.verify.promise({
       projects: [{ name: 'demo', targets: [{ forge: 'local', branch: 'main' }], test: {} as never }],

@@ -3,32 +3,23 @@
  * them, atomic and idempotent, everything else in the file left as it was.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import YAML from 'yaml';
 import type { Outcome, Proposal } from '../../../hooks/index.js';
-import { tempDir } from '../../support/git-repos.js';
-import { PROJECT, approvedYaml, discover, localRun, writeProposal } from './helpers.js';
+import { PROJECT, approvedYaml, discover, localSuite, writeProposal } from './helpers.js';
 
 const BUILD = 'https://jenkins.example.invalid/job/land-demo/42/';
 
 describe('local forge: report', () => {
-  const tmp = tempDir('byoci-local-report-');
-  const cleanups: Array<() => void> = [];
-  after(() => {
-    for (const c of cleanups) c();
-    tmp.remove();
-  });
+  const suite = localSuite('byoci-local-report-');
 
   async function setup(name: string, text = approvedYaml()) {
-    const root = join(tmp.dir, name);
-    const dir = join(root, 'proposals');
-    mkdirSync(dir, { recursive: true });
+    const { dir, target } = suite.fresh(name);
     const file = writeProposal(dir, '1', text);
-    const h = await localRun({ dir }, { buildUrl: BUILD });
-    cleanups.push(() => h.cleanup());
-    const [proposal] = await discover(h, { repo: join(root, 'target.git'), branch: 'main' });
+    const h = await suite.run({ dir }, { buildUrl: BUILD });
+    const [proposal] = await discover(h, { repo: target, branch: 'main' });
     assert.ok(proposal);
     return { h, dir, file, proposal };
   }
