@@ -27,3 +27,5 @@ export { CriteriaError, DEFAULT_CRITERIA, VOTE_VALUES, evaluateVotes, formatCrit
 export type { Criteria, Criterion, Operator, VoteEvaluation, VoteValue } from './votes.js';
 export { createRedactingTransform } from '../secrets/redact.js';
 export type { TextRedactor } from '../secrets/redact.js';
+export { isPrivateKey, shellQuote, sshCredentialProblems, writePrivateKey } from './ssh.js';
+export type { SshCredentials } from './ssh.js';

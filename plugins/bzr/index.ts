@@ -2,10 +2,10 @@
  * The bzr plugin: fetch, merge and push for proposals whose target is a Breezy (bzr)
  * branch, e.g. `lp:brz`. See README.md beside this file.
  */
-import { access, constants, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { definePlugin } from '../../core/index.js';
+import { definePlugin, sshCredentialProblems } from '../../core/index.js';
 import type { Proposal, VerifyPayload } from '../../hooks/index.js';
 import { brz, type BrzEnv } from './brz.js';
 import { fetchProposal } from './fetch.js';
@@ -84,25 +84,8 @@ export default definePlugin({
       } else {
         notes.push({ source: NAME, message: `brz ${version.stdout.trim()}` });
       }
-      if (knownHosts) {
-        try {
-          await access(knownHosts, constants.R_OK);
-        } catch {
-          problems.push({
-            source: NAME,
-            message: `plugins.bzr.knownHosts: cannot read ${knownHosts}`,
-            hint: 'write the forges\' host keys there, e.g. ssh-keyscan bazaar.launchpad.net (then check the fingerprints)',
-          });
-        }
-      }
       const key = api.secrets.get('ssh-key');
-      if (key !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
-        problems.push({
-          source: NAME,
-          message: 'secret bzr/ssh-key is not a private key (no "-----BEGIN ... PRIVATE KEY-----" line)',
-          hint: 'store the whole key file: byoci secrets set bzr/ssh-key < ~/.ssh/id_ed25519',
-        });
-      }
+      problems.push(...(await sshCredentialProblems({ plugin: NAME, knownHosts, key, keyscanHint: 'ssh-keyscan bazaar.launchpad.net' })));
     });
 
     hooks.fetch.tapPromise(async ({ proposal, workspace, signal }) => {

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { shellQuote, writePrivateKey } from '../../core/index.js';
 
 export interface SshSettings {
   /** Private key text, or undefined to let ssh use the slave's own keys/agent. */
@@ -27,10 +28,6 @@ export function usesSsh(url: string): boolean {
   return /^(bzr\+ssh|sftp|ssh|git\+ssh):\/\//i.test(url);
 }
 
-/** Single-quotes a word for /bin/sh. */
-export function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Double-quotes a value for ssh_config (which has no escape for `"`: refuse it). */
 function configQuote(value: string): string {
@@ -76,9 +73,7 @@ export function createSshSession(workdir: string, settings: SshSettings): SshSes
     let keyFile: string | undefined;
     if (settings.key) {
       keyFile = join(dir, 'key');
-      // ssh refuses a key file without its final newline.
-      const text = settings.key.endsWith('\n') ? settings.key : `${settings.key}\n`;
-      await writeFile(keyFile, text, { mode: 0o600, flag: 'wx' });
+      await writePrivateKey(keyFile, settings.key);
     }
     const config = join(dir, 'config');
     await writeFile(config, sshConfig(keyFile, settings.knownHosts), { mode: 0o600, flag: 'wx' });

@@ -2,11 +2,10 @@
  * The git plugin: fetch, merge and push for proposals whose target is a git branch.
  * See README.md beside this file.
  */
-import { access, constants } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, run } from '../../core/index.js';
+import { definePlugin, isPrivateKey, run, sshCredentialProblems } from '../../core/index.js';
 import type { Proposal } from '../../hooks/index.js';
 import { fetchProposal } from './fetch.js';
 import { mergeProposal } from './merge.js';
@@ -67,25 +66,8 @@ export default definePlugin({
       } else {
         notes.push({ source: NAME, message: version.stdout.trim() });
       }
-      if (knownHosts) {
-        try {
-          await access(knownHosts, constants.R_OK);
-        } catch {
-          problems.push({
-            source: NAME,
-            message: `plugins.git.knownHosts: cannot read ${knownHosts}`,
-            hint: 'write the forges\' host keys there, e.g. ssh-keyscan -p <port> <host> (then check the fingerprints)',
-          });
-        }
-      }
       const key = api.secrets.get('ssh-key');
-      if (key !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
-        problems.push({
-          source: NAME,
-          message: 'secret git/ssh-key is not a private key (no "-----BEGIN ... PRIVATE KEY-----" line)',
-          hint: 'store the whole key file: byoci secrets set git/ssh-key < ~/.ssh/id_ed25519',
-        });
-      }
+      problems.push(...(await sshCredentialProblems({ plugin: NAME, knownHosts, key, keyscanHint: 'ssh-keyscan -p <port> <host>' })));
       if (key !== undefined && !knownHosts) {
         notes.push({ source: NAME, message: 'ssh-key set without plugins.git.knownHosts: the slave\'s ~/.ssh/known_hosts decides which hosts are trusted' });
       }
@@ -96,7 +78,7 @@ export default definePlugin({
         notes.push({ source: NAME, message: `no secret git/ssh-key: ssh remotes (${hosts}) use the slave user's own ssh keys and config (not checked)` });
         return;
       }
-      if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) return; // already a problem above
+      if (!isPrivateKey(key)) return; // already a problem above
       const parsed = parsePrivateKey(key);
       if (typeof parsed === 'string') {
         problems.push({

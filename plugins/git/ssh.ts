@@ -5,8 +5,9 @@
  * operator's config and the run's workdir, never from a proposal).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { shellQuote, writePrivateKey } from '../../core/index.js';
 
 export interface SshSettings {
   /** Private key text, or undefined to let ssh use the slave's own keys/agent. */
@@ -15,10 +16,6 @@ export interface SshSettings {
   knownHosts?: string;
 }
 
-/** Single-quotes a word for the POSIX shell git hands GIT_SSH_COMMAND to. */
-export function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /** The command line for GIT_SSH_COMMAND. */
 export function sshCommand(keyFile: string | undefined, knownHosts: string | undefined): string {
@@ -43,9 +40,7 @@ export function createSshSession(workdir: string, settings: SshSettings): SshSes
     if (settings.key) {
       await mkdir(workdir, { recursive: true, mode: 0o700 });
       const file = join(workdir, `git-ssh-key-${randomBytes(6).toString('hex')}`);
-      // ssh refuses a key file without its final newline.
-      const text = settings.key.endsWith('\n') ? settings.key : `${settings.key}\n`;
-      await writeFile(file, text, { mode: 0o600, flag: 'wx' });
+      await writePrivateKey(file, settings.key);
       keyFile = file;
     }
     return sshCommand(keyFile, settings.knownHosts);
