@@ -2,6 +2,7 @@
  * Builds what each plugin receives: its validated config, the secrets it declared (and
  * only those), a logger scoped to it, run facts and the redactor.
  */
+import { isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { Redactor } from '../secrets/redact.js';
 import type { ConfigProblem } from './errors.js';
@@ -64,5 +65,6 @@ export function createPluginApi(parts: PluginApiParts): PluginApi {
     log: parts.log.child(parts.plugin.name),
     run: parts.run,
     redact: (text: string) => parts.redactor.redact(text),
+    resolvePath: (path: string) => (isAbsolute(path) ? path : resolve(parts.run.configDir, path)),
   });
 }

@@ -60,6 +60,8 @@ export interface PluginApi<C = unknown, K extends string = string> {
   readonly run: RunInfo;
   /** Masks a string with the run's redaction registry (for text a plugin posts). */
   redact(text: string): string;
+  /** A path from the plugin's config, made absolute against the config file's directory. */
+  resolvePath(path: string): string;
 }
 
 export interface PluginDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, K extends string = string> {

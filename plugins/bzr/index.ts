@@ -3,7 +3,7 @@
  * branch, e.g. `lp:brz`. See README.md beside this file.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { definePlugin, sshCredentialProblems } from '../../core/index.js';
 import type { Proposal, VerifyPayload } from '../../hooks/index.js';
@@ -58,7 +58,7 @@ export default definePlugin({
     let session: SshSession | undefined;
     const configured = api.config.knownHosts;
     const launchpadUser = api.config.launchpadUser;
-    const knownHosts = configured === undefined ? undefined : isAbsolute(configured) ? configured : resolve(api.run.configDir, configured);
+    const knownHosts = configured === undefined ? undefined : api.resolvePath(configured);
 
     /** The environment of brz for these locations: a private HOME, BRZ_SSH when needed. */
     async function envFor(signal: AbortSignal, ...urls: string[]): Promise<BrzEnv> {

@@ -3,7 +3,7 @@
  * See README.md beside this file.
  */
 import { homedir, userInfo } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { definePlugin, isPrivateKey, run, sshCredentialProblems } from '../../core/index.js';
 import type { Proposal } from '../../hooks/index.js';
@@ -48,7 +48,7 @@ export default definePlugin({
   apply(hooks, api) {
     let session: SshSession | undefined;
     const configured = api.config.knownHosts;
-    const knownHosts = configured === undefined ? undefined : isAbsolute(configured) ? configured : resolve(api.run.configDir, configured);
+    const knownHosts = configured === undefined ? undefined : api.resolvePath(configured);
 
     async function sshFor(...urls: string[]): Promise<string | undefined> {
       if (!urls.some(usesSsh)) return undefined;

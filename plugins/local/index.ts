@@ -3,7 +3,6 @@
  * embedded default forge, for trying byoci without Launchpad or GitHub and for tests.
  */
 import { stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
 import { definePlugin } from '../../core/index.js';
 import type { Proposal, TargetConfig } from '../../hooks/index.js';
 import { FORGE, normaliseRepo, targetMatches, toProposal, type TargetSpec } from './proposal.js';
@@ -43,8 +42,7 @@ export default definePlugin({
   description: 'Merge proposals as YAML files in a directory (the embedded default forge)',
   config: configSchema,
   apply(hooks, api) {
-    const resolveFromConfig = (p: string) => (isAbsolute(p) ? p : resolve(api.run.configDir, p));
-    const dir = api.config.dir ? resolveFromConfig(api.config.dir) : undefined;
+    const dir = api.config.dir ? api.resolvePath(api.config.dir) : undefined;
     /** Broken files whose target is unknown are listed once per run, not once per target. */
     const listedBroken = new Set<string>();
     const log = api.log;

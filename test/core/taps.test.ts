@@ -149,4 +149,18 @@ describe('tap interceptor', () => {
     assert.ok(!text.includes(Buffer.from(secret).toString('base64')));
     h.cleanup();
   });
+
+  test('resolvePath makes config paths absolute against the config directory', async () => {
+    let seen: string[] = [];
+    const plugin = definePlugin({
+      name: 'paths',
+      description: 'resolves paths',
+      apply(_hooks, api) {
+        seen = [api.resolvePath('known_hosts'), api.resolvePath('/etc/ssh/known')];
+      },
+    });
+    const h = await applyPlugins([{ plugin }]);
+    assert.deepEqual(seen, [`${h.run.configDir}/known_hosts`, '/etc/ssh/known']);
+    h.cleanup();
+  });
 });
