@@ -13,6 +13,8 @@ import type { SecretStore } from '../../secrets/types.js';
 export interface TestBotOptions {
   /** The configuration file's text (loaded in namespace `selftest`, without environment). */
   yaml: string;
+  /** Where the config claims to live (relative paths resolve against its directory). */
+  file?: string;
   /** The registry: these plugins, by name. */
   plugins: readonly AnyPlugin[];
   /** Built-ins loaded without being named in the config, in tap order. */
@@ -30,7 +32,7 @@ export interface TestBot {
 }
 
 export async function createTestBot(options: TestBotOptions): Promise<TestBot> {
-  const config = loadConfig({ text: options.yaml, namespace: 'selftest', env: {} });
+  const config = loadConfig({ text: options.yaml, ...(options.file ? { file: options.file } : {}), namespace: 'selftest', env: {} });
   const redactor = new Redactor();
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', redactor, write: (l) => lines.push(l) });

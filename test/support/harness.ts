@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHooks, type Hooks } from '../../hooks/index.js';
+import { createHooks, type Hooks, type Note, type Problem, type ProjectConfig } from '../../hooks/index.js';
 import { ConfigError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import type { AnyPlugin, RunInfo } from '../../core/plugin.js';
@@ -83,4 +83,24 @@ export async function applyPlugins(
       if (!options.workdir) rmSync(workdir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Applies one plugin and runs its `verify` taps on `projects`; returns what it found.
+ * Shutdown runs afterwards, so plugins release what verify opened.
+ */
+export async function verifyPlugin(
+  plugin: PluginUnderTest,
+  projects: ProjectConfig[] = [],
+): Promise<{ problems: Problem[]; notes: Note[]; lines: string[] }> {
+  const harness = await applyPlugins([plugin]);
+  const problems: Problem[] = [];
+  const notes: Note[] = [];
+  try {
+    await harness.hooks.verify.promise({ projects, problems, notes, signal: harness.run.signal });
+    return { problems, notes, lines: harness.lines };
+  } finally {
+    await harness.hooks.shutdown.promise({ reason: 'done' });
+    harness.cleanup();
+  }
 }

@@ -5,24 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Note, Problem, ProjectConfig } from '../../../hooks/index.js';
+import type { ProjectConfig } from '../../../hooks/index.js';
 import { ConfigError } from '../../../core/errors.js';
 import bwrapPlugin from '../../../plugins/bwrap/index.js';
 import { cpuList, limitPrefix, parseSize } from '../../../plugins/bwrap/limits.js';
 import { suiteNeeds } from '../../support/components.js';
-import { applyPlugins } from '../../support/harness.js';
+import { applyPlugins, verifyPlugin } from '../../support/harness.js';
 import { BWRAP_MISSING, makeProject, makeSpec } from './support.js';
 
-async function verify(projects: ProjectConfig[], config: Record<string, unknown> = {}) {
-  const harness = await applyPlugins([{ plugin: bwrapPlugin, config }]);
-  try {
-    const problems: Problem[] = [];
-    const notes: Note[] = [];
-    await harness.hooks.verify.promise({ projects, problems, notes, signal: harness.run.signal });
-    return { problems, notes };
-  } finally {
-    harness.cleanup();
-  }
+function verify(projects: ProjectConfig[], config: Record<string, unknown> = {}) {
+  return verifyPlugin({ plugin: bwrapPlugin, config }, projects);
 }
 
 describe('bwrap verify', () => {

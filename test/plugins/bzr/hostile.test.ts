@@ -8,24 +8,18 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { branchWith, brzIn, commitFiles, makeBranches, revisionOf, tipOf, type Branches } from '../../support/bzr-branches.js';
-import { URL, bzrRun, proposalFor, rejectionOf, type BzrRun } from './helpers.js';
+import { URL, bzrRuns, proposalFor, rejectionOf } from './helpers.js';
 
 describe('bzr plugin: hostile input', suiteNeeds('brz', missingCommands('brz')), () => {
   let b: Branches;
   let marker: string;
-  let runs: BzrRun[] = [];
-  async function newRun(): Promise<BzrRun> {
-    const r = await bzrRun();
-    runs.push(r);
-    return r;
-  }
+  const { newRun, cleanup } = bzrRuns();
   before(async () => {
     b = await makeBranches();
     marker = join(b.root, 'PWNED');
   });
   after(async () => {
-    for (const r of runs) await r.cleanup();
-    runs = [];
+    await cleanup();
     b.remove();
   });
 

@@ -6,14 +6,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Bot, type LandingResult } from '../../../core/bot.js';
-import { loadConfig } from '../../../core/config.js';
-import { createLogger } from '../../../core/logger.js';
+import type { LandingResult } from '../../../core/bot.js';
 import { definePlugin } from '../../../core/plugin.js';
 import type { Outcome, Proposal } from '../../../hooks/index.js';
 import bzrPlugin from '../../../plugins/bzr/index.js';
 import host from '../../../plugins/host/index.js';
-import { Redactor } from '../../../secrets/redact.js';
+import { createTestBot } from '../../support/bot.js';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { ALICE, branchWith, makeBranches, revisionOf, tipOf, type Branches } from '../../support/bzr-branches.js';
 import { snapshot, tempDir } from '../../support/git-repos.js';
@@ -70,17 +68,12 @@ describe('bzr plugin: landing end to end through the Bot', suiteNeeds('brz', mis
       '      timeout: 120',
       '',
     ].join('\n');
-    const config = loadConfig({ text: yaml, file: join(work.dir, 'byoci.yaml'), namespace: 'selftest', env: {} });
-    const redactor = new Redactor();
-    const lines: string[] = [];
-    const log = createLogger({ level: 'debug', redactor, write: (l) => lines.push(l) });
-    const bot = await Bot.create({
-      config,
-      registry: new Map([fakeForge(() => proposal, outcomes), bzrPlugin, host].map((p) => [p.name, p])),
+    const { bot, lines } = await createTestBot({
+      yaml,
+      file: join(work.dir, 'byoci.yaml'),
+      plugins: [fakeForge(() => proposal, outcomes), bzrPlugin, host],
       defaultPlugins: ['bzr', 'host'],
       stores: [],
-      log,
-      redactor,
       dryRun,
     });
     try {

@@ -9,22 +9,16 @@ import { after, before, describe, test } from 'node:test';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { ALICE, BOB, advanceTrunk, branchWith, brzIn, commitFiles, makeBranches, revisionOf, tipOf, type Branches } from '../../support/bzr-branches.js';
 import { snapshot } from '../../support/git-repos.js';
-import { COMMITTER, URL, bzrRun, messageFor, proposalFor, rejectionOf, type BzrRun } from './helpers.js';
+import { COMMITTER, URL, bzrRuns, messageFor, proposalFor, rejectionOf } from './helpers.js';
 
 describe('bzr plugin: landing', suiteNeeds('brz', missingCommands('brz')), () => {
   let b: Branches;
-  let runs: BzrRun[] = [];
-  async function newRun(): Promise<BzrRun> {
-    const r = await bzrRun();
-    runs.push(r);
-    return r;
-  }
+  const { newRun, cleanup } = bzrRuns();
   before(async () => {
     b = await makeBranches();
   });
   after(async () => {
-    for (const r of runs) await r.cleanup();
-    runs = [];
+    await cleanup();
     b.remove();
   });
 

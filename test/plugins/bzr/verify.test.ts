@@ -6,37 +6,19 @@ import { run } from '../../../core/process.js';
 import bzrPlugin from '../../../plugins/bzr/index.js';
 import type { Note, Problem, ProjectConfig } from '../../../hooks/index.js';
 import { missingCommands, needs } from '../../support/components.js';
-import { applyPlugins } from '../../support/harness.js';
+import { applyPlugins, verifyPlugin } from '../../support/harness.js';
+import { testSpec } from '../../support/spec.js';
 
 function project(vcs: string): ProjectConfig {
   return {
     name: 'brz',
     targets: [{ forge: 'launchpad', vcs, url: 'lp:brz' }],
-    test: {
-      backend: 'auto',
-      command: ['make', 'check'],
-      env: [],
-      setEnv: {},
-      timeout: 60,
-      noOutputTimeout: 60,
-      artefacts: [],
-      network: false,
-      setupAgent: false,
-      limits: {},
-    },
+    test: testSpec({ backend: 'auto', command: ['make', 'check'] }),
   };
 }
 
-async function verify(config: unknown, secrets: Record<string, string>, projects: ProjectConfig[]): Promise<{ problems: Problem[]; notes: Note[] }> {
-  const harness = await applyPlugins([{ plugin: bzrPlugin, config, secrets }]);
-  try {
-    const problems: Problem[] = [];
-    const notes: Note[] = [];
-    await harness.hooks.verify.promise({ projects, problems, notes, signal: harness.run.signal });
-    return { problems, notes };
-  } finally {
-    harness.cleanup();
-  }
+function verify(config: unknown, secrets: Record<string, string>, projects: ProjectConfig[]): Promise<{ problems: Problem[]; notes: Note[] }> {
+  return verifyPlugin({ plugin: bzrPlugin, config, secrets }, projects);
 }
 
 describe('bzr plugin: verify', () => {

@@ -13,7 +13,7 @@ import { parseSshRemote, targetRemotes } from '../../../plugins/git/ssh-check.js
 import type { Note, Problem, ProjectConfig, TargetConfig } from '../../../hooks/index.js';
 import { needs } from '../../support/components.js';
 import { freePort, startSilentServer } from '../../support/net.js';
-import { applyPlugins } from '../../support/harness.js';
+import { verifyPlugin } from '../../support/harness.js';
 import { startSshd, sshdMissing, type Sshd } from '../../support/sshd.js';
 import { testSpec } from '../../support/spec.js';
 
@@ -31,17 +31,8 @@ interface Verified {
   lines: string[];
 }
 
-async function verify(config: unknown, secrets: Record<string, string>, targets: TargetConfig[]): Promise<Verified> {
-  const harness = await applyPlugins([{ plugin: gitPlugin, config, secrets }]);
-  const problems: Problem[] = [];
-  const notes: Note[] = [];
-  try {
-    await harness.hooks.verify.promise({ projects: [project(targets)], problems, notes, signal: harness.run.signal });
-  } finally {
-    await harness.hooks.shutdown.promise({ reason: 'done' });
-    harness.cleanup();
-  }
-  return { problems, notes, lines: harness.lines };
+function verify(config: unknown, secrets: Record<string, string>, targets: TargetConfig[]): Promise<Verified> {
+  return verifyPlugin({ plugin: gitPlugin, config, secrets }, [project(targets)]);
 }
 
 /** `SHA256:...` of a public key file, as ssh-keygen prints it. */

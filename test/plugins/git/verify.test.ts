@@ -2,19 +2,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Note, Problem } from '../../../hooks/index.js';
+import gitPlugin from '../../../plugins/git/index.js';
 import { tempDir } from '../../support/git-repos.js';
-import { gitRun } from './helpers.js';
+import { verifyPlugin } from '../../support/harness.js';
 
 async function verify(config: unknown, secrets: Record<string, string> = {}) {
-  const r = await gitRun(config, secrets);
-  const problems: Problem[] = [];
-  const notes: Note[] = [];
-  try {
-    await r.harness.hooks.verify.promise({ projects: [], problems, notes, signal: r.harness.run.signal });
-  } finally {
-    await r.cleanup();
-  }
+  const { problems, notes } = await verifyPlugin({ plugin: gitPlugin, config, secrets });
   return { problems: problems.map((p) => p.message), notes: notes.map((n) => n.message) };
 }
 
@@ -39,5 +32,5 @@ test('verify reports an unreadable known_hosts and a secret that is not a privat
 });
 
 test('an unknown option in plugins.git is a configuration error naming it', async () => {
-  await assert.rejects(gitRun({ knownhosts: '/x' }), /plugins\.git: Unrecognized key\(s\) in object: 'knownhosts'/);
+  await assert.rejects(verifyPlugin({ plugin: gitPlugin, config: { knownhosts: '/x' } }), /plugins\.git: Unrecognized key\(s\) in object: 'knownhosts'/);
 });

@@ -13,7 +13,7 @@ import { LxdClient } from '../../../plugins/lxd/client.js';
 import { destroyInstance, instanceRequest, type InstancePlan } from '../../../plugins/lxd/container.js';
 import lxdPlugin from '../../../plugins/lxd/index.js';
 import { suiteNeeds } from '../../support/components.js';
-import { applyPlugins } from '../../support/harness.js';
+import { applyPlugins, verifyPlugin } from '../../support/harness.js';
 import { LXD_SOCKET, lxdMissing, testPrefix } from '../../support/lxd.js';
 import { commandLines, lxdBox, makeSpec, type Box } from './support.js';
 
@@ -23,17 +23,8 @@ function project(spec: TestSpec, name = 'demo'): ProjectConfig {
   return { name, targets: [{ forge: 'local' }], test: spec };
 }
 
-async function verify(config: Record<string, unknown>, projects: ProjectConfig[]): Promise<{ problems: Problem[]; notes: Note[] }> {
-  const harness = await applyPlugins([{ plugin: lxdPlugin, config }]);
-  const problems: Problem[] = [];
-  const notes: Note[] = [];
-  try {
-    await harness.hooks.verify.promise({ projects, problems, notes, signal: harness.run.signal });
-    return { problems, notes };
-  } finally {
-    await harness.hooks.shutdown.promise({ reason: 'done' });
-    harness.cleanup();
-  }
+function verify(config: Record<string, unknown>, projects: ProjectConfig[]): Promise<{ problems: Problem[]; notes: Note[] }> {
+  return verifyPlugin({ plugin: lxdPlugin, config }, projects);
 }
 
 describe('lxd backend: selection and verify without a daemon', () => {
