@@ -48,3 +48,13 @@ test("plugins import only hooks/, core/index.js and their own folder", () => {
   }
   assert.deepEqual(offenders, []);
 });
+
+test('store/ imports nothing from core/, plugins/ or cli/', () => {
+  const offenders: string[] = [];
+  for (const file of sources('store')) {
+    for (const target of relativeImports(file)) {
+      if (!target.startsWith('store/')) offenders.push(`${file} -> ${target}`);
+    }
+  }
+  assert.deepEqual(offenders, []);
+});
