@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { queueSchema, storeSchema } from './queue/config.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -94,6 +95,10 @@ export const settingsSchema = z
     workdir: z.string().min(1).default(join(tmpdir(), 'byoci')),
     artefacts: z.string().min(1).default('.byoci/artefacts'),
     secrets: z.record(z.unknown()).default({}),
+    /** The slave's durable store (core/queue/config.ts). */
+    store: storeSchema,
+    /** The landing queue: attempts, priorities, freezes (core/queue/config.ts). */
+    queue: queueSchema,
     plugins: z.record(z.union([z.record(z.unknown()), z.null()])).default({}),
     projects: z
       .record(z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'project names are letters, digits, dot, dash, underscore'), projectSchema)

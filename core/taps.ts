@@ -11,6 +11,7 @@ import type { AnyPlugin, PluginApi } from './plugin.js';
 /** Default time a tap of each hook may take before core gives up on it (ms; 0 = none). */
 export const DEFAULT_TAP_TIMEOUTS: Readonly<Record<HookName, number>> = Object.freeze({
   verify: 60_000,
+  sweep: 120_000,
   discover: 120_000,
   fetch: 30 * 60_000,
   merge: 10 * 60_000,
@@ -18,11 +19,12 @@ export const DEFAULT_TAP_TIMEOUTS: Readonly<Record<HookName, number>> = Object.f
   testInContainer: 0,
   push: 10 * 60_000,
   report: 60_000,
+  queueChanged: 30_000,
   shutdown: 60_000,
 });
 
 /** Hooks whose failing taps are logged and swallowed: reporting and cleanup. */
-const ISOLATED: ReadonlySet<HookName> = new Set<HookName>(['report', 'shutdown']);
+const ISOLATED: ReadonlySet<HookName> = new Set<HookName>(['report', 'queueChanged', 'sweep', 'shutdown']);
 
 interface TapInfo {
   name: string;

@@ -1,8 +1,10 @@
 /**
  * The hook points of a landing, built fresh for every run with `createHooks()`.
  *
- * Order of a run:   verify → discover → (per ready proposal) report(started) → fetch →
- *                   merge → testInContainer → push → report(landed|rejected|error) → shutdown
+ * Order of a run:   verify → sweep → discover → (per queue entry, in queue order)
+ *                   report(started) → fetch → merge → testInContainer → push
+ *                   → report(landed|rejected|error) → shutdown; queueChanged whenever an
+ *                   entry's queue state changes.
  *
  * Conventions (see README "Design"):
  * - Plugins tap with `tapPromise` and async functions only; core calls the hooks.
@@ -23,6 +25,7 @@ import type {
   ProjectConfig,
   Proposal,
   PushResult,
+  QueueEvent,
   TargetConfig,
   TestResult,
   TestSpec,
@@ -92,6 +95,16 @@ export interface PushPayload {
   signal: AbortSignal;
 }
 
+export interface SweepPayload {
+  /** This run's id: leftovers of this run are not orphans. */
+  runId: string;
+  /** The run's work directory (leftovers of dead runs sit beside it). */
+  workdir: string;
+  /** Push a line per leftover removed (e.g. "lxd: container byoci-…"), for the log. */
+  removed: string[];
+  signal: AbortSignal;
+}
+
 export interface ShutdownPayload {
   reason: 'done' | 'error' | 'signal';
 }
@@ -108,6 +121,16 @@ export function createHooks() {
      * Before: config validation by core. After: discover (or doctor's report).
      */
     verify: new AsyncSeriesHook<[VerifyPayload]>(['payload']),
+
+    /**
+     * sweep (AsyncSeriesHook). Payload: SweepPayload.
+     * Tap returns: nothing. Remove what dead runs left behind (their containers, sandboxes,
+     * staging directories) and push a line per thing removed onto `payload.removed`. Never
+     * touch a leftover whose owner is alive (another bot is using it). Called at the start of
+     * every run that lands or tests, whichever backend the run will use.
+     * Before: verify. After: discover (land) or fetch (byoci test).
+     */
+    sweep: new AsyncSeriesHook<[SweepPayload]>(['payload']),
 
     /**
      * discover (AsyncSeriesWaterfallHook). Value: Proposal[]; context: DiscoverPayload.
@@ -163,6 +186,15 @@ export function createHooks() {
     report: new AsyncParallelHook<[Outcome]>(['outcome']),
 
     /**
+     * queueChanged (AsyncParallelHook). Payload: QueueEvent. Never called with --dry-run.
+     * Tap returns: nothing. A proposal entered the queue, moved up, went under test, landed
+     * or was taken out (with the reason): e.g. a status page or a chat line. Isolated like
+     * `report`: a failing tap is logged and changes nothing.
+     * Before/after: any step of a landing that changes the entry's state.
+     */
+    queueChanged: new AsyncParallelHook<[QueueEvent]>(['event']),
+
+    /**
      * shutdown (AsyncSeriesHook). Payload: ShutdownPayload.
      * Tap returns: nothing. Release what the plugin holds (connections, containers).
      * Called once per run in every case, also after SIGINT/SIGTERM.
@@ -179,12 +211,14 @@ export type HookName = keyof Hooks;
 
 export const HOOK_NAMES: readonly HookName[] = Object.freeze([
   'verify',
+  'sweep',
   'discover',
   'fetch',
   'merge',
   'testInContainer',
   'push',
   'report',
+  'queueChanged',
   'shutdown',
 ]);
 
@@ -206,12 +240,14 @@ export interface Tappable<Args extends unknown[], Result> {
  */
 export interface TapHooks {
   readonly verify: Tappable<[VerifyPayload], void>;
+  readonly sweep: Tappable<[SweepPayload], void>;
   readonly discover: Tappable<[Proposal[], DiscoverPayload], Proposal[]>;
   readonly fetch: Tappable<[FetchPayload], Checkout | undefined>;
   readonly merge: Tappable<[MergePayload], MergeResult | undefined>;
   readonly testInContainer: Tappable<[TestPayload], TestResult | undefined>;
   readonly push: Tappable<[PushPayload], PushResult | undefined>;
   readonly report: Tappable<[Outcome], void>;
+  readonly queueChanged: Tappable<[QueueEvent], void>;
   readonly shutdown: Tappable<[ShutdownPayload], void>;
 }
 

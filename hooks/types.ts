@@ -96,6 +96,19 @@ export interface Proposal {
   commitMessage: string;
   votes: Vote[];
   readiness: Readiness;
+  /**
+   * When the approval that made the proposal ready was given (ISO 8601), when the forge
+   * knows it (Launchpad `date_reviewed`, GitHub's trigger or last approving review, the local
+   * file's `date_reviewed`). The landing queue orders by it: first approved, first landed.
+   * Absent: the time the queue first saw it approved.
+   */
+  approvedAt?: string;
+  /**
+   * A priority asked for on the forge (a `byoci:priority=<name>` label, a Launchpad vote
+   * tag `priority=<name>`, the local file's `priority`): a name of `queue.priorities`. A
+   * higher priority lands first; an unknown name is ignored with a warning.
+   */
+  priority?: string;
   /** Forge-private data (API links...), opaque to core and other plugins. */
   meta?: Record<string, unknown>;
 }
@@ -152,11 +165,37 @@ export interface RejectionInfo {
 }
 
 /** What happened to one proposal; handed to every `report` tap. */
-export type Outcome =
+export type Outcome = (
   | { kind: 'started'; proposal: Proposal; project: ProjectConfig; buildUrl?: string }
   | { kind: 'landed'; proposal: Proposal; project: ProjectConfig; revision: string; buildUrl?: string; test?: TestResult }
   | { kind: 'rejected'; proposal: Proposal; project: ProjectConfig; rejection: RejectionInfo; buildUrl?: string; test?: TestResult }
-  | { kind: 'error'; proposal: Proposal; project: ProjectConfig; message: string; buildUrl?: string };
+  | { kind: 'error'; proposal: Proposal; project: ProjectConfig; message: string; buildUrl?: string }
+) & {
+  /**
+   * True when an earlier run began this very report and died before recording that it was
+   * done (kill -9 during report): it may have been delivered. Forges look before they act
+   * (ensureComment, ensureStatus); a reporter that cannot look (a chat line) skips it.
+   */
+  replay?: boolean;
+};
+
+/** Where a proposal stands in its target's landing queue; handed to `queueChanged` taps. */
+export interface QueueEvent {
+  /** The queue's key: `<vcs>:<canonical repository>[#<branch>]`. */
+  target: string;
+  proposal: Proposal;
+  project: ProjectConfig;
+  /** queued | testing | pushed | landed | out | superseded | withdrawn */
+  state: string;
+  /** 1-based position among the target's open entries (absent once closed). */
+  position?: number;
+  /** Open entries of the target, this one included. */
+  length?: number;
+  /** What it waits for, or why it left the queue. */
+  reason?: string;
+  /** Merge + test rounds of this approval so far. */
+  attempts: number;
+}
 
 /** One configuration or prerequisite problem found by `verify`. */
 export interface Problem {

@@ -9,12 +9,14 @@ import * as irc from './irc.js';
 import * as job from './job.js';
 import * as land from './land.js';
 import * as list from './list.js';
+import * as queue from './queue.js';
 import * as secrets from './secrets.js';
 import * as test from './test.js';
 
 export const COMMANDS: readonly { register(program: Command): void }[] = [
   land,
   list,
+  queue,
   test,
   doctor,
   image,

@@ -16,12 +16,14 @@ test('createHooks builds a frozen object with exactly the documented hooks, fres
 test('the plugin-facing TapHooks type matches the hooks (compile-time check)', () => {
   const inStep: TapHooksInStep = {
     verify: true,
+    sweep: true,
     discover: true,
     fetch: true,
     merge: true,
     testInContainer: true,
     push: true,
     report: true,
+    queueChanged: true,
     shutdown: true,
   };
   assert.deepEqual(Object.keys(inStep), [...HOOK_NAMES]);

@@ -1,0 +1,97 @@
+/**
+ * The `store` and `queue` sections of the configuration.
+ *
+ *   store:
+ *     path: /srv/byoci/byoci.db     # default: <workdir>/byoci.db; relative: from the config file
+ *   queue:
+ *     attempts: 3                   # merge + test rounds per approval when trunk moves meanwhile
+ *     priorities: [low, normal, high, urgent]   # lowest first
+ *     defaultPriority: normal
+ *     proposals: { 'local:7': urgent }           # priority by proposal id (ids of byoci list)
+ *     freeze: { calc: { reason: release 3.3, below: urgent } }   # project name or target key
+ *     leaseWait: 0s                 # how long a second bot waits for a target's lease
+ *     heartbeat: 60s                # a console line this often during a test
+ *     history: 10                   # landings listed by byoci queue
+ */
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from '../duration.js';
+
+const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const seconds = parseDuration(value);
+  if (seconds === undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a duration: ${JSON.stringify(value)} (use seconds or 90s, 5m, 1h)` });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+const priorityName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'priority names are lower-case letters, digits and dashes');
+
+export const storeSchema = z
+  .object({
+    /** The SQLite file; default `<workdir>/byoci.db`. */
+    path: z.string().min(1).optional(),
+  })
+  .strict()
+  .default({});
+
+export const freezeSchema = z
+  .object({
+    reason: z.string().min(1, 'say why the target is frozen'),
+    below: priorityName.optional(),
+  })
+  .strict();
+
+export const DEFAULT_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+
+export const queueSchema = z
+  .object({
+    attempts: z.number().int().min(1).max(20).default(3),
+    priorities: z.array(priorityName).min(1).default([...DEFAULT_PRIORITIES]),
+    defaultPriority: priorityName.default('normal'),
+    proposals: z.record(z.string().min(1), priorityName).default({}),
+    freeze: z.record(z.string().min(1), freezeSchema).default({}),
+    leaseWait: duration.default(0),
+    heartbeat: duration.default(60),
+    history: z.number().int().min(0).max(1000).default(10),
+  })
+  .strict()
+  .superRefine((queue, ctx) => {
+    const known = new Set(queue.priorities);
+    const unknown = (name: string, path: (string | number)[]) => {
+      if (!known.has(name)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path,
+          message: `unknown priority ${JSON.stringify(name)} (queue.priorities: ${queue.priorities.join(', ')})`,
+        });
+      }
+    };
+    const seen = new Set<string>();
+    queue.priorities.forEach((name, i) => {
+      if (seen.has(name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['priorities', i], message: `priority ${name} is listed twice` });
+      seen.add(name);
+    });
+    unknown(queue.defaultPriority, ['defaultPriority']);
+    for (const [id, name] of Object.entries(queue.proposals)) unknown(name, ['proposals', id]);
+    for (const [key, freeze] of Object.entries(queue.freeze)) if (freeze.below) unknown(freeze.below, ['freeze', key, 'below']);
+  })
+  .default({});
+
+export type QueueSettings = z.output<typeof queueSchema>;
+export type StoreSettings = z.output<typeof storeSchema>;
+
+/** Where the store lives: `store.path` (relative to the config file), else `<workdir>/byoci.db`. */
+export function storePath(settings: { store: StoreSettings; workdir: string }, configDir: string): string {
+  const path = settings.store.path;
+  if (!path) return join(settings.workdir, 'byoci.db');
+  if (path === ':memory:') return path;
+  return isAbsolute(path) ? path : resolve(configDir, path);
+}
+
+/** Rank of a priority name (0 = lowest), or undefined when the config does not know it. */
+export function priorityRank(queue: QueueSettings, name: string): number | undefined {
+  const i = queue.priorities.indexOf(name);
+  return i < 0 ? undefined : i;
+}
