@@ -1,17 +1,16 @@
 /**
- * Who a piece of durable state belongs to: a process identified by pid, start time and
- * boot id (a recycled pid is another process; a reboot ends every owner). Used for the
- * queue's leases and runs, and for leftovers of dead runs.
+ * Who owns something a run leaves behind (a container, a run directory): the bot process,
+ * named by pid + start time + boot id, so that a later run can tell a leftover of a dead
+ * run (removed) from one of a bot that is still running (left alone). A recycled pid is a
+ * different process: its start time differs.
  */
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 
 export interface ProcessOwner {
   pid: number;
   /** Start time in clock ticks since boot (field 22 of /proc/<pid>/stat). */
   pidStart: string;
-  bootId: string;
-  host: string;
+  boot: string;
 }
 
 function readOrEmpty(path: string): string {
@@ -22,9 +21,10 @@ function readOrEmpty(path: string): string {
   }
 }
 
+/** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat). */
 export function processStartTime(pid: number): string {
   const stat = readOrEmpty(`/proc/${pid}/stat`);
-  // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+  // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return rest[19] ?? '';
 }
@@ -34,19 +34,15 @@ export function bootId(): string {
 }
 
 /** This process (or `pid`) as an owner record. */
-export function currentOwner(pid: number = process.pid): ProcessOwner {
-  return { pid, pidStart: processStartTime(pid), bootId: bootId(), host: hostname() };
+export function processOwner(pid: number = process.pid): ProcessOwner {
+  return { pid, pidStart: processStartTime(pid), boot: bootId() };
 }
 
-/**
- * Whether the recorded owner still runs: same host, same boot, same pid, same start time.
- * An owner on another host cannot be checked from here and counts as alive.
- */
-export function ownerAlive(owner: Partial<ProcessOwner>): boolean {
-  if (owner.host !== undefined && owner.host !== hostname()) return true;
+/** Whether the recorded process still runs: same boot, same pid, same start time. */
+export function ownerIsAlive(owner: Partial<Record<keyof ProcessOwner, unknown>>): boolean {
   const pid = Number(owner.pid);
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (owner.bootId !== bootId()) return false;
+  if (owner.boot !== bootId()) return false;
   const start = processStartTime(pid);
   return start !== '' && start === owner.pidStart;
 }

@@ -4,7 +4,8 @@
  * lease, write the intent, do the effect outside, record the result).
  */
 import type { Db } from '../../store/index.js';
-import { ownerAlive, type ProcessOwner } from '../owner.js';
+import { hostname } from 'node:os';
+import { ownerIsAlive, type ProcessOwner } from '../owner.js';
 
 /** Where an entry stands. Open: queued, testing, pushed. Closed: the others. */
 export type EntryState = 'queued' | 'testing' | 'pushed' | 'landed' | 'out' | 'superseded' | 'withdrawn';
@@ -214,7 +215,7 @@ export class QueueStore {
           `INSERT INTO queue_runs (target_key, project, bot_run, pid, pid_start, boot_id, attempt, state, started_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, 'fetching', ?)`,
         )
-        .run(r.targetKey, r.project, r.botRun, r.owner.pid, r.owner.pidStart, r.owner.bootId, r.attempt, this.clock());
+        .run(r.targetKey, r.project, r.botRun, r.owner.pid, r.owner.pidStart, r.owner.boot, r.attempt, this.clock());
       const id = Number(info.lastInsertRowid);
       const link = this.db.prepare('INSERT INTO queue_run_entries (run_id, entry_id, position) VALUES (?, ?, ?)');
       r.entries.forEach((entryId, i) => link.run(id, entryId, i));
@@ -278,7 +279,7 @@ export class QueueStore {
     const live = this.db
       .prepare(`SELECT * FROM queue_runs WHERE target_key = ? AND state IN ('fetching', 'merging', 'testing', 'pushing', 'reporting')`)
       .all(targetKey) as RunRow[];
-    return live.filter((r) => !ownerAlive({ pid: r.pid, pidStart: r.pid_start, bootId: r.boot_id }));
+    return live.filter((r) => !ownerIsAlive({ pid: r.pid, pidStart: r.pid_start, boot: r.boot_id }));
   }
 
   /** Marks a dead run crashed, closes its open steps, and puts its entries back in the queue. */
@@ -355,7 +356,7 @@ export class QueueStore {
            ON CONFLICT(target_key) DO UPDATE SET holder = excluded.holder, pid = excluded.pid, pid_start = excluded.pid_start,
              boot_id = excluded.boot_id, host = excluded.host, acquired_at = excluded.acquired_at, renewed_at = excluded.renewed_at`,
         )
-        .run({ key: targetKey, holder, ...owner, at });
+        .run({ key: targetKey, holder, pid: owner.pid, pidStart: owner.pidStart, bootId: owner.boot, host: hostname(), at });
       return { ok: true };
     }).immediate();
   }
@@ -389,6 +390,8 @@ export class QueueStore {
   }
 }
 
+/** Whether the lease's holder still runs. A holder on another host cannot be checked: alive. */
 export function leaseAlive(lease: LeaseRow): boolean {
-  return ownerAlive({ pid: lease.pid, pidStart: lease.pid_start, bootId: lease.boot_id, host: lease.host });
+  if (lease.host !== hostname()) return true;
+  return ownerIsAlive({ pid: lease.pid, pidStart: lease.pid_start, boot: lease.boot_id });
 }

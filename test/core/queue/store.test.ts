@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../../core/config.js';
 import { ConfigError, formatProblem } from '../../../core/errors.js';
-import { currentOwner } from '../../../core/owner.js';
+import { processOwner } from '../../../core/owner.js';
 import { QUEUE_MIGRATIONS, QueueStore, openQueueStore, queueSnapshot, targetKey } from '../../../core/queue/index.js';
 import { openStore } from '../../../store/index.js';
 
@@ -64,7 +64,7 @@ describe('queue store', () => {
 
   test('lease: a live holder is named; a dead one is taken over', () => {
     const store = newStore('lease');
-    const me = currentOwner();
+    const me = processOwner();
     assert.deepEqual(store.acquire(TARGET.key, 'run-a', me), { ok: true });
     const second = store.acquire(TARGET.key, 'run-b', me);
     assert.equal(second.ok, false);
@@ -80,7 +80,7 @@ describe('queue store', () => {
     const store = newStore('bury');
     store.upsertTarget(TARGET);
     const e = entry(store, 'local:1', '2026-01-01T10:00:00.000Z');
-    const run = store.startRun({ targetKey: TARGET.key, project: 'calc', botRun: 'r1', owner: { ...currentOwner(), pidStart: 'dead' }, attempt: 1, entries: [e.id] });
+    const run = store.startRun({ targetKey: TARGET.key, project: 'calc', botRun: 'r1', owner: { ...processOwner(), pidStart: 'dead' }, attempt: 1, entries: [e.id] });
     store.beginStep(run.id, 'test');
     let snap = queueSnapshot(store.db).targets[0]!;
     assert.equal(snap.entries[0]!.state, 'testing');
