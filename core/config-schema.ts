@@ -100,6 +100,8 @@ export const settingsSchema = z
     /** The landing queue: attempts, priorities, freezes (core/queue/config.ts). */
     queue: queueSchema,
     plugins: z.record(z.union([z.record(z.unknown()), z.null()])).default({}),
+    /** The brain's section (`byoci brain`), validated by brain/config.ts. */
+    brain: z.record(z.unknown()).optional(),
     projects: z
       .record(z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'project names are letters, digits, dot, dash, underscore'), projectSchema)
       .default({}),

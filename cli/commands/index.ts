@@ -3,6 +3,7 @@
  * Add one line here per new command file.
  */
 import type { Command } from 'commander';
+import * as brain from './brain.js';
 import * as doctor from './doctor.js';
 import * as image from './image.js';
 import * as irc from './irc.js';
@@ -11,6 +12,7 @@ import * as land from './land.js';
 import * as list from './list.js';
 import * as queue from './queue.js';
 import * as secrets from './secrets.js';
+import * as status from './status.js';
 import * as test from './test.js';
 
 export const COMMANDS: readonly { register(program: Command): void }[] = [
@@ -23,4 +25,6 @@ export const COMMANDS: readonly { register(program: Command): void }[] = [
   secrets,
   irc,
   job,
+  brain,
+  status,
 ];

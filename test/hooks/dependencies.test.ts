@@ -25,11 +25,11 @@ function relativeImports(file: string): string[] {
   return specifiers.map((s) => relative('.', resolve(dirname(file), s)));
 }
 
-test('core and hooks import neither plugins, nor the CLI, nor jobs', () => {
+test('core and hooks import neither plugins, nor the CLI, nor jobs, nor the brain', () => {
   const offenders: string[] = [];
   for (const file of [...sources('core'), ...sources('hooks')]) {
     for (const target of relativeImports(file)) {
-      if (/^(plugins|cli|jobs|demo)\//.test(target)) offenders.push(`${file} -> ${target}`);
+      if (/^(plugins|cli|jobs|demo|brain)\//.test(target)) offenders.push(`${file} -> ${target}`);
     }
   }
   assert.deepEqual(offenders, []);
@@ -55,6 +55,21 @@ test('store/ imports nothing from core/, plugins/ or cli/', () => {
     for (const target of relativeImports(file)) {
       if (!target.startsWith('store/')) offenders.push(`${file} -> ${target}`);
     }
+  }
+  assert.deepEqual(offenders, []);
+});
+
+test('brain/ imports only store/, core/index.js, the forges\' webhook parsers and itself; only cli/ imports it', () => {
+  const offenders: string[] = [];
+  const parsers = /^plugins\/[a-z0-9-]+\/webhooks\.js$/;
+  for (const file of sources('brain')) {
+    for (const target of relativeImports(file)) {
+      const allowed = target.startsWith('brain/') || target.startsWith('store/') || target === 'core/index.js' || parsers.test(target) || target.startsWith('types/');
+      if (!allowed) offenders.push(`${file} -> ${target}`);
+    }
+  }
+  for (const file of [...sources('core'), ...sources('hooks'), ...sources('plugins'), ...sources('store'), ...sources('secrets')]) {
+    for (const target of relativeImports(file)) if (target.startsWith('brain/')) offenders.push(`${file} -> ${target}`);
   }
   assert.deepEqual(offenders, []);
 });

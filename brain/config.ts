@@ -1,0 +1,137 @@
+/**
+ * The `brain:` section of byoci's configuration: where the brain listens, where its journal
+ * lives, which webhook sources it accepts, the Jenkins it triggers, and the rules that turn
+ * events into Jenkins builds. Validated here (core only reserves the key), every problem
+ * reported at once with its path.
+ */
+import { z } from 'zod';
+import { parseDuration } from '../core/index.js';
+
+/** What a normalised event is about (see brain/events.ts). */
+export const EVENT_KINDS = [
+  'proposal-approved',
+  'proposal-changed',
+  'pr-approved',
+  'pr-labelled',
+  'pr-command',
+  'pr-changed',
+  'push',
+  'remote-ci',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** Events that ask for a landing: only the target's land job may be triggered by them. */
+export const LANDING_KINDS: readonly EventKind[] = ['proposal-approved', 'pr-approved', 'pr-labelled', 'pr-command', 'remote-ci'];
+
+export const SOURCES = ['github', 'launchpad'] as const;
+export type SourceName = (typeof SOURCES)[number];
+
+const millis = (fallback: string) =>
+  z
+    .union([z.number(), z.string()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      const seconds = parseDuration(value);
+      if (seconds === undefined) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a duration: ${JSON.stringify(value)} (use seconds or 500ms, 90s, 5m)` });
+        return z.NEVER;
+      }
+      return Math.round(seconds * 1000);
+    });
+
+const JOB_NAME = /^[A-Za-z0-9][\w.-]*$/;
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const ruleSchema = z
+  .object({
+    /** Shown on the status page and in the journal. */
+    name: z.string().regex(/^[\w.-]+$/, 'rule names are letters, digits, dot, dash, underscore'),
+    /** Event kinds this rule reacts to. */
+    on: z.array(z.enum(EVENT_KINDS)).min(1, 'name at least one event kind'),
+    source: z.enum(SOURCES).optional(),
+    /** GitHub `owner/name`, Launchpad repository or branch path (`~brz/brz/+git/brz`, `/~brz/brz/trunk`). */
+    repo: z.string().min(1),
+    /** Target branch (without refs/heads/); omitted: any branch of the repository. */
+    branch: z.string().min(1).optional(),
+    /** pr-labelled: only this label. */
+    label: z.string().min(1).optional(),
+    /** pr-command: the comment's first line must start with this (default `@byoci land`). */
+    command: z.string().min(1).default('@byoci land'),
+    /** remote-ci: only these check/status names (default any). */
+    checks: z.array(z.string().min(1)).optional(),
+    /** The Jenkins job to build. */
+    job: z.string().regex(JOB_NAME, 'not a Jenkins job name'),
+    /**
+     * The rule triggers the target's land job: events of one target are coalesced into one
+     * build per burst. Landing events (approvals, labels, commands, remote CI) only go to
+     * land rules.
+     */
+    land: z.boolean().default(false),
+    /** Build parameters; `${field}` expands to a field of the event (see README). */
+    params: z.record(z.string().regex(PARAM_NAME, 'not a Jenkins parameter name'), z.string()).default({}),
+  })
+  .strict();
+export type Rule = z.output<typeof ruleSchema>;
+
+export const brainConfigSchema = z
+  .object({
+    listen: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8089),
+      })
+      .strict()
+      .default({}),
+    /** The shared SQLite store (relative: to the config file). Default `<workdir>/byoci.db`. */
+    store: z.string().min(1).optional(),
+    /** Largest delivery accepted (bytes); GitHub's own cap is 25 MB. */
+    maxBodyBytes: z.number().int().positive().default(25 * 1024 * 1024),
+    /** A burst: land events on one target within this window give one trigger. */
+    coalesce: millis('5s'),
+    /** Webhook sources; each needs its secret `brain/<source>-webhook-secret`. */
+    sources: z.array(z.enum(SOURCES)).min(1, 'name github and/or launchpad').default(['github', 'launchpad']),
+    jenkins: z
+      .object({
+        url: z.string().url('not a URL'),
+        user: z.string().min(1),
+        /** One request's bound. */
+        timeout: millis('30s'),
+        /** Backoff between attempts of one trigger: first, then doubled up to max. */
+        retryMin: millis('1s'),
+        retryMax: millis('5m'),
+        /** Triggers in flight at once. */
+        concurrency: z.number().int().min(1).max(64).default(4),
+        /** Builds of a job searched for a decision id before re-sending it. */
+        lookback: z.number().int().min(1).max(10_000).default(100),
+      })
+      .strict(),
+    rules: z.array(ruleSchema).default([]),
+    /** Public URL of the status page, for links (optional). */
+    publicUrl: z.string().url().optional(),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    config.rules.forEach((rule, i) => {
+      const landing = rule.on.filter((kind) => LANDING_KINDS.includes(kind));
+      if (!rule.land && landing.length) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['rules', i, 'on'],
+          message: `${landing.join(', ')} ${landing.length === 1 ? 'is a landing event' : 'are landing events'}: only a land rule (land: true) may react to ${landing.length === 1 ? 'it' : 'them'}`,
+        });
+      }
+    });
+    const names = new Set<string>();
+    config.rules.forEach((rule, i) => {
+      if (names.has(rule.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rules', i, 'name'], message: `rule ${rule.name} is defined twice` });
+      names.add(rule.name);
+    });
+  });
+export type BrainConfig = z.output<typeof brainConfigSchema>;
+
+/** Secret keys the brain reads (and the only ones it may hold: no forge write token). */
+export const BRAIN_SECRETS = {
+  github: 'brain/github-webhook-secret',
+  launchpad: 'brain/launchpad-webhook-secret',
+  jenkins: 'brain/jenkins-token',
+} as const;

@@ -1,0 +1,135 @@
+/**
+ * Drains the journal's due triggers into Jenkins, exactly once per decision:
+ *
+ * 1. `beginAttempt` journals the attempt (state `sending`, attempts + 1) before any request.
+ * 2. From the second attempt on (the first may have reached Jenkins: a kill -9 after the
+ *    POST, an answer lost, a timeout), Jenkins is asked first whether a queue item or a
+ *    recent build carries the decision id (`BYOCI_DECISION`); if one does, that is recorded
+ *    and nothing is sent.
+ * 3. Else `buildWithParameters`; a 201 with its `Location` is recorded (`queued`), then the
+ *    queue item is followed once to record the build when it already started.
+ * 4. A failure puts the trigger back to `pending`, due after an exponential backoff with
+ *    jitter (retryMin doubling up to retryMax); after an answer-less POST the wait is at
+ *    least the request timeout, so the lost request is over before the check looks for it.
+ */
+import type { Logger } from '../core/index.js';
+import { JenkinsError, type JenkinsClient } from './jenkins.js';
+import type { Journal, TriggerRow } from './journal.js';
+import { DECISION_PARAM } from './rules.js';
+
+export interface DispatcherOptions {
+  journal: Journal;
+  jenkins: JenkinsClient;
+  log: Logger;
+  concurrency: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+  timeoutMs: number;
+  lookback: number;
+  now?: () => number;
+  /** Counters for /metrics. */
+  onOutcome?: (job: string, outcome: 'queued' | 'found' | 'failed') => void;
+}
+
+export class Dispatcher {
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly now: () => number;
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    const recovered = this.options.journal.recoverInterrupted();
+    if (recovered) this.options.log.warn('attempts interrupted by the last stop: checking Jenkins before re-sending', { triggers: recovered });
+    this.poke();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  get busy(): number {
+    return this.inFlight;
+  }
+
+  /** New triggers were journaled, or an attempt ended: look for due work. */
+  poke(): void {
+    if (this.stopped) return;
+    const free = this.options.concurrency - this.inFlight;
+    if (free > 0) {
+      for (const row of this.options.journal.due(free, this.now())) {
+        const taken = this.options.journal.beginAttempt(row.id);
+        if (!taken) continue;
+        this.inFlight++;
+        void this.attempt(taken).finally(() => {
+          this.inFlight--;
+          this.poke();
+        });
+      }
+    }
+    this.schedule();
+    if (this.inFlight === 0 && this.options.journal.nextDue() === undefined) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** Resolves when nothing is pending or in flight (tests, shutdown). */
+  idle(): Promise<void> {
+    if (this.inFlight === 0 && this.options.journal.nextDue() === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.stopped || this.inFlight >= this.options.concurrency) return;
+    const next = this.options.journal.nextDue();
+    if (next === undefined) return;
+    this.timer = setTimeout(() => this.poke(), Math.max(0, Math.min(next - this.now(), 60_000)));
+  }
+
+  private backoff(attempts: number, ambiguous: boolean): number {
+    const { retryMinMs, retryMaxMs, timeoutMs } = this.options;
+    const exp = Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(30, attempts - 1));
+    const wait = exp / 2 + Math.random() * (exp / 2);
+    return Math.round(ambiguous ? Math.max(wait, timeoutMs) : wait);
+  }
+
+  private async attempt(row: TriggerRow): Promise<void> {
+    const { journal, jenkins, log, lookback } = this.options;
+    const scope = { trigger: row.id, job: row.job, attempt: row.attempts };
+    try {
+      if (row.attempts > 1) {
+        const found = await jenkins.find(row.job, DECISION_PARAM, row.id, lookback);
+        if (found) {
+          journal.recordQueued(row.id, row.attempts, found.queueUrl, found.where, found.buildUrl);
+          this.options.onOutcome?.(row.job, 'found');
+          log.info('Jenkins already had this decision: not sent again', { ...scope, where: found.where });
+          return;
+        }
+      }
+      const queueUrl = await jenkins.buildWithParameters(row.job, { ...row.params, [DECISION_PARAM]: row.id });
+      journal.recordQueued(row.id, row.attempts, queueUrl, 'sent');
+      this.options.onOutcome?.(row.job, 'queued');
+      log.info('build queued', { ...scope, queue: queueUrl });
+      try {
+        const item = await jenkins.queueItem(queueUrl);
+        if (item.build) journal.recordBuild(row.id, item.build.url);
+      } catch (error) {
+        log.debug('queue item not readable yet', { ...scope, error: (error as Error).message });
+      }
+    } catch (error) {
+      const ambiguous = error instanceof JenkinsError && error.ambiguous;
+      const message = error instanceof Error ? error.message : String(error);
+      const wait = this.backoff(row.attempts, ambiguous);
+      journal.recordFailure(row.id, row.attempts, message, this.now() + wait);
+      this.options.onOutcome?.(row.job, 'failed');
+      log.warn('trigger failed: will retry', { ...scope, error: message, retryInMs: wait });
+    }
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The brain: receives Launchpad and GitHub webhooks, journals them in the shared store,
+ * turns them into Jenkins builds by the configured rules, and serves the status page.
+ * It holds the webhook secrets and the Jenkins API token only: no forge write token.
+ *
+ * `startBrain()` is what `byoci brain` runs; tests start it in-process or as a child.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../core/index.js';
+import { openStore, type Db, type Migration } from '../store/index.js';
+import { BRAIN_SECRETS, type BrainConfig, type SourceName } from './config.js';
+import { Dispatcher } from './dispatcher.js';
+import { JenkinsClient } from './jenkins.js';
+import { BRAIN_MIGRATIONS, Journal, journalCounts } from './journal.js';
+import { Counters, exposition, labelText, type Metric } from './metrics.js';
+import { decide } from './rules.js';
+import { createBrainServer } from './server.js';
+import { noQueue, statusView, type QueueReader } from './status/source.js';
+import type { StatusView } from './status/view.js';
+
+export { BRAIN_MIGRATIONS } from './journal.js';
+export { brainConfigSchema, BRAIN_SECRETS, type BrainConfig } from './config.js';
+export { renderStatusPage } from './status/html.js';
+export { statusView, noQueue, type QueueReader } from './status/source.js';
+export type { StatusView } from './status/view.js';
+
+export class BrainStartupError extends Error {
+  override readonly name = 'BrainStartupError';
+}
+
+export interface BrainSecrets {
+  github?: string;
+  launchpad?: string;
+  jenkinsToken?: string;
+}
+
+export interface StartBrainOptions {
+  config: BrainConfig;
+  /** Absolute path of the shared store. */
+  storePath: string;
+  secrets: BrainSecrets;
+  log: Logger;
+  /** The landing queue's read function (default: none yet, said on the page). */
+  readQueue?: QueueReader;
+  /** Other features' migrations to apply with the brain's (the store is shared). */
+  migrations?: readonly Migration[];
+}
+
+export interface Brain {
+  url: string;
+  db: Db;
+  journal: Journal;
+  dispatcher: Dispatcher;
+  status(): StatusView;
+  close(): Promise<void>;
+}
+
+/** Every secret the config needs, or a startup error naming each missing one. */
+export function checkSecrets(config: BrainConfig, secrets: BrainSecrets): void {
+  const missing: string[] = [];
+  for (const source of config.sources) if (!secrets[source]) missing.push(BRAIN_SECRETS[source]);
+  if (!secrets.jenkinsToken) missing.push(BRAIN_SECRETS.jenkins);
+  if (missing.length) {
+    throw new BrainStartupError(
+      `missing secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: the brain never accepts unsigned webhooks (set with \`byoci secrets set ${missing[0]}\`)`,
+    );
+  }
+}
+
+export async function startBrain(options: StartBrainOptions): Promise<Brain> {
+  const { config, log } = options;
+  checkSecrets(config, options.secrets);
+  const db = openStore(options.storePath, { migrations: [...(options.migrations ?? []), ...BRAIN_MIGRATIONS] });
+  const counters = new Counters();
+  const readQueue = options.readQueue ?? noQueue;
+  let dispatcher: Dispatcher | undefined;
+  const journal = new Journal({
+    db,
+    decide: (event) => decide(config.rules, event),
+    coalesceMs: config.coalesce,
+    onTriggers: () => dispatcher?.poke(),
+  });
+  const jenkins = new JenkinsClient({ url: config.jenkins.url, user: config.jenkins.user, token: options.secrets.jenkinsToken as string, timeoutMs: config.jenkins.timeout });
+  dispatcher = new Dispatcher({
+    journal,
+    jenkins,
+    log: log.child('jenkins'),
+    concurrency: config.jenkins.concurrency,
+    retryMinMs: config.jenkins.retryMin,
+    retryMaxMs: config.jenkins.retryMax,
+    timeoutMs: config.jenkins.timeout,
+    lookback: config.jenkins.lookback,
+    onOutcome: (job, outcome) => counters.inc('byoci_brain_triggers_total', { job, outcome }),
+  });
+  const status = () => statusView(db, readQueue);
+  const secrets: Partial<Record<SourceName, string>> = {};
+  for (const source of config.sources) secrets[source] = options.secrets[source] as string;
+  const started = Date.now();
+  const server = createBrainServer({
+    journal,
+    secrets,
+    maxBodyBytes: config.maxBodyBytes,
+    log: log.child('http'),
+    counters,
+    status,
+    metrics: () => metricsText(db, counters, readQueue),
+    health: () => ({ ok: true, uptimeSeconds: Math.round((Date.now() - started) / 1000), inFlight: dispatcher?.busy ?? 0, nextDue: journal.nextDue() ?? null }),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new BrainStartupError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${error.code ?? error.message}`)),
+    );
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  dispatcher.start();
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}/`;
+  log.info('brain listening', { url, store: options.storePath, sources: config.sources.join(','), rules: config.rules.length });
+  return {
+    url,
+    db,
+    journal,
+    dispatcher,
+    status,
+    async close() {
+      dispatcher?.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      journal.flush();
+      db.close();
+    },
+  };
+}
+
+/** /metrics: this process's counters plus gauges read from the store. */
+export function metricsText(db: Db, counters: Counters, readQueue: QueueReader, now = Date.now()): string {
+  const counts = journalCounts(db);
+  const queue = readQueue(db);
+  const metrics: Metric[] = [
+    {
+      name: 'byoci_brain_deliveries_total',
+      help: 'Webhook deliveries answered by this process, by source and outcome (accepted, duplicate, ping, or the HTTP status of a refusal).',
+      type: 'counter',
+      samples: counters.series('byoci_brain_deliveries_total'),
+    },
+    {
+      name: 'byoci_brain_journaled_deliveries',
+      help: 'Deliveries in the journal, by source and event kind.',
+      type: 'gauge',
+      samples: counts.deliveries.map((d) => [labelText({ source: d.source, kind: d.kind }), d.count]),
+    },
+    {
+      name: 'byoci_brain_triggers_total',
+      help: 'Trigger attempts of this process, by job and outcome (queued, found: already in Jenkins, failed).',
+      type: 'counter',
+      samples: counters.series('byoci_brain_triggers_total'),
+    },
+    {
+      name: 'byoci_brain_triggers',
+      help: 'Trigger decisions in the journal, by job and state (pending, sending, queued, started).',
+      type: 'gauge',
+      samples: counts.triggers.map((t) => [labelText({ job: t.job, state: t.state }), t.count]),
+    },
+    {
+      name: 'byoci_brain_trigger_failures',
+      help: 'Failed trigger attempts in the journal, by job.',
+      type: 'gauge',
+      samples: counts.failedAttempts.map((f) => [labelText({ job: f.job }), f.count]),
+    },
+    {
+      name: 'byoci_brain_oldest_pending_trigger_seconds',
+      help: 'Age of the oldest trigger not yet accepted by Jenkins, by job.',
+      type: 'gauge',
+      samples: counts.triggers
+        .filter((t) => (t.state === 'pending' || t.state === 'sending') && t.oldest !== null)
+        .map((t) => [labelText({ job: t.job, state: t.state }), Math.max(0, (now - (t.oldest as number)) / 1000)]),
+    },
+    {
+      name: 'byoci_queue_length',
+      help: 'Proposals in the landing queue, by target.',
+      type: 'gauge',
+      samples: queue.targets.map((t) => [labelText({ target: t.name }), t.queue.length]),
+    },
+    {
+      name: 'byoci_queue_wait_seconds',
+      help: 'How long the first proposal of the queue has been waiting, by target.',
+      type: 'gauge',
+      samples: queue.targets.map((t) => {
+        const since = t.queue[0]?.since;
+        return [labelText({ target: t.name }), since ? Math.max(0, (now - Date.parse(since)) / 1000) : 0];
+      }),
+    },
+  ];
+  return exposition(metrics);
+}

@@ -1,0 +1,172 @@
+/**
+ * A small client of Jenkins' REST API (the "Remote access API"): the crumb issuer
+ * (`/crumbIssuer/api/json`, whose crumb is bound to the session cookie it sets),
+ * `POST /job/<name>/buildWithParameters` (201 Created, `Location: <jenkins>/queue/item/<n>/`),
+ * the queue item (`<location>api/json`: `executable` once a build started), the queue
+ * (`/queue/api/json`) and a job's recent builds, read to find a decision id that may
+ * already have been accepted. Authentication: a Jenkins user and its API token (HTTP basic).
+ */
+export class JenkinsError extends Error {
+  override readonly name = 'JenkinsError';
+  constructor(
+    message: string,
+    /** HTTP status, or undefined when no answer came (network, timeout). */
+    readonly status?: number,
+    /** True when Jenkins may have acted on the request although we have no answer. */
+    readonly ambiguous = false,
+  ) {
+    super(message);
+  }
+}
+
+export interface JenkinsOptions {
+  url: string;
+  user: string;
+  token: string;
+  timeoutMs: number;
+}
+
+export interface QueueItem {
+  id: number;
+  url: string;
+  /** The build, once the item left the queue. */
+  build?: { number: number; url: string };
+  cancelled: boolean;
+  why?: string;
+}
+
+export interface Found {
+  where: 'queue' | 'build';
+  queueUrl: string;
+  buildUrl?: string;
+}
+
+type Json = Record<string, unknown>;
+
+interface ParamsHolder {
+  actions?: ({ parameters?: { name?: string; value?: unknown }[] } | null)[];
+}
+
+function paramOf(holder: ParamsHolder, name: string): unknown {
+  for (const action of holder.actions ?? []) {
+    for (const p of action?.parameters ?? []) if (p.name === name) return p.value;
+  }
+  return undefined;
+}
+
+export class JenkinsClient {
+  private readonly base: string;
+  private readonly auth: string;
+  private crumb: { field: string; value: string; cookie?: string } | null | undefined;
+
+  constructor(private readonly options: JenkinsOptions) {
+    this.base = options.url.endsWith('/') ? options.url : `${options.url}/`;
+    this.auth = `Basic ${Buffer.from(`${options.user}:${options.token}`).toString('base64')}`;
+  }
+
+  private async request(method: string, url: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+    try {
+      return await fetch(url, {
+        method,
+        headers: { authorization: this.auth, accept: 'application/json', ...init.headers },
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch (error) {
+      const e = error as Error & { cause?: { code?: string } };
+      const reason = e.name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : (e.cause?.code ?? e.message);
+      // A POST that got no answer may have been acted upon.
+      throw new JenkinsError(`${method} ${url}: ${reason}`, undefined, method === 'POST');
+    }
+  }
+
+  private async json(url: string): Promise<Json> {
+    const res = await this.request('GET', url);
+    if (!res.ok) throw new JenkinsError(`GET ${url}: HTTP ${res.status}`, res.status);
+    try {
+      return (await res.json()) as Json;
+    } catch {
+      throw new JenkinsError(`GET ${url}: not JSON`, res.status);
+    }
+  }
+
+  /** The CSRF crumb and its session cookie; null when the crumb issuer is disabled (404). */
+  private async getCrumb(): Promise<{ field: string; value: string; cookie?: string } | null> {
+    if (this.crumb !== undefined) return this.crumb;
+    const url = `${this.base}crumbIssuer/api/json`;
+    const res = await this.request('GET', url);
+    if (res.status === 404) return (this.crumb = null);
+    if (!res.ok) throw new JenkinsError(`GET ${url}: HTTP ${res.status}${res.status === 401 ? ' (check brain.jenkins.user and the brain/jenkins-token secret)' : ''}`, res.status);
+    const body = (await res.json()) as { crumb?: string; crumbRequestField?: string };
+    if (!body.crumb || !body.crumbRequestField) throw new JenkinsError(`GET ${url}: no crumb in the answer`, res.status);
+    const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0]).filter(Boolean);
+    this.crumb = { field: body.crumbRequestField, value: body.crumb, ...(cookies.length ? { cookie: cookies.join('; ') } : {}) };
+    return this.crumb;
+  }
+
+  /** Starts a build; resolves with the queue item's URL (the `Location` Jenkins answers). */
+  async buildWithParameters(job: string, params: Record<string, string>): Promise<string> {
+    const url = `${this.base}job/${encodeURIComponent(job)}/buildWithParameters`;
+    for (let round = 0; ; round++) {
+      const crumb = await this.getCrumb();
+      const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+      if (crumb) {
+        headers[crumb.field] = crumb.value;
+        if (crumb.cookie) headers.cookie = crumb.cookie;
+      }
+      const res = await this.request('POST', url, { body: new URLSearchParams(params).toString(), headers });
+      const text = await res.text().catch(() => '');
+      if (res.status === 403 && round === 0 && /crumb/i.test(text)) {
+        this.crumb = undefined; // expired session: a fresh crumb, once
+        continue;
+      }
+      if (res.status !== 201 && res.status !== 200 && res.status !== 302 && res.status !== 303) {
+        throw new JenkinsError(`POST ${url}: HTTP ${res.status}${text ? ` ${text.slice(0, 200).replace(/\s+/g, ' ')}` : ''}`, res.status);
+      }
+      const location = res.headers.get('location');
+      if (!location) throw new JenkinsError(`POST ${url}: HTTP ${res.status} without a Location header`, res.status, true);
+      return new URL(location, this.base).toString();
+    }
+  }
+
+  /** The queue item at `queueUrl` (`…/queue/item/<n>/`). */
+  async queueItem(queueUrl: string): Promise<QueueItem> {
+    const url = `${queueUrl.endsWith('/') ? queueUrl : `${queueUrl}/`}api/json`;
+    const body = await this.json(url);
+    const exe = body.executable as { number?: number; url?: string } | null | undefined;
+    return {
+      id: Number(body.id),
+      url: queueUrl,
+      ...(exe && typeof exe.url === 'string' ? { build: { number: Number(exe.number), url: exe.url } } : {}),
+      cancelled: body.cancelled === true,
+      ...(typeof body.why === 'string' ? { why: body.why } : {}),
+    };
+  }
+
+  /**
+   * Looks for a build of `job` carrying `param=value`: first in the queue, then in the
+   * job's last `lookback` builds. Undefined when Jenkins has none.
+   */
+  async find(job: string, param: string, value: string, lookback: number): Promise<Found | undefined> {
+    const queue = await this.json(`${this.base}queue/api/json?tree=items[id,url,task[name],actions[parameters[name,value]]]`);
+    for (const item of (queue.items as (ParamsHolder & { id?: number; url?: string; task?: { name?: string } })[] | undefined) ?? []) {
+      if (item.task?.name === job && paramOf(item, param) === value) {
+        return { where: 'queue', queueUrl: new URL(item.url ?? `queue/item/${item.id}/`, this.base).toString() };
+      }
+    }
+    const builds = await this.json(
+      `${this.base}job/${encodeURIComponent(job)}/api/json?tree=${encodeURIComponent(`builds[number,url,queueId,actions[parameters[name,value]]]{0,${lookback}}`)}`,
+    );
+    for (const b of (builds.builds as (ParamsHolder & { number?: number; url?: string; queueId?: number })[] | undefined) ?? []) {
+      if (paramOf(b, param) === value) {
+        return {
+          where: 'build',
+          queueUrl: new URL(`queue/item/${b.queueId ?? 0}/`, this.base).toString(),
+          ...(b.url ? { buildUrl: b.url } : {}),
+        };
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,351 @@
+/**
+ * The brain's journal in the shared store (tables `brain_*`, migrations `brain-N`).
+ *
+ * - A delivery is accepted when its row is committed (WAL, synchronous=FULL): the HTTP
+ *   answer waits for that commit. Deliveries arriving together share one transaction and
+ *   one fsync (group commit).
+ * - The trigger decisions a delivery leads to are written in the same transaction, so a
+ *   delivery is never accepted without its decisions, nor decided twice (its id is the
+ *   primary key: a redelivery is a duplicate).
+ * - A land decision joins the target's pending trigger when there is one (a burst gives one
+ *   build); the trigger becomes due once the target had no event for `coalesce` ms, at
+ *   most 10 × `coalesce` after the burst's first event.
+ * - The dispatcher journals each attempt before sending it and the outcome after
+ *   (dispatcher.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db, Migration } from '../store/index.js';
+import type { BrainEvent } from './events.js';
+import type { Decision } from './rules.js';
+
+export const BRAIN_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 'brain-1',
+    up(db) {
+      db.exec(`
+        CREATE TABLE brain_deliveries (
+          source TEXT NOT NULL,
+          delivery_id TEXT NOT NULL,
+          name TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          repo TEXT NOT NULL,
+          summary TEXT NOT NULL,
+          event_json TEXT NOT NULL,
+          body_bytes INTEGER NOT NULL,
+          received_at INTEGER NOT NULL,
+          PRIMARY KEY (source, delivery_id)
+        );
+        CREATE INDEX brain_deliveries_received ON brain_deliveries (received_at);
+        CREATE TABLE brain_triggers (
+          id TEXT PRIMARY KEY,
+          rule TEXT NOT NULL,
+          job TEXT NOT NULL,
+          params_json TEXT NOT NULL,
+          coalesce_key TEXT,
+          state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'queued', 'started')),
+          events INTEGER NOT NULL DEFAULT 1,
+          created_at INTEGER NOT NULL,
+          next_at INTEGER NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          last_error TEXT,
+          sent_at INTEGER,
+          queue_url TEXT,
+          build_url TEXT,
+          found_by TEXT
+        );
+        CREATE INDEX brain_triggers_due ON brain_triggers (state, next_at);
+        CREATE INDEX brain_triggers_coalesce ON brain_triggers (coalesce_key, state);
+        CREATE TABLE brain_trigger_deliveries (
+          trigger_id TEXT NOT NULL REFERENCES brain_triggers (id),
+          source TEXT NOT NULL,
+          delivery_id TEXT NOT NULL,
+          PRIMARY KEY (trigger_id, source, delivery_id)
+        );
+        CREATE INDEX brain_trigger_deliveries_delivery ON brain_trigger_deliveries (source, delivery_id);
+        CREATE TABLE brain_attempts (
+          trigger_id TEXT NOT NULL REFERENCES brain_triggers (id),
+          attempt INTEGER NOT NULL,
+          at INTEGER NOT NULL,
+          outcome TEXT NOT NULL,
+          detail TEXT NOT NULL,
+          PRIMARY KEY (trigger_id, attempt)
+        );
+      `);
+    },
+  },
+];
+
+export type TriggerState = 'pending' | 'sending' | 'queued' | 'started';
+
+export interface TriggerRow {
+  id: string;
+  rule: string;
+  job: string;
+  params: Record<string, string>;
+  coalesceKey: string | null;
+  state: TriggerState;
+  events: number;
+  createdAt: number;
+  nextAt: number;
+  attempts: number;
+  lastError: string | null;
+  sentAt: number | null;
+  queueUrl: string | null;
+  buildUrl: string | null;
+  foundBy: string | null;
+}
+
+interface RawTrigger {
+  id: string;
+  rule: string;
+  job: string;
+  params_json: string;
+  coalesce_key: string | null;
+  state: TriggerState;
+  events: number;
+  created_at: number;
+  next_at: number;
+  attempts: number;
+  last_error: string | null;
+  sent_at: number | null;
+  queue_url: string | null;
+  build_url: string | null;
+  found_by: string | null;
+}
+
+function toRow(r: RawTrigger): TriggerRow {
+  return {
+    id: r.id,
+    rule: r.rule,
+    job: r.job,
+    params: JSON.parse(r.params_json) as Record<string, string>,
+    coalesceKey: r.coalesce_key,
+    state: r.state,
+    events: r.events,
+    createdAt: r.created_at,
+    nextAt: r.next_at,
+    attempts: r.attempts,
+    lastError: r.last_error,
+    sentAt: r.sent_at,
+    queueUrl: r.queue_url,
+    buildUrl: r.build_url,
+    foundBy: r.found_by,
+  };
+}
+
+export type AcceptResult = { outcome: 'accepted'; triggers: string[] } | { outcome: 'duplicate' };
+
+interface Pending {
+  event: BrainEvent;
+  bodyBytes: number;
+  resolve(result: AcceptResult): void;
+  reject(error: Error): void;
+}
+
+export interface JournalOptions {
+  db: Db;
+  /** The decisions of an event (rules.ts `decide` bound to the config). */
+  decide(event: BrainEvent): Decision[];
+  coalesceMs: number;
+  now?: () => number;
+  /** Called after each commit that added or joined triggers. */
+  onTriggers?: () => void;
+}
+
+export class Journal {
+  readonly db: Db;
+  private readonly now: () => number;
+  private batch: Pending[] = [];
+  private scheduled = false;
+  private readonly statements;
+
+  constructor(private readonly options: JournalOptions) {
+    this.db = options.db;
+    this.now = options.now ?? Date.now;
+    const db = this.db;
+    this.statements = {
+      insertDelivery: db.prepare(
+        `INSERT OR IGNORE INTO brain_deliveries (source, delivery_id, name, kind, repo, summary, event_json, body_bytes, received_at)
+         VALUES (@source, @delivery, @name, @kind, @repo, @summary, @json, @bodyBytes, @at)`,
+      ),
+      findPending: db.prepare(`SELECT id FROM brain_triggers WHERE coalesce_key = ? AND state = 'pending' ORDER BY created_at LIMIT 1`),
+      // A burst ends when its target has been quiet for `coalesce`, or 10 windows after it began.
+      joinTrigger: db.prepare(
+        `UPDATE brain_triggers SET events = events + 1, next_at = MIN(created_at + @max, MAX(next_at, @at + @window)) WHERE id = @id`,
+      ),
+      insertTrigger: db.prepare(
+        `INSERT INTO brain_triggers (id, rule, job, params_json, coalesce_key, state, events, created_at, next_at)
+         VALUES (@id, @rule, @job, @params, @key, 'pending', 1, @at, @due)`,
+      ),
+      link: db.prepare(`INSERT OR IGNORE INTO brain_trigger_deliveries (trigger_id, source, delivery_id) VALUES (?, ?, ?)`),
+    };
+  }
+
+  /** Journals a delivery; resolves once it is committed (fsync'ed), with its triggers. */
+  accept(event: BrainEvent, bodyBytes: number): Promise<AcceptResult> {
+    return new Promise((resolve, reject) => {
+      this.batch.push({ event, bodyBytes, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits every delivery received since the last flush in one transaction. */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.batch;
+    this.batch = [];
+    if (!batch.length) return;
+    const results: AcceptResult[] = [];
+    let added = false;
+    try {
+      this.db.transaction(() => {
+        const at = this.now();
+        for (const item of batch) {
+          const e = item.event;
+          const inserted = this.statements.insertDelivery.run({
+            source: e.source,
+            delivery: e.delivery,
+            name: e.name,
+            kind: e.kind,
+            repo: e.repo,
+            summary: e.summary,
+            json: JSON.stringify(e),
+            bodyBytes: item.bodyBytes,
+            at,
+          });
+          if (inserted.changes === 0) {
+            results.push({ outcome: 'duplicate' });
+            continue;
+          }
+          const triggers: string[] = [];
+          for (const d of this.options.decide(e)) {
+            let id: string | undefined;
+            if (d.coalesceKey) {
+              id = (this.statements.findPending.get(d.coalesceKey) as { id: string } | undefined)?.id;
+              if (id) this.statements.joinTrigger.run({ id, at, window: this.options.coalesceMs, max: 10 * this.options.coalesceMs });
+            }
+            if (!id) {
+              id = randomUUID();
+              this.statements.insertTrigger.run({
+                id,
+                rule: d.rule,
+                job: d.job,
+                params: JSON.stringify(d.params),
+                key: d.coalesceKey ?? null,
+                at,
+                due: d.coalesceKey ? at + this.options.coalesceMs : at,
+              });
+            }
+            this.statements.link.run(id, e.source, e.delivery);
+            triggers.push(id);
+            added = true;
+          }
+          results.push({ outcome: 'accepted', triggers });
+        }
+      }).immediate();
+    } catch (error) {
+      for (const item of batch) item.reject(error as Error);
+      return;
+    }
+    batch.forEach((item, i) => item.resolve(results[i] as AcceptResult));
+    if (added) this.options.onTriggers?.();
+  }
+
+  // --- what the dispatcher journals -------------------------------------------------------
+
+  /** Attempts cut short by a crash go back to pending (their attempt count is kept). */
+  recoverInterrupted(): number {
+    return this.db.prepare(`UPDATE brain_triggers SET state = 'pending' WHERE state = 'sending'`).run().changes;
+  }
+
+  due(limit: number, now = this.now()): TriggerRow[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM brain_triggers WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, created_at LIMIT ?`)
+      .all(now, limit) as RawTrigger[];
+    return rows.map(toRow);
+  }
+
+  /** The earliest time a pending trigger is due, if any. */
+  nextDue(): number | undefined {
+    const row = this.db.prepare(`SELECT MIN(next_at) AS at FROM brain_triggers WHERE state = 'pending'`).get() as { at: number | null };
+    return row.at ?? undefined;
+  }
+
+  /** Journals the intent: attempt n of this trigger starts now. False when someone else took it. */
+  beginAttempt(id: string): TriggerRow | undefined {
+    const at = this.now();
+    return this.db.transaction(() => {
+      const changed = this.db
+        .prepare(`UPDATE brain_triggers SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state = 'pending'`)
+        .run(id).changes;
+      if (!changed) return undefined;
+      const row = toRow(this.db.prepare(`SELECT * FROM brain_triggers WHERE id = ?`).get(id) as RawTrigger);
+      this.db.prepare(`INSERT INTO brain_attempts (trigger_id, attempt, at, outcome, detail) VALUES (?, ?, ?, 'sending', '')`).run(id, row.attempts, at);
+      return row;
+    }).immediate();
+  }
+
+  /** Jenkins has the build: queued at `queueUrl` (sent now, or found there by the check). */
+  recordQueued(id: string, attempt: number, queueUrl: string, foundBy: 'sent' | 'queue' | 'build', buildUrl?: string): void {
+    const at = this.now();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE brain_triggers SET state = @state, sent_at = @at, queue_url = @queueUrl, build_url = @buildUrl, found_by = @foundBy, last_error = NULL WHERE id = @id`,
+        )
+        .run({ id, at, queueUrl, buildUrl: buildUrl ?? null, foundBy, state: buildUrl ? 'started' : 'queued' });
+      this.db
+        .prepare(`UPDATE brain_attempts SET outcome = ?, detail = ? WHERE trigger_id = ? AND attempt = ?`)
+        .run(foundBy === 'sent' ? 'queued' : `found in ${foundBy}`, buildUrl ?? queueUrl, id, attempt);
+    }).immediate();
+  }
+
+  recordBuild(id: string, buildUrl: string): void {
+    this.db.prepare(`UPDATE brain_triggers SET state = 'started', build_url = ? WHERE id = ?`).run(buildUrl, id);
+  }
+
+  /** The attempt failed: pending again, due at `nextAt`. */
+  recordFailure(id: string, attempt: number, error: string, nextAt: number): void {
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE brain_triggers SET state = 'pending', next_at = ?, last_error = ? WHERE id = ?`).run(nextAt, error, id);
+      this.db.prepare(`UPDATE brain_attempts SET outcome = 'failed', detail = ? WHERE trigger_id = ? AND attempt = ?`).run(error, id, attempt);
+    }).immediate();
+  }
+
+  // --- what the status page and /metrics read ---------------------------------------------
+
+  trigger(id: string): TriggerRow | undefined {
+    const row = this.db.prepare(`SELECT * FROM brain_triggers WHERE id = ?`).get(id) as RawTrigger | undefined;
+    return row ? toRow(row) : undefined;
+  }
+
+  recentTriggers(limit = 50): TriggerRow[] {
+    return (this.db.prepare(`SELECT * FROM brain_triggers ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(limit) as RawTrigger[]).map(toRow);
+  }
+}
+
+/** Counts the status page and /metrics show, straight from the store (any process). */
+export function journalCounts(db: Db): {
+  deliveries: { source: string; kind: string; count: number }[];
+  triggers: { job: string; state: string; count: number; oldest: number | null }[];
+  failedAttempts: { job: string; count: number }[];
+} {
+  return {
+    deliveries: db.prepare(`SELECT source, kind, COUNT(*) AS count FROM brain_deliveries GROUP BY source, kind ORDER BY source, kind`).all() as {
+      source: string;
+      kind: string;
+      count: number;
+    }[],
+    triggers: db
+      .prepare(`SELECT job, state, COUNT(*) AS count, MIN(created_at) AS oldest FROM brain_triggers GROUP BY job, state ORDER BY job, state`)
+      .all() as { job: string; state: string; count: number; oldest: number | null }[],
+    failedAttempts: db
+      .prepare(
+        `SELECT t.job AS job, COUNT(*) AS count FROM brain_attempts a JOIN brain_triggers t ON t.id = a.trigger_id WHERE a.outcome = 'failed' GROUP BY t.job ORDER BY t.job`,
+      )
+      .all() as { job: string; count: number }[],
+  };
+}

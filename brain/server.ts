@@ -1,0 +1,158 @@
+/**
+ * The brain's HTTP server (node:http): webhook intake and the pages.
+ *
+ *   POST /hooks/github      X-Hub-Signature-256 (HMAC-SHA256 of the raw body)
+ *   POST /hooks/launchpad   X-Hub-Signature (HMAC-SHA1 of the raw body)
+ *   GET  /  /status.json  /target/<name>  /target/<name>.json  /healthz  /metrics
+ *
+ * A delivery is answered 202 only once it is committed to the journal; 200 for a ping and
+ * for a delivery id already journaled (nothing more happens); 401 bad or missing signature,
+ * 400 malformed, 405 not POST, 413 too large, 415 not JSON, 503 when the journal cannot
+ * write (the forge retries).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../core/index.js';
+import type { SourceName } from './config.js';
+import { DeliveryError, githubEvent, launchpadEvent, type BrainEvent } from './events.js';
+import type { Journal } from './journal.js';
+import type { Counters } from './metrics.js';
+import { renderStatusPage } from './status/html.js';
+import type { StatusView } from './status/view.js';
+
+export interface ServerOptions {
+  journal: Journal;
+  secrets: Partial<Record<SourceName, string>>;
+  maxBodyBytes: number;
+  log: Logger;
+  counters: Counters;
+  status(): StatusView;
+  metrics(): string;
+  health(): { ok: boolean; [key: string]: unknown };
+}
+
+function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff', ...extra });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, JSON.stringify(value, null, 2) + '\n', 'application/json; charset=utf-8');
+}
+
+/** Reads the body up to `max` bytes; undefined when it is larger (the rest is not read). */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.pause();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
+
+function isJson(type: string | undefined): boolean {
+  return (type ?? '').split(';')[0]?.trim().toLowerCase() === 'application/json';
+}
+
+const PAGE_HEADERS = { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'", 'cache-control': 'no-store' };
+
+export function createBrainServer(options: ServerOptions): Server {
+  const { journal, log, counters } = options;
+
+  async function intake(source: SourceName, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const refuse = (status: number, message: string, extra: Record<string, string> = {}) => {
+      counters.inc('byoci_brain_deliveries_total', { source, outcome: String(status) });
+      log.warn('delivery refused', { source, status, reason: message, delivery: req.headers['x-github-delivery'] ?? req.headers['x-launchpad-delivery'] });
+      send(res, status, message + '\n', undefined, extra);
+    };
+    if (req.method !== 'POST') return refuse(405, 'POST only', { allow: 'POST' });
+    const secret = options.secrets[source];
+    if (!secret) return refuse(404, `source ${source} is not configured`);
+    if (!isJson(req.headers['content-type'])) {
+      return refuse(415, `content type must be application/json (got ${JSON.stringify(req.headers['content-type'] ?? '')}): set the webhook's content type to application/json`);
+    }
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
+      return refuse(413, `delivery of ${declared} bytes is larger than brain.maxBodyBytes (${options.maxBodyBytes})`, { connection: 'close' });
+    }
+    const body = await readBody(req, options.maxBodyBytes);
+    if (body === undefined) return refuse(413, `delivery larger than brain.maxBodyBytes (${options.maxBodyBytes})`, { connection: 'close' });
+    let event: BrainEvent;
+    try {
+      event = source === 'github' ? await githubEvent(secret, req.headers, body) : launchpadEvent(secret, req.headers, body);
+    } catch (error) {
+      if (error instanceof DeliveryError) return refuse(error.status, error.message);
+      throw error;
+    }
+    if (event.kind === 'ping') {
+      counters.inc('byoci_brain_deliveries_total', { source, outcome: 'ping' });
+      return sendJson(res, 200, { pong: true, delivery: event.delivery });
+    }
+    let result;
+    try {
+      result = await journal.accept(event, body.length);
+    } catch (error) {
+      counters.inc('byoci_brain_deliveries_total', { source, outcome: '503' });
+      log.error('journal write failed: delivery refused with 503', { source, delivery: event.delivery, error: (error as Error).message });
+      return send(res, 503, 'the journal cannot write: retry later\n', undefined, { 'retry-after': '10' });
+    }
+    if (result.outcome === 'duplicate') {
+      counters.inc('byoci_brain_deliveries_total', { source, outcome: 'duplicate' });
+      return sendJson(res, 200, { duplicate: true, delivery: event.delivery });
+    }
+    counters.inc('byoci_brain_deliveries_total', { source, outcome: 'accepted' });
+    log.debug('delivery journaled', { source, delivery: event.delivery, kind: event.kind, triggers: result.triggers.length });
+    sendJson(res, 202, { accepted: true, delivery: event.delivery, kind: event.kind, triggers: result.triggers });
+  }
+
+  function page(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'GET only\n', undefined, { allow: 'GET, HEAD' });
+    if (path === '/healthz') {
+      const health = options.health();
+      return sendJson(res, health.ok ? 200 : 503, health);
+    }
+    if (path === '/metrics') return send(res, 200, options.metrics(), 'text/plain; version=0.0.4; charset=utf-8');
+    const view = options.status();
+    if (path === '/' || path === '/index.html') return send(res, 200, renderStatusPage(view), 'text/html; charset=utf-8', PAGE_HEADERS);
+    if (path === '/status.json') return sendJson(res, 200, view);
+    const m = /^\/target\/([^/]+?)(\.json)?$/.exec(path);
+    if (m) {
+      const name = decodeURIComponent(m[1] as string);
+      const target = view.targets.find((t) => t.name === name);
+      if (!target) return send(res, 404, 'no such target\n');
+      const one: StatusView = { ...view, targets: [target] };
+      return m[2] ? sendJson(res, 200, one) : send(res, 200, renderStatusPage(one, `byoci status: ${name}`), 'text/html; charset=utf-8', PAGE_HEADERS);
+    }
+    send(res, 404, 'not found\n');
+  }
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const done = (error: unknown) => {
+      log.error('request failed', { path, error: error instanceof Error ? error.message : String(error) });
+      if (!res.headersSent) send(res, 500, 'internal error\n');
+      else res.destroy();
+    };
+    try {
+      if (path === '/hooks/github' || path === '/hooks/launchpad') {
+        intake(path === '/hooks/github' ? 'github' : 'launchpad', req, res).catch(done);
+      } else {
+        page(req, res, path);
+      }
+    } catch (error) {
+      done(error);
+    }
+  });
+  server.keepAliveTimeout = 5_000;
+  server.requestTimeout = 30_000;
+  return server;
+}

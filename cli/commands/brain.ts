@@ -1,0 +1,100 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError, type ConfigProblem } from '../../core/errors.js';
+import { BRAIN_SECRETS, brainConfigSchema, startBrain, type BrainConfig } from '../../brain/index.js';
+import { unknownFields, PARAM_FIELDS } from '../../brain/rules.js';
+import { lookupSecret } from '../../secrets/index.js';
+import { action, type Runtime } from '../context.js';
+
+/** The validated `brain:` section and the store path, or a ConfigError listing every problem. */
+export function brainSettings(rt: Runtime): { config: BrainConfig; storePath: string } {
+  const raw = rt.config.settings.brain;
+  if (raw === undefined) {
+    throw new ConfigError([{ ...rt.config.locate(['brain']), path: 'brain', message: 'not configured: set brain.jenkins (url, user) and brain.rules (see README, "Brain")' }]);
+  }
+  const parsed = brainConfigSchema.safeParse(raw);
+  const problems: ConfigProblem[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+      for (const path of keys) {
+        const full = ['brain', ...path];
+        problems.push({ ...rt.config.locate(full), path: full.join('.'), message: issue.code === 'unrecognized_keys' ? 'unknown option' : issue.message });
+      }
+    }
+    throw new ConfigError(problems);
+  }
+  parsed.data.rules.forEach((rule, i) => {
+    for (const name of unknownFields(rule)) {
+      const path = ['brain', 'rules', i, 'params'];
+      problems.push({ ...rt.config.locate(path), path: path.join('.'), message: `\${${name}} is not an event field (known: ${PARAM_FIELDS.join(', ')})` });
+    }
+  });
+  if (problems.length) throw new ConfigError(problems);
+  const store = parsed.data.store ?? join(rt.config.settings.workdir, 'byoci.db');
+  return { config: parsed.data, storePath: isAbsolute(store) ? store : resolve(rt.config.configDir, store) };
+}
+
+async function secret(rt: Runtime, key: string): Promise<string | undefined> {
+  const { value } = await lookupSecret(rt.stores, key);
+  if (value) rt.redactor.add(value);
+  return value;
+}
+
+export function register(program: Command): void {
+  program
+    .command('brain')
+    .description('run the brain: receive Launchpad and GitHub webhooks, trigger the Jenkins jobs the rules name, serve the status page')
+    .option('--listen <host:port>', 'override brain.listen (default 127.0.0.1:8089)')
+    .addHelpText(
+      'after',
+      `
+Endpoints: POST /hooks/github, POST /hooks/launchpad; GET / (status page), /status.json,
+/target/<name>[.json], /healthz, /metrics.
+
+Secrets (the only ones the brain reads; it holds no forge token):
+  ${BRAIN_SECRETS.github}      X-Hub-Signature-256 of GitHub deliveries
+  ${BRAIN_SECRETS.launchpad}   X-Hub-Signature of Launchpad deliveries
+  ${BRAIN_SECRETS.jenkins}             API token of brain.jenkins.user
+A configured source without its secret is a startup error (exit 2).
+Runs until SIGTERM or SIGINT; run it as its own user.`,
+    )
+    .action(
+      action(async (rt: Runtime, opts: { listen?: string }) => {
+        const { config, storePath } = brainSettings(rt);
+        if (opts.listen) {
+          const m = /^(.+):(\d+)$/.exec(opts.listen);
+          if (!m) throw new ConfigError([{ file: '--listen', message: `expected host:port, got ${JSON.stringify(opts.listen)}` }]);
+          config.listen = { host: (m[1] as string).replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
+        }
+        const secrets = {
+          ...(config.sources.includes('github') ? { github: await secret(rt, BRAIN_SECRETS.github) } : {}),
+          ...(config.sources.includes('launchpad') ? { launchpad: await secret(rt, BRAIN_SECRETS.launchpad) } : {}),
+          jenkinsToken: await secret(rt, BRAIN_SECRETS.jenkins),
+        };
+        const missing = [
+          ...config.sources.filter((s) => !secrets[s]).map((s) => BRAIN_SECRETS[s]),
+          ...(secrets.jenkinsToken ? [] : [BRAIN_SECRETS.jenkins]),
+        ];
+        if (missing.length) {
+          throw new ConfigError(
+            missing.map((key) => ({
+              path: 'brain',
+              message: `secret ${key} not found in the stores (${rt.stores.map((s) => s.name).join(', ')}): the brain never accepts unsigned webhooks; set it with \`byoci secrets set ${key}\``,
+            })),
+          );
+        }
+        if (process.getuid?.() === 0) rt.log.warn('the brain runs as root: give it a user of its own (it needs only the store and its secrets)');
+        const brain = await startBrain({ config, storePath, secrets: secrets as { jenkinsToken: string }, log: rt.log.child('brain') });
+        if (rt.globals.json) rt.printJson({ url: brain.url, store: storePath });
+        else rt.print(`brain listening on ${brain.url} (store ${storePath})`);
+        const signal = await new Promise<NodeJS.Signals>((done) => {
+          process.once('SIGTERM', () => done('SIGTERM'));
+          process.once('SIGINT', () => done('SIGINT'));
+        });
+        rt.log.info('stopping', { signal });
+        await brain.close();
+        return 0;
+      }),
+    );
+}
