@@ -43,10 +43,15 @@ export class LaunchpadApiError extends Error {
     readonly method: string,
     readonly url: string,
     readonly body: string,
+    /** `X-Lazr-OopsId` of the answer: the id Launchpad's admins find the error by. */
+    readonly oopsId?: string,
   ) {
     super(message);
   }
 }
+
+/** Statuses that a front end answers while the application server may still have done the work. */
+export const MAYBE_APPLIED: ReadonlySet<number> = new Set([502, 503, 504]);
 
 const RETRY_GET = new Set([500, 502, 503, 504]);
 const RETRY_POST = new Set([502, 503, 504]);
@@ -119,12 +124,23 @@ export class LaunchpadClient {
     return this.get<T>(link, { 'ws.op': op, ...params });
   }
 
-  /** A named write operation: form-encoded `POST ws.op=<op>&...`. Returns the body (parsed) and Location. */
-  async post<T = unknown>(link: string, op: string, params: Params = {}): Promise<{ status: number; location?: string; body: T | null }> {
+  /**
+   * A named write operation: form-encoded `POST ws.op=<op>&...`. Returns the body (parsed)
+   * and Location. Retried on 502/503/504 and connection errors only when `idempotent` (doing
+   * it twice is doing it once, e.g. setStatus): a 502/503/504 or a lost answer may come
+   * after Launchpad applied the write, so the caller of a non-idempotent operation
+   * (createComment) looks before trying again.
+   */
+  async post<T = unknown>(
+    link: string,
+    op: string,
+    params: Params = {},
+    options: { idempotent?: boolean } = {},
+  ): Promise<{ status: number; location?: string; body: T | null }> {
     const form = new URLSearchParams();
     form.set('ws.op', op);
     for (const [k, v] of Object.entries(params)) if (v !== undefined) form.set(k, String(v));
-    const res = await this.#request('POST', this.url(link), form.toString());
+    const res = await this.#request('POST', this.url(link), form.toString(), options.idempotent === true);
     const body = res.body === '' ? null : (JSON.parse(res.body) as T);
     return { status: res.status, location: res.location, body };
   }
@@ -151,7 +167,7 @@ export class LaunchpadClient {
     return out;
   }
 
-  async #request(method: 'GET' | 'POST', url: string, form?: string): Promise<{ status: number; body: string; location?: string }> {
+  async #request(method: 'GET' | 'POST', url: string, form?: string, idempotent = method === 'GET'): Promise<{ status: number; body: string; location?: string }> {
     const { retries, retryDelayMs, timeoutMs, log, signal, credentials } = this.#opts;
     const resource = this.resourceOf(url);
     for (let attempt = 0; ; attempt++) {
@@ -172,8 +188,8 @@ export class LaunchpadClient {
         if (signal?.aborted) throw error;
         const timedOut = timeout.aborted;
         const what = timedOut ? `timed out after ${timeoutMs} ms` : `failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`;
-        // A POST that timed out may have been applied: do not repeat it.
-        if (attempt < retries && (method === 'GET' || !timedOut)) {
+        // A write whose answer was lost (timeout, reset) may have been applied: repeat only idempotent ones.
+        if (attempt < retries && idempotent) {
           log?.warn('launchpad request failed, retrying', { method, resource, attempt: attempt + 1, error: what });
           await sleep(retryDelayMs * 2 ** attempt, signal);
           continue;
@@ -181,21 +197,33 @@ export class LaunchpadClient {
         throw new LaunchpadApiError(`Launchpad ${method} ${resource} ${what}`, undefined, method, url, '');
       }
       const body = await response.text();
-      const retryable = (method === 'GET' ? RETRY_GET : RETRY_POST).has(response.status);
+      const retryable = idempotent && (method === 'GET' ? RETRY_GET : RETRY_POST).has(response.status);
       if (retryable && attempt < retries) {
         log?.warn('launchpad answered a server error, retrying', { method, resource, status: response.status, attempt: attempt + 1 });
         await sleep(retryDelayMs * 2 ** attempt, signal);
         continue;
       }
       if (response.ok) return { status: response.status, body, location: response.headers.get('location') ?? undefined };
-      throw new LaunchpadApiError(this.#explain(method, resource, response.status, body), response.status, method, url, body);
+      const oops = response.headers.get('x-lazr-oopsid') ?? undefined;
+      const message = this.#explain(method, resource, response.status, body, form);
+      throw new LaunchpadApiError(oops ? `${message} (Launchpad error id ${oops})` : message, response.status, method, url, body, oops);
     }
   }
 
-  #explain(method: string, resource: string, status: number, body: string): string {
+  #explain(method: string, resource: string, status: number, body: string, form: string | undefined): string {
     const said = body ? `: ${snippet(body)}` : '';
     switch (status) {
       case 401:
+        // Launchpad refuses a write permission to a token authorised read-only (READ_PUBLIC,
+        // READ_PRIVATE) with 401 and the Unauthorized text: (object, 'operation', 'launchpad.Permission').
+        if (method === 'POST' && /'launchpad\.\w+'\)?\s*$/.test(body)) {
+          const op = new URLSearchParams(form ?? '').get('ws.op');
+          return (
+            `Launchpad refused ${op ?? 'the write'} on ${resource} (401 Unauthorized)${said}. The token can read but not write: ` +
+            'it was authorised with a read-only access level (READ_PUBLIC or READ_PRIVATE). Authorise a new token with ' +
+            '"Change anything" (WRITE_PUBLIC, or WRITE_PRIVATE for private projects) and store it as the secret launchpad/oauth'
+          );
+        }
         return `Launchpad refused the credentials (401 Unauthorized) for ${method} ${resource}${said}. Check the secret launchpad/oauth (token revoked or for another service root?)`;
       case 403:
         return `Launchpad forbids ${method} ${resource} to the landing user (403 Forbidden)${said}`;

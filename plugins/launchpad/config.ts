@@ -52,6 +52,12 @@ export const configSchema = z
     gitProtocol: z.enum(['https', 'ssh']).default('https'),
     /** Launchpad login put in git+ssh URLs (default: the landing user). */
     sshUser: z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'not a Launchpad login').optional(),
+    /**
+     * Base URL of the bzr hosting of this service root (`bzr+ssh://bazaar.example.org/`):
+     * a bzr branch is `<bzrRoot><unique name>`. Not needed for production (brz's `lp:`),
+     * staging and qastaging (`lp://staging/…`); any other service root with bzr targets needs it.
+     */
+    bzrRoot: z.string().url().optional(),
     /** Retries of a request answered 5xx or timed out. */
     retries: z.number().int().min(0).max(10).default(3),
     /** First backoff delay in ms; doubles on each retry. */

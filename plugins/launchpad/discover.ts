@@ -15,7 +15,26 @@ export interface DiscoverOptions {
   gitProtocol: 'https' | 'ssh';
   /** Login inserted into git+ssh URLs that carry none. */
   sshUser: string;
+  /**
+   * The URL brz fetches and pushes a bzr branch at, from its unique name
+   * (`~owner/project/name`); undefined when the service root has no known bzr hosting.
+   */
+  bzrUrl: ((uniqueName: string) => string) | undefined;
   log: Logger;
+}
+
+/**
+ * How brz reaches the bzr branches of a service root: `lp:` resolves against production
+ * only; `lp://staging/…` and `lp://qastaging/…` name those instances; any other root
+ * needs `bzrRoot` (the hosting's base URL). Never silently production.
+ */
+export function bzrUrlFor(serviceRoot: string, bzrRoot: string | undefined): ((uniqueName: string) => string) | undefined {
+  if (bzrRoot) return (unique) => `${bzrRoot.endsWith('/') ? bzrRoot : `${bzrRoot}/`}${unique}`;
+  const host = new URL(serviceRoot).host;
+  if (host === 'api.launchpad.net') return (unique) => `lp:${unique}`;
+  const instance = /^api\.(staging|qastaging)\.launchpad\.net$/.exec(host)?.[1];
+  if (instance) return (unique) => `lp://${instance}/${unique}`;
+  return undefined;
 }
 
 /** What the plugin keeps in `Proposal.meta` to report on the proposal later. */
@@ -49,6 +68,12 @@ function str(e: LpEntry, key: string): string | undefined {
 
 function shortRef(path: string): string {
   return path.replace(/^refs\/heads\//, '');
+}
+
+/** GitRef.identity: the repository's shortened path (git_identity without `lp:`), a colon, the branch. */
+function lpGitIdentity(repo: LpEntry, name: string): string {
+  const path = (str(repo, 'git_identity') ?? `lp:${str(repo, 'unique_name') ?? ''}`).replace(/^lp:/, '');
+  return `${path}:${name}`;
 }
 
 function personName(link: string | undefined): string {
@@ -104,12 +129,24 @@ export class Discovery {
   }
 
   /** Resolves a configured target; throws naming it when Launchpad has no such thing. */
+  /** Where brz reaches a bzr branch of this service root; throws when nothing says. */
+  bzrUrl(uniqueName: string): string {
+    if (!this.options.bzrUrl) {
+      throw new Error(
+        `lp:${uniqueName} is a bzr branch of ${this.client.root}, where brz's lp: would mean production Launchpad: ` +
+          'set plugins.launchpad.bzrRoot to the bzr hosting of this service root (e.g. bzr+ssh://bazaar.example.org/)',
+      );
+    }
+    return this.options.bzrUrl(uniqueName);
+  }
+
   async findTarget(target: ResolvedTarget): Promise<FoundTarget> {
     if (target.vcs === 'bzr') {
       const branch = await this.client.named<LpEntry | null>('branches', 'getByUrl', { url: target.url });
       if (!branch) throw new Error(`Launchpad has no bzr branch ${target.url} (for a git repository, set vcs: git)`);
       const identity = str(branch, 'bzr_identity') ?? target.url;
-      return { vcs: 'bzr', owner: branch, ref: branch, identity, branch: { vcs: 'bzr', url: `lp:${str(branch, 'unique_name')}`, branch: '' } };
+      const unique = str(branch, 'unique_name') ?? target.path;
+      return { vcs: 'bzr', owner: branch, ref: branch, identity, branch: { vcs: 'bzr', url: this.bzrUrl(unique), branch: '' } };
     }
     const repo = await this.client.named<LpEntry | null>('+git', 'getByPath', { path: target.path });
     if (!repo) throw new Error(`Launchpad has no git repository ${target.url} (for a bzr branch, set vcs: bzr)`);
@@ -169,20 +206,31 @@ export class Discovery {
     return str(mp, 'target_git_repository_link') === found.owner.self_link && str(mp, 'target_git_path') === str(found.ref, 'path');
   }
 
-  async #source(mp: LpEntry, found: FoundTarget): Promise<{ ref: BranchRef; identity: string }> {
+  /**
+   * The source branch: where to fetch it, its names (ours with `lp:`, Launchpad's own for
+   * mail subjects) and its current tip as the API shows it (the last scan).
+   */
+  async #source(mp: LpEntry, found: FoundTarget): Promise<{ ref: BranchRef; identity: string; lpIdentity: string; tip: () => Promise<string | undefined> }> {
     if (found.vcs === 'bzr') {
       const link = str(mp, 'source_branch_link');
       if (!link) throw new ProposalDataError('it has no source branch');
       const branch = await this.entry(link);
       const unique = str(branch, 'unique_name') ?? '';
-      return { ref: { vcs: 'bzr', url: `lp:${unique}`, branch: '' }, identity: str(branch, 'bzr_identity') ?? `lp:${unique}` };
+      const identity = str(branch, 'bzr_identity') ?? `lp:${unique}`;
+      return { ref: { vcs: 'bzr', url: this.bzrUrl(unique), branch: '' }, identity, lpIdentity: identity, tip: async () => str(branch, 'last_scanned_id') };
     }
     const repoLink = str(mp, 'source_git_repository_link');
     const path = str(mp, 'source_git_path');
     if (!repoLink || !path) throw new ProposalDataError(`it has no source git repository or path`);
     const repo = await this.entry(repoLink);
     const name = shortRef(path);
-    return { ref: { vcs: 'git', url: this.gitUrl(repo), branch: name }, identity: `${str(repo, 'git_identity') ?? str(repo, 'unique_name')}:${name}` };
+    const identity = `${str(repo, 'git_identity') ?? str(repo, 'unique_name')}:${name}`;
+    const tip = async () => {
+      const ref = await this.client.named<LpEntry | null>(repo.self_link, 'getRefByPath', { path });
+      if (!ref) throw new ProposalDataError(`its source branch ${identity} no longer exists`);
+      return str(ref, 'commit_sha1');
+    };
+    return { ref: { vcs: 'git', url: this.gitUrl(repo), branch: name }, identity, lpIdentity: lpGitIdentity(repo, name), tip };
   }
 
   async proposal(mp: LpEntry, found: FoundTarget): Promise<Proposal> {
@@ -193,14 +241,17 @@ export class Discovery {
     const reviewed = str(mp, 'reviewed_revid') ?? null;
     const approved = status === 'Approved';
     const votes = approved ? await this.votes(mp, found) : [];
-    const readiness = approved ? await this.#readiness(mp, found, { commitMessage, reviewed, votes }) : ({ state: 'waiting', reason: `status is "${status}", not Approved` } as const);
+    const readiness = approved
+      ? await this.#readiness(mp, found, { commitMessage, reviewed, votes, tip: source.tip })
+      : ({ state: 'waiting', reason: `status is "${status}", not Approved` } as const);
     const meta: LaunchpadMeta = {
       selfLink: mp.self_link,
       targetLink: found.owner.self_link,
       queueStatus: status,
       reviewedRevid: reviewed,
       dateReviewed: str(mp, 'date_reviewed') ?? null,
-      subject: `Re: [Merge] ${title}`,
+      // The subject of Launchpad's own mail about the proposal (BranchMergeProposal.title), with its names.
+      subject: `Re: [Merge] ${source.lpIdentity} into ${this.#lpIdentity(found)}`,
     };
     return {
       id: `launchpad:${this.#relative(mp.self_link)}`,
@@ -253,10 +304,23 @@ export class Discovery {
     return t;
   }
 
-  async #readiness(mp: LpEntry, found: FoundTarget, p: { commitMessage: string; reviewed: string | null; votes: Vote[] }): Promise<Readiness> {
+  /** Launchpad's identity of the target (GitRef.identity has no `lp:`; a bzr branch's is its bzr_identity). */
+  #lpIdentity(found: FoundTarget): string {
+    return found.vcs === 'git' ? lpGitIdentity(found.owner, shortRef(str(found.ref, 'path') ?? '')) : found.identity;
+  }
+
+  async #readiness(
+    mp: LpEntry,
+    found: FoundTarget,
+    p: { commitMessage: string; reviewed: string | null; votes: Vote[]; tip: () => Promise<string | undefined> },
+  ): Promise<Readiness> {
     const reject = (r: Rejection): Readiness => ({ state: 'rejected', code: r.code, reason: r.reason });
     if (!p.reviewed) return reject(new Rejection('no-approved-revision'));
     if (!p.commitMessage) return reject(new Rejection('no-commit-message'));
+    // The API's view of the source tip (its last scan): pushed after approval → not what was reviewed.
+    // The VCS plugin checks the real tip again when it fetches.
+    const tip = await p.tip();
+    if (tip && tip !== p.reviewed) return reject(new Rejection('changes-after-approval', { tip, approved: p.reviewed }));
     const criteria = this.options.criteria;
     const evaluation = evaluateVotes(p.votes, criteria);
     if (!evaluation.ok) {

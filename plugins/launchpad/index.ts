@@ -10,7 +10,7 @@ import { parseCriteria } from '../../core/index.js';
 import { LaunchpadApiError, LaunchpadClient, type LpEntry } from './client.js';
 import { configSchema, resolveTarget, targetSchema, type LaunchpadConfig } from './config.js';
 import { CredentialsError, parseCredentials, type OAuthCredentials } from './credentials.js';
-import { Discovery, type LaunchpadMeta } from './discover.js';
+import { bzrUrlFor, Discovery, type LaunchpadMeta } from './discover.js';
 import { Reporter } from './report.js';
 
 export const NAME = 'launchpad';
@@ -114,6 +114,15 @@ export default definePlugin({
         const root = await lp.get<LpEntry>('');
         const me = typeof root.me_link === 'string' ? await lp.get<LpEntry>(root.me_link) : undefined;
         payload.notes.push({ source: NAME, message: `authenticated on ${lp.base} as ${String(me?.name ?? 'an anonymous user')}` });
+        // Launchpad shows a token's access level nowhere and checks it only when a write
+        // permission is checked (after the parameters are validated), so no harmless request
+        // tells a read-only token from a writing one; the first write says it plainly.
+        payload.notes.push({
+          source: NAME,
+          message:
+            'the token must be authorised to write ("Change anything": WRITE_PUBLIC or WRITE_PRIVATE); ' +
+            'Launchpad does not show the access level, a READ_PUBLIC/READ_PRIVATE token fails at the first comment or status change',
+        });
       } catch (e) {
         if (!(e instanceof LaunchpadApiError)) throw e;
         problem(e.message, e.status === 401 ? OAUTH_HINT : undefined);
@@ -123,6 +132,7 @@ export default definePlugin({
         criteria: parseCriteria(api.config.criteria),
         gitProtocol: api.config.gitProtocol,
         sshUser: api.config.sshUser ?? api.run.landing.user,
+        bzrUrl: bzrUrlFor(api.config.serviceRoot, api.config.bzrRoot),
         log: api.log,
       });
       for (const t of resolved) {
@@ -152,6 +162,7 @@ export default definePlugin({
         criteria: parseCriteria(api.config.criteria),
         gitProtocol: api.config.gitProtocol,
         sshUser: api.config.sshUser ?? api.run.landing.user,
+        bzrUrl: bzrUrlFor(api.config.serviceRoot, api.config.bzrRoot),
         log: api.log,
       });
       const found = await discovery.proposals(target);
@@ -169,7 +180,13 @@ export default definePlugin({
         api.log.info('landing', { proposal: outcome.proposal.id, revision: outcome.proposal.approvedRevision });
         return;
       }
-      const reporter = new Reporter(client(api), { log: api.log, redact: redactor(api), commentTail: api.config.commentTail });
+      const reporter = new Reporter(client(api), {
+        log: api.log,
+        redact: redactor(api),
+        commentTail: api.config.commentTail,
+        retries: api.config.retries,
+        retryDelayMs: api.config.retryDelayMs,
+      });
       const buildUrl = outcome.buildUrl ?? api.run.buildUrl;
       switch (outcome.kind) {
         case 'landed':

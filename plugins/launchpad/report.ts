@@ -1,11 +1,13 @@
 /**
  * What the bot says on a proposal: a `Merged` status with the landed revision, or a
- * comment `Re: [Merge] <source> into <target>` with the reason (+ BUILD_URL and the
- * redacted tail of the failing output) and the status back to `Needs review` at the
- * reviewed revision. Idempotent: every step first reads what Launchpad already shows.
+ * comment with the reason (+ BUILD_URL and the redacted tail of the failing output) and
+ * the status back to `Needs review`. Idempotent: every step first reads what Launchpad
+ * already shows. Comments are sent without a subject, so Launchpad gives them its own
+ * mail subject (`Re: [Merge] <source> into <target>`, with its names) and mail threads
+ * stay together.
  */
 import type { Logger } from '../../core/index.js';
-import type { LaunchpadClient, LpEntry } from './client.js';
+import { LaunchpadApiError, MAYBE_APPLIED, type LaunchpadClient, type LpEntry } from './client.js';
 import type { LaunchpadMeta } from './discover.js';
 
 export interface ReporterOptions {
@@ -14,10 +16,13 @@ export interface ReporterOptions {
   redact: (text: string) => string;
   /** Characters of output quoted at most. */
   commentTail: number;
+  /** Further tries of a createComment whose answer was lost and that Launchpad does not show (default 3). */
+  retries?: number;
+  /** Wait before looking again, ms; doubles on each try (default 1000). */
+  retryDelayMs?: number;
 }
 
 export interface CommentText {
-  subject: string;
   /** First paragraph; what identifies the comment when a rerun looks for it. */
   reason: string;
   buildUrl?: string;
@@ -48,6 +53,15 @@ export function commentBody(c: CommentText, options: Pick<ReporterOptions, 'reda
   return options.redact(parts.join('\n\n'));
 }
 
+/** A write whose answer was lost: a front end's 502/503/504, a timeout or a reset connection. */
+function maybeApplied(error: unknown): boolean {
+  return error instanceof LaunchpadApiError && (error.status === undefined || MAYBE_APPLIED.has(error.status));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 function firstParagraph(text: string): string {
   return text.trim().split(/\n\s*\n/)[0]!.trim();
 }
@@ -60,35 +74,66 @@ export class Reporter {
     readonly options: ReporterOptions,
   ) {}
 
-  /** Link of the landing user (the token's owner), to recognise our own comments. */
-  me(): Promise<string | undefined> {
+  /** Link of the landing user (the token's owner): the author of our own comments. */
+  me(): Promise<string> {
     this.#me ??= this.client
       .get<LpEntry>('')
       .then((root) => (typeof root.me_link === 'string' ? this.client.get<LpEntry>(root.me_link) : undefined))
-      .then((me) => me?.self_link)
-      .catch(() => undefined);
-    return this.#me;
+      .then((me) => {
+        if (typeof me?.self_link !== 'string') throw new Error('Launchpad does not say who the landing user is (no me_link): cannot tell our comments apart');
+        return me.self_link;
+      });
+    this.#me.catch(() => (this.#me = undefined));
+    return this.#me as Promise<string>;
+  }
+
+  /**
+   * Whether the landing user already posted this reason since the last approval. Launchpad
+   * does not export a comment's subject (`title` is its own "Comment on proposed merge of
+   * …"), so a comment is ours by its author and its first paragraph.
+   */
+  async posted(mp: LpEntry, content: string): Promise<boolean> {
+    const reason = firstParagraph(content);
+    const since = typeof mp.date_reviewed === 'string' ? Date.parse(mp.date_reviewed) : undefined;
+    const me = await this.me();
+    const link = typeof mp.all_comments_collection_link === 'string' ? mp.all_comments_collection_link : undefined;
+    if (!link) return false;
+    for await (const existing of this.client.collection(link)) {
+      if (existing.author_link !== me) continue;
+      if (since !== undefined && typeof existing.date_created === 'string' && Date.parse(existing.date_created) < since) continue;
+      if (typeof existing.content === 'string' && firstParagraph(existing.content) === reason) return true;
+    }
+    return false;
   }
 
   /** Posts the comment unless this bot already posted it since the last approval. */
   async ensureComment(meta: LaunchpadMeta, mp: LpEntry, c: CommentText): Promise<boolean> {
     const content = commentBody(c, this.options);
-    const reason = firstParagraph(content);
-    const since = typeof mp.date_reviewed === 'string' ? Date.parse(mp.date_reviewed) : undefined;
-    const me = await this.me();
-    const link = typeof mp.all_comments_collection_link === 'string' ? mp.all_comments_collection_link : undefined;
-    if (link) {
-      for await (const existing of this.client.collection(link)) {
-        if (existing.title !== c.subject) continue;
-        if (me && existing.author_link !== me) continue;
-        if (since !== undefined && typeof existing.date_created === 'string' && Date.parse(existing.date_created) < since) continue;
-        if (typeof existing.content === 'string' && firstParagraph(existing.content) === reason) {
-          this.options.log.info('comment already posted, not posting it again', { proposal: meta.selfLink });
-          return false;
+    if (await this.posted(mp, content)) {
+      this.options.log.info('comment already posted, not posting it again', { proposal: meta.selfLink });
+      return false;
+    }
+    const retries = this.options.retries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // No subject: Launchpad then uses "Re: " + its own title of the proposal, the subject of its mail.
+        await this.client.post(meta.selfLink, 'createComment', { content });
+        break;
+      } catch (error) {
+        if (!maybeApplied(error) || attempt >= retries) throw error;
+        // The answer was lost; Launchpad may have posted it. Look before trying again.
+        this.options.log.warn('createComment answer lost, looking before posting again', {
+          proposal: meta.selfLink,
+          status: (error as LaunchpadApiError).status,
+          attempt: attempt + 1,
+        });
+        await sleep((this.options.retryDelayMs ?? 1000) * 2 ** attempt);
+        if (await this.posted(mp, content)) {
+          this.options.log.info('comment posted (the lost answer had been applied)', { proposal: meta.selfLink });
+          return true;
         }
       }
     }
-    await this.client.post(meta.selfLink, 'createComment', { subject: c.subject, content });
     this.options.log.info('comment posted', { proposal: meta.selfLink });
     return true;
   }
@@ -104,7 +149,8 @@ export class Reporter {
       this.options.log.warn('proposal changed meanwhile, status left alone', { proposal: meta.selfLink, current, wanted: status });
       return false;
     }
-    await this.client.post(meta.selfLink, 'setStatus', { status, revid });
+    // Setting a status twice is setting it once (Launchpad accepts a transition to the same state).
+    await this.client.post(meta.selfLink, 'setStatus', { status, revid }, { idempotent: true });
     this.options.log.info('status set', { proposal: meta.selfLink, status, revid });
     return true;
   }
@@ -119,13 +165,13 @@ export class Reporter {
    * rejections that promise a retry (`retry`: the push raced with another landing), which
    * keep the proposal approved so that the next run tries again.
    */
-  async rejected(meta: LaunchpadMeta, c: Omit<CommentText, 'subject'>, options: { retry?: boolean } = {}): Promise<void> {
+  async rejected(meta: LaunchpadMeta, c: CommentText, options: { retry?: boolean } = {}): Promise<void> {
     const mp = await this.client.get<LpEntry>(meta.selfLink);
     if (mp.queue_status !== 'Approved' && mp.queue_status !== 'Queued') {
       this.options.log.info('proposal is no longer approved, nothing to report', { proposal: meta.selfLink, status: String(mp.queue_status) });
       return;
     }
-    await this.ensureComment(meta, mp, { ...c, subject: meta.subject });
+    await this.ensureComment(meta, mp, c);
     if (options.retry) return;
     const revid = typeof mp.reviewed_revid === 'string' ? mp.reviewed_revid : meta.reviewedRevid ?? undefined;
     await this.ensureStatus(meta, mp, 'Needs review', revid);
@@ -136,7 +182,6 @@ export class Reporter {
     const mp = await this.client.get<LpEntry>(meta.selfLink);
     if (mp.queue_status !== 'Approved') return;
     await this.ensureComment(meta, mp, {
-      subject: meta.subject,
       reason:
         'An internal error stopped the landing bot before it could decide on this proposal. ' +
         'This is not a problem with the proposal: the operators have the details in the build log, ' +

@@ -50,6 +50,7 @@ export interface FakeBzrBranch {
 export interface FakeComment {
   id: number;
   author: string;
+  /** The mail subject: Launchpad keeps it on the message but does not export it (the entry's `title` is its own). */
   subject: string;
   content: string;
   vote: VoteValue | null;
@@ -98,6 +99,19 @@ export interface LaunchpadServerOptions {
   me?: string;
   /** Entries per collection page (small, so paging is exercised). */
   pageSize?: number;
+  /**
+   * The token's access level. With a READ_* level every write answers 401 with the
+   * Unauthorized text, as Launchpad's security policy refuses write permissions to it.
+   */
+  accessLevel?: 'READ_PUBLIC' | 'READ_PRIVATE' | 'WRITE_PUBLIC' | 'WRITE_PRIVATE';
+}
+
+/** A request as the fake sees it, for `onRequest`: `METHOD /path?query ws.op=<op>`. */
+export interface SeenRequest {
+  method: string;
+  path: string;
+  op: string | undefined;
+  params: Record<string, string>;
 }
 
 const FINAL: readonly QueueStatus[] = ['Merged', 'Superseded'];
@@ -117,11 +131,19 @@ export class LaunchpadServer {
   #server: Server | undefined;
   #root = '';
   #ids = 100;
-  #failures: { count: number; status: number; match?: RegExp }[] = [];
+  #failures: { count: number; status: number; match?: RegExp; afterApplying?: boolean }[] = [];
   #credentials: OAuthCredentials;
+  #oopses = 0;
+  accessLevel: NonNullable<LaunchpadServerOptions['accessLevel']>;
+  /**
+   * Called for every authorised request after it was applied and before it is answered:
+   * a test can kill the bot there (a crash between two writes).
+   */
+  onRequest: ((request: SeenRequest) => void | Promise<void>) | undefined;
 
   constructor(options: LaunchpadServerOptions) {
     this.#credentials = options.credentials;
+    this.accessLevel = options.accessLevel ?? 'WRITE_PRIVATE';
     this.me = options.me ?? 'byoci-bot';
     this.pageSize = options.pageSize ?? 2;
     this.addPerson(this.me, 'Byoci Bot');
@@ -139,7 +161,7 @@ export class LaunchpadServer {
   async start(): Promise<this> {
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch((error: unknown) => {
-        res.writeHead(500, { 'Content-Type': 'text/plain' });
+        res.writeHead(500, { 'Content-Type': 'text/plain', 'X-Lazr-OopsId': 'OOPS-fakecrash' });
         res.end(`fake launchpad crashed: ${(error as Error).stack}`);
       });
     });
@@ -162,6 +184,14 @@ export class LaunchpadServer {
    */
   failNext(count: number, status = 503, match?: RegExp): void {
     this.#failures.push({ count, status, match });
+  }
+
+  /**
+   * The next `count` matching writes are applied, then answered `status` (a 502/504 from
+   * the front end after the application server did the work: the answer was lost).
+   */
+  failAfterApplying(count: number, status: number, match: RegExp): void {
+    this.#failures.push({ count, status, match, afterApplying: true });
   }
 
   // ---- state building -------------------------------------------------------------
@@ -250,7 +280,7 @@ export class LaunchpadServer {
       p.votes.push(ref);
     }
     if (vote === 'pending') return;
-    const comment = this.#comment(p, reviewer, `Re: [Merge] ${this.#title(p)}`, content || `Review: ${vote}`, vote);
+    const comment = this.#comment(p, reviewer, `Re: ${this.#title(p)}`, content || `Review: ${vote}`, vote);
     ref.pending = false;
     ref.commentId = comment.id;
   }
@@ -300,9 +330,23 @@ export class LaunchpadServer {
     return 'git' in b ? b.git : b.bzr;
   }
 
+  /**
+   * `identity` of a merge source or target, as Launchpad's model has it: a git ref is
+   * `<repository shortened path>:<name>` (no `lp:`; GitRef.identity), a bzr branch its
+   * bzr_identity. The ref's `display_name` is the same text.
+   */
+  #identity(b: Branchish): string {
+    return 'git' in b ? `${this.#repo(b.git).isDefault ? this.#repo(b.git).project : b.git}:${b.path.replace(/^refs\/heads\//, '')}` : `lp:${b.bzr}`;
+  }
+
+  /** BranchMergeProposal.title: the subject of Launchpad's own mail about the proposal. */
   #title(p: FakeProposal): string {
-    const name = (b: Branchish) => ('git' in b ? `${this.#gitIdentity(this.#repo(b.git))}:${b.path.replace(/^refs\/heads\//, '')}` : `lp:${b.bzr}`);
-    return `${name(p.source)} into ${name(p.target)}`;
+    return `[Merge] ${this.#identity(p.source)} into ${this.#identity(p.target)}`;
+  }
+
+  /** Mail subject of a proposal's comments (Launchpad's own, or what `createComment` was given). */
+  mailSubject(id: number): string {
+    return `Re: ${this.#title(this.proposal(id))}`;
   }
 
   #gitIdentity(r: FakeGitRepository): string {
@@ -476,7 +520,9 @@ export class LaunchpadServer {
       resource_type_link: `${this.base}#code_review_comment`,
       http_etag: `"comment-${c.id}"`,
       id: c.id,
-      title: c.subject,
+      // CodeReviewComment.title: Launchpad's text, not the subject given to createComment
+      // (which is not exported at all).
+      title: `Comment on proposed merge of ${this.#identity(p.source)} into ${this.#identity(p.target)}`,
       content: c.content,
       message_body: c.content,
       as_quoted_email: c.content.replace(/^/gm, '> '),
@@ -561,15 +607,40 @@ export class LaunchpadServer {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const method = req.method ?? 'GET';
-    let params: Record<string, string> = Object.fromEntries(url.searchParams);
-    const record: RecordedRequest = { method, path: url.pathname, op: undefined, params, status: 0 };
+    const record: RecordedRequest = { method, path: url.pathname, op: undefined, params: Object.fromEntries(url.searchParams), status: 0 };
     this.requests.push(record);
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      record.status = status;
-      const text = typeof body === 'string' ? body : JSON.stringify(body);
-      res.writeHead(status, { 'Content-Type': typeof body === 'string' ? 'text/plain' : 'application/json', ...headers });
-      res.end(text);
+    let answer: { status: number; body: unknown; headers: Record<string, string> } | undefined;
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      answer = { status, body, headers };
     };
+    const applyThenFail = await this.#route(req, url, raw, record, send);
+    if (!answer) answer = { status: 500, body: 'fake launchpad: no answer', headers: {} };
+    if (applyThenFail) answer = { status: applyThenFail, body: this.#errorPage(applyThenFail), headers: {} };
+    if (this.onRequest && record.status !== -1) await this.onRequest({ method: record.method, path: record.path, op: record.op, params: record.params });
+    record.status = answer.status;
+    const { status, body, headers } = answer;
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const oops = status >= 500 && status !== 502 && status !== 503 && status !== 504 ? { 'X-Lazr-OopsId': `OOPS-fake${++this.#oopses}` } : {};
+    res.writeHead(status, { 'Content-Type': typeof body === 'string' ? 'text/plain' : 'application/json', ...oops, ...headers });
+    res.end(text);
+  }
+
+  /** The text of an error answer: the front end's page for 502/503/504, Launchpad's for the rest. */
+  #errorPage(status: number): string {
+    return status === 502 || status === 503 || status === 504 ? 'Service temporarily unavailable' : 'Internal Server Error';
+  }
+
+  /** Routes one request through `send`; returns the status to answer instead once it is applied, if any. */
+  async #route(
+    req: IncomingMessage,
+    url: URL,
+    raw: string,
+    record: RecordedRequest,
+    send: (status: number, body: unknown, headers?: Record<string, string>) => void,
+  ): Promise<number | undefined> {
+    const method = record.method;
+    let params = record.params;
+    let applyThenFail: number | undefined;
 
     if (method === 'POST') {
       params = Object.fromEntries(new URLSearchParams(raw));
@@ -581,10 +652,39 @@ export class LaunchpadServer {
     const failure = this.#failures.find((f) => f.count > 0 && (!f.match || f.match.test(described)));
     if (failure) {
       failure.count--;
-      return send(failure.status, 'Service temporarily unavailable');
+      if (failure.afterApplying) applyThenFail = failure.status;
+      else {
+        record.status = -1;
+        send(failure.status, this.#errorPage(failure.status));
+        return undefined;
+      }
     }
     const denied = this.#authorised(req);
-    if (denied) return send(401, denied);
+    if (denied) {
+      record.status = -1;
+      send(401, denied);
+      return undefined;
+    }
+    if (method === 'POST' && this.accessLevel.startsWith('READ_')) {
+      // Launchpad's security policy refuses every write permission to a READ_* token; the
+      // webservice answers 401 with the Unauthorized exception's text (object, attribute,
+      // permission). The exact text is reconstructed from the source, not recorded.
+      const permission = op === 'createComment' ? 'launchpad.AnyPerson' : 'launchpad.Edit';
+      send(401, `(<BranchMergeProposal object>, '${op ?? ''}', '${permission}')`);
+      return undefined;
+    }
+    this.#dispatch(req, url, method, params, op, send);
+    return applyThenFail;
+  }
+
+  #dispatch(
+    req: IncomingMessage,
+    url: URL,
+    method: string,
+    params: Record<string, string>,
+    op: string | undefined,
+    send: (status: number, body: unknown, headers?: Record<string, string>) => void,
+  ): void {
 
     if (method === 'POST') {
       if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
@@ -637,7 +737,9 @@ export class LaunchpadServer {
       if (method === 'GET') return op ? noSuchOp() : send(200, this.#proposalEntry(p));
       if (op === 'createComment') {
         const vote = (params.vote || null) as VoteValue | null;
-        const c = this.#comment(p, this.me, params.subject ?? '', params.content ?? '', vote);
+        // BranchMergeProposal.createComment: no subject → "Re: " + the proposal's title.
+        const subject = params.subject ? params.subject : `Re: ${this.#title(p)}`;
+        const c = this.#comment(p, this.me, subject, params.content ?? '', vote);
         return send(201, '', { Location: `${this.base}${this.#branchPath(p.source)}/+merge/${p.id}/comments/${c.id}` });
       }
       if (op === 'setStatus') {
@@ -652,6 +754,11 @@ export class LaunchpadServer {
           p.dateReviewed = iso();
         }
         if (next === 'Merged') p.mergedRevisionId = params.revid || null;
+        if ((next === 'Needs review' && p.status !== 'Needs review') || next === 'Work in progress') {
+          // requestReview() / setAsWorkInProgress(): _mark_unreviewed() clears the review.
+          p.reviewedRevid = null;
+          p.dateReviewed = null;
+        }
         p.status = next;
         return send(200, null);
       }

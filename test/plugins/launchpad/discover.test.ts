@@ -4,6 +4,7 @@ import type { LaunchpadServer } from '../../support/launchpad-server.js';
 import { applyPlugins } from '../../support/harness.js';
 import launchpad from '../../../plugins/launchpad/index.js';
 import { formatCredentials } from '../../../plugins/launchpad/credentials.js';
+import { bzrUrlFor } from '../../../plugins/launchpad/discover.js';
 import { CREDENTIALS, discover, FORK, harness, idOf, project, startLaunchpad, TRUNK } from './helpers.js';
 
 const REV = 'c'.repeat(40);
@@ -180,18 +181,19 @@ describe('launchpad discover', () => {
 
   test('bzr branches are found with getByUrl and their proposals are bzr', async () => {
     lp.addBzrBranch({ owner: 'brz-team', project: 'bzr', name: 'trunk', trusted: ['reviewer'] });
-    lp.addBzrBranch({ owner: 'alice', project: 'bzr', name: 'fix' });
+    lp.addBzrBranch({ owner: 'alice', project: 'bzr', name: 'fix', lastRevision: 'alice@example.com-20240101-abc' });
     const mp = lp.addProposal({ source: { bzr: '~alice/bzr/fix' }, target: { bzr: '~brz-team/bzr/trunk' }, commitMessage: 'Fix bzr' });
     lp.approve(mp.id, 'alice@example.com-20240101-abc');
     lp.vote(mp.id, 'reviewer', 'Approve');
-    const h = await harness(lp);
+    // A local service root: brz's lp: would mean production, so the bzr hosting is configured.
+    const h = await harness(lp, { bzrRoot: 'bzr+ssh://bazaar.launchpad.test/' });
     try {
       const bzrProject = project({ url: 'lp:~brz-team/bzr/trunk' });
       const found = await discover(h, bzrProject);
       const p = found.get(idOf(lp, mp.id))!;
       assert.deepEqual(p.readiness, { state: 'ready' });
-      assert.deepEqual(p.source, { vcs: 'bzr', url: 'lp:~alice/bzr/fix', branch: '' });
-      assert.deepEqual(p.target, { vcs: 'bzr', url: 'lp:~brz-team/bzr/trunk', branch: '' });
+      assert.deepEqual(p.source, { vcs: 'bzr', url: 'bzr+ssh://bazaar.launchpad.test/~alice/bzr/fix', branch: '' });
+      assert.deepEqual(p.target, { vcs: 'bzr', url: 'bzr+ssh://bazaar.launchpad.test/~brz-team/bzr/trunk', branch: '' });
       assert.equal(p.approvedRevision, 'alice@example.com-20240101-abc');
       // verify says when no plugin can fetch/merge/push bzr branches.
       const payload = { projects: [bzrProject], problems: [] as { message: string }[], notes: [] as { message: string }[], signal: h.run.signal, plugins: ['launchpad', 'git', 'host'] };
@@ -246,6 +248,49 @@ describe('launchpad discover', () => {
       } finally {
         h.cleanup();
       }
+    }
+  });
+
+  test('a source pushed after approval is "changes after approval" (git: the ref\'s commit_sha1, bzr: last_scanned_id)', async () => {
+    lp.setRef(FORK, 'pushed-later', REV);
+    const git = lp.addProposal({ source: { git: FORK, path: 'pushed-later' }, target: { git: TRUNK, path: 'master' }, commitMessage: 'Later' });
+    lp.vote(git.id, 'reviewer', 'Approve');
+    lp.approve(git.id, REV);
+    const moved = 'f'.repeat(40);
+    lp.setRef(FORK, 'pushed-later', moved);
+    lp.addBzrBranch({ owner: 'brz-team', project: 'bzr', name: 'trunk2', trusted: ['reviewer'] });
+    lp.addBzrBranch({ owner: 'alice', project: 'bzr', name: 'later', lastRevision: 'alice@example.com-2-moved' });
+    const bzr = lp.addProposal({ source: { bzr: '~alice/bzr/later' }, target: { bzr: '~brz-team/bzr/trunk2' }, commitMessage: 'Later bzr' });
+    lp.vote(bzr.id, 'reviewer', 'Approve');
+    lp.approve(bzr.id, 'alice@example.com-1-reviewed');
+    const h = await harness(lp, { bzrRoot: 'bzr+ssh://bazaar.launchpad.test/' });
+    try {
+      const g = (await discover(h)).get(idOf(lp, git.id))!;
+      assert.equal(g.readiness.state, 'rejected');
+      assert.equal(g.readiness.state === 'rejected' && g.readiness.code, 'changes-after-approval');
+      assert.match(g.readiness.state === 'rejected' ? g.readiness.reason : '', new RegExp(`the source is at ${moved}, the approved revision is ${REV}`));
+      const b = (await discover(h, project({ url: 'lp:~brz-team/bzr/trunk2' }))).get(idOf(lp, bzr.id))!;
+      assert.equal(b.readiness.state === 'rejected' && b.readiness.code, 'changes-after-approval');
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test('bzr lp: URLs resolve against the configured service root, never silently production', async () => {
+    assert.equal(bzrUrlFor('https://api.launchpad.net/', undefined)!('~brz/brz/trunk'), 'lp:~brz/brz/trunk');
+    assert.equal(bzrUrlFor('https://api.staging.launchpad.net/', undefined)!('~brz/brz/trunk'), 'lp://staging/~brz/brz/trunk');
+    assert.equal(bzrUrlFor('https://api.qastaging.launchpad.net/', undefined)!('~brz/brz/trunk'), 'lp://qastaging/~brz/brz/trunk');
+    assert.equal(bzrUrlFor(lp.root, undefined), undefined);
+    assert.equal(bzrUrlFor(lp.root, 'https://bzr.example.org/code')!('~brz/brz/trunk'), 'https://bzr.example.org/code/~brz/brz/trunk');
+    lp.addBzrBranch({ owner: 'brz-team', project: 'bzr', name: 'trunk3' });
+    const h = await harness(lp);
+    try {
+      const payload = { projects: [project({ url: 'lp:~brz-team/bzr/trunk3' })], problems: [] as { message: string }[], notes: [], signal: h.run.signal };
+      await h.hooks.verify.promise(payload as unknown as Parameters<typeof h.hooks.verify.promise>[0]);
+      assert.equal(payload.problems.length, 1, JSON.stringify(payload.problems));
+      assert.match(payload.problems[0]!.message, /lp:~brz-team\/bzr\/trunk3 is a bzr branch of http:\/\/127\.0\.0\.1:\d+\/, where brz's lp: would mean production Launchpad: set plugins\.launchpad\.bzrRoot/);
+    } finally {
+      h.cleanup();
     }
   });
 });

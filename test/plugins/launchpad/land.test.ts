@@ -15,6 +15,7 @@ import launchpad from '../../../plugins/launchpad/index.js';
 import { formatCredentials } from '../../../plugins/launchpad/credentials.js';
 import { createEnvStore } from '../../../secrets/env.js';
 import { withTestBot } from '../../support/bot.js';
+import { byoci as byociCli } from '../../support/cli.js';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { advanceTarget, branchWith, commitFiles, gitIn, makeRepos, tempDir, type Repos } from '../../support/git-repos.js';
 import type { LaunchpadServer } from '../../support/launchpad-server.js';
@@ -150,7 +151,8 @@ describe('launchpad: landing end to end', suiteNeeds('git', missingCommands('git
       assert.equal(result?.kind === 'rejected' && result.rejection.code, code, `${code}: ${JSON.stringify(result)}`);
       const comments = lp.botComments(p.id);
       assert.equal(comments.length, 1, `${code}: one comment`);
-      assert.match(comments[0]!.subject, /^Re: \[Merge\] lp:~alice\/brz\/\+git\/brz:[\w-]+ into lp:brz:main$/);
+      assert.match(comments[0]!.subject, /^Re: \[Merge\] ~alice\/brz\/\+git\/brz:[\w-]+ into brz:main$/);
+      assert.equal(comments[0]!.subject, lp.mailSubject(p.id), 'the subject of Launchpad\'s own mail');
       assert.match(comments[0]!.content, text, code);
       assert.match(comments[0]!.content, new RegExp(`Build: ${BUILD_URL.replace(/[.]/g, '\\.')}`));
       assert.equal(lp.proposal(p.id).status, 'Needs review', `${code}: back to review`);
@@ -233,5 +235,54 @@ describe('launchpad: landing end to end', suiteNeeds('git', missingCommands('git
     assert.equal(again.exitCode, 0, again.stderr);
     assert.match(again.stdout, /nothing to land/);
     assert.deepEqual(lp.requests.slice(before).filter((r) => r.method === 'POST'), []);
+  });
+
+  test('killed (SIGKILL) between comment and status: the rerun sets the status and posts no second comment', async () => {
+    const failing = await propose('killed', { 'fail.txt': 'boom\n' });
+    const file = join(work.dir, 'killed.yaml');
+    writeFileSync(
+      file,
+      [
+        `workdir: ${JSON.stringify(join(work.dir, 'killed'))}`,
+        `artefacts: ${JSON.stringify(join(work.dir, 'killed-artefacts'))}`,
+        'secrets:',
+        '  order: [env]',
+        'plugins:',
+        '  launchpad:',
+        `    serviceRoot: ${JSON.stringify(lp.root)}`,
+        '    retryDelayMs: 1',
+        'projects:',
+        '  brz:',
+        '    targets:',
+        '      - { forge: launchpad, url: "lp:brz", branch: main }',
+        `    test: { backend: unsafe-host, command: ${JSON.stringify(COMMAND)} }`,
+        '',
+      ].join('\n'),
+    );
+    const env = { HOME: work.dir, BYOCI_SECRET_LAUNCHPAD_OAUTH: formatCredentials(CREDENTIALS) };
+    let pid: number | undefined;
+    let killed = 0;
+    // Launchpad applies the comment; the bot dies before it sees the answer (before setStatus).
+    lp.onRequest = (r) => {
+      if (r.op === 'createComment' && r.path.endsWith(`/+merge/${failing.id}`) && pid && !killed) {
+        killed++;
+        process.kill(pid, 'SIGKILL');
+      }
+    };
+    try {
+      const first = await byociCli(['land', '--config', file], { env, onSpawn: (p) => (pid = p) });
+      assert.equal(first.signal, 'SIGKILL', first.stderr);
+      assert.equal(killed, 1);
+      assert.equal(lp.botComments(failing.id).length, 1);
+      assert.equal(lp.proposal(failing.id).status, 'Approved', 'the crash came before setStatus');
+
+      const rerun = await byociCli(['land', '--config', file], { env });
+      assert.equal(rerun.code, 1, rerun.stderr);
+      assert.equal(lp.botComments(failing.id).length, 1, 'exactly one comment');
+      assert.equal(lp.proposal(failing.id).status, 'Needs review');
+      assert.match(rerun.stderr, /comment already posted, not posting it again/);
+    } finally {
+      lp.onRequest = undefined;
+    }
   });
 });

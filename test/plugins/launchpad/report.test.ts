@@ -4,13 +4,16 @@ import type { Outcome, Proposal, RejectionInfo } from '../../../hooks/index.js';
 import type { Harness } from '../../support/harness.js';
 import type { LaunchpadServer } from '../../support/launchpad-server.js';
 import { tail } from '../../../plugins/launchpad/report.js';
+import { authorizationHeader } from '../../../plugins/launchpad/credentials.js';
 import { CREDENTIALS, discover, FORK, harness, idOf, project, startLaunchpad, TRUNK } from './helpers.js';
 
 const REV = 'd'.repeat(40);
-const SUBJECT = (branch: string) => `Re: [Merge] lp:~alice/brz/+git/brz:${branch} into lp:brz:master`;
+// Launchpad's own mail subject: GitRef.identity (the repository's shortened path, no lp:).
+const SUBJECT = (branch: string) => `Re: [Merge] ~alice/brz/+git/brz:${branch} into brz:master`;
 
 describe('launchpad report', () => {
   let lp: LaunchpadServer;
+  const oauthHeader = () => authorizationHeader(CREDENTIALS, lp.root);
   before(async () => {
     lp = await startLaunchpad();
   });
@@ -129,6 +132,64 @@ describe('launchpad report', () => {
       assert.match(c!.content, /^An internal error stopped the landing bot/);
       assert.doesNotMatch(c!.content, /ENOENT|secret-path/);
       assert.equal(lp.proposal(id).status, 'Approved');
+      // The next runs hit the same error: the comment is not posted again every run.
+      await h.hooks.report.promise({ kind: 'error', proposal, project: project(), message: 'ENOENT again', buildUrl: 'https://jenkins.test/job/land-brz/44/' });
+      await h.hooks.report.promise({ kind: 'error', proposal, project: project(), message: 'ENOENT again' });
+      assert.equal(lp.botComments(id).length, 1);
+    }));
+
+  test('"already posted" is the landing user\'s comment with the same reason, whatever its title', () =>
+    withApproved('by-content', async ({ id, proposal, h }) => {
+      const outcome = rejected(proposal, { code: 'tests-failed', reason: 'The tests failed (exit code 3).' });
+      await h.hooks.report.promise(outcome);
+      const [c] = lp.proposal(id).comments.filter((x) => x.author === lp.me);
+      // What Launchpad exports: its own title, never the subject sent.
+      const link = `${lp.proposalLink(id)}/comments/${c!.id}`;
+      const res = await fetch(link, { headers: { Authorization: oauthHeader() } });
+      const entry = (await res.json()) as { title: string; author_link: string };
+      assert.equal(entry.title, 'Comment on proposed merge of ~alice/brz/+git/brz:by-content into brz:master');
+      assert.ok(!('subject' in entry));
+      // Someone else quoting the same reason does not count as ours.
+      lp.approve(id, REV);
+      lp.proposal(id).comments.push({ ...c!, id: 99_000 + id, author: 'outsider', date: new Date(Date.now() + 1000).toISOString() });
+      await h.hooks.report.promise(outcome);
+      assert.equal(lp.botComments(id).length, 2, 'the new approval gets the bot\'s own comment, not suppressed by an outsider\'s copy');
+    }));
+
+  test('createComment answered 504 after Launchpad applied it: looked for, found, not posted twice', () =>
+    withApproved('lost-answer', async ({ id, proposal, h }) => {
+      lp.failAfterApplying(1, 504, /ws\.op=createComment$/);
+      await h.hooks.report.promise(rejected(proposal, { code: 'tests-failed', reason: 'The tests failed (exit code 4).' }));
+      assert.equal(lp.botComments(id).length, 1);
+      assert.equal(lp.proposal(id).status, 'Needs review');
+      assert.equal(lp.requests.filter((r) => r.op === 'createComment' && r.path.endsWith(`/+merge/${id}`)).length, 1, 'not posted again');
+      assert.ok(h.lines.some((l) => /createComment answer lost, looking before posting again/.test(l)));
+    }));
+
+  test('createComment answered 503 before it was applied: looked for, not found, posted once', () =>
+    withApproved('not-applied', async ({ id, proposal, h }) => {
+      lp.failNext(1, 503, /ws\.op=createComment$/);
+      await h.hooks.report.promise(rejected(proposal, { code: 'tests-failed', reason: 'The tests failed (exit code 5).' }));
+      assert.equal(lp.botComments(id).length, 1);
+      assert.equal(lp.requests.filter((r) => r.op === 'createComment' && r.path.endsWith(`/+merge/${id}`)).length, 2);
+    }));
+
+  test('errors quote X-Lazr-OopsId; a read-only token is named as such, not as revoked', () =>
+    withApproved('oops', async ({ id, proposal, h }) => {
+      lp.failNext(1, 500, /ws\.op=setStatus$/);
+      await h.hooks.report.promise({ kind: 'landed', proposal, project: project(), revision: 'e'.repeat(40) });
+      assert.ok(h.lines.some((l) => /Launchpad answered 500 to POST .*\(Launchpad error id OOPS-fake\d+\)/.test(l)), h.lines.join('\n'));
+      assert.equal(lp.proposal(id).status, 'Approved', 'a 500 is not retried blindly');
+      lp.accessLevel = 'READ_PUBLIC';
+      try {
+        await h.hooks.report.promise({ kind: 'landed', proposal, project: project(), revision: 'e'.repeat(40) });
+      } finally {
+        lp.accessLevel = 'WRITE_PRIVATE';
+      }
+      const line = h.lines.find((l) => /The token can read but not write/.test(l));
+      assert.ok(line, h.lines.join('\n'));
+      assert.match(line!, /READ_PUBLIC or READ_PRIVATE/);
+      assert.doesNotMatch(line!, /revoked/);
     }));
 
   test('503 twice, then 200: the report still lands', () =>
