@@ -29,6 +29,8 @@ import type { Logger } from './logger.js';
 import type { PluginRegistry, RunInfo } from './plugin.js';
 import { createPluginApi, validatePluginConfig } from './plugin-api.js';
 import { applyPlugin, interceptHooks } from './taps.js';
+import { Ledger, recordTestRun, runTests } from './test-report/index.js';
+import { failureWords, failuresForgiven, forgivenWords } from './test-report/verdict.js';
 
 export interface BotOptions {
   config: LoadedConfig;
@@ -82,7 +84,10 @@ export function testRejection(result: TestResult, spec: TestSpec): Rejection | u
     return new Rejection('tests-oom', { limit: result.memoryLimit ?? spec.limits.memory ?? 'unset' }, result.outputTail);
   }
   if (result.exitCode === 0) return undefined;
-  return new Rejection(result.phase === 'setup' ? 'setup-failed' : 'tests-failed', { exitCode: result.exitCode }, result.outputTail);
+  if (result.phase === 'setup') return new Rejection('setup-failed', { exitCode: result.exitCode }, result.outputTail);
+  // Every failure known, and each passed on a rerun (a flake) or is quarantined: lands.
+  if (failuresForgiven(result)) return undefined;
+  return new Rejection('tests-failed', { exitCode: result.exitCode, tests: failureWords(result.tests) }, result.outputTail);
 }
 
 function projectsOf(config: LoadedConfig): ProjectConfig[] {
@@ -103,6 +108,7 @@ export class Bot {
   readonly #controller: AbortController;
   readonly #keep: boolean;
   readonly #artefactsRoot: string;
+  readonly #ledger: Ledger;
   readonly #secretProblems: Problem[];
   readonly #secretNotes: Note[];
   #shutDown = false;
@@ -117,6 +123,7 @@ export class Bot {
     controller: AbortController;
     keep: boolean;
     artefactsRoot: string;
+    storePath: string;
     secretProblems: Problem[];
     secretNotes: Note[];
   }) {
@@ -129,6 +136,7 @@ export class Bot {
     this.#controller = parts.controller;
     this.#keep = parts.keep;
     this.#artefactsRoot = parts.artefactsRoot;
+    this.#ledger = new Ledger(parts.storePath);
     this.#secretProblems = parts.secretProblems;
     this.#secretNotes = parts.secretNotes;
   }
@@ -214,6 +222,7 @@ export class Bot {
       controller,
       keep: options.keep ?? false,
       artefactsRoot: settings.artefacts,
+      storePath: settings.store,
       secretProblems,
       secretNotes,
     });
@@ -320,7 +329,7 @@ export class Bot {
         outcome = { kind: 'landed', ...base, revision: merge.revision };
       } else {
         log.info('merged', { revision: merge.revision });
-        test = await this.test(project, checkout.dir, proposal);
+        test = await this.test(project, checkout.dir, proposal, merge.revision);
         if (this.run.signal.aborted) throw new Error('interrupted during the tests');
         const failed = testRejection(test, project.test);
         if (failed) throw failed;
@@ -365,15 +374,37 @@ export class Bot {
     return { ...outcome, dryRun };
   }
 
-  /** Runs the project's tests on a tree through the container backends. */
-  async test(project: ProjectConfig, dir: string, proposal?: Proposal): Promise<TestResult> {
+  /**
+   * Runs the project's tests on a tree through the container backends, reads the test
+   * reports among the artefacts, reruns failed ids (`test.retry`) and records every case in
+   * the flake ledger when the tested `revision` is known.
+   */
+  async test(project: ProjectConfig, dir: string, proposal?: Proposal, revision?: string): Promise<TestResult> {
     const out = this.#log.child(proposal ? `${proposal.id}/test` : 'test');
-    const artefactsDir = join(this.#artefactsRoot, this.run.id, safeName(proposal?.id ?? project.name));
+    const result = await runTests({
+      spec: project.test,
+      dir,
+      log: out,
+      runOnce: (spec, tree, attempt) => this.#testOnce(project, spec, tree, attempt, proposal),
+      ...(revision
+        ? { record: (attempt, run, cases) => recordTestRun(this.#ledger, { project: project.name, revision, runId: this.run.id, attempt, exitCode: run.exitCode, cases, ...(proposal ? { proposal: proposal.id } : {}) }, out) }
+        : {}),
+    });
+    if (result.tests) out.info('test reports read', { total: result.tests.total, failed: result.tests.failed, skipped: result.tests.skipped });
+    const forgiven = forgivenWords(result);
+    if (forgiven) out.warn(`failures that do not block the landing: ${forgiven}`);
+    return result;
+  }
+
+  async #testOnce(project: ProjectConfig, spec: TestSpec, dir: string, attempt: number, proposal?: Proposal): Promise<TestResult> {
+    const out = this.#log.child(proposal ? `${proposal.id}/test` : 'test');
+    const name = safeName(proposal?.id ?? project.name);
+    const artefactsDir = join(this.#artefactsRoot, this.run.id, attempt ? `${name}.rerun-${attempt}` : name);
     await mkdir(artefactsDir, { recursive: true });
     const result = await this.hooks.testInContainer.promise({
       ...(proposal ? { proposal } : {}),
       project,
-      spec: project.test,
+      spec,
       dir,
       runId: this.run.id,
       artefactsDir,
@@ -433,6 +464,7 @@ export class Bot {
     try {
       await this.hooks.shutdown.promise({ reason });
     } finally {
+      this.#ledger.close();
       if (!this.#keep) await rm(this.run.workdir, { recursive: true, force: true });
       else this.#log.info('work directory kept', { dir: this.run.workdir });
     }

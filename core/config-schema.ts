@@ -35,6 +35,29 @@ const relativePath = z
     message: 'must be a path inside the tree (relative, without ..)',
   });
 
+/**
+ * `test.retry`: how to rerun only some test ids. The argument equal to `ids` (default
+ * `{ids}`) is replaced by the failed ids, one argument each; a string command (run by
+ * `sh -c`) receives them as its positional parameters (`"$@"`) instead.
+ */
+const retrySchema = z
+  .object({
+    command,
+    ids: z.string().min(1).default('{ids}'),
+    attempts: z.number().int().min(1).max(3).default(1),
+    /** More failures than this are not rerun: that many at once is no flake. */
+    maxIds: z.number().int().positive().max(1000).default(50),
+  })
+  .strict()
+  .superRefine((retry, ctx) => {
+    const isShell = retry.command.length === 3 && retry.command[0] === 'sh' && retry.command[1] === '-c';
+    if (isShell && retry.command[2]!.includes(retry.ids)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['command'], message: `a string command gets the ids as "$@", not as ${retry.ids} (ids are untrusted text)` });
+    } else if (!isShell && !retry.command.includes(retry.ids)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['command'], message: `needs an argument ${retry.ids} where the failed test ids go` });
+    }
+  });
+
 export const BACKENDS = ['auto', 'lxd', 'bwrap', 'unsafe-host'] as const;
 
 export const testSchema = z
@@ -57,6 +80,8 @@ export const testSchema = z
     artefacts: z.array(relativePath).default([]),
     network: z.boolean().default(false),
     setupAgent: z.boolean().default(false),
+    retry: retrySchema.optional(),
+    quarantine: z.array(z.string().min(1)).default([]),
     limits: z
       .object({
         memory: z.string().regex(/^\d+(\.\d+)?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/, 'not a size such as 2GiB').optional(),
@@ -94,6 +119,8 @@ export const settingsSchema = z
     landing: landingSchema.default({}),
     workdir: z.string().min(1).default(join(tmpdir(), 'byoci')),
     artefacts: z.string().min(1).default('.byoci/artefacts'),
+    /** The slave's SQLite store (store/): flake ledger, queue. Relative to the config file. */
+    store: z.string().min(1).default('.byoci/byoci.db'),
     secrets: z.record(z.unknown()).default({}),
     /** The slave's durable store (core/queue/config.ts). */
     store: storeSchema,

@@ -79,6 +79,13 @@ function setPath(root: Obj, path: readonly string[], value: Json): void {
 /** `{name}` not preceded by `$`, innermost first (no braces inside). */
 const REFERENCE = /(?<!\$)\{([A-Za-z_][\w.-]*)\}/;
 
+/**
+ * Placeholders filled at run time by the feature that uses them, kept verbatim by the
+ * loader: `{ids}` (failed test ids, `test.retry`), `{revision}` and `{proposal}` (remote CI
+ * triggers and links). A config option of the same name cannot be referenced.
+ */
+export const RUNTIME_PLACEHOLDERS: ReadonlySet<string> = new Set(['ids', 'revision', 'proposal']);
+
 class Locator {
   constructor(
     readonly file: string | undefined,
@@ -165,8 +172,12 @@ function interpolate(
     let out = text;
     for (let guard = 0; guard < 64; guard++) {
       const match = REFERENCE.exec(out);
-      if (!match) return out;
+      if (!match) return out.replace(/\u0000([\w.-]+)\u0001/g, '{$1}');
       const name = match[1] as string;
+      if (RUNTIME_PLACEHOLDERS.has(name)) {
+        out = out.slice(0, match.index) + `\u0000${name}\u0001` + out.slice(match.index + match[0].length);
+        continue;
+      }
       const value = lookup(name, seen, path);
       if (value === undefined) {
         problems.push({ ...locate(path), path: path.join('.'), message: `unknown option {${name}}` });
@@ -266,6 +277,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   const fromConfig = (p: string) => (isAbsolute(p) ? p : resolve(configDir, p));
   settings.workdir = fromConfig(settings.workdir);
   settings.artefacts = fromConfig(settings.artefacts);
+  settings.store = fromConfig(settings.store);
   return { file, configDir, namespace, settings, locate };
 }
 

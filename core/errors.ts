@@ -17,7 +17,7 @@ export const REJECTIONS = Object.freeze({
   'nothing-to-merge': 'There is nothing to merge: {target} already contains the approved revision {approved}.',
   'merge-conflict': 'The proposal does not merge cleanly into {target}. Conflicts in: {files}.',
   'setup-failed': 'The setup command failed (exit code {exitCode}).',
-  'tests-failed': 'The tests failed (exit code {exitCode}).',
+  'tests-failed': 'The tests failed (exit code {exitCode}){tests}.',
   'tests-timeout': 'The tests were killed after {seconds} s in total (timeout).',
   'tests-silent': 'The tests were killed after printing nothing for {seconds} s (no-output timeout).',
   'tests-oom': 'The tests were killed for exceeding the memory limit ({limit}).',

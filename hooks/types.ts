@@ -48,6 +48,10 @@ export interface TestSpec {
   /** Forward the slave's ssh agent to the setup phase only (see the README trade-off). */
   setupAgent: boolean;
   limits: { memory?: string; processes?: number; cpu?: string };
+  /** How to rerun only the failed test ids (flake detection); see the README. */
+  retry?: { command: string[]; ids: string; attempts: number; maxIds: number };
+  /** Globs of test ids whose failure does not reject (said in the log and the result). */
+  quarantine?: string[];
 }
 
 /** A project: a set of targets sharing one test spec. */
@@ -150,6 +154,35 @@ export interface TestResult {
   /** Host paths of artefacts copied back from the container. */
   artefacts: string[];
   durationMs: number;
+  /**
+   * The test cases read by core from the JUnit XML and subunit v2 files among `artefacts`
+   * (absent when there are none); backends leave it unset. See `TestSummary`.
+   */
+  tests?: TestSummary;
+}
+
+/**
+ * What the JUnit XML / subunit v2 reports of a test run say, summed over every report found
+ * among the artefacts (core/test-report). Ids are `classname.name` (JUnit) or the subunit
+ * test id, control characters removed; they come from the tested tree: treat as untrusted.
+ */
+export interface TestSummary {
+  /** Test cases run (skipped ones included). */
+  total: number;
+  /** Failed or errored cases (unexpected successes included), quarantined ones included. */
+  failed: number;
+  skipped: number;
+  /** Ids of the failed cases, in report order (at most 10 000). */
+  failures: string[];
+  /** Of `failures`, those the project quarantined (`test.quarantine`): they do not reject. */
+  quarantined: string[];
+  /** Report files (host paths) the cases were read from. */
+  reports: string[];
+  /**
+   * Set when `test.retry` reran the failed ids in a fresh container on the same tree:
+   * `passed` passed on the rerun (flakes, recorded in the ledger), `failedAgain` did not.
+   */
+  retry?: { ids: string[]; passed: string[]; failedAgain: string[]; exitCode: number };
 }
 
 export interface PushResult {

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import * as brain from './brain.js';
 import * as doctor from './doctor.js';
+import * as flakes from './flakes.js';
 import * as image from './image.js';
 import * as irc from './irc.js';
 import * as job from './job.js';
@@ -27,4 +28,5 @@ export const COMMANDS: readonly { register(program: Command): void }[] = [
   job,
   brain,
   status,
+  flakes,
 ];

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { LandingResult } from '../../core/bot.js';
+import type { TestSummary } from '../../hooks/types.js';
 import { action, withBot, type Runtime } from '../context.js';
 
 function line(result: LandingResult): string {
@@ -15,6 +16,18 @@ function line(result: LandingResult): string {
     default:
       return `${prefix}${result.kind}  ${p.id}`;
   }
+}
+
+/** The test summary in --json: counts, the failed ids (first 100), reruns, quarantine. */
+function testsJson(t: TestSummary) {
+  return {
+    total: t.total,
+    failed: t.failed,
+    skipped: t.skipped,
+    failures: t.failures.slice(0, 100),
+    ...(t.quarantined.length ? { quarantined: t.quarantined } : {}),
+    ...(t.retry ? { retry: { passed: t.retry.passed, failedAgain: t.retry.failedAgain } } : {}),
+  };
 }
 
 export function register(program: Command): void {
@@ -45,6 +58,7 @@ export function register(program: Command): void {
                 title: r.proposal.title,
                 ...(r.kind === 'landed' ? { revision: r.revision } : {}),
                 ...(r.kind === 'rejected' ? { code: r.rejection.code, reason: r.rejection.reason } : {}),
+                ...((r.kind === 'landed' || r.kind === 'rejected') && r.test?.tests ? { tests: testsJson(r.test.tests) } : {}),
                 ...(r.kind === 'error' ? { error: r.message } : {}),
               })),
               waiting: summary.waiting.map((c) => ({

@@ -1,0 +1,38 @@
+/**
+ * Test reports of a run (JUnit XML, subunit v2), the rerun of failed ids, the flake
+ * ledger and the words of a verdict. Used by core's bot and by `byoci flakes`.
+ */
+import { openStore, type Db } from '../../store/db.js';
+import type { Logger } from '../logger.js';
+import { TESTS_MIGRATIONS, recordRun, type RunRecord } from './ledger.js';
+
+export { runTests, retryCommand, rerunnable } from './retry.js';
+export { readReports, summarise, summariseArtefacts, describeFailures } from './summary.js';
+export { TESTS_MIGRATIONS, flakiest, recordRun } from './ledger.js';
+export type { Flake, FlakeEvidence, RunRecord } from './ledger.js';
+export { blockingFailures, failureWords, failuresForgiven, forgivenWords } from './verdict.js';
+
+/** The flake ledger of one bot run: the store opened on first use, closed at shutdown. */
+export class Ledger {
+  #db: Db | undefined;
+  constructor(readonly path: string) {}
+
+  get db(): Db {
+    this.#db ??= openStore(this.path, { migrations: TESTS_MIGRATIONS });
+    return this.#db;
+  }
+
+  close(): void {
+    this.#db?.close();
+    this.#db = undefined;
+  }
+}
+
+/** Records a run in the ledger; a broken store is logged and never changes the outcome. */
+export function recordTestRun(ledger: Ledger, record: RunRecord, log: Logger): void {
+  try {
+    recordRun(ledger.db, record);
+  } catch (error) {
+    log.warn('flake ledger: could not record the test run', { store: ledger.path, error: (error as Error).message });
+  }
+}
