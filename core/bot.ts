@@ -29,6 +29,7 @@ import type { Logger } from './logger.js';
 import type { PluginRegistry, RunInfo } from './plugin.js';
 import { createPluginApi, validatePluginConfig } from './plugin-api.js';
 import { applyPlugin, interceptHooks } from './taps.js';
+import { storePath } from './queue/config.js';
 import { Ledger, recordTestRun, runTests } from './test-report/index.js';
 import { failureWords, failuresForgiven, forgivenWords } from './test-report/verdict.js';
 
@@ -222,7 +223,7 @@ export class Bot {
       controller,
       keep: options.keep ?? false,
       artefactsRoot: settings.artefacts,
-      storePath: settings.store,
+      storePath: storePath(settings, config.configDir),
       secretProblems,
       secretNotes,
     });

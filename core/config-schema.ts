@@ -119,8 +119,6 @@ export const settingsSchema = z
     landing: landingSchema.default({}),
     workdir: z.string().min(1).default(join(tmpdir(), 'byoci')),
     artefacts: z.string().min(1).default('.byoci/artefacts'),
-    /** The slave's SQLite store (store/): flake ledger, queue. Relative to the config file. */
-    store: z.string().min(1).default('.byoci/byoci.db'),
     secrets: z.record(z.unknown()).default({}),
     /** The slave's durable store (core/queue/config.ts). */
     store: storeSchema,

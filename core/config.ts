@@ -277,7 +277,6 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   const fromConfig = (p: string) => (isAbsolute(p) ? p : resolve(configDir, p));
   settings.workdir = fromConfig(settings.workdir);
   settings.artefacts = fromConfig(settings.artefacts);
-  settings.store = fromConfig(settings.store);
   return { file, configDir, namespace, settings, locate };
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
+import { storePath } from '../../core/queue/config.js';
 import { TESTS_MIGRATIONS, flakiest } from '../../core/test-report/index.js';
 import { openStore } from '../../store/db.js';
 import { action, type Runtime } from '../context.js';
@@ -13,15 +14,15 @@ export function register(program: Command): void {
     .option('-n, --limit <count>', 'at most this many tests', '20')
     .addHelpText(
       'after',
-      '\nThe flake ledger is in the slave store (option `store`, default .byoci/byoci.db beside the\n' +
-        'config). Every landing records each test id it ran, per tested revision; a rerun of failed\n' +
+      '\nThe flake ledger is in the slave store (store.path, default <workdir>/byoci.db).\n' +
+        'Every landing records each test id it ran, per tested revision; a rerun of failed\n' +
         'ids (test.retry) that passes is the usual evidence. Exit code 0, also when there are none.',
     )
     .action(
       action(async (rt: Runtime, opts: { project?: string; limit: string }) => {
         const limit = Number(opts.limit);
         if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: not a positive whole number: ${JSON.stringify(opts.limit)}`);
-        const path = rt.config.settings.store;
+        const path = storePath(rt.config.settings, rt.config.configDir);
         if (!existsSync(path)) {
           if (rt.globals.json) rt.printJson({ store: path, flakes: [] });
           else rt.print(`no flakes recorded (no store yet at ${path})`);
