@@ -82,8 +82,6 @@ export const brainConfigSchema = z
       })
       .strict()
       .default({}),
-    /** The shared SQLite store (relative: to the config file). Default `<workdir>/byoci.db`. */
-    store: z.string().min(1).optional(),
     /** Largest delivery accepted (bytes); GitHub's own cap is 25 MB. */
     maxBodyBytes: z.number().int().positive().default(25 * 1024 * 1024),
     /** A burst: land events on one target within this window give one trigger. */

@@ -15,13 +15,16 @@ import { BRAIN_MIGRATIONS, Journal, journalCounts } from './journal.js';
 import { Counters, exposition, labelText, type Metric } from './metrics.js';
 import { decide } from './rules.js';
 import { createBrainServer } from './server.js';
-import { noQueue, statusView, type QueueReader } from './status/source.js';
+import { QUEUE_MIGRATIONS } from '../core/queue/index.js';
+import { readQueue, type QueueViewOptions } from './status/queue.js';
+import { statusView } from './status/source.js';
 import type { StatusView } from './status/view.js';
 
 export { BRAIN_MIGRATIONS } from './journal.js';
 export { brainConfigSchema, BRAIN_SECRETS, type BrainConfig } from './config.js';
 export { renderStatusPage } from './status/html.js';
-export { statusView, noQueue, type QueueReader } from './status/source.js';
+export { statusView } from './status/source.js';
+export type { QueueViewOptions } from './status/queue.js';
 export type { StatusView } from './status/view.js';
 
 export class BrainStartupError extends Error {
@@ -40,9 +43,9 @@ export interface StartBrainOptions {
   storePath: string;
   secrets: BrainSecrets;
   log: Logger;
-  /** The landing queue's read function (default: none yet, said on the page). */
-  readQueue?: QueueReader;
-  /** Other features' migrations to apply with the brain's (the store is shared). */
+  /** How the queue's part of the page is read (history, failing tests, flakes). */
+  queue?: QueueViewOptions;
+  /** Other features' migrations to apply too (the store is shared). */
   migrations?: readonly Migration[];
 }
 
@@ -70,9 +73,9 @@ export function checkSecrets(config: BrainConfig, secrets: BrainSecrets): void {
 export async function startBrain(options: StartBrainOptions): Promise<Brain> {
   const { config, log } = options;
   checkSecrets(config, options.secrets);
-  const db = openStore(options.storePath, { migrations: [...(options.migrations ?? []), ...BRAIN_MIGRATIONS] });
+  const db = openStore(options.storePath, { migrations: [...QUEUE_MIGRATIONS, ...(options.migrations ?? []), ...BRAIN_MIGRATIONS] });
   const counters = new Counters();
-  const readQueue = options.readQueue ?? noQueue;
+  const queueOptions = options.queue ?? {};
   let dispatcher: Dispatcher | undefined;
   const journal = new Journal({
     db,
@@ -92,7 +95,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     lookback: config.jenkins.lookback,
     onOutcome: (job, outcome) => counters.inc('byoci_brain_triggers_total', { job, outcome }),
   });
-  const status = () => statusView(db, readQueue);
+  const status = () => statusView(db, queueOptions);
   const secrets: Partial<Record<SourceName, string>> = {};
   for (const source of config.sources) secrets[source] = options.secrets[source] as string;
   const started = Date.now();
@@ -103,7 +106,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     log: log.child('http'),
     counters,
     status,
-    metrics: () => metricsText(db, counters, readQueue),
+    metrics: () => metricsText(db, counters, queueOptions),
     health: () => ({ ok: true, uptimeSeconds: Math.round((Date.now() - started) / 1000), inFlight: dispatcher?.busy ?? 0, nextDue: journal.nextDue() ?? null }),
   });
   await new Promise<void>((resolve, reject) => {
@@ -136,9 +139,9 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
 }
 
 /** /metrics: this process's counters plus gauges read from the store. */
-export function metricsText(db: Db, counters: Counters, readQueue: QueueReader, now = Date.now()): string {
+export function metricsText(db: Db, counters: Counters, queueOptions: QueueViewOptions = {}, now = Date.now()): string {
   const counts = journalCounts(db);
-  const queue = readQueue(db);
+  const queue = readQueue(db, queueOptions);
   const metrics: Metric[] = [
     {
       name: 'byoci_brain_deliveries_total',
@@ -182,15 +185,16 @@ export function metricsText(db: Db, counters: Counters, readQueue: QueueReader, 
       name: 'byoci_queue_length',
       help: 'Proposals in the landing queue, by target.',
       type: 'gauge',
-      samples: queue.targets.map((t) => [labelText({ target: t.name }), t.queue.length]),
+      samples: queue.targets.map((t) => [labelText({ target: t.key }), t.queue.length]),
     },
     {
       name: 'byoci_queue_wait_seconds',
-      help: 'How long the first proposal of the queue has been waiting, by target.',
+      help: 'How long the longest-waiting queued proposal has waited, by target (0: none waiting).',
       type: 'gauge',
       samples: queue.targets.map((t) => {
-        const since = t.queue[0]?.since;
-        return [labelText({ target: t.name }), since ? Math.max(0, (now - Date.parse(since)) / 1000) : 0];
+        const queued = t.queue.filter((e) => e.state === 'queued').map((e) => Date.parse(e.since));
+        const since = queued.length ? Math.min(...queued) : undefined;
+        return [labelText({ target: t.key }), since !== undefined ? Math.max(0, (now - since) / 1000) : 0];
       }),
     },
   ];

@@ -126,11 +126,18 @@ export function createBrainServer(options: ServerOptions): Server {
     if (path === '/status.json') return sendJson(res, 200, view);
     const m = /^\/target\/([^/]+?)(\.json)?$/.exec(path);
     if (m) {
-      const name = decodeURIComponent(m[1] as string);
-      const target = view.targets.find((t) => t.name === name);
+      let key: string;
+      try {
+        key = decodeURIComponent(m[1] as string);
+      } catch {
+        return send(res, 400, 'bad target key\n');
+      }
+      const target = view.targets.find((t) => t.key === key);
       if (!target) return send(res, 404, 'no such target\n');
-      const one: StatusView = { ...view, targets: [target] };
-      return m[2] ? sendJson(res, 200, one) : send(res, 200, renderStatusPage(one, `byoci status: ${name}`), 'text/html; charset=utf-8', PAGE_HEADERS);
+      const one: StatusView = { ...view, targets: [target], freezes: view.freezes.filter((f) => f.target === target.key || f.target === target.project) };
+      if (m[2]) return sendJson(res, 200, one);
+      const page = renderStatusPage(one, { title: `byoci status: ${target.project} ${target.branch}`, json: `${encodeURIComponent(key)}.json`, targetLinks: false });
+      return send(res, 200, page, 'text/html; charset=utf-8', PAGE_HEADERS);
     }
     send(res, 404, 'not found\n');
   }

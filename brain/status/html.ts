@@ -49,50 +49,78 @@ function table(caption: string, head: string[], rows: string[][], empty: string)
   ].join('\n');
 }
 
+function since(at: string | undefined): string {
+  return at ? `<time datetime="${esc(at)}">${esc(at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'))}</time>` : '';
+}
+
 function queueRows(queue: QueueEntryView[]): string[][] {
   return queue.map((e) => [
     esc(e.position),
-    link(e.id, e.url),
+    link(e.proposal, e.url),
     esc(e.title),
     `<span class="state state-${esc(e.state.replace(/[^a-z-]/gi, ''))}">${esc(e.state)}</span>`,
     esc(e.reason ?? ''),
-    esc(e.since ?? ''),
+    since(e.underTestSince ?? e.since),
+    esc(e.priority),
+    esc(e.attempts),
   ]);
 }
 
 function runRows(runs: RunView[]): string[][] {
-  return runs.map((r) => [link(r.id, r.buildUrl), esc(r.proposals.join(', ')), esc(r.containers.join(', ')), esc(r.since)]);
+  return runs.map((r) => [esc(`run ${r.id}`), esc(r.proposals.join(', ')), esc(r.step ?? r.state), esc(r.attempt), since(r.since), esc(r.treeRevision?.slice(0, 12) ?? '')]);
 }
 
 function landingRows(landings: LandingView[]): string[][] {
-  return landings.map((l) => [link(l.proposal, l.url), esc(l.title), esc(l.landedAt), esc(duration(l.durationSeconds)), link(l.revision?.slice(0, 12) ?? '', l.buildUrl)]);
+  return landings.map((l) => [
+    esc(l.proposal),
+    esc(l.title),
+    since(l.landedAt),
+    esc(duration(l.waitedSeconds)),
+    esc(duration(l.landingSeconds)),
+    esc(duration(l.testSeconds)),
+    `<code>${esc(l.revision?.slice(0, 12) ?? '')}</code>`,
+  ]);
 }
 
 function failureRows(failures: FailureView[]): string[][] {
   return failures.map((f) => [
     link(f.proposal, f.url),
     esc(f.title),
-    esc(f.at),
-    esc(f.reason),
+    since(f.at),
+    `<span class="reason">${esc(f.reason)}</span>`,
     f.failingTests.length ? `<ul>${f.failingTests.map((t) => `<li><code>${esc(t)}</code></li>`).join('')}</ul>` : '',
-    f.buildUrl ? link('build', f.buildUrl) : '',
+    f.links.map((l) => link(l.text, l.url)).join(' '),
   ]);
 }
 
-function target(t: TargetView): string {
-  const freeze = t.frozen ? `<p class="frozen"><strong>Frozen</strong>${t.freezeReason ? `: ${esc(t.freezeReason)}` : ''}</p>` : '<p class="open">Open: landing.</p>';
+function freezeLine(t: TargetView): string {
+  if (!t.freeze) return '<p class="open">Open: proposals land in this order.</p>';
+  const f = t.freeze;
+  return `<p class="frozen"><strong>Frozen</strong> since ${since(f.since)} by ${esc(f.by)}: ${esc(f.reason)}${f.below ? ` (only ${esc(f.below)} and above land)` : ''}</p>`;
+}
+
+function leaseLine(t: TargetView): string {
+  if (!t.lease) return '<p>No bot is landing on this target now.</p>';
+  const l = t.lease;
+  return `<p>${l.alive ? 'Landing now' : 'Stale lease (its process is gone)'}: ${esc(l.holder)} on ${esc(l.host)} (pid ${esc(l.pid)}) since ${since(l.since)}.</p>`;
+}
+
+export function targetSection(t: TargetView, linkToPage = true): string {
+  const page = `target/${encodeURIComponent(t.key)}`;
   return [
-    `<section id="target-${esc(t.name)}">`,
-    `<h2>${esc(t.name)}</h2>`,
-    freeze,
-    table('Queue', ['#', 'proposal', 'title', 'state', 'reason', 'since'], queueRows(t.queue), 'Nothing queued.'),
-    table('Running', ['run', 'proposals', 'containers', 'since'], runRows(t.runs), 'Nothing running.'),
-    table('Last landings', ['proposal', 'title', 'landed', 'took', 'revision'], landingRows(t.landings), 'No landing yet.'),
-    table('Failures', ['proposal', 'title', 'when', 'why', 'failing tests', 'link'], failureRows(t.failures), 'No failure.'),
+    `<section id="${esc(`target-${t.key}`)}">`,
+    `<h2>${esc(t.project)}: ${esc(t.branch || t.url)}</h2>`,
+    `<p class="key"><code>${esc(t.key)}</code>${linkToPage ? ` · <a href="${esc(page)}">this target only</a> · <a href="${esc(page)}.json">JSON</a>` : ''}</p>`,
+    freezeLine(t),
+    leaseLine(t),
+    table('Queue', ['#', 'proposal', 'title', 'state', 'waiting for / reason', 'since', 'priority', 'attempts'], queueRows(t.queue), 'Nothing queued.'),
+    table('Running', ['run', 'proposals', 'step', 'attempt', 'since', 'tree'], runRows(t.runs), 'Nothing under test.'),
+    table('Last landings', ['proposal', 'title', 'landed', 'waited', 'landing took', 'tests took', 'revision'], landingRows(t.landings), 'No landing yet.'),
+    table('Taken out of the queue', ['proposal', 'title', 'when', 'why', 'failing tests', 'links'], failureRows(t.failures), 'Nothing taken out.'),
     table(
       'Flaky tests',
       ['test', 'flaky runs', 'runs', 'last seen'],
-      t.flakes.map((f) => [`<code>${esc(f.test)}</code>`, esc(f.flakes), esc(f.runs), esc(f.lastSeen ?? '')]),
+      t.flakes.map((f) => [`<code>${esc(f.test)}</code>`, esc(f.flakes), esc(f.runs), since(f.lastSeen)]),
       'No flaky test recorded.',
     ),
     '</section>',
@@ -110,7 +138,7 @@ function triggers(list: TriggerView[]): string {
       esc(t.state),
       esc(t.events),
       esc(t.attempts),
-      esc(t.createdAt),
+      since(t.createdAt),
       esc(t.lastError ?? ''),
     ]),
     'No trigger yet.',
@@ -121,12 +149,23 @@ const STYLE = `body{font-family:sans-serif;margin:1em 2em;color:#222}table{borde
 th,td{border:1px solid #bbb;padding:.2em .5em;text-align:left;vertical-align:top}th{background:#eee}
 .frozen{color:#a00}.empty{color:#666}.state-rejected{color:#a00}.state-landed{color:#060}code{white-space:pre-wrap}`;
 
-export function renderStatusPage(view: StatusView, title = 'byoci status'): string {
+export interface RenderOptions {
+  title?: string;
+  /** Relative path of the page's JSON twin. */
+  json?: string;
+  /** Link each target to its own page (not in a one-target page). */
+  targetLinks?: boolean;
+}
+
+export function renderStatusPage(view: StatusView, options: RenderOptions = {}): string {
+  const title = options.title ?? 'byoci status';
+  const unseen = view.freezes.filter((f) => !view.targets.some((t) => t.key === f.target || t.project === f.target));
   const body = [
     `<h1>${esc(title)}</h1>`,
-    `<p>Generated ${esc(view.generatedAt)}. ${esc(view.deliveries)} webhook deliveries journaled. JSON: <a href="status.json">status.json</a>.</p>`,
-    view.queueAvailable ? '' : '<p class="empty">The landing queue is not in this store yet: no queue to show.</p>',
-    ...view.targets.map(target),
+    `<p>Generated ${since(view.generatedAt)}. ${esc(view.deliveries)} webhook deliveries journaled. <a href="${esc(options.json ?? 'status.json')}">JSON</a>.</p>`,
+    view.targets.length ? '' : '<p class="empty">No target has been seen by a land run yet.</p>',
+    ...unseen.map((f) => `<p class="frozen"><strong>${esc(f.target)} is frozen</strong>: ${esc(f.reason)}</p>`),
+    ...view.targets.map((t) => targetSection(t, options.targetLinks ?? true)),
     '<section id="brain">',
     '<h2>Brain</h2>',
     triggers(view.triggers),

@@ -1,16 +1,10 @@
 /**
- * Builds the StatusView from the shared store: the landing queue's part through a
- * `QueueReader` (the queue's own read function; never a second queue), the brain's part
- * from its journal tables.
+ * Builds the StatusView from the shared store: the landing queue's part through its own
+ * read function (status/queue.ts), the brain's part from its journal tables.
  */
 import type { Db } from '../../store/index.js';
-import type { StatusView, QueueView, TriggerView } from './view.js';
-
-/** Reads the landing queue's targets from the store. */
-export type QueueReader = (db: Db) => QueueView;
-
-/** Until the landing queue is in the store: says so rather than showing an invented one. */
-export const noQueue: QueueReader = () => ({ available: false, targets: [] });
+import { readQueue, type QueueViewOptions } from './queue.js';
+import type { StatusView, TriggerView } from './view.js';
 
 interface RawTrigger {
   id: string;
@@ -52,13 +46,13 @@ export function brainTriggers(db: Db, limit = 30): TriggerView[] {
   }));
 }
 
-export function statusView(db: Db, readQueue: QueueReader, now = new Date()): StatusView {
-  const queue = readQueue(db);
+export function statusView(db: Db, options: QueueViewOptions = {}, now = new Date()): StatusView {
+  const queue = readQueue(db, options);
   const deliveries = (db.prepare('SELECT COUNT(*) AS n FROM brain_deliveries').get() as { n: number }).n;
   return {
     generatedAt: now.toISOString(),
-    queueAvailable: queue.available,
     targets: queue.targets,
+    freezes: queue.freezes,
     triggers: brainTriggers(db),
     deliveries,
   };

@@ -1,40 +1,48 @@
 /**
  * What the status page shows, as data: the page (status/html.ts) and its JSON twin are both
- * rendered from one `StatusView`. The landing queue's part comes from the queue's own read
- * function over the shared store (status/source.ts); the brain adds its triggers.
- * Every string here may be untrusted (titles, branch names, reasons, test names).
+ * rendered from one `StatusView`. The landing queue's part is read with the queue's own
+ * read function, `queueSnapshot()` (core/queue), and mapped here (status/queue.ts); flaky
+ * tests come from the test-results ledger when the store has it; the brain adds its
+ * triggers. Every string here may be untrusted (titles, branch names, reasons, test names).
  */
 export interface QueueEntryView {
   position: number;
-  id: string;
+  proposal: string;
   title: string;
   url?: string;
-  author?: string;
-  /** The queue's state word, e.g. queued, testing, waiting, rejected. */
+  /** queued | testing | pushed */
   state: string;
-  /** Why it is in that state (what it waits for, why it was taken out). */
+  /** What it waits for (queued), or the queue's reason. */
   reason?: string;
-  /** ISO time it entered that state. */
-  since?: string;
+  since: string;
+  underTestSince?: string;
+  priority: string;
+  attempts: number;
 }
 
 export interface RunView {
-  id: string;
-  /** Proposals tested together in this run (a batch), in queue order. */
+  id: number;
+  attempt: number;
+  /** Proposals tested together in this run, in queue order. */
   proposals: string[];
-  containers: string[];
+  state: string;
+  /** The last step reached. */
+  step?: string;
   since: string;
-  buildUrl?: string;
+  treeRevision?: string;
 }
 
 export interface LandingView {
   proposal: string;
   title: string;
-  url?: string;
   landedAt: string;
-  durationSeconds?: number;
   revision?: string;
-  buildUrl?: string;
+  /** From approval to landing. */
+  waitedSeconds: number;
+  /** From the first attempt's start to landing. */
+  landingSeconds?: number;
+  testSeconds?: number;
+  attempts: number;
 }
 
 export interface FailureView {
@@ -42,9 +50,11 @@ export interface FailureView {
   title: string;
   url?: string;
   at: string;
+  /** Why it was taken out of the queue. */
   reason: string;
   failingTests: string[];
-  buildUrl?: string;
+  /** Links for the author: the proposal, the build. */
+  links: { text: string; url: string }[];
 }
 
 export interface FlakeView {
@@ -55,9 +65,14 @@ export interface FlakeView {
 }
 
 export interface TargetView {
-  name: string;
-  frozen: boolean;
-  freezeReason?: string;
+  /** The queue's target key, e.g. `git:github.com/octo/calc#main`. */
+  key: string;
+  project: string;
+  branch: string;
+  url: string;
+  freeze: { reason: string; below: string | null; by: string; since: string } | null;
+  /** Who lands on the target now. */
+  lease: { holder: string; host: string; pid: number; since: string; alive: boolean } | null;
   queue: QueueEntryView[];
   runs: RunView[];
   landings: LandingView[];
@@ -81,15 +96,15 @@ export interface TriggerView {
 
 export interface StatusView {
   generatedAt: string;
-  /** False while the store holds no landing queue: the page says so instead of inventing one. */
-  queueAvailable: boolean;
   targets: TargetView[];
+  /** Freezes in force, also on targets no run has seen yet. */
+  freezes: { target: string; reason: string; below: string | null; by: string; since: string }[];
   triggers: TriggerView[];
   deliveries: number;
 }
 
-/** The landing queue's part of the page, read from the store. */
+/** The queue's part of the page. */
 export interface QueueView {
-  available: boolean;
   targets: TargetView[];
+  freezes: StatusView['freezes'];
 }

@@ -1,13 +1,13 @@
-import { isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, type ConfigProblem } from '../../core/errors.js';
-import { BRAIN_SECRETS, brainConfigSchema, startBrain, type BrainConfig } from '../../brain/index.js';
+import { QueueStore, openQueueStore, syncConfigFreezes } from '../../core/queue/index.js';
+import { BRAIN_MIGRATIONS, BRAIN_SECRETS, brainConfigSchema, startBrain, type BrainConfig } from '../../brain/index.js';
 import { unknownFields, PARAM_FIELDS } from '../../brain/rules.js';
 import { lookupSecret } from '../../secrets/index.js';
 import { action, type Runtime } from '../context.js';
 
-/** The validated `brain:` section and the store path, or a ConfigError listing every problem. */
-export function brainSettings(rt: Runtime): { config: BrainConfig; storePath: string } {
+/** The validated `brain:` section, or a ConfigError listing every problem. */
+export function brainSettings(rt: Runtime): BrainConfig {
   const raw = rt.config.settings.brain;
   if (raw === undefined) {
     throw new ConfigError([{ ...rt.config.locate(['brain']), path: 'brain', message: 'not configured: set brain.jenkins (url, user) and brain.rules (see README, "Brain")' }]);
@@ -31,8 +31,14 @@ export function brainSettings(rt: Runtime): { config: BrainConfig; storePath: st
     }
   });
   if (problems.length) throw new ConfigError(problems);
-  const store = parsed.data.store ?? join(rt.config.settings.workdir, 'byoci.db');
-  return { config: parsed.data, storePath: isAbsolute(store) ? store : resolve(rt.config.configDir, store) };
+  return parsed.data;
+}
+
+/** Opens the shared store (store.path) with the queue's and the brain's tables; syncs config freezes. */
+export function openBrainStore(rt: Runtime): { db: ReturnType<typeof openQueueStore>['db']; path: string } {
+  const opened = openQueueStore(rt.config, { migrations: BRAIN_MIGRATIONS });
+  syncConfigFreezes(new QueueStore(opened.db), rt.config.settings.queue);
+  return opened;
 }
 
 async function secret(rt: Runtime, key: string): Promise<string | undefined> {
@@ -61,7 +67,11 @@ Runs until SIGTERM or SIGINT; run it as its own user.`,
     )
     .action(
       action(async (rt: Runtime, opts: { listen?: string }) => {
-        const { config, storePath } = brainSettings(rt);
+        const config = brainSettings(rt);
+        // Checks the store (path, writable, migrations) with located errors before anything listens.
+        const store = openBrainStore(rt);
+        store.db.close();
+        const storePath = store.path;
         if (opts.listen) {
           const m = /^(.+):(\d+)$/.exec(opts.listen);
           if (!m) throw new ConfigError([{ file: '--listen', message: `expected host:port, got ${JSON.stringify(opts.listen)}` }]);
@@ -85,7 +95,13 @@ Runs until SIGTERM or SIGINT; run it as its own user.`,
           );
         }
         if (process.getuid?.() === 0) rt.log.warn('the brain runs as root: give it a user of its own (it needs only the store and its secrets)');
-        const brain = await startBrain({ config, storePath, secrets: secrets as { jenkinsToken: string }, log: rt.log.child('brain') });
+        const brain = await startBrain({
+          config,
+          storePath,
+          secrets: secrets as { jenkinsToken: string },
+          log: rt.log.child('brain'),
+          queue: { history: rt.config.settings.queue.history },
+        });
         if (rt.globals.json) rt.printJson({ url: brain.url, store: storePath });
         else rt.print(`brain listening on ${brain.url} (store ${storePath})`);
         const signal = await new Promise<NodeJS.Signals>((done) => {
