@@ -7,6 +7,7 @@ import { Bot } from '../core/bot.js';
 import { loadConfig, type LoadedConfig } from '../core/config.js';
 import { ConfigError, EXIT, UsageError, exitCodeFor, formatProblem, type ConfigProblem } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import type { ExtraNeeds } from '../core/loader.js';
 import { DEFAULT_PLUGINS, registry } from '../plugins/index.js';
 import { Redactor } from '../secrets/redact.js';
 import { createStores, secretsConfigSchema } from '../secrets/index.js';
@@ -82,11 +83,13 @@ export async function loadRuntime(globals: GlobalOptions): Promise<Runtime> {
   return { globals, config, stores: storesFor(config), ...output };
 }
 
-export async function createBot(rt: Runtime): Promise<Bot> {
+/** A bot for the runtime's config; `needs` adds what the command itself needs (e.g. a VCS). */
+export async function createBot(rt: Runtime, needs?: ExtraNeeds): Promise<Bot> {
   return Bot.create({
     config: rt.config,
     registry,
     defaultPlugins: DEFAULT_PLUGINS,
+    ...(needs ? { needs } : {}),
     stores: rt.stores,
     log: rt.log,
     redactor: rt.redactor,
@@ -100,8 +103,8 @@ export async function createBot(rt: Runtime): Promise<Bot> {
  * Runs `fn` with a bot; SIGINT/SIGTERM abort the run, `shutdown` runs in every case, and
  * the process exits 130/143 after an interruption.
  */
-export async function withBot(rt: Runtime, fn: (bot: Bot) => Promise<number>): Promise<number> {
-  const bot = await createBot(rt);
+export async function withBot(rt: Runtime, fn: (bot: Bot) => Promise<number>, needs?: ExtraNeeds): Promise<number> {
+  const bot = await createBot(rt, needs);
   let interrupted: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) {

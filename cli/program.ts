@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { EXIT } from '../core/errors.js';
 import { COMMANDS } from './commands/index.js';
 
@@ -24,7 +24,42 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function buildProgram(): Command {
+/** Global options that take a value (their value is no command name). */
+const VALUE_OPTIONS = new Set(['-c', '--config', '-O', '--option', '-n', '--namespace']);
+
+/**
+ * The command a call names (`byoci -c x.yaml land ...` → land; `byoci help land` → land),
+ * or undefined for `byoci --help`, `--version` and unknown words.
+ */
+export function commandNamed(argv: readonly string[]): string | undefined {
+  const names = new Set(COMMANDS.map((c) => c.name));
+  let helpSeen = false;
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return undefined;
+    if (VALUE_OPTIONS.has(word)) {
+      i += 1;
+      continue;
+    }
+    if (word.startsWith('-')) continue;
+    if (word === 'help' && !helpSeen) {
+      helpSeen = true;
+      continue;
+    }
+    return names.has(word) ? word : undefined;
+  }
+  return undefined;
+}
+
+export interface BuildOptions {
+  /**
+   * Load and register only this command; the others are listed from their static facts.
+   * Absent: every command is loaded (for tools that read the whole usage).
+   */
+  only?: string | null;
+}
+
+export async function buildProgram(options: BuildOptions = {}): Promise<Command> {
   const pkg = packageJson();
   const program = new Command('byoci')
     .description('bring your own CI: lands approved proposals after testing the merge in a throw-away container')
@@ -49,13 +84,35 @@ Exit codes:
 
 Quick start: npm run demo (a real landing on a local forge), then see README.md.`,
   );
-  for (const command of COMMANDS) command.register(program);
+  // Commands not loaded are listed by their static term (commander would derive it from
+  // options and arguments the stub does not have).
+  const terms = new Map<Command, string>();
+  for (const entry of COMMANDS) {
+    if (options.only === undefined || options.only === entry.name) {
+      (await entry.load()).register(program);
+      continue;
+    }
+    const stub = program
+      .command(entry.name)
+      .description(entry.description)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(() => {
+        throw new Error(`command ${entry.name} was not loaded (a bug in byoci's command dispatch)`);
+      });
+    terms.set(stub, entry.term);
+  }
+  if (terms.size) {
+    program.configureHelp({
+      subcommandTerm: (cmd) => terms.get(cmd) ?? new Help().subcommandTerm(cmd),
+    });
+  }
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram({ only: commandNamed(argv) ?? null });
   if (argv.length === 0) {
     // `byoci` alone: show help rather than doing nothing.
     program.outputHelp({ error: true });

@@ -24,7 +24,7 @@ import type { SecretStore } from '../secrets/types.js';
 import type { LoadedConfig } from './config.js';
 import { redactArtefacts } from './artefacts.js';
 import { ConfigError, EXIT, PluginError, Rejection, UsageError, asRejection, type ConfigProblem } from './errors.js';
-import { resolvePlugins } from './loader.js';
+import { resolvePlugins, type ExtraNeeds } from './loader.js';
 import type { Logger } from './logger.js';
 import type { PluginRegistry, RunInfo } from './plugin.js';
 import { createPluginApi, validatePluginConfig } from './plugin-api.js';
@@ -37,8 +37,10 @@ export interface BotOptions {
   config: LoadedConfig;
   /** Built-in plugins by name (handed in by the CLI; core never imports a plugin). */
   registry: PluginRegistry;
-  /** Built-ins loaded without being named in the config, in tap order. */
+  /** Built-ins loaded without being named in the config when it needs them, in tap order. */
   defaultPlugins: readonly string[];
+  /** Needs beyond the config's (e.g. the VCS of `byoci test --vcs`). */
+  needs?: ExtraNeeds;
   /** Secret stores in lookup order. */
   stores?: readonly SecretStore[];
   log: Logger;
@@ -104,6 +106,8 @@ export class Bot {
   readonly run: RunInfo & { signal: AbortSignal };
   readonly projects: readonly ProjectConfig[];
   readonly plugins: readonly string[];
+  /** VCS of the configured targets (what `verify` checks tools for). */
+  readonly vcs: readonly string[];
   readonly #log: Logger;
   readonly #redactor: Redactor;
   readonly #controller: AbortController;
@@ -119,6 +123,7 @@ export class Bot {
     run: RunInfo & { signal: AbortSignal };
     projects: ProjectConfig[];
     plugins: string[];
+    vcs: string[];
     log: Logger;
     redactor: Redactor;
     controller: AbortController;
@@ -132,6 +137,7 @@ export class Bot {
     this.run = parts.run;
     this.projects = parts.projects;
     this.plugins = parts.plugins;
+    this.vcs = parts.vcs;
     this.#log = parts.log;
     this.#redactor = parts.redactor;
     this.#controller = parts.controller;
@@ -151,7 +157,7 @@ export class Bot {
       return { ...config.locate(path), ...problem };
     };
 
-    const { plugins, problems } = await resolvePlugins(settings, config.configDir, options.registry, options.defaultPlugins);
+    const { plugins, problems, needs } = await resolvePlugins(settings, config.configDir, options.registry, options.defaultPlugins, options.needs);
     const validated = plugins.map((entry) => {
       const result = validatePluginConfig(entry.plugin, entry.rawConfig);
       // Problems carry the plugin's name; point them at the config key it was read from.
@@ -218,6 +224,7 @@ export class Bot {
       run,
       projects: projectsOf(config),
       plugins: validated.map((p) => p.plugin.name),
+      vcs: [...needs.vcs],
       log,
       redactor,
       controller,
@@ -238,7 +245,7 @@ export class Bot {
   async verify(): Promise<{ problems: Problem[]; notes: Note[] }> {
     const problems: Problem[] = [...this.#secretProblems];
     const notes: Note[] = [...this.#secretNotes];
-    await this.hooks.verify.promise({ projects: this.projects, plugins: this.plugins, problems, notes, signal: this.run.signal });
+    await this.hooks.verify.promise({ projects: this.projects, plugins: this.plugins, vcs: this.vcs, problems, notes, signal: this.run.signal });
     return { problems, notes };
   }
 

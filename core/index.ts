@@ -2,7 +2,7 @@
  * Core's public surface: what plugins may import (besides `hooks/`).
  */
 export { definePlugin } from './plugin.js';
-export type { AnyPlugin, PluginApi, PluginDefinition, PluginRegistry, PluginSecrets, RunInfo, SecretDeclaration } from './plugin.js';
+export type { AnyPlugin, BuiltinPlugin, ConfigNeeds, PluginApi, PluginDefinition, PluginRegistry, PluginSecrets, RegistryEntry, RunInfo, SecretDeclaration } from './plugin.js';
 export {
   ConfigError,
   EXIT,

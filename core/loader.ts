@@ -1,15 +1,16 @@
 /**
  * Which plugins a run loads, and loading plugins named by path or npm package.
  *
- * A run loads: the registry's default plugins, every plugin named under `plugins:` in the
- * config (a built-in name, a path starting with `.` or `/`, or an npm package name), and
- * the forge of every configured target.
+ * A run loads: every plugin named under `plugins:` in the config (a built-in name, a path
+ * starting with `.` or `/`, or an npm package name), the forge of every configured target,
+ * and those default plugins the config needs (`BuiltinPlugin.needed`: the VCS of its
+ * targets, the backends of its projects). Built-ins are imported only then.
  */
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ConfigProblem } from './errors.js';
-import type { AnyPlugin, PluginRegistry } from './plugin.js';
+import { isBuiltinEntry, type AnyPlugin, type ConfigNeeds, type PluginRegistry, type RegistryEntry } from './plugin.js';
 import type { Settings } from './config-schema.js';
 
 export interface PluginToLoad {
@@ -52,16 +53,48 @@ async function importPlugin(specifier: string, configDir: string): Promise<AnyPl
   return candidate;
 }
 
+/** Needs a run adds to its config's (e.g. `byoci test --vcs bzr`). */
+export interface ExtraNeeds {
+  vcs?: readonly string[];
+  backends?: readonly string[];
+}
+
+/** The VCS of every target and the backend of every project, from the config alone. */
+export function configNeeds(settings: Settings, configDir: string, registry: PluginRegistry, extra: ExtraNeeds = {}): ConfigNeeds {
+  const vcs = new Set<string>(extra.vcs ?? []);
+  const backends = new Set<string>(extra.backends ?? []);
+  for (const project of Object.values(settings.projects)) {
+    backends.add(project.test.backend);
+    for (const target of project.targets) {
+      const entry = registry.get(target.forge);
+      const declared = typeof target.vcs === 'string' ? target.vcs : undefined;
+      const told = entry && isBuiltinEntry(entry) ? entry.targetVcs?.(target, configDir) : undefined;
+      vcs.add(declared ?? told ?? 'git');
+    }
+  }
+  return { vcs, backends };
+}
+
+async function loadEntry(entry: RegistryEntry): Promise<AnyPlugin> {
+  return isBuiltinEntry(entry) ? entry.load() : entry;
+}
+
 /** Resolves the plugins of a run; problems name the config key that failed. */
 export async function resolvePlugins(
   settings: Settings,
   configDir: string,
   registry: PluginRegistry,
   defaults: readonly string[],
-): Promise<{ plugins: PluginToLoad[]; problems: ConfigProblem[] }> {
+  extra: ExtraNeeds = {},
+): Promise<{ plugins: PluginToLoad[]; problems: ConfigProblem[]; needs: ConfigNeeds }> {
   const problems: ConfigProblem[] = [];
   const wanted = new Map<string, unknown>();
-  for (const name of defaults) wanted.set(name, undefined);
+  const needs = configNeeds(settings, configDir, registry, extra);
+  for (const name of defaults) {
+    const entry = registry.get(name);
+    if (entry && isBuiltinEntry(entry) && entry.needed && !entry.needed(needs)) continue;
+    wanted.set(name, undefined);
+  }
   for (const [key, value] of Object.entries(settings.plugins)) wanted.set(key, value ?? undefined);
   for (const [projectName, project] of Object.entries(settings.projects)) {
     project.targets.forEach((target, index) => {
@@ -80,8 +113,16 @@ export async function resolvePlugins(
   const plugins: PluginToLoad[] = [];
   const seen = new Map<string, string>();
   for (const [key, rawConfig] of wanted) {
-    let plugin = registry.get(key);
-    if (!plugin) {
+    const entry = registry.get(key);
+    let plugin: AnyPlugin | undefined;
+    if (entry) {
+      try {
+        plugin = await loadEntry(entry);
+      } catch (error) {
+        problems.push({ path: `plugins.${key}`, message: `cannot load built-in plugin: ${(error as Error).message}` });
+        continue;
+      }
+    } else {
       if (!isPath(key) && !/^(@[\w.-]+\/)?[\w.-]+$/.test(key)) {
         problems.push({ path: `plugins.${key}`, message: 'not a built-in plugin, a path or an npm package name' });
         continue;
@@ -101,5 +142,5 @@ export async function resolvePlugins(
     seen.set(plugin.name, key);
     plugins.push({ plugin, configKey: key, rawConfig });
   }
-  return { plugins, problems };
+  return { plugins, problems, needs };
 }

@@ -88,5 +88,44 @@ export function definePlugin<S extends z.ZodTypeAny = z.ZodTypeAny, K extends st
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPlugin = PluginDefinition<any, any>;
 
+/**
+ * What a run's configuration needs, computed from the config alone (no plugin imported):
+ * the version control systems of its targets and the container backends its projects name.
+ */
+export interface ConfigNeeds {
+  /** VCS of every configured target: its `vcs` key, else what its forge says, else git. */
+  readonly vcs: ReadonlySet<string>;
+  /** `test.backend` of every project (`auto`, `lxd`, `bwrap`, `unsafe-host`...). */
+  readonly backends: ReadonlySet<string>;
+}
+
+/**
+ * A built-in plugin as the registry lists it: static facts, and `load()` importing the
+ * module only when a run needs it (so `byoci --help` imports no plugin at all).
+ */
+export interface BuiltinPlugin {
+  readonly name: string;
+  readonly description: string;
+  load(): Promise<AnyPlugin>;
+  /**
+   * For a default plugin: whether this configuration needs it (absent: always loaded).
+   * A plugin named under `plugins:` is loaded whatever this says.
+   */
+  needed?(needs: ConfigNeeds): boolean;
+  /**
+   * For a forge: the VCS of one of its targets when the target's config tells (no I/O
+   * beyond a stat; `configDir` resolves relative paths). Undefined: git.
+   */
+  targetVcs?(target: Readonly<Record<string, unknown>>, configDir: string): string | undefined;
+}
+
+/** A registry entry: a lazily loaded built-in, or a plugin already in memory (tests). */
+export type RegistryEntry = BuiltinPlugin | AnyPlugin;
+
 /** The set of plugins a CLI hands to core: built-ins by name. */
-export type PluginRegistry = ReadonlyMap<string, AnyPlugin>;
+export type PluginRegistry = ReadonlyMap<string, RegistryEntry>;
+
+/** True for a lazily loaded registry entry (it has `load`, a plugin has `apply`). */
+export function isBuiltinEntry(entry: RegistryEntry): entry is BuiltinPlugin {
+  return typeof (entry as BuiltinPlugin).load === 'function' && typeof (entry as AnyPlugin).apply !== 'function';
+}

@@ -41,6 +41,12 @@ export interface VerifyPayload {
    * Always set by core; optional only so that a plugin's tests can call verify alone.
    */
   plugins?: readonly string[];
+  /**
+   * VCS of the configured targets, from the config alone (a target's `vcs`, else what its
+   * forge tells, else git): a VCS plugin checks its tool only when its VCS is in here.
+   * Always set by core; when absent (a plugin's own tests) plugins read `targets[].vcs`.
+   */
+  vcs?: readonly string[];
   /** Push every problem found; core reports all of them together and stops (exit 2). */
   problems: Problem[];
   /** Push facts worth a line in `byoci doctor` (e.g. "lxd: daemon 5.0.2 answers, image hostusr"). */

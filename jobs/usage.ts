@@ -60,7 +60,7 @@ export function usageFromProgram(program: Command): ByociUsage {
 /** The usage of this checkout's `byoci` command. */
 export async function loadByociUsage(): Promise<ByociUsage> {
   const { buildProgram } = await import('../cli/program.js');
-  return usageFromProgram(buildProgram());
+  return usageFromProgram(await buildProgram());
 }
 
 /** A parsed `byoci ...` call: the command path and its options by long name. */

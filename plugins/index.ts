@@ -1,36 +1,85 @@
 /**
- * The registry of built-in plugins. A test checks that it lists every folder of plugins/.
+ * The registry of built-in plugins. A test checks that it lists every folder of plugins/,
+ * and that each entry's static facts (name, description) match the plugin it loads.
+ *
+ * Entries are lazy: `load()` imports the plugin (and its libraries) only when a run needs
+ * it, so `byoci --help` imports none and a run without a bzr target never loads bzr.
  * Order matters for bail hooks: container backends are tried in this order for `auto`
  * (lxd, then bwrap; host only answers to the explicit `unsafe-host`).
  */
-import type { AnyPlugin, PluginRegistry } from '../core/plugin.js';
-import bwrap from './bwrap/index.js';
-import bzr from './bzr/index.js';
-import git from './git/index.js';
-import github from './github/index.js';
-import host from './host/index.js';
-import irc from './irc/index.js';
-import launchpad from './launchpad/index.js';
-import local from './local/index.js';
-import lxd from './lxd/index.js';
+import type { AnyPlugin, BuiltinPlugin, ConfigNeeds, PluginRegistry } from '../core/plugin.js';
+import { inferLaunchpadVcs } from './launchpad/vcs.js';
+import { localTargetVcs } from './local/vcs.js';
 
-const BUILTINS: readonly AnyPlugin[] = [
-  // version control
-  git,
-  bzr,
-  // forges
-  local,
-  launchpad,
-  github,
-  // container backends, in `auto` order
-  lxd,
-  bwrap,
-  host,
-  // reporters
-  irc,
+const pick = (m: { default: AnyPlugin }): AnyPlugin => m.default;
+const usesBackend = (needs: ConfigNeeds, ...names: string[]) => names.some((n) => needs.backends.has(n));
+
+export const BUILTINS: readonly BuiltinPlugin[] = [
+  // version control: loaded when a target is of its VCS
+  {
+    name: 'git',
+    description: 'Fetches, merges and pushes git branches (simple-git, argv only, never forced)',
+    load: () => import('./git/index.js').then(pick),
+    needed: (needs) => needs.vcs.has('git'),
+  },
+  {
+    name: 'bzr',
+    description: 'Fetches, merges and pushes Breezy (bzr) branches with brz (argv only, never --overwrite)',
+    load: () => import('./bzr/index.js').then(pick),
+    needed: (needs) => needs.vcs.has('bzr'),
+  },
+  // forges: loaded when a target names them
+  {
+    name: 'local',
+    description: 'Merge proposals as YAML files in a directory (the embedded default forge)',
+    load: () => import('./local/index.js').then(pick),
+    targetVcs: localTargetVcs,
+  },
+  {
+    name: 'launchpad',
+    description: 'Launchpad forge: lands approved merge proposals of lp: git repositories and bzr branches',
+    load: () => import('./launchpad/index.js').then(pick),
+    targetVcs: (target) => (typeof target.url === 'string' ? inferLaunchpadVcs(target.url) : undefined),
+  },
+  {
+    name: 'github',
+    description: 'GitHub pull requests: lands triggered PRs approved at their head, reports commit statuses',
+    load: () => import('./github/index.js').then(pick),
+    targetVcs: () => 'git',
+  },
+  // container backends, in `auto` order: loaded when a project's test.backend may pick them
+  {
+    name: 'lxd',
+    description: 'Runs the tests in a throw-away unprivileged LXD container (REST API over the unix socket)',
+    load: () => import('./lxd/index.js').then(pick),
+    needed: (needs) => usesBackend(needs, 'lxd', 'auto'),
+  },
+  {
+    name: 'bwrap',
+    description: 'Runs the tests in a bubblewrap sandbox (fallback when LXD is unavailable)',
+    load: () => import('./bwrap/index.js').then(pick),
+    needed: (needs) => usesBackend(needs, 'bwrap', 'auto'),
+  },
+  {
+    name: 'host',
+    description: 'Runs the tests directly on the slave: NOT ISOLATED, opt-in with backend: unsafe-host',
+    load: () => import('./host/index.js').then(pick),
+    needed: (needs) => usesBackend(needs, 'unsafe-host'),
+  },
+  // reporters: loaded when named under plugins:
+  {
+    name: 'irc',
+    description: 'Announces landings, rejections and errors in IRC channels',
+    load: () => import('./irc/index.js').then(pick),
+  },
 ];
 
 export const registry: PluginRegistry = new Map(BUILTINS.map((p) => [p.name, p]));
 
-/** Built-ins loaded in every run, whether or not the config names them. */
+/** Built-ins loaded without being named in the config, when the config needs them. */
 export const DEFAULT_PLUGINS: readonly string[] = ['git', 'bzr', 'lxd', 'bwrap', 'host'].filter((name) => registry.has(name));
+
+/** Imports every default plugin, needed or not (`secrets check` without a config). */
+export async function loadDefaults(): Promise<AnyPlugin[]> {
+  return Promise.all(DEFAULT_PLUGINS.map((name) => BUILTINS.find((b) => b.name === name)!.load()));
+}

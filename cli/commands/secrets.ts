@@ -3,7 +3,7 @@ import { loadConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import { resolvePlugins } from '../../core/loader.js';
 import type { AnyPlugin } from '../../core/plugin.js';
-import { DEFAULT_PLUGINS, registry } from '../../plugins/index.js';
+import { DEFAULT_PLUGINS, loadDefaults, registry } from '../../plugins/index.js';
 import { secretsCheck, secretsDelete, secretsGet, secretsList, secretsSet, type SecretsContext, type SecretsIo } from '../../secrets/cli.js';
 import { STORE_NAMES, secretsConfigSchema, type StoreName } from '../../secrets/index.js';
 import { createOutput, globalOptions, reportError } from '../context.js';
@@ -48,7 +48,7 @@ function load(command: Command): Loaded {
     if (explicit || !missingFile) throw error;
     return {
       ctx: { config: secretsConfigSchema.parse(undefined), json: globals.json },
-      plugins: async () => DEFAULT_PLUGINS.map((name) => registry.get(name)!),
+      plugins: loadDefaults,
     };
   }
 }

@@ -56,7 +56,7 @@ export function register(program: Command): void {
           const rejection = testRejection(result, project.test);
           rt.print(rejection ? `FAILED: ${rejection.reason}` : `passed (${result.backend}, ${result.durationMs} ms)`);
           return rejection ? 1 : 0;
-        }),
+        }, { vcs: [opts.vcs] }),
       ),
     );
 }

@@ -35,8 +35,9 @@ function isBzr(proposal: Proposal): boolean {
   return proposal.target.vcs === 'bzr';
 }
 
-/** True when a configured target says it is a bzr branch (`vcs: bzr`). */
+/** True when a configured target is a bzr branch (core's `vcs`, else a target's `vcs: bzr`). */
 function someTargetUsesBzr(payload: VerifyPayload): boolean {
+  if (payload.vcs) return payload.vcs.includes('bzr');
   return payload.projects.some((p) => p.targets.some((t) => t.vcs === 'bzr'));
 }
 
@@ -60,11 +61,21 @@ export default definePlugin({
     const launchpadUser = api.config.launchpadUser;
     const knownHosts = configured === undefined ? undefined : api.resolvePath(configured);
 
+    /** The private HOME, made once per run (not once per fetch, merge and push). */
+    let homeReady: Promise<string> | undefined;
+    function privateHome(): Promise<string> {
+      homeReady ??= (async () => {
+        const home = join(api.run.workdir, 'bzr-home');
+        await mkdir(home, { recursive: true, mode: 0o700 });
+        if (launchpadUser) await writeBreezyConf(home, launchpadUser);
+        return home;
+      })();
+      return homeReady;
+    }
+
     /** The environment of brz for these locations: a private HOME, BRZ_SSH when needed. */
     async function envFor(signal: AbortSignal, ...urls: string[]): Promise<BrzEnv> {
-      const home = join(api.run.workdir, 'bzr-home');
-      await mkdir(home, { recursive: true, mode: 0o700 });
-      if (launchpadUser) await writeBreezyConf(home, launchpadUser);
+      const home = await privateHome();
       const overSsh = (url: string) => usesSsh(url) || (launchpadUser !== undefined && /^lp:/i.test(url));
       if (!urls.some(overSsh)) return { home, signal };
       session ??= createSshSession(api.run.workdir, { key: api.secrets.get('ssh-key'), knownHosts });
@@ -74,15 +85,16 @@ export default definePlugin({
     hooks.verify.tapPromise(async (payload) => {
       const { problems, notes, signal } = payload;
       const env = await envFor(signal);
-      const version = await brz(env, env.home, ['version', '--short']).catch(() => undefined);
-      if (!version || version.exitCode !== 0) {
-        if (someTargetUsesBzr(payload)) {
+      // Only what is used: without a bzr target, brz is not run at all (it costs ~100 ms).
+      if (!someTargetUsesBzr(payload)) {
+        notes.push({ source: NAME, message: 'no bzr target: brz not checked' });
+      } else {
+        const version = await brz(env, env.home, ['version', '--short']).catch(() => undefined);
+        if (!version || version.exitCode !== 0) {
           problems.push({ source: NAME, message: 'brz (Breezy) is not installed or does not run, and a project has a bzr target', hint: 'apt-get install brz' });
         } else {
-          notes.push({ source: NAME, message: 'brz (Breezy) is not installed: bzr branches cannot land (apt-get install brz)' });
+          notes.push({ source: NAME, message: `brz ${version.stdout.trim()}` });
         }
-      } else {
-        notes.push({ source: NAME, message: `brz ${version.stdout.trim()}` });
       }
       const key = api.secrets.get('ssh-key');
       problems.push(...(await sshCredentialProblems({ plugin: NAME, knownHosts, key, keyscanHint: 'ssh-keyscan bazaar.launchpad.net' })));

@@ -59,12 +59,15 @@ export default definePlugin({
       return session.command();
     }
 
-    hooks.verify.tapPromise(async ({ projects, problems, notes, signal }) => {
-      const version = await run(['git', '--version'], { reject: false, signal }).catch(() => undefined);
-      if (!version || version.exitCode !== 0) {
-        problems.push({ source: NAME, message: 'git is not installed or does not run', hint: 'apt-get install git' });
-      } else {
-        notes.push({ source: NAME, message: version.stdout.trim() });
+    hooks.verify.tapPromise(async ({ projects, vcs, problems, notes, signal }) => {
+      // Only what is used: git is run when a target is a git branch (or core did not say).
+      if (!vcs || vcs.includes('git')) {
+        const version = await run(['git', '--version'], { reject: false, signal }).catch(() => undefined);
+        if (!version || version.exitCode !== 0) {
+          problems.push({ source: NAME, message: 'git is not installed or does not run', hint: 'apt-get install git' });
+        } else {
+          notes.push({ source: NAME, message: version.stdout.trim() });
+        }
       }
       const key = api.secrets.get('ssh-key');
       problems.push(...(await sshCredentialProblems({ plugin: NAME, knownHosts, key, keyscanHint: 'ssh-keyscan -p <port> <host>' })));

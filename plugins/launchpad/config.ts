@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CriteriaError, DEFAULT_CRITERIA, parseCriteria } from '../../core/index.js';
+import { inferLaunchpadVcs } from './vcs.js';
 
 export const SERVICE_ROOTS = Object.freeze({
   production: 'https://api.launchpad.net/',
@@ -98,7 +99,6 @@ export interface ResolvedTarget {
 
 export function resolveTarget(t: LaunchpadTarget): ResolvedTarget {
   const path = t.url.slice('lp:'.length);
-  const inferred = path.includes('/+git/') ? 'git' : /^~[^/]+\/[^/]+\/[^/]+$/.test(path) ? 'bzr' : 'git';
-  const vcs = t.vcs ?? inferred;
+  const vcs = t.vcs ?? inferLaunchpadVcs(t.url);
   return { vcs, path, url: t.url, branch: vcs === 'git' ? t.branch : undefined };
 }

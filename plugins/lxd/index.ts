@@ -12,7 +12,7 @@
 import { definePlugin } from '../../core/index.js';
 import type { Note, Problem, ProjectConfig, TestResult } from '../../hooks/index.js';
 import { LxdClient } from './client.js';
-import { containerName, destroyInstance, removeOrphans, resolveSource } from './container.js';
+import { containerName, destroyInstance, inheritedDevices, removeOrphans, resolveSource, type Source } from './container.js';
 import { BACKEND, runInContainer } from './runner.js';
 import { lxdConfigSchema } from './schema.js';
 
@@ -33,6 +33,30 @@ export default definePlugin({
     let sequence = 0;
     const live = new Set<string>();
     const getClient = () => (client ??= new LxdClient(config.socket));
+    // Checks that would run every landing are asked once per run: does the daemon answer,
+    // what does an image name resolve to, which devices does it inherit.
+    let answering: Promise<boolean> | undefined;
+    const answers = () => (answering ??= getClient().answers());
+    const sources = new Map<string, Promise<Source | undefined>>();
+    const cachedSource = (c: LxdClient, image: string) => {
+      let found = sources.get(image);
+      if (!found) {
+        found = resolveSource(c, image);
+        sources.set(image, found);
+        found.catch(() => sources.delete(image)); // a failed lookup is asked again
+      }
+      return found;
+    };
+    const devices = new Map<Source, ReturnType<typeof inheritedDevices>>();
+    const cachedDevices = (c: LxdClient, source: Source) => {
+      let found = devices.get(source);
+      if (!found) {
+        found = inheritedDevices(c, source);
+        devices.set(source, found);
+        found.catch(() => devices.delete(source));
+      }
+      return found;
+    };
 
     hooks.verify.tapPromise(async ({ projects, problems, notes, signal }) => {
       const relevant = projects.filter(wantsLxd);
@@ -58,7 +82,7 @@ export default definePlugin({
       }
       for (const project of relevant) {
         const image = project.test.image ?? config.image;
-        const source = await resolveSource(lxd, image);
+        const source = await cachedSource(lxd, image);
         if (!source) {
           problems.push({
             source: NAME,
@@ -96,7 +120,7 @@ export default definePlugin({
       const backend = payload.spec.backend;
       if (backend !== BACKEND && backend !== 'auto') return undefined;
       const lxd = getClient();
-      if (!(await lxd.answers())) {
+      if (!(await answers())) {
         if (backend === 'auto') {
           api.log.info('no LXD daemon answers: passing backend auto on', { socket: config.socket });
           return undefined;
@@ -117,6 +141,8 @@ export default definePlugin({
         redact: (text) => api.redact(text),
         stagingParent: api.run.workdir,
         track: (name, alive) => (alive ? live.add(name) : live.delete(name)),
+        resolveSource: cachedSource,
+        inheritedDevices: cachedDevices,
       });
     });
 
@@ -128,6 +154,9 @@ export default definePlugin({
       }
       client.close();
       client = undefined;
+      answering = undefined;
+      sources.clear();
+      devices.clear();
     });
   },
 });

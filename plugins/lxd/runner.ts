@@ -40,6 +40,9 @@ export interface RunContext {
   stagingParent?: string;
   /** Called once the container exists and once it is gone (for shutdown cleanup). */
   track?: (name: string, alive: boolean) => void;
+  /** The image's source and the devices it inherits, cached per run by the plugin. */
+  resolveSource?: typeof resolveSource;
+  inheritedDevices?: typeof inheritedDevices;
 }
 
 /** The environment of a phase: container-local basics, listed host variables, fixed ones. */
@@ -92,7 +95,7 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     };
     checkAbort();
     const image = spec.image ?? config.image;
-    const source = await resolveSource(client, image);
+    const source = await (ctx.resolveSource ?? resolveSource)(client, image);
     if (!source) throw new Error(`lxd: no image alias or base container named ${JSON.stringify(image)} (byoci image list; byoci image build hostusr)`);
     const limits = { ...config.limits, ...definedOnly(spec.limits) };
     let network: { keepProfile: true } | { network: string } | undefined;
@@ -110,7 +113,7 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
         workdir: config.workdir,
         limits,
         network,
-        inheritedDevices: await inheritedDevices(client, source),
+        inheritedDevices: await (ctx.inheritedDevices ?? inheritedDevices)(client, source),
         owner: ownerConfig(payload.runId),
       });
       created = true;

@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { HOOK_NAMES, createHooks, type TapHooksInStep } from '../../hooks/index.js';
-import { DEFAULT_PLUGINS, registry } from '../../plugins/index.js';
+import { BUILTINS, DEFAULT_PLUGINS, registry } from '../../plugins/index.js';
 
 test('createHooks builds a frozen object with exactly the documented hooks, fresh per run', () => {
   const a = createHooks();
@@ -33,4 +33,12 @@ test('the registry lists every plugin folder, under its own name', () => {
   const folders = readdirSync('plugins').filter((entry) => statSync(join('plugins', entry)).isDirectory()).sort();
   assert.deepEqual([...registry.keys()].sort(), folders);
   for (const name of DEFAULT_PLUGINS) assert.ok(registry.has(name), `default plugin ${name} is registered`);
+});
+
+test("each registry entry's static facts are those of the plugin it loads", async () => {
+  for (const entry of BUILTINS) {
+    const plugin = await entry.load();
+    assert.equal(plugin.name, entry.name);
+    assert.equal(plugin.description, entry.description, `description of ${entry.name}`);
+  }
 });

@@ -5,7 +5,7 @@ import { findCredentials } from '../../jobs/credentials.js';
 import { parseCommands } from '../../jobs/shell-words.js';
 import { optionValue, parseByociCall, usageFromProgram } from '../../jobs/usage.js';
 
-const usage = usageFromProgram(buildProgram());
+const usage = usageFromProgram(await buildProgram());
 
 function call(script: string) {
   const cmd = parseCommands(script).find((c) => c.words[0]!.value === 'byoci');
