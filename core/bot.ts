@@ -93,6 +93,22 @@ export function testRejection(result: TestResult, spec: TestSpec): Rejection | u
   return new Rejection('tests-failed', { exitCode: result.exitCode, tests: failureWords(result.tests) }, result.outputTail);
 }
 
+/** Why git cannot take `message` as a commit message, or undefined. */
+export function commitMessageProblem(message: string): string | undefined {
+  const nul = message.indexOf('\0');
+  if (nul >= 0) return `it contains a NUL character (at position ${nul + 1})`;
+  return undefined;
+}
+
+/** A ready proposal whose commit message git cannot take is rejected before any work. */
+function withMessageChecked(proposal: Proposal): Proposal {
+  if (proposal.readiness.state !== 'ready') return proposal;
+  const problem = commitMessageProblem(proposal.commitMessage);
+  if (!problem) return proposal;
+  const r = new Rejection('invalid-commit-message', { detail: problem });
+  return { ...proposal, readiness: { state: 'rejected', code: r.code, reason: r.reason } };
+}
+
 function projectsOf(config: LoadedConfig): ProjectConfig[] {
   return Object.entries(config.settings.projects).map(([name, project]) => ({
     name,
@@ -303,7 +319,8 @@ export class Bot {
   }
 
   /** Lands one proposal: fetch, merge, test, push, report. Never throws for the proposal's fate. */
-  async land({ project, proposal }: Candidate): Promise<LandingResult> {
+  async land({ project, proposal: found }: Candidate): Promise<LandingResult> {
+    const proposal = withMessageChecked(found);
     const log = this.#log.child(proposal.id);
     const dryRun = this.run.dryRun;
     const base = { proposal, project, ...(this.run.buildUrl ? { buildUrl: this.run.buildUrl } : {}) };

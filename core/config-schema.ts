@@ -5,7 +5,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { durationProblem, parseDuration } from './duration.js';
 import { queueSchema, storeSchema } from './queue/config.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -14,6 +14,11 @@ const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const seconds = parseDuration(value);
   if (seconds === undefined) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a duration: ${JSON.stringify(value)} (use seconds or 90s, 5m, 1h)` });
+    return z.NEVER;
+  }
+  const problem = durationProblem(seconds);
+  if (problem) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(value)} ${problem}` });
     return z.NEVER;
   }
   return seconds;
@@ -85,7 +90,7 @@ export const testSchema = z
     limits: z
       .object({
         memory: z.string().regex(/^\d+(\.\d+)?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/, 'not a size such as 2GiB').optional(),
-        processes: z.number().int().positive().optional(),
+        processes: z.number().int().positive().max(1_000_000).optional(),
         cpu: z.union([z.number().int().positive(), z.string().min(1)]).transform(String).optional(),
       })
       .strict()
@@ -104,9 +109,18 @@ export const projectSchema = z
 
 export const landingSchema = z
   .object({
-    user: z.string().min(1).default('byoci'),
-    fullname: z.string().min(1).default('byoci lander'),
-    email: z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, 'not an e-mail address').default('byoci@localhost'),
+    user: z.string().min(1).regex(/^[^\0\n\r]*$/, 'must not contain NUL or line breaks').default('byoci'),
+    /** Committer name of landed merges: git refuses NUL, and a line break would forge commit headers. */
+    fullname: z
+      .string()
+      .min(1)
+      .regex(/^[^\0\n\r<>]*$/, 'must not contain NUL, line breaks or < > (git puts it in the commit header)')
+      .refine((s) => s.trim() !== '', 'must not be blank')
+      .default('byoci lander'),
+    email: z
+      .string()
+      .regex(/^[^\s@<>\0]+@[^\s@<>\0]+$/, 'not an e-mail address (one @, no spaces, NUL, line breaks or < >)')
+      .default('byoci@localhost'),
   })
   .strict();
 

@@ -12,11 +12,13 @@
  * - Every problem (syntax, unknown key, wrong type, unresolved reference) is collected and
  *   reported at once with file and line.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, parse as parseYaml, parseDocument, type Document } from 'yaml';
+import { parse as parseYamlValue, type Document, type LineCounter } from 'yaml';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { settingsSchema, type Settings } from './config-schema.js';
+import { FILE_LIMITS, FileReadError, firstInvalidUtf8, lineOf, readRegularFileSync } from './files.js';
+import { parseYaml } from './yaml.js';
+import { describeIssue } from './zod-issues.js';
 
 export const NAMESPACES = ['production', 'testing', 'selftest'] as const;
 
@@ -47,11 +49,24 @@ function isObj(value: unknown): value is Obj {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Keys that name JavaScript machinery, not options: never looked up, never assigned. */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Sets an own property, whatever its name (`__proto__` included): plain data, never the prototype. */
+function put(obj: Obj, key: string, value: Json): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+function own(obj: Obj, key: string): Json | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
 function deepMerge(base: Obj, over: Obj): Obj {
-  const out: Obj = { ...base };
+  const out: Obj = {};
+  for (const [key, value] of Object.entries(base)) put(out, key, value);
   for (const [key, value] of Object.entries(over)) {
-    const prev = out[key];
-    out[key] = isObj(prev) && isObj(value) ? deepMerge(prev, value) : value;
+    const prev = own(out, key);
+    put(out, key, isObj(prev) && isObj(value) ? deepMerge(prev, value) : value);
   }
   return out;
 }
@@ -59,8 +74,11 @@ function deepMerge(base: Obj, over: Obj): Obj {
 function getPath(root: Json, path: readonly string[]): Json | undefined {
   let node: Json | undefined = root;
   for (const key of path) {
-    if (!isObj(node) && !Array.isArray(node)) return undefined;
-    node = Array.isArray(node) ? node[Number(key)] : node[key];
+    if (Array.isArray(node)) {
+      if (!/^\d+$/.test(key)) return undefined;
+      node = node[Number(key)];
+    } else if (isObj(node)) node = own(node, key);
+    else return undefined;
     if (node === undefined) return undefined;
   }
   return node;
@@ -68,12 +86,23 @@ function getPath(root: Json, path: readonly string[]): Json | undefined {
 
 function setPath(root: Obj, path: readonly string[], value: Json): void {
   let node: Obj = root;
-  path.slice(0, -1).forEach((key) => {
-    const next = node[key];
-    if (!isObj(next)) node[key] = {};
-    node = node[key] as Obj;
-  });
-  node[path[path.length - 1] as string] = value;
+  for (const key of path.slice(0, -1)) {
+    const next = own(node, key);
+    if (!isObj(next)) put(node, key, {});
+    node = own(node, key) as Obj;
+  }
+  put(node, path[path.length - 1] as string, value);
+}
+
+/** Problems for keys such as `__proto__` anywhere in `node`: unknown options, reported as such. */
+function reservedKeys(node: Json, path: (string | number)[], out: (string | number)[][]): void {
+  if (Array.isArray(node)) node.forEach((item, i) => reservedKeys(item, [...path, i], out));
+  else if (isObj(node)) {
+    for (const [key, value] of Object.entries(node)) {
+      if (RESERVED_KEYS.has(key)) out.push([...path, key]);
+      else reservedKeys(value, [...path, key], out);
+    }
+  }
 }
 
 /** `{name}` not preceded by `$`, innermost first (no braces inside). */
@@ -133,9 +162,14 @@ function parseOverrides(overrides: readonly string[], problems: ConfigProblem[])
       problems.push({ file: '-O', message: `expected option=value, got ${JSON.stringify(item)}` });
       continue;
     }
+    const reserved = path.split('.').find((key) => RESERVED_KEYS.has(key));
+    if (reserved) {
+      problems.push({ file: '-O', path, message: `unknown option (${reserved} is not an option name)` });
+      continue;
+    }
     let value: Json;
     try {
-      value = parseYaml(item.slice(eq + 1)) as Json;
+      value = parseYamlValue(item.slice(eq + 1)) as Json;
     } catch {
       value = item.slice(eq + 1);
     }
@@ -144,7 +178,19 @@ function parseOverrides(overrides: readonly string[], problems: ConfigProblem[])
   return out;
 }
 
-/** Expands `{references}` in every string of `settings`; unresolved ones become problems. */
+/** Longest chain of `{a}` → `{b}` → … references followed. */
+export const MAX_REFERENCE_DEPTH = 16;
+/** Longest string an expansion may produce (characters). */
+export const MAX_EXPANDED_LENGTH = 64 * 1024;
+/** Most references expanded in one string. */
+const MAX_REFERENCES_PER_STRING = 64;
+
+/**
+ * Expands `{references}` in every string of `settings`; unresolved ones become problems.
+ * Each referenced option is expanded once (then reused), so nested references cost linear
+ * work; chains deeper than MAX_REFERENCE_DEPTH, cycles and results longer than
+ * MAX_EXPANDED_LENGTH are problems, not hangs.
+ */
 function interpolate(
   settings: Obj,
   document: Obj,
@@ -152,51 +198,71 @@ function interpolate(
   problems: ConfigProblem[],
   locate: (path: (string | number)[]) => Pick<ConfigProblem, 'file' | 'line' | 'column'> | undefined,
 ): Obj {
-  function lookup(name: string, seen: Set<string>, path: (string | number)[]): string | undefined {
-    if (name in vars) return vars[name];
+  const done = new Map<string, string>();
+  const report = (path: (string | number)[], message: string) => problems.push({ ...locate(path), path: path.join('.'), message });
+
+  function lookup(name: string, stack: readonly string[], path: (string | number)[]): string | undefined {
+    if (Object.hasOwn(vars, name)) return vars[name];
     const keys = name.split('.');
+    if (keys.some((k) => RESERVED_KEYS.has(k))) return undefined;
     const value = getPath(settings, keys) ?? getPath(document, keys);
     if (value === undefined || value === null) return undefined;
     if (typeof value === 'object') {
-      problems.push({ ...locate(path), path: path.join('.'), message: `{${name}} is a section, not a value` });
+      report(path, `{${name}} is a section, not a value`);
       return '';
     }
-    if (seen.has(name)) {
-      problems.push({ ...locate(path), path: path.join('.'), message: `{${name}} refers to itself` });
+    if (typeof value !== 'string') return String(value);
+    const cached = done.get(name);
+    if (cached !== undefined) return cached;
+    if (stack.includes(name)) {
+      const cycle = [...stack.slice(stack.indexOf(name)), name].map((n) => `{${n}}`).join(' → ');
+      report(path, stack[stack.length - 1] === name && stack.length === 1 ? `{${name}} refers to itself` : `the references form a cycle: ${cycle}`);
       return '';
     }
-    return typeof value === 'string' ? expand(value, new Set([...seen, name]), path) : String(value);
+    if (stack.length >= MAX_REFERENCE_DEPTH) {
+      report(path, `references nested more than ${MAX_REFERENCE_DEPTH} deep (${[...stack, name].map((n) => `{${n}}`).join(' → ')})`);
+      return '';
+    }
+    const expanded = expand(value, [...stack, name], path);
+    done.set(name, expanded);
+    return expanded;
   }
 
-  function expand(text: string, seen: Set<string>, path: (string | number)[]): string {
+  /** Runtime placeholders were hidden from the reference pattern while expanding. */
+  const restore = (text: string) => text.replace(/\u0000([\w.-]+)\u0001/g, '{$1}');
+
+  function expand(text: string, stack: readonly string[], path: (string | number)[]): string {
     let out = text;
-    for (let guard = 0; guard < 64; guard++) {
+    for (let count = 0; ; count++) {
       const match = REFERENCE.exec(out);
-      if (!match) return out.replace(/\u0000([\w.-]+)\u0001/g, '{$1}');
+      if (!match) return restore(out);
       const name = match[1] as string;
       if (RUNTIME_PLACEHOLDERS.has(name)) {
         out = out.slice(0, match.index) + `\u0000${name}\u0001` + out.slice(match.index + match[0].length);
         continue;
       }
-      const value = lookup(name, seen, path);
-      if (value === undefined) {
-        problems.push({ ...locate(path), path: path.join('.'), message: `unknown option {${name}}` });
-        // Replace by a marker that no longer matches so that other references still resolve.
-        out = out.slice(0, match.index) + `<${name}?>` + out.slice(match.index + match[0].length);
-        continue;
+      if (count >= MAX_REFERENCES_PER_STRING) {
+        report(path, `more than ${MAX_REFERENCES_PER_STRING} {references} in one value`);
+        return restore(out);
       }
-      out = out.slice(0, match.index) + value + out.slice(match.index + match[0].length);
+      const value = lookup(name, stack, path);
+      // An unknown one becomes a marker that no longer matches, so that the others still resolve.
+      const replacement = value ?? `<${name}?>`;
+      if (value === undefined) report(path, `unknown option {${name}}`);
+      if (out.length - match[0].length + replacement.length > MAX_EXPANDED_LENGTH) {
+        report(path, `expanding {${name}} makes the value longer than ${MAX_EXPANDED_LENGTH} characters`);
+        return restore(out.slice(0, match.index));
+      }
+      out = out.slice(0, match.index) + replacement + out.slice(match.index + match[0].length);
     }
-    problems.push({ ...locate(path), path: path.join('.'), message: 'too many nested {references}' });
-    return out;
   }
 
   function walk(node: Json, path: (string | number)[]): Json {
-    if (typeof node === 'string') return expand(node, new Set(), path);
+    if (typeof node === 'string') return expand(node, [], path);
     if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i]));
     if (isObj(node)) {
       const out: Obj = {};
-      for (const [key, value] of Object.entries(node)) out[key] = walk(value, [...path, key]);
+      for (const [key, value] of Object.entries(node)) put(out, key, walk(value, [...path, key]));
       return out;
     }
     return node;
@@ -214,48 +280,70 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   let text = options.text;
   if (text === undefined) {
     if (!file) throw new ConfigError([{ message: 'no configuration file given (use --config or BYOCI_CONFIG)' }]);
+    let bytes: Buffer;
     try {
-      text = readFileSync(file, 'utf8');
+      bytes = readRegularFileSync(file, FILE_LIMITS.config);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new ConfigError([
-        { file, message: code === 'ENOENT' ? 'configuration file not found' : `cannot read: ${(error as Error).message}` },
-      ]);
+      const problem = error instanceof FileReadError ? error.problem : 'unreadable';
+      const message =
+        problem === 'missing' ? 'configuration file not found' : error instanceof FileReadError ? error.message.slice(file.length + 2) : `cannot read: ${(error as Error).message}`;
+      throw new ConfigError([{ file, message }]);
+    }
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      const bad = Math.max(0, firstInvalidUtf8(bytes));
+      const pos = lineOf(bytes.subarray(0, bad).toString('utf8'), bad);
+      throw new ConfigError([{ file, line: pos.line, message: `not UTF-8 text (byte 0x${bytes[bad]!.toString(16)} at offset ${bad}): save the file as UTF-8` }]);
     }
   }
 
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
-  for (const error of doc.errors) {
-    const pos = error.linePos?.[0];
-    problems.push({ file, line: pos?.line, column: pos?.col, message: error.message.split('\n')[0] ?? error.message });
-  }
-  if (doc.errors.length) throw new ConfigError(problems);
+  const parsedYaml = parseYaml(text);
+  const { doc, lines } = parsedYaml;
+  for (const p of parsedYaml.problems) problems.push({ file, line: p.line, column: p.column, message: p.message });
+  if (problems.length) throw new ConfigError(problems);
 
-  const raw = doc.toJS() ?? {};
+  if (parsedYaml.value === null || parsedYaml.value === undefined) {
+    throw new ConfigError([{ file, line: 1, message: 'the configuration is empty (no options, only comments or blank lines): see README.md for an example' }]);
+  }
+  const raw = parsedYaml.value;
   if (!isObj(raw)) throw new ConfigError([{ file, line: 1, message: 'the configuration must be a mapping of options' }]);
   const document = raw as Obj;
 
   const overrides = parseOverrides(options.overrides ?? [], problems);
 
-  const namespace =
-    options.namespace ?? env.BYOCI_NAMESPACE ?? (typeof document.byoci === 'string' ? document.byoci : 'production');
+  const chosen = options.namespace ?? env.BYOCI_NAMESPACE;
+  const byoci = own(document, 'byoci');
+  if (byoci !== undefined && typeof byoci !== 'string') {
+    problems.push({ ...at(doc, lines, file, ['byoci']), path: 'byoci', message: `expected the name of a namespace (${NAMESPACES.join(', ')}), got ${describeValue(byoci)}` });
+  }
+  const namespace = chosen ?? (typeof byoci === 'string' ? byoci : 'production');
+  if (!(NAMESPACES as readonly string[]).includes(namespace) && !isObj(own(document, namespace))) {
+    const where = chosen === undefined ? { ...at(doc, lines, file, ['byoci']), path: 'byoci' } : { file: options.namespace !== undefined ? '--namespace' : 'BYOCI_NAMESPACE' };
+    problems.push({ ...where, message: `unknown namespace ${JSON.stringify(namespace)}: expected one of ${NAMESPACES.join(', ')}, or a top-level section of that name` });
+  }
   const namespaces = new Set<string>([...NAMESPACES, namespace]);
   const base: Obj = {};
-  for (const [key, value] of Object.entries(document)) if (!namespaces.has(key)) base[key] = value;
-  const section = document[namespace];
-  if (section !== undefined && !isObj(section)) {
-    problems.push({ file, message: `namespace ${namespace} must be a mapping of options` });
+  for (const [key, value] of Object.entries(document)) if (!namespaces.has(key)) put(base, key, value);
+  const section = own(document, namespace);
+  if (section !== undefined && section !== null && !isObj(section)) {
+    problems.push({ ...at(doc, lines, file, [namespace]), path: namespace, message: `namespace ${namespace} must be a mapping of options, got ${describeValue(section)}` });
   }
   // -O applies to the document when it names a namespace, else to the merged settings.
   for (const [path, value] of overrides) if (namespaces.has(path[0] as string)) setPath(document, path, value);
-  const current = document[namespace];
+  const current = own(document, namespace);
   const merged = deepMerge(base, isObj(current) ? current : {});
   for (const [path, value] of overrides) if (!namespaces.has(path[0] as string)) setPath(merged, path, value);
 
   const locator = new Locator(file, doc, lines, namespace, new Set(overrides.map(([p]) => p.join('.'))));
   const locate = (path: readonly (string | number)[]) => locator.option(path);
   const expanded = interpolate(merged, document, { byoci: namespace, configDir }, problems, (p) => locate(p));
+  const reserved: (string | number)[][] = [];
+  reservedKeys(expanded, [], reserved);
+  for (const path of reserved) {
+    problems.push({ ...locate(path), path: path.join('.'), message: `unknown option (${String(path[path.length - 1])} is not an option name)` });
+  }
+  if (reserved.length) throw new ConfigError(problems);
 
   const parsed = settingsSchema.safeParse(expanded);
   if (!parsed.success) {
@@ -268,7 +356,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
         }
         continue;
       }
-      problems.push({ ...locate(issue.path), path: issue.path.join('.'), message: describeIssue(issue) });
+      problems.push({ ...locate(issue.path), path: issue.path.join('.'), message: describeIssue(issue, settingsSchema) });
     }
   }
   if (problems.length || !parsed.success) throw new ConfigError(problems);
@@ -280,7 +368,19 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   return { file, configDir, namespace, settings, locate };
 }
 
-function describeIssue(issue: { code: string; message: string; received?: unknown }): string {
-  if (issue.code === 'invalid_type' && issue.received === 'undefined') return 'required option is missing';
-  return issue.message;
+/** Location of a document node (no namespace lookup). */
+function at(doc: Document, lines: LineCounter, file: string | undefined, path: (string | number)[]): Pick<ConfigProblem, 'file' | 'line' | 'column'> {
+  const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+  if (node && typeof node === 'object' && node.range) {
+    const pos = lines.linePos(node.range[0]);
+    return { file, line: pos.line, column: pos.col };
+  }
+  return { file };
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
 }

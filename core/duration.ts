@@ -1,6 +1,19 @@
 /**
  * Durations in config: a number of seconds, or a string such as `90s`, `5m`, `1h30m`.
  */
+/**
+ * The longest duration a Node.js timer holds (2^31-1 ms, about 24.8 days): a longer
+ * `setTimeout` fires after 1 ms, so every duration and delay is checked against it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
+/** Why `seconds` cannot be used as a timer, or undefined when it can. */
+export function durationProblem(seconds: number): string | undefined {
+  if (seconds > MAX_TIMER_SECONDS) return `is longer than ${MAX_TIMER_SECONDS} s (about 24.8 days), the longest a timer holds`;
+  return undefined;
+}
+
 const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
 
 /** Seconds in `value`, or undefined when it is not a duration. */

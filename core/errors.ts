@@ -9,6 +9,7 @@
 /** Rejection codes and the text posted for each; `{field}` placeholders are filled in. */
 export const REJECTIONS = Object.freeze({
   'no-commit-message': 'The proposal has no commit message. Set one (or a description) and approve again.',
+  'invalid-commit-message': 'The commit message cannot be stored by git: {detail}. Edit it and approve again.',
   'votes': 'The votes do not meet the landing criteria ({criteria}): {detail}.',
   'untrusted-approval': 'Approved only by reviewers who are not trusted for {target}: {reviewers}.',
   'no-approved-revision': 'The proposal has no reviewed revision: approve it again so the approved revision is recorded.',

@@ -5,6 +5,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { Redactor } from '../secrets/redact.js';
+import { describeIssue } from './zod-issues.js';
 import type { ConfigProblem } from './errors.js';
 import type { Logger } from './logger.js';
 import type { AnyPlugin, PluginApi, PluginSecrets, RunInfo } from './plugin.js';
@@ -20,10 +21,11 @@ export function validatePluginConfig(
   if (parsed.success) return { config: parsed.data, problems: [] };
   return {
     config: undefined,
-    problems: parsed.error.issues.map((issue) => ({
-      path: ['plugins', plugin.name, ...issue.path].join('.'),
-      message: issue.message,
-    })),
+    problems: parsed.error.issues.flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ path: ['plugins', plugin.name, ...issue.path, key].join('.'), message: 'unknown option' }))
+        : [{ path: ['plugins', plugin.name, ...issue.path].join('.'), message: describeIssue(issue) }],
+    ),
   };
 }
 

@@ -35,6 +35,9 @@ export function checkUrl(what: string, url: string): string {
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(url)) throw new RefError(`${what} repository URL ${JSON.stringify(url)} contains control characters`);
   if (/^ext::/i.test(url)) throw new RefError(`${what} repository URL ${JSON.stringify(url)} uses the ext:: transport, which runs commands`);
+  // `<transport>::<address>` hands the address to git-remote-<transport> (fd::, ext::, …).
+  const helper = /^([A-Za-z0-9][A-Za-z0-9+.-]*)::/.exec(url);
+  if (helper) throw new RefError(`${what} repository URL ${JSON.stringify(url)} names the remote helper ${helper[1]}:: (not allowed: use a path or a URL)`);
   return url;
 }
 

@@ -14,7 +14,7 @@ export const rulesSchema = z
     /** Comment commands (a whole line of a comment, case-insensitive) from a writer. */
     commands: z.array(z.string().min(1)).default(['@byoci land']),
     /** APPROVED reviews from writers needed at the current head commit. */
-    approvals: z.number().int().min(0).default(1),
+    approvals: z.number().int().min(0).max(100).default(1),
     /** Whether an outstanding CHANGES_REQUESTED from a writer blocks the landing. */
     blockOnChangesRequested: z.boolean().default(true),
   })
@@ -31,9 +31,9 @@ export const pluginConfigSchema = z
     /** Default clone URL kind when a target gives no `url`: the repository's ssh or https URL. */
     cloneWith: z.enum(['ssh', 'https']).default('ssh'),
     /** Longest wait for a rate limit reset or `retry-after` before giving up, seconds. */
-    maxRateLimitWait: z.number().int().min(0).default(900),
+    maxRateLimitWait: z.number().int().min(0).max(86_400, 'must be at most 86400 s (a day)').default(900),
     /** Characters of test output quoted in a rejection comment. */
-    maxCommentDetails: z.number().int().min(0).default(6000),
+    maxCommentDetails: z.number().int().min(0).max(60_000, 'must be at most 60000 (GitHub refuses comments over 65536 characters)').default(6000),
     rules: rulesSchema.default({}),
   })
   .strict();

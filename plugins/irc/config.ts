@@ -3,7 +3,7 @@
  * comes from the operator; nothing from the branches being landed.
  */
 import { z } from 'zod';
-import { parseDuration } from '../../core/index.js';
+import { durationProblem, parseDuration } from '../../core/index.js';
 import { templateProblems } from './template.js';
 
 export const EVENTS = ['started', 'landed', 'rejected', 'error'] as const;
@@ -43,6 +43,11 @@ const duration = (fallback: string) =>
       const seconds = parseDuration(value);
       if (seconds === undefined || seconds <= 0) {
         ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(value)} is not a duration (e.g. 10, "10s", "1m")` });
+        return z.NEVER;
+      }
+      const problem = durationProblem(seconds);
+      if (problem) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(value)} ${problem}` });
         return z.NEVER;
       }
       return Math.round(seconds * 1000);
@@ -114,7 +119,7 @@ export const ircConfig = z
     timeout: duration('15s'),
     /** At most `lines` lines per `per` (server flood limits; p-queue interval). */
     rate: z
-      .object({ lines: z.number().int().min(1).default(4), per: duration('2s') })
+      .object({ lines: z.number().int().min(1).max(1000).default(4), per: duration('2s') })
       .strict()
       .default({}),
     /** Lines `byoci irc say` may split a long text into (reports are always one line). */

@@ -62,9 +62,9 @@ export const configSchema = z
     /** Retries of a request answered 5xx or timed out. */
     retries: z.number().int().min(0).max(10).default(3),
     /** First backoff delay in ms; doubles on each retry. */
-    retryDelayMs: z.number().int().min(0).default(1000),
+    retryDelayMs: z.number().int().min(0).max(60_000, 'must be at most 60000 ms (it doubles on each retry)').default(1000),
     /** Timeout of one request, in seconds. */
-    requestTimeout: z.number().positive().default(60),
+    requestTimeout: z.number().positive().max(3600, 'must be at most 3600 s').default(60),
     /** Characters of failing output quoted in a rejection comment. */
     commentTail: z.number().int().min(0).max(50_000).default(4000),
   })

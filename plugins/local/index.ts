@@ -3,7 +3,10 @@
  * embedded default forge, for trying byoci without Launchpad or GitHub and for tests.
  */
 import { stat } from 'node:fs/promises';
-import { definePlugin } from '../../core/index.js';
+import { definePlugin, describeIssue } from '../../core/index.js';
+
+/** `<transport>::<address>`: git hands it to git-remote-<transport> (ext:: runs commands). */
+const REMOTE_HELPER = /^[A-Za-z0-9][A-Za-z0-9+.-]*::/;
 import type { Proposal, TargetConfig } from '../../hooks/index.js';
 import { FORGE, normaliseRepo, targetMatches, toProposal, type TargetSpec } from './proposal.js';
 import { reportOutcome } from './report.js';
@@ -64,8 +67,10 @@ export default definePlugin({
         const parsed = targetSchema.safeParse(target);
         if (!parsed.success) {
           for (const issue of parsed.error.issues) {
-            problems.push({ source: NAME, message: `projects.${project}.targets[${index}].${issue.path.join('.')}: ${issue.message}` });
+            problems.push({ source: NAME, message: `projects.${project}.targets[${index}].${issue.path.join('.')}: ${describeIssue(issue)}` });
           }
+        } else if (REMOTE_HELPER.test(parsed.data.repo)) {
+          problems.push({ source: NAME, message: `projects.${project}.targets[${index}].repo: ${JSON.stringify(parsed.data.repo)} names a git remote helper (<transport>::), which is not allowed: use a path or a URL` });
         }
       }
       if (!dir) {

@@ -21,7 +21,8 @@ export function isUrl(location: string): boolean {
 /** A repository location made comparable: paths absolute (relative to `base`), URLs as given. */
 export function normaliseRepo(location: string, base: string): string {
   if (isUrl(location)) return location.replace(/\/+$/, '');
-  const abs = isAbsolute(location) ? location : resolve(base, location);
+  // resolve() also normalises an absolute path: /srv/x/../target.git is /srv/target.git.
+  const abs = isAbsolute(location) ? resolve(location) : resolve(base, location);
   return abs.length > 1 ? abs.replace(/\/+$/, '') : abs;
 }
 

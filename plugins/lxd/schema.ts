@@ -36,7 +36,7 @@ export const lxdConfigSchema = z
     limits: z
       .object({
         memory: memory.default('2GiB'),
-        processes: z.number().int().positive().default(2000),
+        processes: z.number().int().positive().max(1_000_000).default(2000),
         cpu: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'a CPU count such as 2, or a set such as 0-1').default('2'),
       })
       .strict()

@@ -122,7 +122,7 @@ describe('tap interceptor', () => {
     const error = await applyPlugins([{ plugin, config: { port: 'x', extra: 1 } }]).catch((e: unknown) => e);
     assert.ok(error instanceof ConfigError);
     const paths = error.problems.map((p) => p.path).sort();
-    assert.deepEqual(paths, ['plugins.configured', 'plugins.configured.port']);
+    assert.deepEqual(paths, ['plugins.configured.extra', 'plugins.configured.port']);
   });
 
   test('secret values reach only their plugin and are redacted from every log line', async () => {

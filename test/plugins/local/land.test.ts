@@ -165,7 +165,7 @@ describe('local forge + git: landing end to end', suiteNeeds('git', missingComma
     const broken = byId.get('local:4');
     assert.ok(broken?.state === 'waiting');
     assert.match(broken.reason, /4\.yaml: .*status: must be one of/);
-    assert.match(broken.reason, /source: Required/);
+    assert.match(broken.reason, /source: is required \(expected a mapping\)/);
   });
 
   test('hostile branch names go through the whole bot without executing anything', async () => {

@@ -1,0 +1,92 @@
+/**
+ * Turns zod issues into messages that say what is wrong: the expected type or values and
+ * what was found ("Invalid input", zod's word for a failed union, never reaches a user).
+ */
+import type { ZodIssue } from 'zod';
+
+function list(values: readonly unknown[]): string {
+  const texts = values.map((v) => JSON.stringify(v));
+  return texts.length <= 1 ? (texts[0] ?? '') : `${texts.slice(0, -1).join(', ')} or ${texts[texts.length - 1]}`;
+}
+
+function typeName(type: string): string {
+  switch (type) {
+    case 'object':
+      return 'a mapping';
+    case 'array':
+      return 'a list';
+    case 'string':
+      return 'a string';
+    case 'number':
+      return 'a number';
+    case 'integer':
+      return 'an integer';
+    case 'boolean':
+      return 'true or false';
+    case 'null':
+      return 'null';
+    default:
+      return type;
+  }
+}
+
+function relative(issue: ZodIssue, base: readonly (string | number)[]): string {
+  const rest = issue.path.slice(base.length);
+  return rest.length ? `${rest.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[')}: ` : '';
+}
+
+function describeUnion(issue: Extract<ZodIssue, { code: 'invalid_union' }>): string {
+  const depth = issue.path.length;
+  const expected = new Set<string>();
+  let received: string | undefined;
+  // A member whose type matched fails deeper or with another code: its problem is the real one.
+  const deeper = [];
+  for (const member of issue.unionErrors) {
+    const first = member.issues[0];
+    if (!first) continue;
+    if (first.code === 'invalid_type' && first.path.length === depth) {
+      expected.add(typeName(first.expected));
+      received = first.received;
+    } else if (first.code === 'invalid_union' && first.path.length === depth) {
+      const inner = describeUnion(first);
+      const m = /^expected (.*), got (.*)$/.exec(inner);
+      if (m) {
+        for (const t of m[1]!.split(' or ')) expected.add(t);
+        received = m[2];
+      } else deeper.push(first);
+    } else deeper.push(first);
+  }
+  if (deeper.length) return `${relative(deeper[0]!, issue.path)}${describeIssue(deeper[0]!)}`;
+  if (expected.size) return `expected ${[...expected].join(' or ')}, got ${received ?? 'something else'}`;
+  return 'does not match any of the accepted forms';
+}
+
+/** Whether a schema gave its own message (not zod's default, matched by `fallback`). */
+function custom(message: string, fallback: RegExp): boolean {
+  return !fallback.test(message);
+}
+
+/** A message for one issue (without its path). */
+export function describeIssue(issue: ZodIssue, _schema?: unknown): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (custom(issue.message, /^(Required|Expected .*, received .*)$/)) return issue.message;
+      if (issue.received === 'undefined') return `is required (expected ${typeName(issue.expected)})`;
+      return `expected ${typeName(issue.expected)}, got ${issue.received}`;
+    case 'invalid_union':
+      return describeUnion(issue);
+    case 'invalid_enum_value':
+      if (custom(issue.message, /^Invalid enum value/)) return `${issue.message}, got ${JSON.stringify(issue.received)}`;
+      return `expected one of ${list(issue.options)}, got ${JSON.stringify(issue.received)}`;
+    case 'invalid_literal':
+      if (custom(issue.message, /^Invalid literal value/)) return issue.message;
+      return `expected ${JSON.stringify(issue.expected)}, got ${JSON.stringify(issue.received)}`;
+    case 'unrecognized_keys':
+      return `unknown option${issue.keys.length === 1 ? '' : 's'} ${issue.keys.join(', ')}`;
+    case 'invalid_union_discriminator':
+      return `expected one of ${list(issue.options)}`;
+    default:
+      if (issue.message === 'Invalid input' || issue.message === 'Invalid') return `invalid value (${issue.code.replace(/_/g, ' ')})`;
+      return issue.message;
+  }
+}
