@@ -155,7 +155,7 @@ describe('local forge: discover', () => {
       signal: h.run.signal,
     });
     const messages = problems.map((p) => p.message);
-    assert.ok(messages.some((m) => /projects\.demo\.targets\[0\]\.repo: Required/.test(m)), messages.join('\n'));
+    assert.ok(messages.some((m) => /projects\.demo\.targets\[0\]\.repo: is required \(expected a string\)/.test(m)), messages.join('\n'));
     assert.ok(messages.some((m) => /plugins\.local\.dir: .*no-such-dir is not a directory/.test(m)), messages.join('\n'));
   });
 });
