@@ -354,6 +354,8 @@ export class Bot {
         outcome = { kind: 'landed', ...base, revision: merge.revision };
       } else {
         log.info('merged', { revision: merge.revision });
+        const waiting = (what: readonly string[]) => log.info(what.length ? `waiting for: ${what.join('; ')}` : 'nothing to wait for');
+        await this.hooks.gate.promise({ proposal, project, checkout, merge, waiting, signal: this.run.signal });
         test = await this.test(project, checkout.dir, proposal, merge.revision);
         if (this.run.signal.aborted) throw new Error('interrupted during the tests');
         const failed = testRejection(test, project.test);

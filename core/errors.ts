@@ -22,6 +22,8 @@ export const REJECTIONS = Object.freeze({
   'tests-timeout': 'The tests were killed after {seconds} s in total (timeout).',
   'tests-silent': 'The tests were killed after printing nothing for {seconds} s (no-output timeout).',
   'tests-oom': 'The tests were killed for exceeding the memory limit ({limit}).',
+  'remote-failed': 'The required result {name} from {site} is {result} for revision {revision}{link}.{detail}',
+  'remote-timeout': 'Taken out of the landing queue: the required result {name} from {site} was still {state} for revision {revision} after {seconds} s. Approve again once it has reported (or ask the operators to check that the remote job runs).',
   'push-rejected': 'The push to {target} was rejected as not a fast-forward: the target moved while the proposal was being tested. It will be tried again on the next run.',
   'source-unavailable': 'The source branch {branch} could not be fetched: {detail}.',
 } as const);

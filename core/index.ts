@@ -33,3 +33,6 @@ export { describeIssue } from './zod-issues.js';
 export { ESCAPED_BYTE, FILE_LIMITS, FileReadError, decodeLossless, encodeLossless, lineOf, readRegularFile, readRegularFileSync } from './files.js';
 export { parseYaml } from './yaml.js';
 export type { ParsedYaml, YamlProblem } from './yaml.js';
+export { globToRegExp, matchesAny } from './glob.js';
+export { parseJunit, ReportError } from './test-report/junit.js';
+export type { TestCase, CaseStatus } from './test-report/cases.js';

@@ -15,6 +15,8 @@ export const DEFAULT_TAP_TIMEOUTS: Readonly<Record<HookName, number>> = Object.f
   discover: 120_000,
   fetch: 30 * 60_000,
   merge: 10 * 60_000,
+  // Gate taps bound their own waits (remote-ci: `timeout`, at most 6 h); this is the backstop.
+  gate: 6 * 3600_000 + 5 * 60_000,
   // Backends enforce the project's own timeouts and say which one fired.
   testInContainer: 0,
   push: 10 * 60_000,

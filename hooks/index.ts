@@ -2,7 +2,7 @@
  * The hook points of a landing, built fresh for every run with `createHooks()`.
  *
  * Order of a run:   verify → sweep → discover → (per queue entry, in queue order)
- *                   report(started) → fetch → merge → testInContainer → push
+ *                   report(started) → fetch → merge → gate → testInContainer → push
  *                   → report(landed|rejected|error) → shutdown; queueChanged whenever an
  *                   entry's queue state changes.
  *
@@ -94,6 +94,21 @@ export interface TestPayload {
   signal: AbortSignal;
 }
 
+export interface GatePayload {
+  proposal: Proposal;
+  project: ProjectConfig;
+  /** The checkout: `sourceRevision` is the approved revision, `targetRevision` trunk's tip. */
+  checkout: Checkout;
+  /** The merge about to be tested: `revision` is the merged revision. */
+  merge: MergeResult;
+  /**
+   * Say what the landing waits for now (e.g. `github ci/jenkins: pending`), each time it
+   * changes: core logs it (and shows it where the queue is shown). Empty: nothing.
+   */
+  waiting(what: readonly string[]): void;
+  signal: AbortSignal;
+}
+
 export interface PushPayload {
   proposal: Proposal;
   checkout: Checkout;
@@ -160,16 +175,26 @@ export function createHooks() {
      * merge (AsyncSeriesBailHook). Payload: MergePayload.
      * Tap returns: MergeResult (a committed merge) when the VCS is yours, else undefined.
      * Reject `nothing-to-merge` / `merge-conflict` from the VCS state, not from messages.
-     * Before: fetch. After: testInContainer.
+     * Before: fetch. After: gate.
      */
     merge: new AsyncSeriesBailHook<[MergePayload], MergeResult | undefined>(['payload']),
+
+    /**
+     * gate (AsyncSeriesHook). Payload: GatePayload. Called with --dry-run too (taps that
+     * start remote jobs check `api.run.dryRun`); not called for an already-landed merge.
+     * Tap returns: nothing. Wait, bounded, for what must hold before the tests run (remote
+     * CI results for the approved or the merged revision); throw a Rejection to stop the
+     * landing (`remote-failed`, `remote-timeout`). Never wait without a bound.
+     * Before: merge. After: testInContainer.
+     */
+    gate: new AsyncSeriesHook<[GatePayload]>(['payload']),
 
     /**
      * testInContainer (AsyncSeriesBailHook). Payload: TestPayload.
      * Tap returns: TestResult when `spec.backend` names your backend (or `auto` picked it),
      * else undefined. Runs `spec.setup` then `spec.command` in a throw-away environment;
      * cleans up in every case. A failing test is a result, not an exception.
-     * Before: merge (or fetch+merge of `byoci test`). After: push.
+     * Before: gate (or fetch+merge of `byoci test`). After: push.
      */
     testInContainer: new AsyncSeriesBailHook<[TestPayload], TestResult | undefined>(['payload']),
 
@@ -221,6 +246,7 @@ export const HOOK_NAMES: readonly HookName[] = Object.freeze([
   'discover',
   'fetch',
   'merge',
+  'gate',
   'testInContainer',
   'push',
   'report',
@@ -250,6 +276,7 @@ export interface TapHooks {
   readonly discover: Tappable<[Proposal[], DiscoverPayload], Proposal[]>;
   readonly fetch: Tappable<[FetchPayload], Checkout | undefined>;
   readonly merge: Tappable<[MergePayload], MergeResult | undefined>;
+  readonly gate: Tappable<[GatePayload], void>;
   readonly testInContainer: Tappable<[TestPayload], TestResult | undefined>;
   readonly push: Tappable<[PushPayload], PushResult | undefined>;
   readonly report: Tappable<[Outcome], void>;

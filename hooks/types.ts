@@ -79,7 +79,11 @@ export interface Vote {
  *   posts `reason` as a comment and sets the proposal back to review.
  */
 export type Readiness =
-  | { state: 'ready' }
+  | {
+      state: 'ready';
+      /** What the landing will wait for first (remote CI results not green yet), for `byoci list`. */
+      waitsFor?: string[];
+    }
   | { state: 'waiting'; reason: string }
   | { state: 'rejected'; code: string; reason: string };
 

@@ -72,6 +72,12 @@ export const BUILTINS: readonly BuiltinPlugin[] = [
     description: 'Announces landings, rejections and errors in IRC channels',
     load: () => import('./irc/index.js').then(pick),
   },
+  // remote CI results (the gate hook): loaded when named under plugins:
+  {
+    name: 'remote-ci',
+    description: 'Gates landings on remote CI results (GitHub, Jenkins, Launchpad, JUnit URL); triggers Jenkins jobs',
+    load: () => import('./remote-ci/index.js').then(pick),
+  },
 ];
 
 export const registry: PluginRegistry = new Map(BUILTINS.map((p) => [p.name, p]));

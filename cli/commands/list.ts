@@ -20,6 +20,7 @@ export function register(program: Command): void {
                 url: proposal.url,
                 state: proposal.readiness.state,
                 ...(proposal.readiness.state !== 'ready' ? { reason: proposal.readiness.reason } : {}),
+                ...(proposal.readiness.state === 'ready' && proposal.readiness.waitsFor ? { waitsFor: proposal.readiness.waitsFor } : {}),
                 approvedRevision: proposal.approvedRevision,
               })),
             );
@@ -28,7 +29,7 @@ export function register(program: Command): void {
           if (candidates.length === 0) rt.print('no proposals');
           for (const { project, proposal } of candidates) {
             const r = proposal.readiness;
-            const why = r.state === 'ready' ? 'will land' : r.state === 'waiting' ? `waiting: ${r.reason}` : `will be rejected: ${r.reason}`;
+            const why = r.state === 'ready' ? (r.waitsFor?.length ? `will land once green: ${r.waitsFor.join('; ')}` : 'will land') : r.state === 'waiting' ? `waiting: ${r.reason}` : `will be rejected: ${r.reason}`;
             rt.print(`${r.state.padEnd(8)} ${project.name}  ${proposal.id}  ${proposal.title}  (${why})`);
           }
           return 0;

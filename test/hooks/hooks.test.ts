@@ -20,6 +20,7 @@ test('the plugin-facing TapHooks type matches the hooks (compile-time check)', (
     discover: true,
     fetch: true,
     merge: true,
+    gate: true,
     testInContainer: true,
     push: true,
     report: true,

@@ -1,0 +1,92 @@
+/**
+ * GitHub commit statuses (combined status: the latest of each context) and check runs of a
+ * commit, read with a token of remote-ci's own (`remote-ci/github-token`, read-only scopes
+ * suffice). Shapes: GitHub's OpenAPI `combined-commit-status` and `checks/list-for-ref`.
+ */
+import { z } from 'zod';
+import type { z as Z } from 'zod';
+import type { githubSite } from './config.js';
+import { expectOk, parseJson, request } from './http.js';
+import type { ReadContext, RemoteResult, RemoteState } from './results.js';
+
+type GithubSite = Z.output<typeof githubSite>;
+
+const combinedStatus = z
+  .object({
+    state: z.string(),
+    statuses: z.array(
+      z
+        .object({
+          context: z.string(),
+          state: z.enum(['error', 'failure', 'pending', 'success']),
+          target_url: z.string().nullable().optional(),
+          description: z.string().nullable().optional(),
+        })
+        .passthrough(),
+    ),
+  })
+  .passthrough();
+
+const checkRuns = z
+  .object({
+    total_count: z.number(),
+    check_runs: z.array(
+      z
+        .object({
+          name: z.string(),
+          status: z.string(),
+          conclusion: z.string().nullable(),
+          html_url: z.string().nullable().optional(),
+          details_url: z.string().nullable().optional(),
+        })
+        .passthrough(),
+    ),
+  })
+  .passthrough();
+
+const STATUS: Record<string, RemoteState> = { success: 'success', pending: 'pending', failure: 'failure', error: 'failure' };
+/** Check run conclusions; a completed run with none (or an unknown one) is not green. */
+const CONCLUSION: Record<string, RemoteState> = {
+  success: 'success',
+  neutral: 'success',
+  skipped: 'success',
+  failure: 'failure',
+  cancelled: 'failure',
+  timed_out: 'failure',
+  action_required: 'failure',
+  stale: 'failure',
+};
+
+function headers(token: string | undefined): Record<string, string> {
+  return {
+    accept: 'application/vnd.github+json',
+    'x-github-api-version': '2022-11-28',
+    'user-agent': 'byoci',
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  };
+}
+
+/** Statuses and check runs of `sha`; an unknown commit (404/422) has none yet. */
+export async function readGithub(site: GithubSite, sha: string, token: string | undefined, ctx: ReadContext): Promise<RemoteResult[]> {
+  const base = `${site.url.replace(/\/+$/, '')}/repos/${site.repo}/commits/${encodeURIComponent(sha)}`;
+  const out: RemoteResult[] = [];
+  if (site.read.includes('statuses')) {
+    const answer = await request(`${base}/status?per_page=100`, { headers: headers(token) }, ctx.limits);
+    if (answer.status !== 404 && answer.status !== 422) {
+      for (const s of parseJson(expectOk(answer), combinedStatus).statuses) {
+        out.push({ name: s.context, state: STATUS[s.state]!, result: s.state, ...(s.target_url ? { url: s.target_url } : {}), ...(s.description ? { detail: s.description } : {}) });
+      }
+    }
+  }
+  if (site.read.includes('checks')) {
+    const answer = await request(`${base}/check-runs?per_page=100&filter=latest`, { headers: headers(token) }, ctx.limits);
+    if (answer.status !== 404 && answer.status !== 422) {
+      for (const c of parseJson(expectOk(answer), checkRuns).check_runs) {
+        const state: RemoteState = c.status !== 'completed' ? 'pending' : (CONCLUSION[c.conclusion ?? ''] ?? 'failure');
+        const url = c.html_url ?? c.details_url;
+        out.push({ name: c.name, state, result: c.status === 'completed' ? (c.conclusion ?? 'no conclusion') : c.status, ...(url ? { url } : {}) });
+      }
+    }
+  }
+  return out;
+}
