@@ -10,7 +10,8 @@
  *    queue item is followed once to record the build when it already started.
  * 4. A failure puts the trigger back to `pending`, due after an exponential backoff with
  *    jitter (retryMin doubling up to retryMax); after an answer-less POST the wait is at
- *    least the request timeout, so the lost request is over before the check looks for it.
+ *    least twice the request timeout, so the lost request is over before the check looks
+ *    for it.
  */
 import type { Logger } from '../core/index.js';
 import { JenkinsError, type JenkinsClient } from './jenkins.js';
@@ -33,6 +34,7 @@ export interface DispatcherOptions {
 
 export class Dispatcher {
   private inFlight = 0;
+  private readonly claimed = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
@@ -62,11 +64,12 @@ export class Dispatcher {
     if (this.stopped) return;
     const free = this.options.concurrency - this.inFlight;
     if (free > 0) {
-      for (const row of this.options.journal.due(free, this.now())) {
-        const taken = this.options.journal.beginAttempt(row.id);
-        if (!taken) continue;
+      const rows = this.options.journal.due(free + this.claimed.size, this.now()).filter((r) => !this.claimed.has(r.id));
+      for (const row of rows.slice(0, free)) {
+        this.claimed.add(row.id);
         this.inFlight++;
-        void this.attempt(taken).finally(() => {
+        void this.run(row.id).finally(() => {
+          this.claimed.delete(row.id);
           this.inFlight--;
           this.poke();
         });
@@ -76,6 +79,23 @@ export class Dispatcher {
     if (this.inFlight === 0 && this.options.journal.nextDue() === undefined) {
       for (const w of this.idleWaiters.splice(0)) w();
     }
+  }
+
+  private async run(id: string): Promise<void> {
+    let taken: TriggerRow | undefined;
+    try {
+      taken = await this.options.journal.beginAttempt(id);
+    } catch (error) {
+      this.options.log.error('cannot journal an attempt: not sending', { trigger: id, error: (error as Error).message });
+      return;
+    }
+    if (taken) await this.attempt(taken);
+  }
+
+  /** Resolves when no attempt is in flight (after stop(): for a clean shutdown). */
+  async drain(timeoutMs = 5_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.inFlight > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** Resolves when nothing is pending or in flight (tests, shutdown). */
@@ -97,7 +117,7 @@ export class Dispatcher {
     const { retryMinMs, retryMaxMs, timeoutMs } = this.options;
     const exp = Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(30, attempts - 1));
     const wait = exp / 2 + Math.random() * (exp / 2);
-    return Math.round(ambiguous ? Math.max(wait, timeoutMs) : wait);
+    return Math.round(ambiguous ? Math.max(wait, 2 * timeoutMs) : wait);
   }
 
   private async attempt(row: TriggerRow): Promise<void> {
@@ -107,29 +127,42 @@ export class Dispatcher {
       if (row.attempts > 1) {
         const found = await jenkins.find(row.job, DECISION_PARAM, row.id, lookback);
         if (found) {
-          journal.recordQueued(row.id, row.attempts, found.queueUrl, found.where, found.buildUrl);
+          await journal.recordQueued(row.id, row.attempts, found.queueUrl, found.where, found.buildUrl);
           this.options.onOutcome?.(row.job, 'found');
           log.info('Jenkins already had this decision: not sent again', { ...scope, where: found.where });
           return;
         }
       }
       const queueUrl = await jenkins.buildWithParameters(row.job, { ...row.params, [DECISION_PARAM]: row.id });
-      journal.recordQueued(row.id, row.attempts, queueUrl, 'sent');
+      await journal.recordQueued(row.id, row.attempts, queueUrl, 'sent');
       this.options.onOutcome?.(row.job, 'queued');
       log.info('build queued', { ...scope, queue: queueUrl });
-      try {
-        const item = await jenkins.queueItem(queueUrl);
-        if (item.build) journal.recordBuild(row.id, item.build.url);
-      } catch (error) {
-        log.debug('queue item not readable yet', { ...scope, error: (error as Error).message });
-      }
     } catch (error) {
       const ambiguous = error instanceof JenkinsError && error.ambiguous;
       const message = error instanceof Error ? error.message : String(error);
       const wait = this.backoff(row.attempts, ambiguous);
-      journal.recordFailure(row.id, row.attempts, message, this.now() + wait);
       this.options.onOutcome?.(row.job, 'failed');
       log.warn('trigger failed: will retry', { ...scope, error: message, retryInMs: wait });
+      try {
+        await journal.recordFailure(row.id, row.attempts, message, this.now() + wait);
+      } catch (e) {
+        // Left `sending`: the next start puts it back to pending, and checks before re-sending.
+        log.error('cannot journal a failed attempt', { ...scope, error: (e as Error).message });
+      }
+      return;
+    }
+    this.follow(row).catch(() => undefined);
+  }
+
+  /** Follows the queue item once, to record the build when it already started (best effort). */
+  private async follow(row: TriggerRow): Promise<void> {
+    const current = this.options.journal.trigger(row.id);
+    if (!current?.queueUrl || current.buildUrl) return;
+    try {
+      const item = await this.options.jenkins.queueItem(current.queueUrl);
+      if (item.build) await this.options.journal.recordBuild(row.id, item.build.url);
+    } catch (error) {
+      this.options.log.debug('queue item not readable', { trigger: row.id, error: (error as Error).message });
     }
   }
 }

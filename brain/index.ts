@@ -127,11 +127,13 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     dispatcher,
     status,
     async close() {
-      dispatcher?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
+      dispatcher?.stop();
+      await dispatcher?.drain();
       journal.flush();
       db.close();
     },

@@ -135,10 +135,9 @@ function toRow(r: RawTrigger): TriggerRow {
 
 export type AcceptResult = { outcome: 'accepted'; triggers: string[] } | { outcome: 'duplicate' };
 
-interface Pending {
-  event: BrainEvent;
-  bodyBytes: number;
-  resolve(result: AcceptResult): void;
+interface Op {
+  run(): unknown;
+  resolve(value: unknown): void;
   reject(error: Error): void;
 }
 
@@ -155,7 +154,7 @@ export interface JournalOptions {
 export class Journal {
   readonly db: Db;
   private readonly now: () => number;
-  private batch: Pending[] = [];
+  private ops: Op[] = [];
   private scheduled = false;
   private readonly statements;
 
@@ -178,80 +177,107 @@ export class Journal {
          VALUES (@id, @rule, @job, @params, @key, 'pending', 1, @at, @due)`,
       ),
       link: db.prepare(`INSERT OR IGNORE INTO brain_trigger_deliveries (trigger_id, source, delivery_id) VALUES (?, ?, ?)`),
+      take: db.prepare(`UPDATE brain_triggers SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state = 'pending'`),
+      get: db.prepare(`SELECT * FROM brain_triggers WHERE id = ?`),
+      attempt: db.prepare(`INSERT INTO brain_attempts (trigger_id, attempt, at, outcome, detail) VALUES (?, ?, ?, 'sending', '')`),
+      queued: db.prepare(
+        `UPDATE brain_triggers SET state = @state, sent_at = @at, queue_url = @queueUrl, build_url = @buildUrl, found_by = @foundBy, last_error = NULL WHERE id = @id`,
+      ),
+      outcome: db.prepare(`UPDATE brain_attempts SET outcome = ?, detail = ? WHERE trigger_id = ? AND attempt = ?`),
+      failed: db.prepare(`UPDATE brain_triggers SET state = 'pending', next_at = ?, last_error = ? WHERE id = ?`),
+      build: db.prepare(`UPDATE brain_triggers SET state = 'started', build_url = ? WHERE id = ? AND state IN ('queued', 'started')`),
     };
   }
 
-  /** Journals a delivery; resolves once it is committed (fsync'ed), with its triggers. */
-  accept(event: BrainEvent, bodyBytes: number): Promise<AcceptResult> {
-    return new Promise((resolve, reject) => {
-      this.batch.push({ event, bodyBytes, resolve, reject });
+  /**
+   * Group commit: `op` runs with every other write of this turn of the event loop in one
+   * transaction (each op in its own savepoint, so a failing one is rolled back alone), and
+   * the promise settles once that transaction is committed (fsync'ed).
+   */
+  write<T>(op: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.ops.push({ run: op, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        // 1 ms rather than setImmediate: signature checks finishing on the thread pool
+        // (WebCrypto) within that window join the same commit.
+        setTimeout(() => this.flush(), 1);
       }
     });
   }
 
-  /** Commits every delivery received since the last flush in one transaction. */
+  /** Commits every write queued since the last flush in one transaction. */
   flush(): void {
     this.scheduled = false;
-    const batch = this.batch;
-    this.batch = [];
-    if (!batch.length) return;
-    const results: AcceptResult[] = [];
-    let added = false;
+    const ops = this.ops;
+    this.ops = [];
+    if (!ops.length) return;
+    const results: ({ ok: true; value: unknown } | { ok: false; error: Error })[] = [];
     try {
       this.db.transaction(() => {
-        const at = this.now();
-        for (const item of batch) {
-          const e = item.event;
-          const inserted = this.statements.insertDelivery.run({
-            source: e.source,
-            delivery: e.delivery,
-            name: e.name,
-            kind: e.kind,
-            repo: e.repo,
-            summary: e.summary,
-            json: JSON.stringify(e),
-            bodyBytes: item.bodyBytes,
-            at,
-          });
-          if (inserted.changes === 0) {
-            results.push({ outcome: 'duplicate' });
-            continue;
+        for (const op of ops) {
+          try {
+            results.push({ ok: true, value: this.db.transaction(op.run)() });
+          } catch (error) {
+            results.push({ ok: false, error: error as Error });
           }
-          const triggers: string[] = [];
-          for (const d of this.options.decide(e)) {
-            let id: string | undefined;
-            if (d.coalesceKey) {
-              id = (this.statements.findPending.get(d.coalesceKey) as { id: string } | undefined)?.id;
-              if (id) this.statements.joinTrigger.run({ id, at, window: this.options.coalesceMs, max: 10 * this.options.coalesceMs });
-            }
-            if (!id) {
-              id = randomUUID();
-              this.statements.insertTrigger.run({
-                id,
-                rule: d.rule,
-                job: d.job,
-                params: JSON.stringify(d.params),
-                key: d.coalesceKey ?? null,
-                at,
-                due: d.coalesceKey ? at + this.options.coalesceMs : at,
-              });
-            }
-            this.statements.link.run(id, e.source, e.delivery);
-            triggers.push(id);
-            added = true;
-          }
-          results.push({ outcome: 'accepted', triggers });
         }
       }).immediate();
     } catch (error) {
-      for (const item of batch) item.reject(error as Error);
+      for (const op of ops) op.reject(error as Error);
       return;
     }
-    batch.forEach((item, i) => item.resolve(results[i] as AcceptResult));
-    if (added) this.options.onTriggers?.();
+    ops.forEach((op, i) => {
+      const r = results[i];
+      if (r?.ok) op.resolve(r.value);
+      else op.reject(r?.error ?? new Error('lost write'));
+    });
+  }
+
+  /** Journals a delivery and its decisions; resolves once committed, with its triggers. */
+  async accept(event: BrainEvent, bodyBytes: number): Promise<AcceptResult> {
+    const result = await this.write(() => this.acceptNow(event, bodyBytes));
+    if (result.outcome === 'accepted' && result.triggers.length) this.options.onTriggers?.();
+    return result;
+  }
+
+  private acceptNow(e: BrainEvent, bodyBytes: number): AcceptResult {
+    const at = this.now();
+    const inserted = this.statements.insertDelivery.run({
+      source: e.source,
+      delivery: e.delivery,
+      name: e.name,
+      kind: e.kind,
+      repo: e.repo,
+      summary: e.summary,
+      json: JSON.stringify(e),
+      bodyBytes,
+      at,
+    });
+    if (inserted.changes === 0) return { outcome: 'duplicate' };
+    const triggers: string[] = [];
+    for (const d of this.options.decide(e)) {
+      let id: string | undefined;
+      if (d.coalesceKey) {
+        id = (this.statements.findPending.get(d.coalesceKey) as { id: string } | undefined)?.id;
+        if (id) this.statements.joinTrigger.run({ id, at, window: this.options.coalesceMs, max: 10 * this.options.coalesceMs });
+      }
+      if (!id) {
+        id = randomUUID();
+        this.statements.insertTrigger.run({
+          id,
+          rule: d.rule,
+          job: d.job,
+          params: JSON.stringify(d.params),
+          key: d.coalesceKey ?? null,
+          at,
+          due: d.coalesceKey ? at + this.options.coalesceMs : at,
+        });
+      }
+      this.statements.link.run(id, e.source, e.delivery);
+      triggers.push(id);
+    }
+    return { outcome: 'accepted', triggers };
   }
 
   // --- what the dispatcher journals -------------------------------------------------------
@@ -274,45 +300,36 @@ export class Journal {
     return row.at ?? undefined;
   }
 
-  /** Journals the intent: attempt n of this trigger starts now. False when someone else took it. */
-  beginAttempt(id: string): TriggerRow | undefined {
-    const at = this.now();
-    return this.db.transaction(() => {
-      const changed = this.db
-        .prepare(`UPDATE brain_triggers SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state = 'pending'`)
-        .run(id).changes;
-      if (!changed) return undefined;
-      const row = toRow(this.db.prepare(`SELECT * FROM brain_triggers WHERE id = ?`).get(id) as RawTrigger);
-      this.db.prepare(`INSERT INTO brain_attempts (trigger_id, attempt, at, outcome, detail) VALUES (?, ?, ?, 'sending', '')`).run(id, row.attempts, at);
+  /** Journals the intent: attempt n of this trigger starts now. Undefined when it is not pending any more. */
+  beginAttempt(id: string): Promise<TriggerRow | undefined> {
+    return this.write(() => {
+      if (!this.statements.take.run(id).changes) return undefined;
+      const row = toRow(this.statements.get.get(id) as RawTrigger);
+      this.statements.attempt.run(id, row.attempts, this.now());
       return row;
-    }).immediate();
+    });
   }
 
   /** Jenkins has the build: queued at `queueUrl` (sent now, or found there by the check). */
-  recordQueued(id: string, attempt: number, queueUrl: string, foundBy: 'sent' | 'queue' | 'build', buildUrl?: string): void {
-    const at = this.now();
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `UPDATE brain_triggers SET state = @state, sent_at = @at, queue_url = @queueUrl, build_url = @buildUrl, found_by = @foundBy, last_error = NULL WHERE id = @id`,
-        )
-        .run({ id, at, queueUrl, buildUrl: buildUrl ?? null, foundBy, state: buildUrl ? 'started' : 'queued' });
-      this.db
-        .prepare(`UPDATE brain_attempts SET outcome = ?, detail = ? WHERE trigger_id = ? AND attempt = ?`)
-        .run(foundBy === 'sent' ? 'queued' : `found in ${foundBy}`, buildUrl ?? queueUrl, id, attempt);
-    }).immediate();
+  recordQueued(id: string, attempt: number, queueUrl: string, foundBy: 'sent' | 'queue' | 'build', buildUrl?: string): Promise<void> {
+    return this.write(() => {
+      this.statements.queued.run({ id, at: this.now(), queueUrl, buildUrl: buildUrl ?? null, foundBy, state: buildUrl ? 'started' : 'queued' });
+      this.statements.outcome.run(foundBy === 'sent' ? 'queued' : `found in ${foundBy}`, buildUrl ?? queueUrl, id, attempt);
+    });
   }
 
-  recordBuild(id: string, buildUrl: string): void {
-    this.db.prepare(`UPDATE brain_triggers SET state = 'started', build_url = ? WHERE id = ?`).run(buildUrl, id);
+  recordBuild(id: string, buildUrl: string): Promise<void> {
+    return this.write(() => {
+      this.statements.build.run(buildUrl, id);
+    });
   }
 
   /** The attempt failed: pending again, due at `nextAt`. */
-  recordFailure(id: string, attempt: number, error: string, nextAt: number): void {
-    this.db.transaction(() => {
-      this.db.prepare(`UPDATE brain_triggers SET state = 'pending', next_at = ?, last_error = ? WHERE id = ?`).run(nextAt, error, id);
-      this.db.prepare(`UPDATE brain_attempts SET outcome = 'failed', detail = ? WHERE trigger_id = ? AND attempt = ?`).run(error, id, attempt);
-    }).immediate();
+  recordFailure(id: string, attempt: number, error: string, nextAt: number): Promise<void> {
+    return this.write(() => {
+      this.statements.failed.run(nextAt, error, id);
+      this.statements.outcome.run('failed', error, id, attempt);
+    });
   }
 
   // --- what the status page and /metrics read ---------------------------------------------
