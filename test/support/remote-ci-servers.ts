@@ -97,11 +97,15 @@ export interface GithubSite extends Site {
   checkRun(sha: string, name: string, status: 'queued' | 'in_progress' | 'completed', conclusion?: string | null): void;
 }
 
-export async function startGithubSite(repo = 'octo/calc'): Promise<GithubSite> {
+/** With `token`, requests without `Authorization: Bearer <token>` get GitHub's 401. */
+export async function startGithubSite(repo = 'octo/calc', token?: string): Promise<GithubSite> {
   const statuses = new Map<string, Json[]>();
   const runs = new Map<string, Json[]>();
   let id = 1;
-  const site = await serve((_req, url) => {
+  const site = await serve((req, url) => {
+    if (token && req.headers.authorization !== `Bearer ${token}`) {
+      return [401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' }];
+    }
     const m = /^\/repos\/([^/]+\/[^/]+)\/commits\/([^/]+)\/(status|check-runs)$/.exec(url.pathname);
     if (!m || m[1] !== repo) return undefined;
     const sha = m[2]!;
