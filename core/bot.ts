@@ -29,6 +29,10 @@ import type { Logger } from './logger.js';
 import type { PluginRegistry, RunInfo } from './plugin.js';
 import { createPluginApi, validatePluginConfig } from './plugin-api.js';
 import { applyPlugin, interceptHooks } from './taps.js';
+import { processOwner } from './owner.js';
+import { openStore, type Db } from '../store/index.js';
+import { QUEUE_MIGRATIONS, QueueStore, openQueueStore, syncConfigFreezes, targetKey } from './queue/index.js';
+import { QueueDriver, safeName, type Candidate, type LandingResult, type TargetGroup } from './queue/driver.js';
 import { storePath } from './queue/config.js';
 import { Ledger, recordTestRun, runTests } from './test-report/index.js';
 import { failureWords, failuresForgiven, forgivenWords } from './test-report/verdict.js';
@@ -52,29 +56,42 @@ export interface BotOptions {
   runId?: string;
 }
 
-/** A proposal with the project whose target it was found on. */
-export interface Candidate {
-  project: ProjectConfig;
-  proposal: Proposal;
-}
+export type { Candidate, LandingResult };
 
-export type LandingResult = Outcome & { dryRun: boolean };
+/** A target another live bot was landing on: left alone, with who holds it. */
+export interface BusyTarget {
+  target: string;
+  holder: string;
+  pid: number;
+  host: string;
+  since: string;
+}
 
 export interface LandSummary {
   results: LandingResult[];
   /** Discovered proposals that were not landable now, with the reason. */
   waiting: Candidate[];
+  /** Targets skipped because another bot holds their lease. */
+  busy?: BusyTarget[];
   exitCode: number;
+}
+
+/** Candidates grouped by target branch: one queue per target, whatever forge found them. */
+export function groupByTarget(candidates: readonly Candidate[]): TargetGroup[] {
+  const groups = new Map<string, TargetGroup>();
+  for (const c of candidates) {
+    if (!c.proposal.target.url) continue;
+    const key = targetKey(c.proposal.target);
+    const group = groups.get(key);
+    if (group) group.candidates.push(c);
+    else groups.set(key, { key, project: c.project, ref: c.proposal.target, candidates: [c] });
+  }
+  return [...groups.values()];
 }
 
 function newRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
-}
-
-/** A proposal id made safe as a directory name. */
-function safeName(id: string): string {
-  return id.replace(/[^\w.-]+/g, '_').slice(0, 80);
 }
 
 /** The rejection a finished test run amounts to, if any. */
@@ -132,6 +149,7 @@ export class Bot {
   readonly #ledger: Ledger;
   readonly #secretProblems: Problem[];
   readonly #secretNotes: Note[];
+  readonly #config: LoadedConfig;
   #shutDown = false;
 
   private constructor(parts: {
@@ -148,7 +166,9 @@ export class Bot {
     storePath: string;
     secretProblems: Problem[];
     secretNotes: Note[];
+    config: LoadedConfig;
   }) {
+    this.#config = parts.config;
     this.hooks = parts.hooks;
     this.run = parts.run;
     this.projects = parts.projects;
@@ -249,6 +269,7 @@ export class Bot {
       storePath: storePath(settings, config.configDir),
       secretProblems,
       secretNotes,
+      config,
     });
   }
 
@@ -287,118 +308,93 @@ export class Bot {
     return out;
   }
 
-  /** Lands every landable proposal (or the one given); sequential, one at a time. */
+  /**
+   * Lands the queue of every target (or only the proposal given): the queue's driver takes
+   * each target's lease, resumes what dead runs left, and lands the entries in queue order.
+   */
   async landAll(filter: { project?: string; proposal?: string } = {}): Promise<LandSummary> {
-    const candidates = await this.discover(filter);
-    const selected = filter.proposal ? candidates.filter((c) => c.proposal.id === filter.proposal) : candidates;
-    if (filter.proposal && selected.length === 0) {
+    await this.sweep();
+    const candidates = (await this.discover(filter)).map((c) => ({ ...c, proposal: withMessageChecked(c.proposal) }));
+    if (filter.proposal && !candidates.some((c) => c.proposal.id === filter.proposal)) {
       const known = candidates.map((c) => c.proposal.id);
       throw new UsageError(
         `no proposal ${filter.proposal} on the configured targets (${known.length ? `known: ${known.join(', ')}` : 'none found'}; see byoci list)`,
       );
     }
+    const waiting = candidates.filter((c) => c.proposal.readiness.state === 'waiting' && (!filter.proposal || c.proposal.id === filter.proposal));
     const results: LandingResult[] = [];
-    const waiting: Candidate[] = [];
-    for (const candidate of selected) {
-      if (this.run.signal.aborted) break;
-      if (candidate.proposal.readiness.state === 'waiting') {
-        waiting.push(candidate);
-        continue;
+    const busy: BusyTarget[] = [];
+    const { db, store } = this.#openQueue();
+    try {
+      const driver = this.#driver(store);
+      const groups = groupByTarget(candidates);
+      for (const group of groups) {
+        if (this.run.signal.aborted) break;
+        const done = await driver.driveTarget(group, filter.proposal);
+        results.push(...done.results);
+        if (done.busy) busy.push({ target: group.key, holder: done.busy.holder, pid: done.busy.pid, host: done.busy.host, since: done.busy.acquired_at });
       }
-      results.push(await this.land(candidate));
+      if (!this.run.signal.aborted) {
+        const projects = new Set(this.projects.filter((p) => !filter.project || p.name === filter.project).map((p) => p.name));
+        await driver.closeUnlisted(projects, new Set(groups.map((g) => g.key)));
+      }
+    } finally {
+      db.close();
     }
-    if (results.length === 0) {
-      this.#log.info('nothing to land', { waiting: waiting.length });
-    }
+    if (results.length === 0) this.#log.info('nothing to land', { waiting: waiting.length, ...(busy.length ? { busy: busy.length } : {}) });
     const exitCode = results.some((r) => r.kind === 'error')
       ? EXIT.internal
       : results.some((r) => r.kind === 'rejected')
         ? EXIT.rejected
         : EXIT.ok;
-    return { results, waiting, exitCode };
+    return { results, waiting, busy, exitCode };
   }
 
-  /** Lands one proposal: fetch, merge, test, push, report. Never throws for the proposal's fate. */
-  async land({ project, proposal: found }: Candidate): Promise<LandingResult> {
-    const proposal = withMessageChecked(found);
-    const log = this.#log.child(proposal.id);
-    const dryRun = this.run.dryRun;
-    const base = { proposal, project, ...(this.run.buildUrl ? { buildUrl: this.run.buildUrl } : {}) };
-    let outcome: Outcome;
-    if (proposal.readiness.state === 'rejected') {
-      const rejection: RejectionInfo = { code: proposal.readiness.code, reason: proposal.readiness.reason };
-      log.info('rejected before merging', { code: rejection.code, reason: rejection.reason });
-      outcome = { kind: 'rejected', ...base, rejection };
-      await this.#report(outcome, log);
-      return { ...outcome, dryRun };
-    }
-
-    log.info('landing', { title: proposal.title, source: proposal.source.url, branch: proposal.source.branch, target: proposal.target.url });
-    await this.#report({ kind: 'started', ...base }, log);
-    const workspace = join(this.run.workdir, safeName(proposal.id));
-    let test: TestResult | undefined;
+  /** Brings the queues up to date with the forges without landing (byoci queue --refresh). */
+  async refreshQueue(filter: { project?: string } = {}): Promise<void> {
+    const candidates = (await this.discover(filter)).map((c) => ({ ...c, proposal: withMessageChecked(c.proposal) }));
+    const { db, store } = this.#openQueue();
     try {
-      await rm(workspace, { recursive: true, force: true });
-      await mkdir(workspace, { recursive: true });
-      const checkout = await this.#bail('fetch', this.hooks.fetch.promise({ proposal, workspace, signal: this.run.signal }), proposal.target);
-      log.info('fetched', { target: checkout.targetRevision, source: checkout.sourceRevision });
-      const message = `${proposal.commitMessage.trimEnd()}\n\nMerged from ${proposal.url}\n`;
-      const committer = { name: this.run.landing.name, email: this.run.landing.email };
-      const merge = await this.#bail(
-        'merge',
-        this.hooks.merge.promise({ proposal, checkout, message, committer, signal: this.run.signal }),
-        proposal.target,
-      );
-      if (merge.alreadyLanded) {
-        log.info('already landed by an earlier run; reporting it', { revision: merge.revision });
-        outcome = { kind: 'landed', ...base, revision: merge.revision };
-      } else {
-        log.info('merged', { revision: merge.revision });
-        const waiting = (what: readonly string[]) => log.info(what.length ? `waiting for: ${what.join('; ')}` : 'nothing to wait for');
-        await this.hooks.gate.promise({ proposal, project, checkout, merge, waiting, signal: this.run.signal });
-        test = await this.test(project, checkout.dir, proposal, merge.revision);
-        if (this.run.signal.aborted) throw new Error('interrupted during the tests');
-        const failed = testRejection(test, project.test);
-        if (failed) throw failed;
-        if (dryRun) {
-          log.info('dry-run: not pushing', { revision: merge.revision, target: proposal.target.url, branch: proposal.target.branch });
-          outcome = { kind: 'landed', ...base, revision: merge.revision, test };
-        } else {
-          const pushed = await this.#bail('push', this.hooks.push.promise({ proposal, checkout, merge, signal: this.run.signal }), proposal.target);
-          log.info('landed', { revision: pushed.revision });
-          outcome = { kind: 'landed', ...base, revision: pushed.revision, test };
-        }
-      }
-    } catch (error) {
-      const rejection = asRejection(error);
-      if (this.run.signal.aborted) {
-        // Not the proposal's fault: leave it as it is for the next run, report nothing.
-        log.warn('interrupted: the proposal is left as it was', { step: error instanceof PluginError ? error.hook : 'land' });
-        if (!this.#keep) await rm(workspace, { recursive: true, force: true });
-        return { kind: 'error', ...base, message: 'interrupted', dryRun };
-      }
-      if (rejection) {
-        log.info('rejected', { code: rejection.code, reason: rejection.reason });
-        outcome = {
-          kind: 'rejected',
-          ...base,
-          rejection: {
-            code: rejection.code,
-            reason: this.#redactor.redact(rejection.reason),
-            ...(rejection.details ? { details: this.#redactor.redact(rejection.details) } : {}),
-          },
-          ...(test ? { test } : {}),
-        };
-      } else {
-        const message = error instanceof Error ? error.message : String(error);
-        log.error('internal error', { error: message, ...(error instanceof PluginError ? { plugin: error.plugin, hook: error.hook } : {}) });
-        outcome = { kind: 'error', ...base, message: this.#redactor.redact(message) };
-      }
+      const driver = this.#driver(store);
+      for (const group of groupByTarget(candidates)) await driver.syncTarget(group);
     } finally {
-      if (!this.#keep) await rm(workspace, { recursive: true, force: true });
+      db.close();
     }
-    await this.#report(outcome, log);
-    return { ...outcome, dryRun };
+  }
+
+  /** Removes what dead runs left (containers, sandboxes…): every backend's `sweep` taps. */
+  async sweep(): Promise<void> {
+    const removed: string[] = [];
+    await this.hooks.sweep.promise({ runId: this.run.id, workdir: this.run.workdir, removed, signal: this.run.signal });
+    if (removed.length) this.#log.warn('removed leftovers of dead runs', { removed: removed.join(', ') });
+  }
+
+  /** The store's queue; with --dry-run a throw-away copy in memory, so the store stays as it was. */
+  #openQueue(): { db: Db; store: QueueStore } {
+    if (this.run.dryRun) {
+      const db = openStore(':memory:', { migrations: QUEUE_MIGRATIONS });
+      return { db, store: new QueueStore(db) };
+    }
+    const { db } = openQueueStore(this.#config);
+    const store = new QueueStore(db);
+    syncConfigFreezes(store, this.#config.settings.queue);
+    return { db, store };
+  }
+
+  #driver(store: QueueStore): QueueDriver {
+    return new QueueDriver({
+      hooks: this.hooks,
+      run: this.run,
+      log: this.#log,
+      redactor: this.#redactor,
+      store,
+      settings: this.#config.settings.queue,
+      owner: processOwner(),
+      keep: this.#keep,
+      test: (project, dir, proposal, revision) => this.test(project, dir, proposal, revision),
+      bail: (hook, promise, target) => this.#bail(hook, promise, target),
+      testRejection,
+    });
   }
 
   /**
@@ -467,6 +463,7 @@ export class Bot {
       votes: [],
       readiness: { state: 'ready' },
     };
+    await this.sweep();
     const workspace = join(this.run.workdir, 'try');
     await rm(workspace, { recursive: true, force: true });
     await mkdir(workspace, { recursive: true });

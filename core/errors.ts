@@ -25,6 +25,7 @@ export const REJECTIONS = Object.freeze({
   'remote-failed': 'The required result {name} from {site} is {result} for revision {revision}{link}.{detail}',
   'remote-timeout': 'Taken out of the landing queue: the required result {name} from {site} was still {state} for revision {revision} after {seconds} s. Approve again once it has reported (or ask the operators to check that the remote job runs).',
   'push-rejected': 'The push to {target} was rejected as not a fast-forward: the target moved while the proposal was being tested. It will be tried again on the next run.',
+  'trunk-kept-moving': 'The target {target} moved during each of {rounds} test runs of this proposal, so the tested merge could never be pushed as tested. Approve it again to put it back in the queue.',
   'source-unavailable': 'The source branch {branch} could not be fetched: {detail}.',
 } as const);
 

@@ -39,7 +39,9 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nExit codes: 0 landed or nothing to do, 1 a proposal was rejected, 2 usage or config error,\n' +
-        '3 internal error. With --dry-run nothing is pushed, no status changes, no comment is posted.',
+        '3 internal error. With --dry-run nothing is pushed, no status changes, no comment is posted.\n' +
+        'Proposals land in queue order (priority, then first approved, first landed); see byoci queue.\n' +
+        'A target another bot is landing on is left alone (printed as busy, naming the holder).',
     )
     .action(
       action(async (rt: Runtime, opts: { project?: string; proposal?: string }) =>
@@ -65,11 +67,15 @@ export function register(program: Command): void {
                 proposal: c.proposal.id,
                 reason: c.proposal.readiness.state === 'waiting' ? c.proposal.readiness.reason : '',
               })),
+              busy: summary.busy ?? [],
               exitCode: summary.exitCode,
             });
           } else {
             for (const result of summary.results) rt.print(line(result));
-            if (summary.results.length === 0) rt.print('nothing to land');
+            for (const b of summary.busy ?? []) {
+              rt.print(`busy      ${b.target}: another bot is landing on it (${b.holder}, pid ${b.pid} on ${b.host}, since ${b.since})`);
+            }
+            if (summary.results.length === 0 && !summary.busy?.length) rt.print('nothing to land');
           }
           return summary.exitCode;
         }),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError, formatProblem } from '../../core/errors.js';
 import { QueueStore, freezeTarget, openQueueStore, queueSnapshot, syncConfigFreezes, unfreezeTarget } from '../../core/queue/index.js';
-import { action, type Runtime } from '../context.js';
+import { action, withBot, type Runtime } from '../context.js';
 import { formatSnapshot } from '../queue-format.js';
 
 function withStore<T>(rt: Runtime, fn: (store: QueueStore) => T): T {
@@ -27,6 +27,7 @@ export function register(program: Command): void {
     .description("each target's landing queue in order: position, proposal, forge, state, attempts, priority, freeze; the last landings")
     .argument('[target]', 'a target key as shown here, or a project name (default: every target)')
     .option('--history <n>', 'how many landings and taken-out entries to show per target (default: queue.history)')
+    .option('--refresh', 'read the forges first and bring the queue up to date (lands nothing)')
     .addHelpText(
       'after',
       '\nThe queue is kept in the slave\'s store (store.path, default <workdir>/byoci.db) and filled by\n' +
@@ -36,7 +37,15 @@ export function register(program: Command): void {
         '\n  byoci queue freeze <target> --reason "release 3.3" [--below urgent]\n  byoci queue unfreeze <target>',
     )
     .action(
-      action(async (rt: Runtime, target: string | undefined, opts: { history?: string }) => {
+      action(async (rt: Runtime, target: string | undefined, opts: { history?: string; refresh?: boolean }) => {
+        if (opts.refresh) {
+          const code = await withBot(rt, async (bot) => {
+            await bot.verifyOrThrow();
+            await bot.refreshQueue();
+            return 0;
+          });
+          if (code !== 0) return code;
+        }
         const history = opts.history !== undefined ? parseHistory(opts.history) : rt.config.settings.queue.history;
         const snapshot = withStore(rt, (store) => queueSnapshot(store.db, { ...(target ? { target } : {}), history }));
         if (rt.globals.json) rt.printJson(snapshot);

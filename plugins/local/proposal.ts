@@ -99,6 +99,8 @@ export function toProposal(data: ProposalFile, options: ToProposalOptions): Prop
     commitMessage: (data.commit_message ?? '').trim() || (data.description ?? '').trim(),
     votes: votesOf(data, options.trusted),
     readiness: readinessOf(data, options.target, options),
+    ...(data.date_reviewed ? { approvedAt: new Date(data.date_reviewed).toISOString() } : {}),
+    ...(data.priority ? { priority: data.priority } : {}),
     meta: {
       file: options.file,
       localId: options.id,

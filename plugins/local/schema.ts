@@ -67,6 +67,10 @@ export const proposalFileSchema = z
     votes: z.array(voteSchema).nullish().transform((v) => v ?? []),
     comments: z.array(commentSchema).nullish().transform((v) => v ?? []),
     merged_revision: optionalText,
+    /** When the proposal was approved (Launchpad's `date_reviewed`): the queue's order. ISO 8601. */
+    date_reviewed: optionalText.refine((v) => v === undefined || !Number.isNaN(Date.parse(v)), 'not a date and time (use ISO 8601, e.g. 2026-11-24T06:42:38Z)'),
+    /** A priority name of queue.priorities (the local forge's priority label). */
+    priority: optionalText,
   })
   .passthrough();
 

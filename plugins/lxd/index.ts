@@ -7,6 +7,7 @@
  *   image exists; says in a note which backend `auto` picks and why.
  * - testInContainer: handles `backend: lxd`, and `auto` when the daemon answers (else it
  *   passes, so the bwrap backend can take `auto`).
+ * - sweep: at the start of every land or test run, deletes the containers of dead runs.
  * - shutdown: deletes any container of this run that is still there.
  */
 import { definePlugin } from '../../core/index.js';
@@ -114,6 +115,13 @@ export default definePlugin({
           message: `project ${project.name}: ${how}LXD ${version} answers on ${config.socket}, ${source.type === 'image' ? 'image' : 'base container'} ${image} is there`,
         });
       }
+    });
+
+    hooks.sweep.tapPromise(async ({ removed }) => {
+      const lxd = getClient();
+      if (!(await lxd.answers())) return;
+      orphansChecked = true;
+      for (const name of await removeOrphans(lxd, config.prefix)) removed.push(`lxd container ${name}`);
     });
 
     hooks.testInContainer.tapPromise(async (payload): Promise<TestResult | undefined> => {

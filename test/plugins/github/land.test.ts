@@ -194,18 +194,21 @@ describe('github plugin: landing end to end', suiteNeeds('git', missingCommands(
     assert.deepEqual((await world.gh.pull(REPO, number)).labels, []);
   });
 
-  test('the base moving during the test run rejects the push; main keeps the other commit', async () => {
+  test('the base moving during every test run: re-merged and re-tested queue.attempts times, then taken out; main keeps the other commits', async () => {
     const { number, head } = await world.openPull('racing', { 'race.txt': 'race\n' });
     world.gh.label(REPO, number, 'byoci:land', 'carol');
     await world.gh.review(REPO, number, { user: 'dave', state: 'APPROVED' });
     // The test command itself lands another commit on main, as a concurrent landing would.
     const target = world.repos.target;
     const command =
-      `set -e; d=$(mktemp -d); git clone -q ${JSON.stringify(target)} "$d/w"; cd "$d/w"; echo moved > moved.txt; git add moved.txt; ` +
+      `set -e; d=$(mktemp -d); git clone -q ${JSON.stringify(target)} "$d/w"; cd "$d/w"; date +%s%N >> moved.txt; git add moved.txt; ` +
       `git -c user.name=Other -c user.email=other@example.invalid commit -q -m "moved meanwhile"; git push -q origin HEAD:main; rm -rf "$d"`;
     const run = await runBot(command);
-    assert.equal(rejectionOf(run, number).code, 'push-rejected');
+    assert.equal(rejectionOf(run, number).code, 'trunk-kept-moving');
+    assert.match(rejectionOf(run, number).reason, /moved during each of 3 test runs/);
     assert.equal(await gitIn(target, ['show', '--no-patch', '--format=%s', 'refs/heads/main']), 'moved meanwhile');
+    // Three rounds (queue.attempts), each pushing one commit from inside the tests; nothing forced.
+    assert.equal((await gitIn(target, ['log', '--format=%s', 'refs/heads/main'])).split('\n').filter((s) => s === 'moved meanwhile').length, 3);
     assert.equal(world.gh.statuses(REPO, head)[0]?.state, 'failure');
     assert.equal((await world.gh.pull(REPO, number)).state, 'open');
   });

@@ -1,0 +1,16 @@
+/**
+ * TEST-ONLY fault injection for the crash-safety tests (test/e2e/queue-faults.test.ts):
+ * with `BYOCI_FAULT=<point>` in its environment, the bot SIGKILLs itself when it reaches
+ * that point, exactly as `kill -9` would, so that the rerun can be checked. Points:
+ * `after-fetch`, `after-merge`, `after-test`, `after-push` (the push's result is journalled,
+ * the proposal's status not yet changed). Nothing else reads the variable; operators never
+ * set it (the README says so).
+ */
+export const FAULT_POINTS = ['after-fetch', 'after-merge', 'after-test', 'after-push'] as const;
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+export function faultPoint(point: FaultPoint): void {
+  if (process.env.BYOCI_FAULT !== point) return;
+  process.stderr.write(`BYOCI_FAULT=${point}: killing myself with SIGKILL (test-only fault injection)\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
