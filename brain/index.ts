@@ -16,6 +16,7 @@ import { Counters, exposition, labelText, type Metric } from './metrics.js';
 import { decide } from './rules.js';
 import { createBrainServer } from './server.js';
 import { QUEUE_MIGRATIONS } from '../core/queue/index.js';
+import { TESTS_MIGRATIONS } from '../core/test-report/index.js';
 import { readQueue, type QueueViewOptions } from './status/queue.js';
 import { statusView } from './status/source.js';
 import type { StatusView } from './status/view.js';
@@ -73,7 +74,7 @@ export function checkSecrets(config: BrainConfig, secrets: BrainSecrets): void {
 export async function startBrain(options: StartBrainOptions): Promise<Brain> {
   const { config, log } = options;
   checkSecrets(config, options.secrets);
-  const db = openStore(options.storePath, { migrations: [...QUEUE_MIGRATIONS, ...(options.migrations ?? []), ...BRAIN_MIGRATIONS] });
+  const db = openStore(options.storePath, { migrations: [...QUEUE_MIGRATIONS, ...TESTS_MIGRATIONS, ...(options.migrations ?? []), ...BRAIN_MIGRATIONS] });
   const counters = new Counters();
   const queueOptions = options.queue ?? {};
   let dispatcher: Dispatcher | undefined;

@@ -4,6 +4,7 @@
  */
 import { queueSnapshot, type EntrySnapshot, type QueueSnapshot, type TargetSnapshot } from '../../core/queue/index.js';
 import type { Db } from '../../store/index.js';
+import { failingTests as ledgerFailingTests, flakes as ledgerFlakes } from './tests.js';
 import type { FailureView, FlakeView, QueueView, TargetView } from './view.js';
 
 const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? undefined : ms / 1000);
@@ -81,7 +82,11 @@ export function fromSnapshot(snapshot: QueueSnapshot, options: QueueViewOptions 
   return { targets: snapshot.targets.map((t) => targetView(t, options)), freezes: snapshot.freezes };
 }
 
-/** Reads the queue's part of the page from the store. */
+/** Reads the queue's part of the page from the store, with the ledger's failing tests and flakes. */
 export function readQueue(db: Db, options: QueueViewOptions = {}): QueueView {
-  return fromSnapshot(queueSnapshot(db, options.history !== undefined ? { history: options.history } : {}), options);
+  return fromSnapshot(queueSnapshot(db, options.history !== undefined ? { history: options.history } : {}), {
+    failingTests: (e) => ledgerFailingTests(db, e.project, e.proposal),
+    flakes: (t) => ledgerFlakes(db, t.project),
+    ...options,
+  });
 }

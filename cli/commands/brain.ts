@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError, type ConfigProblem } from '../../core/errors.js';
 import { QueueStore, openQueueStore, syncConfigFreezes } from '../../core/queue/index.js';
+import { TESTS_MIGRATIONS } from '../../core/test-report/index.js';
 import { BRAIN_MIGRATIONS, BRAIN_SECRETS, brainConfigSchema, startBrain, type BrainConfig } from '../../brain/index.js';
 import { unknownFields, PARAM_FIELDS } from '../../brain/rules.js';
 import { lookupSecret } from '../../secrets/index.js';
@@ -36,7 +37,7 @@ export function brainSettings(rt: Runtime): BrainConfig {
 
 /** Opens the shared store (store.path) with the queue's and the brain's tables; syncs config freezes. */
 export function openBrainStore(rt: Runtime): { db: ReturnType<typeof openQueueStore>['db']; path: string } {
-  const opened = openQueueStore(rt.config, { migrations: BRAIN_MIGRATIONS });
+  const opened = openQueueStore(rt.config, { migrations: [...TESTS_MIGRATIONS, ...BRAIN_MIGRATIONS] });
   syncConfigFreezes(new QueueStore(opened.db), rt.config.settings.queue);
   return opened;
 }

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '../../core/index.js';
 import { processOwner } from '../../core/owner.js';
 import { QUEUE_MIGRATIONS, QueueStore } from '../../core/queue/index.js';
+import { TESTS_MIGRATIONS, recordRun } from '../../core/test-report/index.js';
 import { openStore } from '../../store/index.js';
 import { BRAIN_MIGRATIONS, renderStatusPage, startBrain, statusView, type Brain } from '../../brain/index.js';
 import { esc, safeUrl } from '../../brain/status/html.js';
@@ -22,7 +23,7 @@ const HOSTILE = '<script>alert(1)</script>';
 const TARGET = { key: 'git:github.com/octo/calc#main', vcs: 'git', url: 'https://github.com/octo/calc.git', branch: 'main', project: 'calc' };
 
 function fill(dbPath: string): void {
-  const db = openStore(dbPath, { migrations: [...QUEUE_MIGRATIONS, ...BRAIN_MIGRATIONS] });
+  const db = openStore(dbPath, { migrations: [...QUEUE_MIGRATIONS, ...TESTS_MIGRATIONS, ...BRAIN_MIGRATIONS] });
   const q = new QueueStore(db);
   q.upsertTarget(TARGET);
   const base = { targetKey: TARGET.key, forge: 'github', project: 'calc', approvedAtFrom: 'forge' as const, priority: 1, priorityName: 'normal', priorityFrom: 'default' };
@@ -37,6 +38,10 @@ function fill(dbPath: string): void {
   q.addEntry({ ...base, proposalId: 'github:octo/calc#10', title: HOSTILE, url: 'javascript:alert(2)', approvedRevision: 'f'.repeat(40), approvedAt: '2026-12-01T08:30:00.000Z' });
   q.addEntry({ ...base, proposalId: 'github:octo/calc#11', title: 'Branch "x;touch /tmp/pwned" & <b>bold</b>', url: 'https://github.com/octo/calc/pull/11', approvedRevision: '1'.repeat(40), approvedAt: '2026-12-01T08:31:00.000Z' });
   q.freeze({ targetKey: 'calc', reason: 'release 3.3 <soon>', by: 'vila' });
+  // The flake ledger: #8's run failed test_division_by_zero; test_clock passed and failed on one tree.
+  const cases = (fail: string[], pass: string[]) => [...fail.map((id) => ({ id, status: 'fail' as const })), ...pass.map((id) => ({ id, status: 'pass' as const }))];
+  recordRun(db, { project: 'calc', revision: 'd1'.repeat(20), proposal: 'github:octo/calc#8', runId: 'r8', attempt: 0, exitCode: 1, cases: cases(['tests/test_calc.py::test_division_by_zero', 'tests/test_clock.py::test_tick'], ['tests/test_calc.py::test_add']) });
+  recordRun(db, { project: 'calc', revision: 'd1'.repeat(20), proposal: 'github:octo/calc#8', runId: 'r8', attempt: 1, exitCode: 1, cases: cases(['tests/test_calc.py::test_division_by_zero'], ['tests/test_clock.py::test_tick']) });
   db.close();
 }
 
@@ -79,6 +84,8 @@ describe('status page', () => {
     assert.deepEqual(t.queue.map((e: { proposal: string }) => e.proposal), ['github:octo/calc#9', 'github:octo/calc#10', 'github:octo/calc#11']);
     assert.equal(t.queue[1].title, HOSTILE);
     assert.match(t.failures[0].reason, /test_division_by_zero/);
+    assert.deepEqual(t.failures[0].failingTests, ['tests/test_calc.py::test_division_by_zero'], 'the flaky one is not blamed');
+    assert.deepEqual(t.flakes.map((f: { test: string }) => f.test), ['tests/test_clock.py::test_tick']);
     assert.equal(t.landings[0].proposal, 'github:octo/calc#7');
     assert.equal(t.freeze.reason, 'release 3.3 <soon>');
     const one = await http(new URL(`target/${encodeURIComponent(TARGET.key)}.json`, brain.url).toString());
@@ -106,6 +113,8 @@ describe('status page', () => {
     assert.match(text, /Queue # proposal title state .* 1 github:octo\/calc#9 Add modulo testing .* 2 github:octo\/calc#10 <script>alert\(1\)<\/script> queued .* 3 github:octo\/calc#11/);
     assert.match(text, /Taken out of the queue .* github:octo\/calc#8 Break the build .* the tests failed: test_division_by_zero \(tests\/test_calc\.py\)/);
     assert.match(text, /Last landings .* github:octo\/calc#7 Faster parser/);
+    assert.match(text, /failing tests .* tests\/test_calc\.py::test_division_by_zero/);
+    assert.match(text, /Flaky tests .* tests\/test_clock\.py::test_tick 1 1/);
     const png = join(dir, 'status.png');
     const shot = await chromium([`--screenshot=${png}`, '--window-size=1280,1600', '--hide-scrollbars', brain.url]);
     assert.equal(shot.code, 0, shot.stderr);
