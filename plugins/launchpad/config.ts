@@ -67,6 +67,8 @@ export const configSchema = z
     requestTimeout: z.number().positive().max(3600, 'must be at most 3600 s').default(60),
     /** Characters of failing output quoted in a rejection comment. */
     commentTail: z.number().int().min(0).max(50_000).default(4000),
+    /** Title of the revision status report byoci keeps on the proposal's revision (git); null: none. */
+    statusReport: z.string().min(1).max(100).nullable().default('byoci'),
   })
   .strict();
 

@@ -45,6 +45,9 @@ export interface LaunchpadMeta {
   reviewedRevid: string | null;
   dateReviewed: string | null;
   subject: string;
+  /** The source git repository (absent for bzr branches): where status reports go. */
+  sourceRepositoryLink?: string;
+  vcs?: 'git' | 'bzr';
 }
 
 const VOTE_NAMES = new Set<Vote['vote']>(['Approve', 'Needs Fixing', 'Disapprove', 'Abstain', 'Needs Information', 'Needs Resubmitting']);
@@ -252,6 +255,8 @@ export class Discovery {
       dateReviewed: str(mp, 'date_reviewed') ?? null,
       // The subject of Launchpad's own mail about the proposal (BranchMergeProposal.title), with its names.
       subject: `Re: [Merge] ${source.lpIdentity} into ${this.#lpIdentity(found)}`,
+      vcs: found.vcs,
+      ...(str(mp, 'source_git_repository_link') ? { sourceRepositoryLink: str(mp, 'source_git_repository_link')! } : {}),
     };
     return {
       id: `launchpad:${this.#relative(mp.self_link)}`,

@@ -12,6 +12,7 @@ import { configSchema, resolveTarget, targetSchema, type LaunchpadConfig } from 
 import { CredentialsError, parseCredentials, type OAuthCredentials } from './credentials.js';
 import { bzrUrlFor, Discovery, type LaunchpadMeta } from './discover.js';
 import { Reporter } from './report.js';
+import { ensureStatusReport, reportsFor } from './status-report.js';
 
 export const NAME = 'launchpad';
 
@@ -176,6 +177,17 @@ export default definePlugin({
       if (outcome.proposal.forge !== NAME) return;
       const meta = metaOf(outcome);
       if (!meta) throw new Error(`proposal ${outcome.proposal.id} carries no Launchpad data: was it discovered by ${NAME}?`);
+      const buildUrl = outcome.buildUrl ?? api.run.buildUrl;
+      if (api.config.statusReport) {
+        // Isolated from the comment and status below: a failing status report is logged only.
+        const lp = client(api);
+        const specs = reportsFor(outcome, { source: meta.sourceRepositoryLink, target: meta.targetLink, vcs: meta.vcs ?? 'bzr' }, api.config.statusReport, buildUrl);
+        for (const spec of specs) {
+          await ensureStatusReport(lp, { ...spec, summary: redactor(api)(spec.summary) }, api.log).catch((e: unknown) =>
+            api.log.warn('status report not written', { commit: spec.commit, error: (e as Error).message }),
+          );
+        }
+      }
       if (outcome.kind === 'started') {
         api.log.info('landing', { proposal: outcome.proposal.id, revision: outcome.proposal.approvedRevision });
         return;
@@ -187,7 +199,6 @@ export default definePlugin({
         retries: api.config.retries,
         retryDelayMs: api.config.retryDelayMs,
       });
-      const buildUrl = outcome.buildUrl ?? api.run.buildUrl;
       switch (outcome.kind) {
         case 'landed':
           return reporter.landed(meta, outcome.revision);

@@ -280,11 +280,41 @@ export async function startJenkinsSite(): Promise<JenkinsSite> {
 
 export interface LaunchpadSite extends Site {
   report(repository: string, sha: string, title: string, result: 'Waiting' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped' | 'Cancelled', url?: string): void;
+  /** The reports of a repository's commit, as Launchpad keeps them. */
+  reportsOf(repository: string, sha: string): Json[];
 }
 
+const RESULTS = new Set(['Waiting', 'Running', 'Succeeded', 'Failed', 'Skipped', 'Cancelled']);
+
+/**
+ * Also takes the writes byoci makes: `POST <repo> ws.op=newStatusReport` (201, Location of
+ * the new report, empty body) and `POST <report> ws.op=update` (200, null), refusing an
+ * unknown result with Launchpad's 400 text.
+ */
 export async function startLaunchpadSite(): Promise<LaunchpadSite> {
   const reports = new Map<string, Json[]>();
-  const site = await serve((_req, url) => {
+  const site = await serve((req, url, body) => {
+    if (req.method === 'POST' && url.pathname.startsWith('/devel/')) {
+      const form = new URLSearchParams(body);
+      const op = form.get('ws.op');
+      const result = form.get('result');
+      if (result !== null && !RESULTS.has(result)) return [400, `result: Invalid value "${result}". Acceptable values are: Waiting, Running, Succeeded, Failed, Skipped, Cancelled`];
+      if (op === 'newStatusReport') {
+        const repository = decodeURIComponent(url.pathname.slice('/devel/'.length));
+        const sha = form.get('commit_sha1');
+        const title = form.get('title');
+        if (!sha || !title) return [400, 'title: Required input is missing.'];
+        const entry = add(repository, sha, title, (result ?? 'Waiting') as never, form.get('url') ?? undefined, form.get('result_summary') ?? undefined, false);
+        return [201, '', { location: String(entry.self_link) }];
+      }
+      if (op === 'update') {
+        const entry = [...reports.values()].flat().find((e) => e.self_link === `${site.base}${url.pathname}`);
+        if (!entry) return [404, 'Object: None, name: update'];
+        for (const key of ['title', 'url', 'result_summary', 'result'] as const) if (form.has(key)) entry[key] = form.get(key);
+        return [200, null];
+      }
+      return [400, `No such operation: ${op}`];
+    }
     if (!url.pathname.startsWith('/devel/') || url.searchParams.get('ws.op') !== 'getStatusReports') return undefined;
     const repository = decodeURIComponent(url.pathname.slice('/devel/'.length));
     const sha = url.searchParams.get('commit_sha1');
@@ -293,12 +323,11 @@ export async function startLaunchpadSite(): Promise<LaunchpadSite> {
     return [200, { total_size: entries.length, start: 0, entries, resource_type_link: `${site.base}/devel/#revision_status_report-page-resource` }];
   });
   let n = 0;
-  return Object.assign(site, {
-    report(repository: string, sha: string, title: string, result: string, link?: string) {
-      const key = `${repository}@${sha}`;
-      const list = (reports.get(key) ?? []).filter((r) => r.title !== title);
-      n++;
-      list.push({
+  function add(repository: string, sha: string, title: string, result: string, link?: string, summary?: string, replace = true): Json {
+    const key = `${repository}@${sha}`;
+    const list = (reports.get(key) ?? []).filter((r) => !replace || r.title !== title);
+    n++;
+    const entry: Json = {
         self_link: `${site.base}/devel/${repository}/+status/${n}`,
         web_link: `https://launchpad.net/${repository}/+status/${n}`,
         resource_type_link: `${site.base}/devel/#revision_status_report`,
@@ -310,13 +339,22 @@ export async function startLaunchpadSite(): Promise<LaunchpadSite> {
         date_started: result === 'Waiting' ? null : '2026-12-01T08:00:01+00:00',
         date_finished: ['Waiting', 'Running'].includes(result) ? null : '2026-12-01T08:05:00+00:00',
         result,
-        result_summary: `${title}: ${result}`,
+        result_summary: summary ?? `${title}: ${result}`,
         url: link ?? null,
         ci_build_link: null,
         distro_arch_series_link: null,
         properties: {},
-      });
-      reports.set(key, list);
+      };
+    list.push(entry);
+    reports.set(key, list);
+    return entry;
+  }
+  return Object.assign(site, {
+    report(repository: string, sha: string, title: string, result: string, link?: string) {
+      add(repository, sha, title, result, link);
+    },
+    reportsOf(repository: string, sha: string) {
+      return reports.get(`${repository}@${sha}`) ?? [];
     },
   });
 }
