@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { Bot } from '../core/bot.js';
 import { loadConfig, type LoadedConfig } from '../core/config.js';
+import { killAllGroups } from '../core/children.js';
 import { ConfigError, EXIT, UsageError, exitCodeFor, formatProblem, type ConfigProblem } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { ExtraNeeds } from '../core/loader.js';
@@ -101,14 +102,24 @@ export async function createBot(rt: Runtime, needs?: ExtraNeeds): Promise<Bot> {
 
 /**
  * Runs `fn` with a bot; SIGINT/SIGTERM abort the run, `shutdown` runs in every case, and
- * the process exits 130/143 after an interruption.
+ * the process exits 130/143 after an interruption. A second signal kills the running
+ * commands at once but still cleans up (containers, the ssh agent, the run directory);
+ * only a third exits without cleaning up.
  */
 export async function withBot(rt: Runtime, fn: (bot: Bot) => Promise<number>, needs?: ExtraNeeds): Promise<number> {
   const bot = await createBot(rt, needs);
   let interrupted: NodeJS.Signals | undefined;
+  let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) {
-      rt.log.error('second signal: exiting now', { signal });
+    signals += 1;
+    if (signals === 2) {
+      // Still clean up (containers, the ssh agent, the run directory), but stop waiting for children.
+      rt.log.error('second signal: killing the running commands, then cleaning up (a third signal exits at once)', { signal });
+      killAllGroups('SIGKILL');
+      return;
+    }
+    if (signals > 2) {
+      rt.log.error('third signal: exiting without cleaning up', { signal });
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     interrupted = signal;

@@ -25,6 +25,7 @@ import type { LoadedConfig } from './config.js';
 import { redactArtefacts } from './artefacts.js';
 import { ConfigError, EXIT, PluginError, Rejection, UsageError, asRejection, type ConfigProblem } from './errors.js';
 import { resolvePlugins, type ExtraNeeds } from './loader.js';
+import { claimRunDir, removeStaleRunDirs } from './rundirs.js';
 import type { Logger } from './logger.js';
 import type { PluginRegistry, RunInfo } from './plugin.js';
 import { createPluginApi, validatePluginConfig } from './plugin-api.js';
@@ -217,6 +218,8 @@ export class Bot {
       signal: controller.signal,
     });
     await mkdir(run.workdir, { recursive: true, mode: 0o700 });
+    await claimRunDir(run.workdir);
+    await removeStaleRunDirs(settings.workdir, log, [`run-${runId}`]);
 
     const hooks = createHooks();
     interceptHooks(hooks, log);

@@ -1,9 +1,9 @@
 /**
- * ssh credentials shared by the VCS plugins (git, bzr): the push key written to a private
- * file, quoting for the shell a VCS hands ssh commands to, and the checks `verify` makes
- * of the key and the known_hosts file.
+ * ssh credentials shared by the VCS plugins (git, bzr): quoting for the shell a VCS hands
+ * ssh commands to, and the checks `verify` makes of the key and the known_hosts file. The
+ * key itself goes into a per-run ssh-agent (ssh-agent.ts), never into a file.
  */
-import { access, constants, writeFile } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
 import type { Problem } from '../hooks/types.js';
 
 /** Single-quotes a word for /bin/sh. */
@@ -16,11 +16,6 @@ const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 /** True when `text` looks like a whole private key file. */
 export function isPrivateKey(text: string): boolean {
   return PRIVATE_KEY.test(text);
-}
-
-/** Writes a private key to a new file, mode 0600, with the final newline ssh insists on. */
-export async function writePrivateKey(file: string, key: string): Promise<void> {
-  await writeFile(file, key.endsWith('\n') ? key : `${key}\n`, { mode: 0o600, flag: 'wx' });
 }
 
 export interface SshCredentials {

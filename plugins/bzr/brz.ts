@@ -2,7 +2,9 @@
  * The brz runner of the plugin: core's `run()` with an argument array and a minimal
  * environment: PATH, LANG, a private HOME inside the run's workdir (so the slave's
  * breezy.conf, plugins and aliases never apply), BRZ_EMAIL for commits and BRZ_SSH (our
- * ssh wrapper) when a location is reached over ssh. Never the whole `process.env`.
+ * ssh wrapper) when a location is reached over ssh. Never the whole `process.env`. No
+ * plugin of the slave's (site, user or entry-point plugins) is loaded: only brz's own core
+ * plugins (launchpad resolves `lp:`), minus those that hook commits and merges.
  *
  * brz answers several questions by its exit status or by structured output; the helpers
  * below read those (revision ids, revnos, exit codes), not its prose.
@@ -14,6 +16,8 @@ export interface BrzEnv {
   home: string;
   /** `BRZ_SSH`: path of the ssh wrapper, when ssh is needed. */
   ssh?: string;
+  /** `SSH_AUTH_SOCK` of the slave's own agent (no key secret configured). */
+  authSock?: string;
   signal?: AbortSignal;
 }
 
@@ -21,6 +25,11 @@ export interface Identity {
   name: string;
   email: string;
 }
+
+/** Only brz's core plugins: none from site-packages, the user's config dir or entry points. */
+export const BRZ_PLUGIN_PATH = '-site:-user:-entrypoints';
+/** Core plugins that act on commits or merges when configured: never wanted here. */
+export const BRZ_DISABLE_PLUGINS = 'changelog_merge:news_merge:po_merge:commitfromnews:email:flake8:upload';
 
 /** Runs `brz <args>` in `cwd`; never throws for a non-zero exit (read `exitCode`). */
 export async function brz(env: BrzEnv, cwd: string, args: readonly string[], committer?: Identity): Promise<RunResult> {
@@ -35,6 +44,9 @@ export async function brz(env: BrzEnv, cwd: string, args: readonly string[], com
       BRZ_PROGRESS_BAR: 'none',
       BRZ_EMAIL: committer ? `${committer.name} <${committer.email}>` : 'byoci <byoci@localhost.invalid>',
       BRZ_SSH: env.ssh,
+      SSH_AUTH_SOCK: env.authSock,
+      BRZ_PLUGIN_PATH: BRZ_PLUGIN_PATH,
+      BRZ_DISABLE_PLUGINS: BRZ_DISABLE_PLUGINS,
     },
   });
 }

@@ -79,7 +79,8 @@ export default definePlugin({
       const overSsh = (url: string) => usesSsh(url) || (launchpadUser !== undefined && /^lp:/i.test(url));
       if (!urls.some(overSsh)) return { home, signal };
       session ??= createSshSession(api.run.workdir, { key: api.secrets.get('ssh-key'), knownHosts });
-      return { home, signal, ssh: await session.wrapper() };
+      const authSock = session.authSock();
+      return { home, signal, ssh: await session.wrapper(), ...(authSock ? { authSock } : {}) };
     }
 
     hooks.verify.tapPromise(async (payload) => {

@@ -1,5 +1,7 @@
 /**
- * ssh for bzr+ssh:// locations. brz takes no ssh command line, and OpenSSH reads
+ * ssh for bzr+ssh:// locations. The key (secret `ssh-key`) is loaded into a per-run
+ * ssh-agent from memory and never touches the disk (core's startSshAgent); the config
+ * below names that agent and the key's public half. brz takes no ssh command line, and OpenSSH reads
  * `~/.ssh/config` from the passwd entry, not from $HOME, so a private HOME alone cannot
  * name our key. brz does accept a path in `BRZ_SSH`: it runs `<path> -V`, sees
  * "OpenSSH", and then calls `<path> <brz's options> -- host bzr serve ...`. That path is a
@@ -14,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { shellQuote, writePrivateKey } from '../../core/index.js';
+import { shellQuote, startSshAgent, type SshAgent } from '../../core/index.js';
 
 export interface SshSettings {
   /** Private key text, or undefined to let ssh use the slave's own keys/agent. */
@@ -35,9 +37,17 @@ function configQuote(value: string): string {
   return `"${value}"`;
 }
 
-export function sshConfig(keyFile: string | undefined, knownHosts: string | undefined): string {
+/** The agent holding the key: its socket and the public key naming the one identity to offer. */
+export interface AgentIdentity {
+  socket: string;
+  publicKeyFile: string;
+}
+
+export function sshConfig(identity: AgentIdentity | undefined, knownHosts: string | undefined): string {
   const lines = ['Host *', '  BatchMode yes', '  StrictHostKeyChecking yes', '  ForwardAgent no'];
-  if (keyFile) lines.push(`  IdentityFile ${configQuote(keyFile)}`, '  IdentitiesOnly yes');
+  if (identity) {
+    lines.push(`  IdentityAgent ${configQuote(identity.socket)}`, `  IdentityFile ${configQuote(identity.publicKeyFile)}`, '  IdentitiesOnly yes');
+  }
   if (knownHosts) lines.push(`  UserKnownHostsFile ${configQuote(knownHosts)}`, '  GlobalKnownHostsFile /dev/null');
   return `${lines.join('\n')}\n`;
 }
@@ -56,27 +66,26 @@ export function sshWrapper(configFile: string): string {
   ].join('\n');
 }
 
-/** The wrapper (and key file) written on first use and removed by `dispose()` (at shutdown). */
+/** The wrapper (and agent) made on first use and removed by `dispose()` (at shutdown). */
 export interface SshSession {
   /** Path for BRZ_SSH. */
   wrapper(): Promise<string>;
+  /** `SSH_AUTH_SOCK` for brz's ssh: the slave's own agent when no key is configured. */
+  authSock(): string | undefined;
   dispose(): Promise<void>;
 }
 
 export function createSshSession(workdir: string, settings: SshSettings): SshSession {
   let dir: string | undefined;
+  let agent: SshAgent | undefined;
   let pending: Promise<string> | undefined;
 
   async function build(): Promise<string> {
     dir = join(workdir, `bzr-ssh-${randomBytes(6).toString('hex')}`);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    let keyFile: string | undefined;
-    if (settings.key) {
-      keyFile = join(dir, 'key');
-      await writePrivateKey(keyFile, settings.key);
-    }
+    if (settings.key) agent = await startSshAgent(dir, settings.key);
     const config = join(dir, 'config');
-    await writeFile(config, sshConfig(keyFile, settings.knownHosts), { mode: 0o600, flag: 'wx' });
+    await writeFile(config, sshConfig(agent, settings.knownHosts), { mode: 0o600, flag: 'wx' });
     const wrapper = join(dir, 'ssh');
     await writeFile(wrapper, sshWrapper(config), { mode: 0o700, flag: 'wx' });
     return wrapper;
@@ -87,8 +96,13 @@ export function createSshSession(workdir: string, settings: SshSettings): SshSes
       pending ??= build();
       return pending;
     },
+    authSock() {
+      return settings.key ? undefined : process.env.SSH_AUTH_SOCK;
+    },
     async dispose() {
       if (pending) await pending.catch(() => undefined);
+      await agent?.stop();
+      agent = undefined;
       if (dir) await rm(dir, { recursive: true, force: true });
       dir = undefined;
       pending = undefined;

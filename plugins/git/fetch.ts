@@ -5,7 +5,7 @@
  */
 import type { Checkout, Proposal } from '../../hooks/index.js';
 import { Rejection } from '../../core/index.js';
-import { git, isAncestorOrEqual, lastLine, resolveCommit } from './git.js';
+import { git, gitReason, isAncestorOrEqual, resolveCommit } from './git.js';
 import { checkBranch, checkRevision, checkUrl, displayUrl, RefError } from './refs.js';
 
 /** Where fetched branches are kept inside the workspace (never pushed anywhere). */
@@ -16,6 +16,8 @@ export interface FetchOptions {
   proposal: Proposal;
   workspace: string;
   sshCommand?: string;
+  /** `SSH_AUTH_SOCK` of the slave's own agent (no key secret configured). */
+  authSock?: string;
   signal?: AbortSignal;
   /** Masks secrets in text that ends up in a rejection comment. */
   redact?: (text: string) => string;
@@ -24,7 +26,7 @@ export interface FetchOptions {
 export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
   const { proposal, workspace } = options;
   const redact = options.redact ?? ((s: string) => s);
-  const g = git({ cwd: workspace, sshCommand: options.sshCommand, signal: options.signal });
+  const g = git({ cwd: workspace, sshCommand: options.sshCommand, authSock: options.authSock, signal: options.signal });
 
   // The target comes from the operator's config / the forge: a bad name is a config error.
   const targetUrl = checkUrl('target', proposal.target.url);
@@ -48,12 +50,12 @@ export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
   try {
     await g.raw(['fetch', '--quiet', '--tags', '--', targetUrl, `+refs/heads/${targetBranch}:${TARGET_REF}`]);
   } catch (error) {
-    throw new Error(`cannot fetch the target branch ${targetBranch} of ${displayUrl(targetUrl)}: ${redact(lastLine(error))}`);
+    throw new Error(`cannot fetch the target branch ${targetBranch} of ${displayUrl(targetUrl)}: ${redact(gitReason(error))}`);
   }
   try {
     await g.raw(['fetch', '--quiet', '--no-tags', '--', sourceUrl, `+refs/heads/${sourceBranch}:${SOURCE_REF}`]);
   } catch (error) {
-    throw new Rejection('source-unavailable', { branch: sourceBranch, detail: redact(lastLine(error)) });
+    throw new Rejection('source-unavailable', { branch: sourceBranch, detail: redact(gitReason(error)) });
   }
 
   const targetRevision = await resolveCommit(g, TARGET_REF);

@@ -1,13 +1,16 @@
 /**
- * The git runner of the plugin: simple-git with an argument array, a minimal environment
- * (never all of `process.env`) and the slave's identity replaced by the one we pass.
+ * The git runner of the plugin: core's `run()` with an argument array (each command in a
+ * process group that dies with the bot), a minimal environment (never all of
+ * `process.env`) and none of the slave's own git configuration: no system or global
+ * config (`GIT_CONFIG_NOSYSTEM`, `GIT_CONFIG_GLOBAL=/dev/null`), no system or user
+ * attributes, no hooks, no git-lfs smudging. The repositories are ours (`git init` in the
+ * run's workspace), so no filter, hook or driver is ever configured for an untrusted tree.
  *
- * simple-git only fails a command that exits non-zero AND prints on stderr; queries that
- * answer by exit status alone (`rev-parse --quiet`, `merge-base`) therefore come back as
- * empty output, which is how the helpers below read git's state.
+ * Like simple-git (which this replaced), a command fails only when it exits non-zero AND
+ * prints on stderr; queries that answer by exit status alone (`rev-parse --quiet`,
+ * `merge-base`) come back as empty output, which is how the helpers below read git's state.
  */
-import { simpleGit, type SimpleGit } from 'simple-git';
-import { baseEnv } from '../../core/index.js';
+import { baseEnv, run } from '../../core/index.js';
 
 export interface Identity {
   name: string;
@@ -19,26 +22,38 @@ export interface GitOptions {
   cwd: string;
   /** `GIT_SSH_COMMAND`, when fetch/push go over ssh with our key and host keys. */
   sshCommand?: string;
+  /** `SSH_AUTH_SOCK`, when ssh uses the slave's own agent (no key secret configured). */
+  authSock?: string;
   author?: Identity;
   committer?: Identity;
   signal?: AbortSignal;
 }
 
-/** Variables simple-git guards and that we set on purpose. */
-const ALLOWED_ENV = [
-  'GIT_SSH_COMMAND',
-  'GIT_TERMINAL_PROMPT',
-  'GIT_AUTHOR_NAME',
-  'GIT_AUTHOR_EMAIL',
-  'GIT_COMMITTER_NAME',
-  'GIT_COMMITTER_EMAIL',
+/** `-c` settings of every command: nothing of the slave's user config can sign, hook or filter. */
+export const GIT_CONFIG = [
+  'commit.gpgsign=false',
+  'tag.gpgsign=false',
+  'core.hooksPath=/dev/null',
+  'core.attributesFile=/dev/null',
+  'core.excludesFile=/dev/null',
+  'core.fsmonitor=false',
+  'fetch.recurseSubmodules=false',
+  'submodule.recurse=false',
+  'protocol.ext.allow=never',
+  'advice.detachedHead=false',
 ];
 
 /** Environment of every git child: PATH, HOME, LANG plus what the operation needs. */
-export function gitEnv(options: GitOptions): Record<string, string> {
+export function gitEnv(options: Omit<GitOptions, 'cwd'>): Record<string, string> {
   return baseEnv({
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_ATTR_NOSYSTEM: '1',
+    GIT_LFS_SKIP_SMUDGE: '1',
+    GIT_NO_REPLACE_OBJECTS: '1',
     GIT_TERMINAL_PROMPT: '0',
     GIT_SSH_COMMAND: options.sshCommand,
+    SSH_AUTH_SOCK: options.authSock,
     GIT_AUTHOR_NAME: options.author?.name,
     GIT_AUTHOR_EMAIL: options.author?.email,
     GIT_COMMITTER_NAME: options.committer?.name,
@@ -46,28 +61,45 @@ export function gitEnv(options: GitOptions): Record<string, string> {
   });
 }
 
-/** A simple-git instance for one directory and one set of options. */
-export function git(options: GitOptions): SimpleGit {
-  return simpleGit({
-    baseDir: options.cwd,
-    maxConcurrentProcesses: 1,
-    allowEnvironment: ALLOWED_ENV,
-    // GIT_SSH_COMMAND is ours (operator config), and hooks are switched off by us.
-    unsafe: { allowUnsafeSshCommand: true, allowUnsafeHooksPath: true },
-    // Never let the slave's user config sign, run hooks or strip message lines.
-    config: ['commit.gpgsign=false', 'core.hooksPath=/dev/null', 'advice.detachedHead=false'],
-    ...(options.signal ? { abort: options.signal } : {}),
-  }).env(gitEnv(options));
+/** git printed an error: the message is its whole stderr (trimmed). */
+export class GitError extends Error {
+  override readonly name = 'GitError';
+  constructor(
+    readonly args: readonly string[],
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Runs git commands in one directory with one set of options. */
+export interface GitRunner {
+  /** stdout of `git <args>`; throws GitError when git exits non-zero with something on stderr. */
+  raw(args: readonly string[]): Promise<string>;
+}
+
+/** A git runner for one directory and one set of options. */
+export function git(options: GitOptions): GitRunner {
+  const env = gitEnv(options);
+  const prefix = GIT_CONFIG.flatMap((c) => ['-c', c]);
+  return {
+    async raw(args) {
+      const result = await run(['git', ...prefix, ...args], { cwd: options.cwd, env, signal: options.signal, reject: false });
+      if (result.exitCode !== 0 && result.stderr.trim()) throw new GitError(args, result.exitCode, result.stderr.trim());
+      return result.stdout;
+    },
+  };
 }
 
 /** Full commit id of `rev`, or undefined when it does not name a commit here. */
-export async function resolveCommit(g: SimpleGit, rev: string): Promise<string | undefined> {
+export async function resolveCommit(g: GitRunner, rev: string): Promise<string | undefined> {
   const out = (await g.raw(['rev-parse', '--quiet', '--verify', '--end-of-options', `${rev}^{commit}`])).trim();
   return /^[0-9a-f]{40,64}$/.test(out) ? out : undefined;
 }
 
 /** True when commit `a` is `b` or one of its ancestors (both full ids present here). */
-export async function isAncestorOrEqual(g: SimpleGit, a: string, b: string): Promise<boolean> {
+export async function isAncestorOrEqual(g: GitRunner, a: string, b: string): Promise<boolean> {
   if (a === b) return true;
   const base = (await g.raw(['merge-base', '--end-of-options', a, b])).trim();
   return base === a;
@@ -83,4 +115,16 @@ export function lastLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
   return lines[lines.length - 1] ?? text;
+}
+
+/**
+ * What git said when a fetch or push failed: its whole message, trimmed to the lines that
+ * carry a reason (ssh's "Permission denied (publickey)", the remote's "remote: ..." lines,
+ * git's "fatal: ..."), at most `maxLines` of them. The caller redacts it.
+ */
+export function gitReason(error: unknown, maxLines = 8): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const kept = lines.length > maxLines ? lines.slice(-maxLines) : lines;
+  return kept.join(' | ') || text;
 }

@@ -40,7 +40,7 @@ function isGit(proposal: Proposal): boolean {
 
 export default definePlugin({
   name: NAME,
-  description: 'Fetches, merges and pushes git branches (simple-git, argv only, never forced)',
+  description: 'Fetches, merges and pushes git branches (argv only, never forced, none of the slave\'s git config)',
   config: configSchema,
   secrets: {
     'ssh-key': { description: 'OpenSSH private key used to fetch and push over ssh', required: false },
@@ -50,13 +50,14 @@ export default definePlugin({
     const configured = api.config.knownHosts;
     const knownHosts = configured === undefined ? undefined : api.resolvePath(configured);
 
-    async function sshFor(...urls: string[]): Promise<string | undefined> {
-      if (!urls.some(usesSsh)) return undefined;
+    async function sshFor(...urls: string[]): Promise<{ sshCommand?: string; authSock?: string }> {
+      if (!urls.some(usesSsh)) return {};
       session ??= createSshSession(api.run.workdir, {
         key: api.secrets.get('ssh-key'),
         knownHosts,
       });
-      return session.command();
+      const authSock = session.authSock();
+      return { sshCommand: await session.command(), ...(authSock ? { authSock } : {}) };
     }
 
     hooks.verify.tapPromise(async ({ projects, vcs, problems, notes, signal }) => {
@@ -102,8 +103,8 @@ export default definePlugin({
 
     hooks.fetch.tapPromise(async ({ proposal, workspace, signal }) => {
       if (!isGit(proposal)) return undefined;
-      const sshCommand = await sshFor(proposal.target.url, proposal.source.url);
-      return fetchProposal({ proposal, workspace, sshCommand, signal, redact: (s) => api.redact(s) });
+      const ssh = await sshFor(proposal.target.url, proposal.source.url);
+      return fetchProposal({ proposal, workspace, ...ssh, signal, redact: (s) => api.redact(s) });
     });
 
     hooks.merge.tapPromise(async ({ proposal, checkout, message, committer, signal }) => {
@@ -113,8 +114,8 @@ export default definePlugin({
 
     hooks.push.tapPromise(async ({ proposal, checkout, merge, signal }) => {
       if (!isGit(proposal)) return undefined;
-      const sshCommand = await sshFor(proposal.target.url);
-      return pushMerge({ proposal, checkout, merge, sshCommand, signal, redact: (s) => api.redact(s) });
+      const ssh = await sshFor(proposal.target.url);
+      return pushMerge({ proposal, checkout, merge, ...ssh, signal, redact: (s) => api.redact(s) });
     });
 
     hooks.shutdown.tapPromise(async () => {

@@ -3,7 +3,7 @@
  * any of them reaches git. They only ever travel as single argv entries; these checks make
  * sure git reads them as the kind of argument we mean, never as an option.
  */
-import type { SimpleGit } from 'simple-git';
+import type { GitRunner } from './git.js';
 
 /** A problem with a name taken from a proposal; the message names the field and value. */
 export class RefError extends Error {
@@ -11,7 +11,7 @@ export class RefError extends Error {
 }
 
 /** A branch name git accepts (`git check-ref-format --branch`) and that is no option. */
-export async function checkBranch(g: SimpleGit, what: string, branch: string): Promise<string> {
+export async function checkBranch(g: GitRunner, what: string, branch: string): Promise<string> {
   if (branch.length === 0) throw new RefError(`${what} branch name is empty`);
   if (branch.startsWith('-')) throw new RefError(`${what} branch name ${JSON.stringify(branch)} starts with "-"`);
   // eslint-disable-next-line no-control-regex

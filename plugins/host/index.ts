@@ -7,7 +7,7 @@ import { cp, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { TestPayload, TestResult } from '../../hooks/index.js';
-import { LineSplitter, TailBuffer, Watchdog, definePlugin } from '../../core/index.js';
+import { LineSplitter, TailBuffer, Watchdog, definePlugin, trackGroup, untrackGroup } from '../../core/index.js';
 
 export const NAME = 'host';
 export const BACKEND = 'unsafe-host';
@@ -55,6 +55,7 @@ async function runPhase(
       }
     }
   };
+  trackGroup(child.pid); // and dies with the bot, kill -9 included
   watchdog.onKill(killGroup);
   const onAbort = () => killGroup();
   payload.signal.addEventListener('abort', onAbort, { once: true });
@@ -71,6 +72,7 @@ async function runPhase(
   payload.signal.removeEventListener('abort', onAbort);
   for (const s of splitters) s.end();
   killGroup(); // leftovers of the group (daemonised children) go too
+  untrackGroup(child.pid);
   if (typeof result.exitCode === 'number') return result.exitCode;
   return result.signal === 'SIGKILL' ? 137 : 128 + 15;
 }

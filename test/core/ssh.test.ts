@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { shellQuote, sshCredentialProblems, writePrivateKey } from '../../core/ssh.js';
+import { shellQuote, sshCredentialProblems } from '../../core/ssh.js';
 
 const KEY = ['-----BEGIN OPENSSH', 'PRIVATE KEY-----\nAAAA\n-----END OPENSSH', 'PRIVATE KEY-----'].join(' ');
 
@@ -13,15 +13,6 @@ test('shellQuote keeps any word one literal shell word', () => {
     const out = spawnSync('sh', ['-c', `printf %s ${shellQuote(word)}`], { encoding: 'utf8' });
     assert.equal(out.stdout, word);
   }
-});
-
-test('the key file is private and ends with a newline; an existing file is never overwritten', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'byoci-ssh-'));
-  const file = join(dir, 'key');
-  await writePrivateKey(file, KEY);
-  assert.equal(statSync(file).mode & 0o777, 0o600);
-  assert.equal(readFileSync(file, 'utf8'), `${KEY}\n`);
-  await assert.rejects(writePrivateKey(file, KEY), /EEXIST/);
 });
 
 test('verify problems name an unreadable known_hosts and a secret that is not a key', async () => {

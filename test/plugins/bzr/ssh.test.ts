@@ -10,6 +10,7 @@ import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { branchWith, makeBranches, tipOf, type Branches } from '../../support/bzr-branches.js';
 import { startSshd, sshdMissing, type Sshd } from '../../support/sshd.js';
 import { bzrRun, proposalFor } from './helpers.js';
+import { filesHoldingKey } from '../../support/key-files.js';
 
 const missing = sshdMissing() ?? missingCommands('brz', 'bzr');
 
@@ -27,7 +28,7 @@ describe('bzr plugin over bzr+ssh', suiteNeeds('sshd and brz', missing), () => {
 
   const overSsh = (path: string) => `bzr+ssh://${sshd.user}@${sshd.host}:${sshd.port}${path}`;
 
-  test('fetches, merges and pushes with the key from the secret store; the key is gone after shutdown', async () => {
+  test('fetches, merges and pushes with the key from the secret store, held by a per-run agent: never on disk', async () => {
     const feature = await branchWith(b, 'over-ssh', { 's.txt': 'ssh\n' }, 'over ssh');
     const r = await bzrRun({ knownHosts: sshd.knownHosts }, { 'ssh-key': sshd.clientKey });
     const p = proposalFor(b, overSsh(feature.path), feature.revid);
@@ -37,15 +38,16 @@ describe('bzr plugin over bzr+ssh', suiteNeeds('sshd and brz', missing), () => {
 
     const sshDirs = readdirSync(r.harness.run.workdir).filter((f) => f.startsWith('bzr-ssh-'));
     assert.equal(sshDirs.length, 1, 'one ssh directory in the run workdir');
-    const keyFile = join(r.harness.run.workdir, sshDirs[0]!, 'key');
-    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    assert.deepEqual(filesHoldingKey(r.harness.run.workdir, sshd.clientKey), [], 'the key is in no file of the run');
+    const socket = join(r.harness.run.workdir, sshDirs[0]!, 'agent.sock');
+    assert.ok(statSync(socket).isSocket(), 'the agent socket is beside the ssh config');
 
     const merged = await r.merge(proposal, checkout);
     await r.push(proposal, checkout, merged.revision);
     assert.equal(await tipOf(b.trunk), merged.revision);
 
     await r.harness.hooks.shutdown.promise({ reason: 'done' });
-    assert.equal(existsSync(keyFile), false, 'key file removed at shutdown');
+    assert.equal(existsSync(socket), false, 'the agent ended at shutdown');
     assert.ok(!r.harness.lines.join('\n').includes(sshd.clientKey.split('\n')[1]!), 'the key never appears in logs');
     r.harness.cleanup();
   });

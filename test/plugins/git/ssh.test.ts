@@ -11,6 +11,7 @@ import { advanceTarget, branchWith, gitIn, makeRepos, type Repos } from '../../s
 import { startSshd, sshdMissing, type Sshd } from '../../support/sshd.js';
 import { gitRun, proposalFor, rejectionOf } from './helpers.js';
 import { REDACTION_MASK } from '../../../secrets/redact.js';
+import { filesHoldingKey } from '../../support/key-files.js';
 
 describe('git plugin over ssh', suiteNeeds('sshd', sshdMissing()), () => {
   let sshd: Sshd;
@@ -29,24 +30,23 @@ describe('git plugin over ssh', suiteNeeds('sshd', sshdMissing()), () => {
     return { ...p, source: { ...p.source, url: sshd.url(repos.source) }, target: { ...p.target, url: sshd.url(repos.target) } };
   }
 
-  test('fetches and pushes with the key from the secret store; the key file is gone after shutdown', async () => {
+  test('fetches and pushes with the key from the secret store, held by a per-run agent: never on disk', async () => {
     const approved = await branchWith(repos, 'over-ssh', { 's.txt': 'ssh\n' }, 'over ssh');
     const r = await gitRun({ knownHosts: sshd.knownHosts }, { 'ssh-key': sshd.clientKey });
     const proposal = overSsh('over-ssh', approved);
     const checkout = await r.fetch(proposal);
     assert.equal(checkout.sourceRevision, approved);
 
-    const keyFiles = readdirSync(r.harness.run.workdir).filter((f) => f.startsWith('git-ssh-key-'));
-    assert.equal(keyFiles.length, 1, 'one key file in the run workdir');
-    const keyFile = join(r.harness.run.workdir, keyFiles[0]!);
-    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    assert.deepEqual(filesHoldingKey(r.harness.run.workdir, sshd.clientKey), [], 'the key is in no file of the run');
+    const agentDir = join(r.harness.run.workdir, 'git-ssh');
+    assert.ok(existsSync(join(agentDir, 'agent-key.pub')), 'only the public half is written');
 
     const merged = await r.merge(proposal, checkout);
     await r.push(proposal, checkout, merged.revision);
     assert.equal(await gitIn(repos.target, ['rev-parse', 'refs/heads/main']), merged.revision);
 
     await r.harness.hooks.shutdown.promise({ reason: 'done' });
-    assert.equal(existsSync(keyFile), false, 'key file removed at shutdown');
+    assert.equal(existsSync(join(agentDir, 'agent.sock')), false, 'the agent ended at shutdown');
     assert.ok(!r.harness.lines.join('\n').includes(sshd.clientKey.split('\n')[1]!), 'the key never appears in logs');
     r.harness.cleanup();
   });
