@@ -17,7 +17,8 @@ function state(e: EntrySnapshot, now: number): string {
   if (e.state === 'testing') {
     const since = e.underTestSince ?? e.since;
     const step = e.run?.step ? `, step ${e.run.step.name}` : '';
-    return `under test since ${since} (${duration(now - Date.parse(since))}${step}, attempt ${e.run?.attempt ?? e.attempts})`;
+    // The gate's `waiting()` (remote CI results) sets the reason while the landing waits.
+    return `under test since ${since} (${duration(now - Date.parse(since))}${step}, attempt ${e.run?.attempt ?? e.attempts})${e.reason ? `: ${e.reason}` : ''}`;
   }
   if (e.state === 'queued' || e.state === 'pushed') return `waiting for ${e.waitingFor ?? 'the next land run'}`;
   return `${e.state}${e.reason ? `: ${e.reason}` : ''}`;

@@ -118,12 +118,37 @@ describe('remote CI gate in landings', suiteNeeds('git', missingCommands('git'))
     assert.match(land.stderr, /waiting for: ci calc-integration: not reported/);
     assert.doesNotMatch(land.stderr + land.stdout, /ghp_e2eT0ken/);
 
+    // While a landing waits, `byoci queue` says for what.
+    gh.status(revisions['silent-job']!, 'ci/unit', 'success');
+    const slow = join(dir, 'slow.yaml');
+    writeFileSync(slow, readFileSync(config, 'utf8').replace("timeout: 1500ms", 'timeout: 20s'));
+    writeFileSync(join(proposals, '3.yaml'), readFileSync(join(proposals, '3.yaml'), 'utf8').replace('Needs review', 'Approved'));
+    let queueText = '';
+    const waitingLand = await byoci(['--config', slow, 'land'], {
+      env,
+      onSpawn: (pid, output) => {
+        const poll = setInterval(() => {
+          if (!/waiting for: ci calc-integration/.test(output.stderr()) || queueText) return;
+          queueText = 'asked';
+          void byoci(['--config', slow, 'queue'], { env }).then((q) => {
+            queueText = q.stdout + q.stderr;
+            jenkins.addBuild('calc-integration', { revision: revisions['silent-job']!, result: 'SUCCESS' });
+          });
+        }, 100);
+        setTimeout(() => clearInterval(poll), 30_000).unref();
+        void pid;
+      },
+    });
+    assert.equal(waitingLand.code, 0, waitingLand.stderr);
+    assert.match(queueText, /step gate.*: waiting for: ci calc-integration: not reported/);
+
     const file = (n: string) => parse(readFileSync(join(proposals, `${n}.yaml`), 'utf8')) as { status: string; comments?: { body: string }[] };
     assert.equal(file('1').status, 'Merged');
     assert.equal(file('2').status, 'Needs review');
     assert.match(file('2').comments?.at(-1)?.body ?? '', /ci\/unit from gh is failure .*https:\/\/ci\.example\.invalid\/unit\/12/);
-    assert.equal(file('3').status, 'Needs review');
-    assert.match(file('3').comments?.at(-1)?.body ?? '', /Taken out of the landing queue/);
-    assert.equal(await git(['--git-dir', trunk, 'log', '-1', '--format=%s', 'main'], dir), 'Land green.');
+    assert.match(file('3').comments?.find((c) => /Taken out/.test(c.body))?.body ?? '', /Taken out of the landing queue/);
+    assert.equal(file('3').status, 'Merged', 'approved again, it landed once its job reported');
+    const landed = await git(['--git-dir', trunk, 'log', '--first-parent', '--format=%s', 'main'], dir);
+    assert.deepEqual(landed.split('\n'), ['Land silent-job.', 'Land green.', 'start']);
   });
 });
