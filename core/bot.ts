@@ -211,6 +211,7 @@ export class Bot {
       id: runId,
       dryRun: options.dryRun ?? false,
       workdir: join(settings.workdir, `run-${runId}`),
+      cacheDir: join(settings.workdir, 'cache'),
       buildUrl: options.buildUrl,
       namespace: config.namespace,
       configDir: config.configDir,

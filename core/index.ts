@@ -24,6 +24,8 @@ export { startSshAgent } from './ssh-agent.js';
 export type { SshAgent } from './ssh-agent.js';
 export { bootId, ownerIsAlive, processOwner, processStartTime } from './owner.js';
 export type { ProcessOwner } from './owner.js';
+export { lockFile, withFileLock } from './lock.js';
+export type { FileLock } from './lock.js';
 export type { RunOptions, RunResult } from './process.js';
 export { LineSplitter, TailBuffer, Watchdog } from './stream.js';
 export type { TimeoutKind, WatchdogOptions } from './stream.js';

@@ -41,6 +41,11 @@ export interface RunInfo {
   readonly dryRun: boolean;
   /** Directory owned by this run (removed at the end unless --keep). */
   readonly workdir: string;
+  /**
+   * Directory kept across runs and shared by the bots of this slave (`<workdir>/cache`):
+   * plugins keep caches there (the VCS mirrors), under a lock of their own (`withFileLock`).
+   */
+  readonly cacheDir: string;
   /** Jenkins' BUILD_URL when set. */
   readonly buildUrl: string | undefined;
   /** The active configuration namespace (`production`, `testing`, `selftest`). */

@@ -18,7 +18,7 @@ export const BUILTINS: readonly BuiltinPlugin[] = [
   // version control: loaded when a target is of its VCS
   {
     name: 'git',
-    description: 'Fetches, merges and pushes git branches (simple-git, argv only, never forced)',
+    description: 'Fetches, merges and pushes git branches (argv only, never forced, none of the slave\'s git config)',
     load: () => import('./git/index.js').then(pick),
     needed: (needs) => needs.vcs.has('git'),
   },

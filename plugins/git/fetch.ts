@@ -4,8 +4,9 @@
  * the source tip. Only reads from the source and target repositories.
  */
 import type { Checkout, Proposal } from '../../hooks/index.js';
-import { Rejection } from '../../core/index.js';
-import { git, gitReason, isAncestorOrEqual, resolveCommit } from './git.js';
+import { Rejection, type Logger } from '../../core/index.js';
+import { git, gitReason, isAncestorOrEqual, resolveCommit, type GitRunner } from './git.js';
+import { checkoutFromMirror } from './mirror.js';
 import { checkBranch, checkRevision, checkUrl, displayUrl, RefError } from './refs.js';
 
 /** Where fetched branches are kept inside the workspace (never pushed anywhere). */
@@ -21,6 +22,9 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Masks secrets in text that ends up in a rejection comment. */
   redact?: (text: string) => string;
+  /** `<cacheDir>/git`: check out from the target's mirror there (see mirror.ts); absent: a fresh fetch. */
+  mirrorRoot?: string;
+  log?: Logger;
 }
 
 export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
@@ -46,6 +50,26 @@ export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
     ? undefined
     : checkApproved(proposal.approvedRevision, sourceBranch);
 
+  if (options.mirrorRoot !== undefined) {
+    const { targetRevision, sourceTip } = await checkoutFromMirror({
+      root: options.mirrorRoot,
+      workspace,
+      targetUrl,
+      targetBranch,
+      sourceUrl,
+      sourceBranch,
+      targetRef: TARGET_REF,
+      sourceRef: SOURCE_REF,
+      redact,
+      ...(options.sshCommand ? { sshCommand: options.sshCommand } : {}),
+      ...(options.authSock ? { authSock: options.authSock } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    const sourceRevision = await approvedRevision(g, approved, sourceBranch, sourceTip);
+    return { dir: workspace, targetRevision, sourceRevision };
+  }
+
   await g.raw(['init', '--quiet', '.']);
   try {
     await g.raw(['fetch', '--quiet', '--tags', '--', targetUrl, `+refs/heads/${targetBranch}:${TARGET_REF}`]);
@@ -62,18 +86,25 @@ export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
   const tip = await resolveCommit(g, SOURCE_REF);
   if (!targetRevision || !tip) throw new Error('fetched branches did not resolve to commits');
 
-  let sourceRevision = tip;
-  if (approved !== undefined) {
-    const full = await resolveCommit(g, approved);
-    if (!full || !(await isAncestorOrEqual(g, full, tip))) {
-      throw new Rejection('approved-revision-missing', { approved, branch: sourceBranch });
-    }
-    if (full !== tip) throw new Rejection('changes-after-approval', { tip, approved: full });
-    sourceRevision = full;
-  }
-
+  const sourceRevision = await approvedRevision(g, approved, sourceBranch, tip);
   await g.raw(['checkout', '--quiet', '--detach', TARGET_REF]);
   return { dir: workspace, targetRevision, sourceRevision };
+}
+
+/**
+ * The revision to land: the source tip just fetched from the source, which must be the
+ * approved revision when one is given. An approved id that names some other object here
+ * (the checkout's objects come from a mirror shared with other branches) is no proof:
+ * only "is the tip, or an ancestor of the tip" counts, and only the tip itself lands.
+ */
+async function approvedRevision(g: GitRunner, approved: string | undefined, branch: string, tip: string): Promise<string> {
+  if (approved === undefined) return tip;
+  const full = await resolveCommit(g, approved);
+  if (!full || !(await isAncestorOrEqual(g, full, tip))) {
+    throw new Rejection('approved-revision-missing', { approved, branch });
+  }
+  if (full !== tip) throw new Rejection('changes-after-approval', { tip, approved: full });
+  return full;
 }
 
 function checkApproved(revision: string, branch: string): string {

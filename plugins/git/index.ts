@@ -21,6 +21,8 @@ export const configSchema = z
     knownHosts: z.string().min(1, 'must be a path to a known_hosts file').optional(),
     /** Seconds `verify` waits for each ssh handshake + login of the push-key check. */
     sshCheckTimeout: z.number().positive().max(50, 'must be at most 50 s (verify itself times out at 60 s)').default(10),
+    /** Keep a mirror of each target in the cache directory and check out from it (default true). */
+    mirror: z.boolean().default(true),
   })
   .strict()
   .default({});
@@ -104,7 +106,15 @@ export default definePlugin({
     hooks.fetch.tapPromise(async ({ proposal, workspace, signal }) => {
       if (!isGit(proposal)) return undefined;
       const ssh = await sshFor(proposal.target.url, proposal.source.url);
-      return fetchProposal({ proposal, workspace, ...ssh, signal, redact: (s) => api.redact(s) });
+      return fetchProposal({
+        proposal,
+        workspace,
+        ...ssh,
+        signal,
+        redact: (s) => api.redact(s),
+        log: api.log,
+        ...(api.config.mirror ? { mirrorRoot: join(api.run.cacheDir, 'git') } : {}),
+      });
     });
 
     hooks.merge.tapPromise(async ({ proposal, checkout, message, committer, signal }) => {

@@ -245,8 +245,9 @@ describe('byoci land on the local forge', () => {
     assert.match(result.stderr, /interrupted: stopping the run and cleaning up/);
     assert.equal(await git(['--git-dir', demo.trunk, 'rev-parse', 'main']), trunkBefore);
     assert.equal(readProposal(demo, '1').status, 'Approved');
-    // The work directory keeps only the slave's store (byoci.db and its WAL files).
-    assert.deepEqual(readdirSync(join(demo.dir, 'runs')).filter((f) => !f.startsWith('byoci.db')), [], 'the run directory was removed');
+    // The work directory keeps only the slave's store (byoci.db and its WAL files) and the
+    // cache of mirrors, kept for the next runs.
+    assert.deepEqual(readdirSync(join(demo.dir, 'runs')).filter((f) => !f.startsWith('byoci.db') && f !== 'cache'), [], 'the run directory was removed');
   });
 });
 

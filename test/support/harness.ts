@@ -36,7 +36,7 @@ export interface Harness {
 
 export async function applyPlugins(
   plugins: PluginUnderTest[],
-  options: { dryRun?: boolean; buildUrl?: string; workdir?: string; echo?: boolean } = {},
+  options: { dryRun?: boolean; buildUrl?: string; workdir?: string; cacheDir?: string; echo?: boolean } = {},
 ): Promise<Harness> {
   const hooks = createHooks();
   const redactor = new Redactor();
@@ -56,6 +56,7 @@ export async function applyPlugins(
     id: `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
     dryRun: options.dryRun ?? false,
     workdir,
+    cacheDir: options.cacheDir ?? join(workdir, 'cache'),
     buildUrl: options.buildUrl,
     namespace: 'selftest',
     configDir: process.cwd(),

@@ -25,8 +25,13 @@ export interface VcsRun {
   cleanup(): Promise<void>;
 }
 
-export async function vcsRun(plugin: AnyPlugin, config: unknown = {}, secrets: Record<string, string> = {}): Promise<VcsRun> {
-  const harness = await applyPlugins([{ plugin, config, secrets }]);
+export async function vcsRun(
+  plugin: AnyPlugin,
+  config: unknown = {},
+  secrets: Record<string, string> = {},
+  options: Parameters<typeof applyPlugins>[1] = {},
+): Promise<VcsRun> {
+  const harness = await applyPlugins([{ plugin, config, secrets }], options);
   const signal = harness.run.signal;
   const workspace = mkdtempSync(join(harness.run.workdir, 'ws-'));
   return {
