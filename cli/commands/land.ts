@@ -73,7 +73,7 @@ export function register(program: Command): void {
           } else {
             for (const result of summary.results) rt.print(line(result));
             for (const b of summary.busy ?? []) {
-              rt.print(`busy      ${b.target}: another bot is landing on it (${b.holder}, pid ${b.pid} on ${b.host}, since ${b.since})`);
+              rt.print(`busy      ${b.target}: another bot is landing on it (run ${b.holder}, pid ${b.pid} on ${b.host}, since ${b.since})`);
             }
             if (summary.results.length === 0 && !summary.busy?.length) rt.print('nothing to land');
           }
