@@ -23,7 +23,7 @@ import { lookupSecret } from '../secrets/lookup.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { LoadedConfig } from './config.js';
 import { redactArtefacts } from './artefacts.js';
-import { ConfigError, EXIT, PluginError, Rejection, UsageError, asRejection, type ConfigProblem } from './errors.js';
+import { ConfigError, EXIT, PluginError, Rejection, UsageError, asForgeAnswerError, asRejection, type ConfigProblem } from './errors.js';
 import { resolvePlugins, type ExtraNeeds } from './loader.js';
 import { claimRunDir, removeStaleRunDirs } from './rundirs.js';
 import type { Logger } from './logger.js';
@@ -152,6 +152,8 @@ export class Bot {
   readonly #secretNotes: Note[];
   readonly #config: LoadedConfig;
   #shutDown = false;
+  /** Targets whose discovery failed on a bad forge answer in this run. */
+  readonly #discoveryErrors: string[] = [];
 
   private constructor(parts: {
     hooks: Hooks;
@@ -305,7 +307,17 @@ export class Bot {
     for (const project of this.projects) {
       if (filter.project && project.name !== filter.project) continue;
       for (const target of project.targets) {
-        const proposals = await this.hooks.discover.promise([], { project, target, signal: this.run.signal });
+        let proposals: Proposal[] | undefined;
+        try {
+          proposals = await this.hooks.discover.promise([], { project, target, signal: this.run.signal });
+        } catch (error) {
+          // A junk forge answer about one target must not stop the other targets' landings.
+          const junk = asForgeAnswerError(error);
+          if (!junk) throw error;
+          this.#log.error('the forge answered junk: this target is skipped in this run', { project: project.name, forge: target.forge, error: junk.message });
+          this.#discoveryErrors.push(junk.message);
+          continue;
+        }
         for (const proposal of proposals ?? []) out.push({ project, proposal });
       }
     }
@@ -346,7 +358,9 @@ export class Bot {
       db.close();
     }
     if (results.length === 0) this.#log.info('nothing to land', { waiting: waiting.length, ...(busy.length ? { busy: busy.length } : {}) });
-    const exitCode = results.some((r) => r.kind === 'error')
+    // A bad forge answer (a target skipped, a proposal waiting on it) ends the run as an internal error.
+    const forgeFault = this.#discoveryErrors.length > 0 || waiting.some((c) => c.proposal.readiness.state === 'waiting' && c.proposal.readiness.internal === true);
+    const exitCode = results.some((r) => r.kind === 'error') || forgeFault
       ? EXIT.internal
       : results.some((r) => r.kind === 'rejected')
         ? EXIT.rejected

@@ -102,6 +102,33 @@ export class PluginError extends Error {
   }
 }
 
+/**
+ * A forge answered something byoci cannot use: the wrong shape (`null` where an entry is
+ * due, an HTML page, a vote without its comment), too large, too many pages, a redirect to
+ * another origin. The forge's fault, never the proposal's: the proposal keeps its status,
+ * nothing is posted on it, and the run ends as an internal error (exit 3).
+ */
+export class ForgeAnswerError extends Error {
+  override readonly name = 'ForgeAnswerError';
+  constructor(
+    /** `Launchpad`, `GitHub`. */
+    readonly forge: string,
+    /** What was asked, e.g. `GET ~owner/project/+git/repo (ws.op=getRefByPath)`. */
+    readonly resource: string,
+    /** What was expected and what came, e.g. `expected true or false, got null`. */
+    readonly problem: string,
+  ) {
+    super(`${forge} answered ${resource} with something byoci cannot use: ${problem}`);
+  }
+}
+
+/** Whether `error` (or the error a plugin error wraps) is a bad forge answer. */
+export function asForgeAnswerError(error: unknown): ForgeAnswerError | undefined {
+  if (error instanceof ForgeAnswerError) return error;
+  if (error instanceof Error && error.cause instanceof ForgeAnswerError) return error.cause;
+  return undefined;
+}
+
 /** A tap that did not finish in time. */
 export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';

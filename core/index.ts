@@ -6,6 +6,8 @@ export type { AnyPlugin, BuiltinPlugin, ConfigNeeds, PluginApi, PluginDefinition
 export {
   ConfigError,
   EXIT,
+  ForgeAnswerError,
+  asForgeAnswerError,
   PluginError,
   REJECTIONS,
   Rejection,
@@ -43,3 +45,5 @@ export type { ParsedYaml, YamlProblem } from './yaml.js';
 export { globToRegExp, matchesAny } from './glob.js';
 export { parseJunit, ReportError } from './test-report/junit.js';
 export type { TestCase, CaseStatus } from './test-report/cases.js';
+export { boundedFetch, FETCH_LIMITS } from './http.js';
+export type { FetchLimits } from './http.js';

@@ -84,7 +84,8 @@ export type Readiness =
       /** What the landing will wait for first (remote CI results not green yet), for `byoci list`. */
       waitsFor?: string[];
     }
-  | { state: 'waiting'; reason: string }
+  /** `internal`: the forge (or byoci) is at fault, not the proposal; the run ends as an internal error. */
+  | { state: 'waiting'; reason: string; internal?: boolean }
   | { state: 'rejected'; code: string; reason: string };
 
 /** A merge proposal / pull request, normalised by the forge plugin that found it. */

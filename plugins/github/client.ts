@@ -3,7 +3,8 @@
  * token auth, and a request hook that honours `retry-after` and rate-limit resets.
  */
 import { Octokit } from '@octokit/rest';
-import type { Logger } from '../../core/index.js';
+import { ForgeAnswerError, boundedFetch, type Logger } from '../../core/index.js';
+import { answerFor, answerProblem } from './answers.js';
 
 export interface ClientOptions {
   baseUrl: string;
@@ -14,7 +15,16 @@ export interface ClientOptions {
   signal?: AbortSignal;
   /** Retries of one request after a rate limit or a server error. */
   maxRetries?: number;
+  /** Most bytes of one answer (after decompression). */
+  maxBytes?: number;
+  /** Most pages read of one list. */
+  maxPages?: number;
+  /** Longest time spent reading one list, ms. */
+  listBudgetMs?: number;
 }
+
+/** Bounds of what GitHub's answers may cost. */
+export const GITHUB_LIMITS = Object.freeze({ maxBytes: 16 * 1024 * 1024, maxPages: 100, listBudgetMs: 10 * 60_000 });
 
 export type GithubClient = Octokit;
 
@@ -80,7 +90,7 @@ export function createClient(options: ClientOptions): GithubClient {
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     ...(options.token ? { auth: options.token } : {}),
     userAgent: 'byoci',
-    request: options.signal ? { signal: options.signal } : {},
+    request: { fetch: boundedFetch('GitHub', { maxBytes: options.maxBytes ?? GITHUB_LIMITS.maxBytes }), ...(options.signal ? { signal: options.signal } : {}) },
     log: {
       debug: (message: string) => log.debug('octokit', { message }),
       info: (message: string) => log.debug('octokit', { message }),
@@ -88,15 +98,47 @@ export function createClient(options: ClientOptions): GithubClient {
       error: (message: string) => log.error('octokit', { message }),
     },
   });
+  const origin = new URL(options.baseUrl).origin;
+  const maxPages = options.maxPages ?? GITHUB_LIMITS.maxPages;
+  const listBudgetMs = options.listBudgetMs ?? GITHUB_LIMITS.listBudgetMs;
+  /** Pages read and start time of the list being read, per kind of list (pagination is sequential per list). */
+  const lists = new Map<string, { pages: number; started: number }>();
   octokit.hook.wrap('request', async (request, requestOptions) => {
+    const method = String(requestOptions.method);
+    const url = String(requestOptions.url);
+    const route = `${method} ${url.split('?')[0]}`;
+    const answer = answerFor(method, url);
+    // A next-page link is absolute: it must stay on the API's origin (the token goes with it).
+    if (/^https?:\/\//.test(url) && new URL(url).origin !== origin) {
+      throw new ForgeAnswerError('GitHub', route, `a next-page link to another origin (${new URL(url).origin}) was refused`);
+    }
+    if (answer?.list) {
+      const next = /^https?:\/\//.test(url);
+      const state = next ? lists.get(answer.what) : undefined;
+      if (!state) lists.set(answer.what, { pages: 1, started: Date.now() });
+      else {
+        state.pages += 1;
+        if (state.pages > maxPages) throw new ForgeAnswerError('GitHub', route, `${answer.what} has more than ${maxPages} pages`);
+        if (Date.now() - state.started > listBudgetMs) throw new ForgeAnswerError('GitHub', route, `reading ${answer.what} took longer than ${listBudgetMs / 1000} s`);
+      }
+    }
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await request(requestOptions);
+        const response = await request(requestOptions);
+        if (answer) {
+          const checked = answer.schema.safeParse(response.data);
+          if (!checked.success) {
+            const got = typeof response.data === 'string' ? `: got text starting ${JSON.stringify(response.data.slice(0, 60))}` : '';
+            throw new ForgeAnswerError('GitHub', route, `expected ${answer.what}${got || `; ${answerProblem(checked.error)}`}`);
+          }
+        }
+        return response;
       } catch (error) {
+        const junk = error instanceof ForgeAnswerError ? error : (error as { cause?: unknown }).cause instanceof ForgeAnswerError ? ((error as { cause: ForgeAnswerError }).cause) : undefined;
+        if (junk) throw junk.resource === route ? junk : new ForgeAnswerError('GitHub', route, junk.problem);
         if (!isHttpError(error) || attempt >= maxRetries) throw error;
         const wait = retryDelay(error, attempt);
         if (wait === undefined) throw error;
-        const route = `${requestOptions.method} ${requestOptions.url}`;
         if (wait > options.maxWaitSeconds) {
           throw new RateLimitError(
             `GitHub asks to wait ${wait} s before retrying ${route}, more than maxRateLimitWait (${options.maxWaitSeconds} s)`,

@@ -1,7 +1,7 @@
 /**
  * Finds the open pull requests of a target and decides, for each, whether it can land.
  */
-import { Rejection } from '../../core/index.js';
+import { Rejection, asForgeAnswerError } from '../../core/index.js';
 import type { Proposal } from '../../hooks/types.js';
 import type { GithubClient } from './client.js';
 import { answeredTriggers, hasCommand } from './comments.js';
@@ -74,9 +74,31 @@ export async function discoverTarget(ctx: Context): Promise<Proposal[]> {
   const proposals: Proposal[] = [];
   for (const pull of pulls.sort((a, b) => a.number - b.number)) {
     if (pull.base.ref !== target.branch) continue;
-    proposals.push(await proposalFor(ctx, pull));
+    try {
+      proposals.push(await proposalFor(ctx, pull));
+    } catch (error) {
+      // A junk answer about one pull request is GitHub's fault: it waits (nothing posted,
+      // no status set), the run ends as an internal error, and the others go on.
+      const junk = asForgeAnswerError(error);
+      if (!junk) throw error;
+      proposals.push(waitingOnForge(target, pull, junk.message));
+    }
   }
   return proposals;
+}
+
+function waitingOnForge(target: GithubTarget, pull: Pull, why: string): Proposal {
+  return {
+    id: `github:${target.repo}#${pull.number}`,
+    forge: 'github',
+    url: pull.html_url,
+    title: pull.title,
+    source: { vcs: 'git', url: '', branch: pull.head.ref },
+    target: { vcs: 'git', url: '', branch: target.branch },
+    commitMessage: '',
+    votes: [],
+    readiness: { state: 'waiting', internal: true, reason: `internal error, not the proposal's fault: ${why}` },
+  };
 }
 
 async function proposalFor(ctx: Context, pull: Pull): Promise<Proposal> {

@@ -4,11 +4,13 @@
  * `next_collection_link`, named operations (`ws.op`: GET for reads, form-encoded POST for
  * writes), retries with backoff on 5xx and timeouts, errors naming the resource.
  */
-import type { Logger } from '../../core/index.js';
+import type { z } from 'zod';
+import { ForgeAnswerError, boundedFetch, type Logger } from '../../core/index.js';
+import { answerProblem, entrySchema, pageSchema } from './answers.js';
 import { authorizationHeader, type OAuthCredentials } from './credentials.js';
 
 /** A Launchpad entry: JSON with `self_link`, `web_link`, `*_link` and plain fields. */
-export type LpEntry = { self_link: string; web_link?: string; resource_type_link?: string } & Record<string, unknown>;
+export type LpEntry = { self_link: string; web_link?: string | null; resource_type_link?: string | null } & Record<string, unknown>;
 
 export interface LpCollectionPage {
   entries: LpEntry[];
@@ -32,7 +34,16 @@ export interface ClientOptions {
   timeoutMs?: number;
   log?: Logger;
   signal?: AbortSignal;
+  /** Most bytes of one answer (after decompression). */
+  maxBytes?: number;
+  /** Most pages read of one collection. */
+  maxPages?: number;
+  /** Longest time spent reading one collection, ms. */
+  collectionBudgetMs?: number;
 }
+
+/** Bounds of what Launchpad's answers may cost. */
+export const LAUNCHPAD_LIMITS = Object.freeze({ maxBytes: 16 * 1024 * 1024, maxPages: 200, collectionBudgetMs: 10 * 60_000 });
 
 /** An answer Launchpad gave that we cannot go on with; names the request and the resource. */
 export class LaunchpadApiError extends Error {
@@ -80,13 +91,15 @@ export class LaunchpadClient {
   readonly root: string;
   readonly base: string;
   readonly #origin: string;
-  readonly #opts: Required<Pick<ClientOptions, 'retries' | 'retryDelayMs' | 'timeoutMs'>> & ClientOptions;
+  readonly #opts: Required<Pick<ClientOptions, 'retries' | 'retryDelayMs' | 'timeoutMs' | 'maxBytes' | 'maxPages' | 'collectionBudgetMs'>> & ClientOptions;
+  readonly #fetch: typeof fetch;
 
   constructor(options: ClientOptions) {
     this.root = options.serviceRoot.endsWith('/') ? options.serviceRoot : `${options.serviceRoot}/`;
     this.base = `${this.root}${options.version ?? 'devel'}/`;
     this.#origin = new URL(this.root).origin;
-    this.#opts = { retries: 3, retryDelayMs: 1000, timeoutMs: 60_000, ...options };
+    this.#opts = { retries: 3, retryDelayMs: 1000, timeoutMs: 60_000, ...LAUNCHPAD_LIMITS, ...options };
+    this.#fetch = boundedFetch('Launchpad', { maxBytes: this.#opts.maxBytes });
   }
 
   /** Absolute URL of a link or of a path relative to the versioned root. */
@@ -113,15 +126,32 @@ export class LaunchpadClient {
     return `${path || '(service root)'}${op ? ` (ws.op=${op})` : ''}`;
   }
 
-  /** GET an entry, a collection page or a named read; `null` when Launchpad answers null. */
-  async get<T = LpEntry>(link: string, params?: Params): Promise<T> {
-    const res = await this.#request('GET', this.url(link, params));
-    return (res.body === '' ? null : JSON.parse(res.body)) as T;
+  /**
+   * GET an entry, a collection page or a named read, checked against `schema` (default: an
+   * entry with its self_link). A body that is not JSON or not of the schema's shape is a
+   * ForgeAnswerError naming the resource.
+   */
+  async get<T = LpEntry>(link: string, params?: Params, schema: z.ZodType<T, z.ZodTypeDef, unknown> = entrySchema as never): Promise<T> {
+    const url = this.url(link, params);
+    const res = await this.#request('GET', url);
+    return this.#check(`GET ${this.resourceOf(url)}`, res.body, res.type, schema);
   }
 
-  /** A named read operation: `GET <link>?ws.op=<op>&...`. */
-  named<T = unknown>(link: string, op: string, params: Params = {}): Promise<T> {
-    return this.get<T>(link, { 'ws.op': op, ...params });
+  /** A named read operation: `GET <link>?ws.op=<op>&...`, its answer checked against `schema`. */
+  named<T>(link: string, op: string, params: Params, schema: z.ZodType<T, z.ZodTypeDef, unknown>): Promise<T> {
+    return this.get<T>(link, { 'ws.op': op, ...params }, schema);
+  }
+
+  #check<T>(resource: string, body: string, type: string | undefined, schema: z.ZodType<T, z.ZodTypeDef, unknown>): T {
+    let value: unknown;
+    try {
+      value = body === '' ? null : JSON.parse(body);
+    } catch {
+      throw new ForgeAnswerError('Launchpad', resource, `expected JSON, got ${type ? `${type.split(';')[0]} ` : ''}text starting ${JSON.stringify(snippet(body).slice(0, 60))}`);
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new ForgeAnswerError('Launchpad', resource, answerProblem(parsed.error));
+    return parsed.data;
   }
 
   /**
@@ -140,23 +170,44 @@ export class LaunchpadClient {
     const form = new URLSearchParams();
     form.set('ws.op', op);
     for (const [k, v] of Object.entries(params)) if (v !== undefined) form.set(k, String(v));
-    const res = await this.#request('POST', this.url(link), form.toString(), options.idempotent === true);
-    const body = res.body === '' ? null : (JSON.parse(res.body) as T);
+    const url = this.url(link);
+    const res = await this.#request('POST', url, form.toString(), options.idempotent === true);
+    let body: T | null = null;
+    try {
+      body = res.body === '' ? null : (JSON.parse(res.body) as T);
+    } catch {
+      // The write was done (2xx); an answer that is not JSON carries nothing byoci reads.
+      this.#opts.log?.warn('launchpad answered a write with text that is not JSON', { resource: this.resourceOf(url), op });
+    }
     return { status: res.status, location: res.location, body };
   }
 
-  /** Every entry of a collection, following `next_collection_link` page after page. */
-  async *collection(link: string, params?: Params): AsyncGenerator<LpEntry> {
+  /**
+   * Every entry of a collection, following `next_collection_link` page after page, at most
+   * `maxPages` pages and `collectionBudgetMs` in all; entries checked against `schema`.
+   */
+  async *collection<T extends LpEntry = LpEntry>(link: string, params?: Params, schema?: z.ZodType<T, z.ZodTypeDef, unknown>): AsyncGenerator<T> {
     let next: string | undefined = this.url(link, params);
+    const first = next;
     const seen = new Set<string>();
+    const started = Date.now();
+    const { maxPages, collectionBudgetMs } = this.#opts;
     while (next) {
       if (seen.has(next)) throw new LaunchpadApiError(`collection ${this.resourceOf(next)} pages in a loop`, undefined, 'GET', next, '');
-      seen.add(next);
-      const page: LpCollectionPage | null = await this.get<LpCollectionPage>(next);
-      if (!page || !Array.isArray(page.entries)) {
-        throw new LaunchpadApiError(`${this.resourceOf(next)} is not a collection (no entries)`, 200, 'GET', next, '');
+      if (seen.size >= maxPages) throw new ForgeAnswerError('Launchpad', `GET ${this.resourceOf(first)}`, `the collection has more than ${maxPages} pages`);
+      if (Date.now() - started > collectionBudgetMs) {
+        throw new ForgeAnswerError('Launchpad', `GET ${this.resourceOf(first)}`, `reading the collection took longer than ${collectionBudgetMs / 1000} s (${seen.size} pages)`);
       }
-      yield* page.entries;
+      seen.add(next);
+      const page: z.output<typeof pageSchema> = await this.get(next, undefined, pageSchema);
+      const entries = page.entries as LpEntry[];
+      if (schema) {
+        for (const [i, entry] of entries.entries()) {
+          const parsed = schema.safeParse(entry);
+          if (!parsed.success) throw new ForgeAnswerError('Launchpad', `GET ${this.resourceOf(next)}`, `entries[${i}].${answerProblem(parsed.error)}`);
+          yield parsed.data;
+        }
+      } else yield* entries as T[];
       next = page.next_collection_link ? this.url(page.next_collection_link) : undefined;
     }
   }
@@ -167,7 +218,7 @@ export class LaunchpadClient {
     return out;
   }
 
-  async #request(method: 'GET' | 'POST', url: string, form?: string, idempotent = method === 'GET'): Promise<{ status: number; body: string; location?: string }> {
+  async #request(method: 'GET' | 'POST', url: string, form?: string, idempotent = method === 'GET'): Promise<{ status: number; body: string; location?: string; type?: string }> {
     const { retries, retryDelayMs, timeoutMs, log, signal, credentials } = this.#opts;
     const resource = this.resourceOf(url);
     for (let attempt = 0; ; attempt++) {
@@ -177,15 +228,15 @@ export class LaunchpadClient {
       const timeout = AbortSignal.timeout(timeoutMs);
       let response: Response;
       try {
-        response = await fetch(url, {
+        response = await this.#fetch(url, {
           method,
           headers,
           body: form,
-          redirect: 'follow',
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         });
       } catch (error) {
         if (signal?.aborted) throw error;
+        if (error instanceof ForgeAnswerError) throw new ForgeAnswerError('Launchpad', `${method} ${resource}`, error.problem);
         const timedOut = timeout.aborted;
         const what = timedOut ? `timed out after ${timeoutMs} ms` : `failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`;
         // A write whose answer was lost (timeout, reset) may have been applied: repeat only idempotent ones.
@@ -203,7 +254,7 @@ export class LaunchpadClient {
         await sleep(retryDelayMs * 2 ** attempt, signal);
         continue;
       }
-      if (response.ok) return { status: response.status, body, location: response.headers.get('location') ?? undefined };
+      if (response.ok) return { status: response.status, body, location: response.headers.get('location') ?? undefined, type: response.headers.get('content-type') ?? undefined };
       const oops = response.headers.get('x-lazr-oopsid') ?? undefined;
       const message = this.#explain(method, resource, response.status, body, form);
       throw new LaunchpadApiError(oops ? `${message} (Launchpad error id ${oops})` : message, response.status, method, url, body, oops);

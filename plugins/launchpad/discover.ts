@@ -5,9 +5,10 @@
  * message, trusted votes, prerequisite merged).
  */
 import type { BranchRef, Proposal, Readiness, Vote } from '../../hooks/index.js';
-import { Rejection, type Logger } from '../../core/index.js';
+import { Rejection, asForgeAnswerError, type Logger } from '../../core/index.js';
 import { evaluateVotes, type Criteria } from '../../core/index.js';
 import { LaunchpadApiError, type LaunchpadClient, type LpEntry } from './client.js';
+import { branchSchema, entrySchema, mergeProposalSchema, refSchema, repositorySchema, trustSchema, voteCommentSchema, voteSchema } from './answers.js';
 import type { ResolvedTarget } from './config.js';
 
 export interface DiscoverOptions {
@@ -108,7 +109,7 @@ export class Discovery {
   entry(link: string): Promise<LpEntry> {
     let e = this.#entries.get(link);
     if (!e) {
-      e = this.client.get<LpEntry>(link);
+      e = this.client.get(link, undefined, entrySchema);
       this.#entries.set(link, e);
       e.catch(() => this.#entries.delete(link));
     }
@@ -145,17 +146,17 @@ export class Discovery {
 
   async findTarget(target: ResolvedTarget): Promise<FoundTarget> {
     if (target.vcs === 'bzr') {
-      const branch = await this.client.named<LpEntry | null>('branches', 'getByUrl', { url: target.url });
+      const branch = await this.client.named('branches', 'getByUrl', { url: target.url }, branchSchema.nullable());
       if (!branch) throw new Error(`Launchpad has no bzr branch ${target.url} (for a git repository, set vcs: git)`);
       const identity = str(branch, 'bzr_identity') ?? target.url;
       const unique = str(branch, 'unique_name') ?? target.path;
       return { vcs: 'bzr', owner: branch, ref: branch, identity, branch: { vcs: 'bzr', url: this.bzrUrl(unique), branch: '' } };
     }
-    const repo = await this.client.named<LpEntry | null>('+git', 'getByPath', { path: target.path });
+    const repo = await this.client.named('+git', 'getByPath', { path: target.path }, repositorySchema.nullable());
     if (!repo) throw new Error(`Launchpad has no git repository ${target.url} (for a bzr branch, set vcs: bzr)`);
     const path = target.branch ?? str(repo, 'default_branch');
     if (!path) throw new Error(`Launchpad repository ${target.url} has no default branch: set the target's branch`);
-    const ref = await this.client.named<LpEntry | null>(repo.self_link, 'getRefByPath', { path });
+    const ref = await this.client.named(repo.self_link, 'getRefByPath', { path }, refSchema.nullable());
     if (!ref) throw new Error(`Launchpad repository ${target.url} has no branch ${path}`);
     const name = shortRef(str(ref, 'path') ?? path);
     return {
@@ -173,7 +174,7 @@ export class Discovery {
     const link = str(found.ref, 'landing_candidates_collection_link');
     if (!link) throw new Error(`Launchpad gave no landing candidates for ${found.identity}`);
     const out: Proposal[] = [];
-    for await (const mp of this.client.collection(link)) {
+    for await (const mp of this.client.collection(link, undefined, mergeProposalSchema)) {
       if (!this.#targets(mp, found)) {
         this.options.log.debug('skipping a candidate of another target', { proposal: mp.self_link, target: found.identity });
         continue;
@@ -181,6 +182,14 @@ export class Discovery {
       try {
         out.push(await this.proposal(mp, found));
       } catch (error) {
+        // A junk answer about one proposal is Launchpad's fault: it waits (status kept, nothing
+        // posted), the run ends as an internal error, and the other proposals go on.
+        const junk = asForgeAnswerError(error);
+        if (junk) {
+          this.options.log.error('Launchpad answered junk about a merge proposal: it waits', { proposal: mp.self_link, error: junk.message });
+          out.push({ ...this.#unreadable(mp, found, junk.message), readiness: { state: 'waiting', internal: true, reason: `internal error, not the proposal's fault: ${junk.message}` } });
+          continue;
+        }
         // One unreadable proposal (source repository deleted or private) must not stop the others.
         if (!unreadable(error)) throw error;
         this.options.log.warn('cannot read a merge proposal, it waits', { proposal: mp.self_link, error: (error as Error).message });
@@ -229,7 +238,7 @@ export class Discovery {
     const name = shortRef(path);
     const identity = `${str(repo, 'git_identity') ?? str(repo, 'unique_name')}:${name}`;
     const tip = async () => {
-      const ref = await this.client.named<LpEntry | null>(repo.self_link, 'getRefByPath', { path });
+      const ref = await this.client.named(repo.self_link, 'getRefByPath', { path }, refSchema.nullable());
       if (!ref) throw new ProposalDataError(`its source branch ${identity} no longer exists`);
       return str(ref, 'commit_sha1');
     };
@@ -281,14 +290,14 @@ export class Discovery {
     const link = str(mp, 'votes_collection_link');
     if (!link) return [];
     const out: Vote[] = [];
-    for await (const ref of this.client.collection(link)) {
+    for await (const ref of this.client.collection(link, undefined, voteSchema)) {
       const reviewerLink = str(ref, 'reviewer_link');
       const reviewer = personName(reviewerLink);
       let vote: Vote['vote'] | undefined;
       if (ref.is_pending === true) vote = 'Pending';
       else {
         const commentLink = str(ref, 'comment_link');
-        const comment = commentLink ? await this.client.get<LpEntry>(commentLink) : undefined;
+        const comment = commentLink ? await this.client.get(commentLink, undefined, voteCommentSchema) : undefined;
         const value = comment ? str(comment, 'vote') : undefined;
         vote = value && VOTE_NAMES.has(value as Vote['vote']) ? (value as Vote['vote']) : undefined;
       }
@@ -303,7 +312,7 @@ export class Discovery {
     const key = `${targetLink} ${reviewerLink}`;
     let t = this.#trust.get(key);
     if (!t) {
-      t = this.client.named<boolean>(targetLink, 'isPersonTrustedReviewer', { reviewer: reviewerLink }).then((v) => v === true);
+      t = this.client.named(targetLink, 'isPersonTrustedReviewer', { reviewer: reviewerLink }, trustSchema);
       this.#trust.set(key, t);
     }
     return t;
@@ -355,7 +364,7 @@ export class Discovery {
       if (!link || !path) return undefined;
       const repo = await this.entry(link);
       identity = `${str(repo, 'git_identity') ?? str(repo, 'unique_name')}:${shortRef(path)}`;
-      source = await this.client.named<LpEntry | null>(repo.self_link, 'getRefByPath', { path });
+      source = await this.client.named(repo.self_link, 'getRefByPath', { path }, refSchema.nullable());
       if (!source) return `the prerequisite branch ${identity} no longer exists; retarget or drop the prerequisite`;
     }
     const targets = str(source, 'landing_targets_collection_link');

@@ -8,6 +8,7 @@ import type { Outcome, ProjectConfig, TargetConfig } from '../../hooks/index.js'
 import { definePlugin, type PluginApi } from '../../core/index.js';
 import { parseCriteria } from '../../core/index.js';
 import { LaunchpadApiError, LaunchpadClient, type LpEntry } from './client.js';
+import { entrySchema, rootSchema } from './answers.js';
 import { configSchema, resolveTarget, targetSchema, type LaunchpadConfig } from './config.js';
 import { CredentialsError, parseCredentials, type OAuthCredentials } from './credentials.js';
 import { bzrUrlFor, Discovery, type LaunchpadMeta } from './discover.js';
@@ -112,8 +113,8 @@ export default definePlugin({
         return;
       }
       try {
-        const root = await lp.get<LpEntry>('');
-        const me = typeof root.me_link === 'string' ? await lp.get<LpEntry>(root.me_link) : undefined;
+        const root = await lp.get('', undefined, rootSchema);
+        const me = typeof root.me_link === 'string' ? await lp.get(root.me_link, undefined, entrySchema) : undefined;
         payload.notes.push({ source: NAME, message: `authenticated on ${lp.base} as ${String(me?.name ?? 'an anonymous user')}` });
         // Launchpad shows a token's access level nowhere and checks it only when a write
         // permission is checked (after the parameters are validated), so no harmless request

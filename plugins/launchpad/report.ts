@@ -8,6 +8,7 @@
  */
 import type { Logger } from '../../core/index.js';
 import { LaunchpadApiError, MAYBE_APPLIED, type LaunchpadClient, type LpEntry } from './client.js';
+import { commentSchema, entrySchema, mergeProposalSchema, rootSchema } from './answers.js';
 import type { LaunchpadMeta } from './discover.js';
 
 export interface ReporterOptions {
@@ -77,8 +78,8 @@ export class Reporter {
   /** Link of the landing user (the token's owner): the author of our own comments. */
   me(): Promise<string> {
     this.#me ??= this.client
-      .get<LpEntry>('')
-      .then((root) => (typeof root.me_link === 'string' ? this.client.get<LpEntry>(root.me_link) : undefined))
+      .get('', undefined, rootSchema)
+      .then((root) => (typeof root.me_link === 'string' ? this.client.get(root.me_link, undefined, entrySchema) : undefined))
       .then((me) => {
         if (typeof me?.self_link !== 'string') throw new Error('Launchpad does not say who the landing user is (no me_link): cannot tell our comments apart');
         return me.self_link;
@@ -98,7 +99,7 @@ export class Reporter {
     const me = await this.me();
     const link = typeof mp.all_comments_collection_link === 'string' ? mp.all_comments_collection_link : undefined;
     if (!link) return false;
-    for await (const existing of this.client.collection(link)) {
+    for await (const existing of this.client.collection(link, undefined, commentSchema)) {
       if (existing.author_link !== me) continue;
       if (since !== undefined && typeof existing.date_created === 'string' && Date.parse(existing.date_created) < since) continue;
       if (typeof existing.content === 'string' && firstParagraph(existing.content) === reason) return true;
@@ -156,7 +157,7 @@ export class Reporter {
   }
 
   async landed(meta: LaunchpadMeta, revision: string): Promise<void> {
-    const mp = await this.client.get<LpEntry>(meta.selfLink);
+    const mp = await this.client.get(meta.selfLink, undefined, mergeProposalSchema);
     await this.ensureStatus(meta, mp, 'Merged', revision);
   }
 
@@ -166,7 +167,7 @@ export class Reporter {
    * keep the proposal approved so that the next run tries again.
    */
   async rejected(meta: LaunchpadMeta, c: CommentText, options: { retry?: boolean } = {}): Promise<void> {
-    const mp = await this.client.get<LpEntry>(meta.selfLink);
+    const mp = await this.client.get(meta.selfLink, undefined, mergeProposalSchema);
     if (mp.queue_status !== 'Approved' && mp.queue_status !== 'Queued') {
       this.options.log.info('proposal is no longer approved, nothing to report', { proposal: meta.selfLink, status: String(mp.queue_status) });
       return;
@@ -179,7 +180,7 @@ export class Reporter {
 
   /** An internal error: say so without internals; the status stays (not the proposal's fault). */
   async error(meta: LaunchpadMeta, buildUrl: string | undefined): Promise<void> {
-    const mp = await this.client.get<LpEntry>(meta.selfLink);
+    const mp = await this.client.get(meta.selfLink, undefined, mergeProposalSchema);
     if (mp.queue_status !== 'Approved') return;
     await this.ensureComment(meta, mp, {
       reason:

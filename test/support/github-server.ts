@@ -119,6 +119,12 @@ export interface GithubServer {
   label(repo: string, number: number, label: string, actor: string): void;
   /** The next matching requests fail with this answer (once each). */
   failNext(...failures: InjectedFailure[]): void;
+  /**
+   * The next `count` requests matching `match` (`METHOD /path?query`, without the API
+   * prefix) get `respond`'s answer (junk, endless or redirected answers for robustness tests).
+   */
+  override(match: RegExp, respond: (res: ServerResponse, url: URL) => void | Promise<void>, count?: number): void;
+  clearOverrides(): void;
   /** Commit statuses of `sha`, newest first. */
   statuses(repo: string, sha: string): Json[];
   comments(repo: string, number: number): Json[];
@@ -162,6 +168,7 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
   const statuses = new Map<string, Json[]>();
   const requests: RecordedRequest[] = [];
   const failures: InjectedFailure[] = [];
+  const overrides: { match: RegExp; respond: (res: ServerResponse, url: URL) => void | Promise<void>; count: number }[] = [];
   let seq = 0;
   let url = '';
 
@@ -448,6 +455,14 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
         if (auth !== `token ${token}` && auth !== `bearer ${token}` && auth !== `Bearer ${token}`) {
           throw new HttpError(401, 'Bad credentials');
         }
+        const override = overrides.find((o) => o.count > 0 && o.match.test(`${method} ${path}${parsed.search}`));
+        if (override) {
+          override.count -= 1;
+          requests.push({ method, path, body });
+          res.removeHeader('content-type');
+          await override.respond(res, parsed);
+          return;
+        }
         const failure = failures.find((f) => !f.match || f.match.test(`${method} ${path}`));
         if (failure) {
           failures.splice(failures.indexOf(failure), 1);
@@ -539,6 +554,12 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
     },
     failNext(...list) {
       failures.push(...list);
+    },
+    override(match, respond, count = Infinity) {
+      overrides.push({ match, respond, count });
+    },
+    clearOverrides() {
+      overrides.length = 0;
     },
     statuses(full, sha) {
       return statuses.get(`${full}@${sha}`) ?? [];

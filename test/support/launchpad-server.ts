@@ -120,6 +120,9 @@ function iso(): string {
   return new Date().toISOString();
 }
 
+/** Writes a whole answer (status, headers, body) of an overridden request. */
+export type Responder = (res: ServerResponse, url: URL) => void | Promise<void>;
+
 export class LaunchpadServer {
   readonly people = new Map<string, { name: string; displayName: string }>();
   readonly repos = new Map<string, FakeGitRepository>();
@@ -132,6 +135,7 @@ export class LaunchpadServer {
   #root = '';
   #ids = 100;
   #failures: { count: number; status: number; match?: RegExp; afterApplying?: boolean }[] = [];
+  #overrides: { match: RegExp; respond: Responder; count: number }[] = [];
   #credentials: OAuthCredentials;
   #oopses = 0;
   accessLevel: NonNullable<LaunchpadServerOptions['accessLevel']>;
@@ -192,6 +196,19 @@ export class LaunchpadServer {
    */
   failAfterApplying(count: number, status: number, match: RegExp): void {
     this.#failures.push({ count, status, match, afterApplying: true });
+  }
+
+  /**
+   * The next `count` requests matching `match` (`METHOD /path?query`) get `respond`'s
+   * answer instead of Launchpad's (junk, endless or redirected answers for robustness tests).
+   */
+  override(match: RegExp, respond: Responder, count = Infinity): void {
+    this.#overrides.push({ match, respond, count });
+  }
+
+  /** Removes every override. */
+  clearOverrides(): void {
+    this.#overrides = [];
   }
 
   // ---- state building -------------------------------------------------------------
@@ -609,6 +626,13 @@ export class LaunchpadServer {
     const method = req.method ?? 'GET';
     const record: RecordedRequest = { method, path: url.pathname, op: undefined, params: Object.fromEntries(url.searchParams), status: 0 };
     this.requests.push(record);
+    const override = this.#overrides.find((o) => o.count > 0 && o.match.test(`${method} ${url.pathname}${url.search}`));
+    if (override) {
+      override.count -= 1;
+      record.status = -2;
+      await override.respond(res, url);
+      return;
+    }
     let answer: { status: number; body: unknown; headers: Record<string, string> } | undefined;
     const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       answer = { status, body, headers };

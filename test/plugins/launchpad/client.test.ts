@@ -1,3 +1,4 @@
+import { refSchema, repositorySchema } from '../../../plugins/launchpad/answers.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LaunchpadApiError, LaunchpadClient } from '../../../plugins/launchpad/client.js';
@@ -59,15 +60,15 @@ describe('LaunchpadClient against the local Launchpad', () => {
   after(() => lp.close());
 
   test('named reads find a repository (or null) and follow its links', async () => {
-    const repo = await client.named<Record<string, string>>('+git', 'getByPath', { path: 'brz' });
+    const repo = await client.named('+git', 'getByPath', { path: 'brz' }, repositorySchema);
     assert.equal(repo.unique_name, '~brz-team/brz/+git/brz');
-    assert.equal(await client.named('+git', 'getByPath', { path: 'nope' }), null);
-    const ref = await client.named<Record<string, string>>(repo.self_link!, 'getRefByPath', { path: 'master' });
+    assert.equal(await client.named('+git', 'getByPath', { path: 'nope' }, repositorySchema.nullable()), null);
+    const ref = await client.named(repo.self_link, 'getRefByPath', { path: 'master' }, refSchema.passthrough());
     assert.equal(ref.commit_sha1, 'a'.repeat(40));
   });
 
   test('collections are read across pages through next_collection_link', async () => {
-    const ref = await client.named<Record<string, string>>('~brz-team/brz/+git/brz', 'getRefByPath', { path: 'master' });
+    const ref = await client.named('~brz-team/brz/+git/brz', 'getRefByPath', { path: 'master' }, refSchema);
     const entries = await client.all(ref.landing_candidates_collection_link!);
     assert.equal(entries.length, 5);
     assert.deepEqual(entries.map((e) => e.source_git_path), ['f1', 'f2', 'f3', 'f4', 'f5'].map((b) => `refs/heads/${b}`));
@@ -96,7 +97,7 @@ describe('LaunchpadClient against the local Launchpad', () => {
   test('503 twice then 200: the request succeeds after retrying', async () => {
     lp.failNext(2, 503);
     const before = lp.requests.length;
-    const repo = await client.named<Record<string, string>>('+git', 'getByPath', { path: 'brz' });
+    const repo = await client.named('+git', 'getByPath', { path: 'brz' }, repositorySchema);
     assert.equal(repo.unique_name, '~brz-team/brz/+git/brz');
     assert.deepEqual(lp.requests.slice(before).map((r) => r.status), [503, 503, 200]);
   });
