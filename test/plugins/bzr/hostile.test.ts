@@ -3,7 +3,8 @@
  * single argv entries and land (or are refused) literally.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
@@ -74,5 +75,21 @@ describe('bzr plugin: hostile input', suiteNeeds('brz', missingCommands('brz')),
       r.fetch({ ...proposal, target: { ...proposal.target, url: '--no-tree' } }),
       (error: Error) => /target branch URL "--no-tree" starts with "-"/.test(error.message) && error.name !== 'Rejection',
     );
+  });
+
+  test('brz loads no plugin of a site directory (only its own core plugins)', async () => {
+    const feature = await branchWith(b, 'plugin-probe', { 'p.txt': 'p\n' }, 'probe');
+    const r = await newRun();
+    // A site-packages plugin, in the user site of brz's HOME: a site plugin brz would load.
+    const home = join(r.harness.run.workdir, 'bzr-home');
+    const site = spawnSync('python3', ['-m', 'site', '--user-site'], { env: { ...process.env, HOME: home }, encoding: 'utf8' }).stdout.trim();
+    assert.ok(site.startsWith(home), site);
+    const pluginDir = join(site, 'breezy', 'plugins', 'byoci_probe');
+    mkdirSync(pluginDir, { recursive: true });
+    const probe = join(b.root, 'SITE-PLUGIN-LOADED');
+    writeFileSync(join(pluginDir, '__init__.py'), `open(${JSON.stringify(probe)}, 'w').write('loaded')\n`);
+    const checkout = await r.fetch(proposalFor(b, feature.path, feature.revid));
+    assert.equal(checkout.sourceRevision, feature.revid);
+    assert.equal(existsSync(probe), false, 'a site plugin was loaded by brz');
   });
 });
