@@ -58,11 +58,20 @@ export async function brzOk(env: BrzEnv, cwd: string, args: readonly string[], w
   return result.stdout;
 }
 
-/** The last meaningful line brz printed on stderr (its `brz: ERROR: ...`). */
+/** Lines ssh prints on a failed login or host key check (they reach brz's stderr as they are). */
+const SSH_REASON = /^(\S+: )?(Permission denied|Host key verification failed|No \S+ host key is known|ssh: |kex_exchange_identification|Connection (closed|refused|timed out)|@+ WARNING)/;
+
+/**
+ * The last meaningful line brz printed on stderr (its `brz: ERROR: ...`), after ssh's own
+ * reason when ssh printed one (`Permission denied (publickey).`): brz's own line alone only
+ * says the connection closed.
+ */
 export function lastLine(result: Pick<RunResult, 'stderr' | 'stdout'>): string {
   const lines = `${result.stderr}\n${result.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
   const error = lines.filter((l) => l.startsWith('brz: ERROR:'));
-  return error[error.length - 1] ?? lines[lines.length - 1] ?? '(no output)';
+  const last = error[error.length - 1] ?? lines[lines.length - 1] ?? '(no output)';
+  const ssh = [...new Set(lines.filter((l) => SSH_REASON.test(l)))].slice(-3);
+  return ssh.length ? `${ssh.join(' | ')} | ${last}` : last;
 }
 
 /** A dotted revno (`12`, `3.1.4`) as `revision-info` prints it for a revision in the branch's ancestry. */

@@ -3,7 +3,9 @@
  * `ssh-key` secret and the configured known_hosts, through the BRZ_SSH wrapper.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { startSshAgent } from '../../../core/ssh-agent.js';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
@@ -60,6 +62,38 @@ describe('bzr plugin over bzr+ssh', suiteNeeds('sshd and brz', missing), () => {
       await assert.rejects(r.fetch(proposal), /cannot fetch the target branch bzr\+ssh:\/\/127\.0\.0\.1:\d+\/.*trunk/);
     } finally {
       await r.cleanup();
+    }
+  });
+
+  test('without the secret, a key held only in the slave\'s ssh-agent works; without it ssh\'s own reason is kept', async () => {
+    const feature = await branchWith(b, 'agent-only', { 'a.txt': 'agent\n' }, 'agent only');
+    const agentDir = mkdtempSync(join(tmpdir(), 'byoci-slave-agent-'));
+    const agent = await startSshAgent(agentDir, sshd.clientKey);
+    const saved = process.env.SSH_AUTH_SOCK;
+    const proposal = () => {
+      const p = proposalFor(b, overSsh(feature.path), feature.revid);
+      return { ...p, target: { ...p.target, url: overSsh(b.trunk) } };
+    };
+    try {
+      process.env.SSH_AUTH_SOCK = agent.socket;
+      const r = await bzrRun({ knownHosts: sshd.knownHosts });
+      try {
+        assert.equal((await r.fetch(proposal())).sourceRevision, feature.revid);
+      } finally {
+        await r.cleanup();
+      }
+      delete process.env.SSH_AUTH_SOCK;
+      const without = await bzrRun({ knownHosts: sshd.knownHosts });
+      try {
+        await assert.rejects(without.fetch(proposal()), /Permission denied \(publickey\)/);
+      } finally {
+        await without.cleanup();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = saved;
+      await agent.stop();
+      rmSync(agentDir, { recursive: true, force: true });
     }
   });
 });

@@ -3,7 +3,9 @@
  * configured known_hosts; the key file lives only for the run.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { startSshAgent } from '../../../core/ssh-agent.js';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { suiteNeeds } from '../../support/components.js';
@@ -86,6 +88,35 @@ describe('git plugin over ssh', suiteNeeds('sshd', sshdMissing()), () => {
       assert.equal(r.harness.redactor.redact(sshd.clientKey), REDACTION_MASK);
     } finally {
       await r.cleanup();
+    }
+  });
+
+  test('without the secret, a key held only in the slave\'s ssh-agent works; without it ssh\'s own reason is kept', async () => {
+    const approved = await branchWith(repos, 'agent-only', { 'agent.txt': 'agent\n' }, 'agent only');
+    const agentDir = mkdtempSync(join(tmpdir(), 'byoci-slave-agent-'));
+    const agent = await startSshAgent(agentDir, sshd.clientKey);
+    const saved = process.env.SSH_AUTH_SOCK;
+    try {
+      process.env.SSH_AUTH_SOCK = agent.socket;
+      const r = await gitRun({ knownHosts: sshd.knownHosts });
+      try {
+        const checkout = await r.fetch(overSsh('agent-only', approved));
+        assert.equal(checkout.sourceRevision, approved);
+      } finally {
+        await r.cleanup();
+      }
+      delete process.env.SSH_AUTH_SOCK;
+      const without = await gitRun({ knownHosts: sshd.knownHosts });
+      try {
+        await assert.rejects(without.fetch(overSsh('agent-only', approved)), /Permission denied \(publickey\)/);
+      } finally {
+        await without.cleanup();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = saved;
+      await agent.stop();
+      rmSync(agentDir, { recursive: true, force: true });
     }
   });
 });
