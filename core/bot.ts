@@ -27,9 +27,11 @@ import { ConfigError, EXIT, PluginError, Rejection, UsageError, asForgeAnswerErr
 import { resolvePlugins, type ExtraNeeds } from './loader.js';
 import { claimRunDir, removeStaleRunDirs } from './rundirs.js';
 import type { Logger } from './logger.js';
-import type { PluginRegistry, RunInfo } from './plugin.js';
+import type { AnyPlugin, PluginRegistry, RunInfo } from './plugin.js';
 import { createPluginApi, validatePluginConfig } from './plugin-api.js';
-import { applyPlugin, interceptHooks } from './taps.js';
+import { applyPlugin, interceptHooks, type InterceptOptions, type TapStatus } from './taps.js';
+import { resolveTargets, type RawTarget } from './targets.js';
+import type { HookName } from '../hooks/index.js';
 import { processOwner } from './owner.js';
 import { openStore, type Db } from '../store/index.js';
 import { QUEUE_MIGRATIONS, QueueStore, openQueueStore, syncConfigFreezes, targetKey } from './queue/index.js';
@@ -55,6 +57,8 @@ export interface BotOptions {
   keep?: boolean;
   buildUrl?: string;
   runId?: string;
+  /** Tap timeouts per hook (ms) overriding core's defaults, and the settle grace time. */
+  taps?: { timeouts?: Partial<Record<HookName, number>>; settleMs?: number };
 }
 
 export type { Candidate, LandingResult };
@@ -127,12 +131,31 @@ function withMessageChecked(proposal: Proposal): Proposal {
   return { ...proposal, readiness: { state: 'rejected', code: r.code, reason: r.reason } };
 }
 
-function projectsOf(config: LoadedConfig): ProjectConfig[] {
-  return Object.entries(config.settings.projects).map(([name, project]) => ({
-    name,
-    targets: project.targets,
-    test: project.test as TestSpec,
-  }));
+/** The projects with their targets validated by their forges' schemas. */
+function projectsOf(
+  config: LoadedConfig,
+  loaded: readonly { plugin: AnyPlugin; configKey: string; config: unknown }[],
+): { projects: ProjectConfig[]; problems: ConfigProblem[] } {
+  const forges = new Map<string, { plugin: AnyPlugin; config: unknown }>();
+  for (const entry of loaded) {
+    forges.set(entry.plugin.name, entry);
+    forges.set(entry.configKey, entry);
+  }
+  const backends = new Set(['auto', ...loaded.flatMap((e) => e.plugin.handles?.backends ?? [])]);
+  const problems: ConfigProblem[] = [];
+  const projects = Object.entries(config.settings.projects).map(([name, project]) => {
+    const resolved = resolveTargets(name, project.targets as RawTarget[], forges, config.configDir);
+    problems.push(...resolved.problems);
+    const test = project.test as TestSpec;
+    if (!backends.has(test.backend)) {
+      problems.push({
+        path: `projects.${name}.test.backend`,
+        message: `no loaded plugin provides backend ${JSON.stringify(test.backend)} (known: ${[...backends].join(', ')})`,
+      });
+    }
+    return { name, targets: resolved.targets, test };
+  });
+  return { projects, problems };
 }
 
 export class Bot {
@@ -142,6 +165,10 @@ export class Bot {
   readonly plugins: readonly string[];
   /** VCS of the configured targets (what `verify` checks tools for). */
   readonly vcs: readonly string[];
+  /** What the loaded plugins handle (VCS, container backends), as they declared it. */
+  readonly handles: { readonly vcs: readonly string[]; readonly backends: readonly string[] };
+  /** Taps running now, and those aborted that never settled. */
+  readonly taps: TapStatus;
   readonly #log: Logger;
   readonly #redactor: Redactor;
   readonly #controller: AbortController;
@@ -161,6 +188,8 @@ export class Bot {
     projects: ProjectConfig[];
     plugins: string[];
     vcs: string[];
+    handles: { vcs: string[]; backends: string[] };
+    tapStatus: TapStatus;
     log: Logger;
     redactor: Redactor;
     controller: AbortController;
@@ -177,6 +206,8 @@ export class Bot {
     this.projects = parts.projects;
     this.plugins = parts.plugins;
     this.vcs = parts.vcs;
+    this.handles = Object.freeze({ vcs: Object.freeze(parts.handles.vcs), backends: Object.freeze(parts.handles.backends) });
+    this.taps = parts.tapStatus;
     this.#log = parts.log;
     this.#redactor = parts.redactor;
     this.#controller = parts.controller;
@@ -206,6 +237,8 @@ export class Bot {
       return { ...entry, config: result.config };
     });
     if (problems.length) throw new ConfigError(problems.map(locate));
+    const { projects, problems: targetProblems } = projectsOf(config, validated);
+    if (targetProblems.length) throw new ConfigError(targetProblems.map(locate));
 
     const controller = new AbortController();
     const runId = options.runId ?? newRunId();
@@ -225,7 +258,7 @@ export class Bot {
     await removeStaleRunDirs(settings.workdir, log, [`run-${runId}`]);
 
     const hooks = createHooks();
-    interceptHooks(hooks, log);
+    const tapStatus = interceptHooks(hooks, log, { ...options.taps, signal: controller.signal } satisfies InterceptOptions);
     const stores = options.stores ?? [];
     const secretProblems: Problem[] = [];
     const secretNotes: Note[] = [];
@@ -264,9 +297,15 @@ export class Bot {
     return new Bot({
       hooks,
       run,
-      projects: projectsOf(config),
+      projects,
       plugins: validated.map((p) => p.plugin.name),
-      vcs: [...needs.vcs],
+      // The VCS of the configured targets: each target's branch, as its forge states it.
+      vcs: [...new Set([...needs.vcs, ...projects.flatMap((p) => p.targets.map((t) => t.branch.vcs))])],
+      handles: {
+        vcs: [...new Set(validated.flatMap((p) => p.plugin.handles?.vcs ?? []))],
+        backends: [...new Set(validated.flatMap((p) => p.plugin.handles?.backends ?? []))],
+      },
+      tapStatus,
       log,
       redactor,
       controller,
@@ -288,7 +327,15 @@ export class Bot {
   async verify(): Promise<{ problems: Problem[]; notes: Note[] }> {
     const problems: Problem[] = [...this.#secretProblems];
     const notes: Note[] = [...this.#secretNotes];
-    await this.hooks.verify.promise({ projects: this.projects, plugins: this.plugins, vcs: this.vcs, problems, notes, signal: this.run.signal });
+    await this.hooks.verify.promise({
+      projects: this.projects,
+      plugins: this.plugins,
+      vcs: this.vcs,
+      handles: this.handles,
+      problems,
+      notes,
+      signal: this.run.signal,
+    });
     return { problems, notes };
   }
 
@@ -318,7 +365,7 @@ export class Bot {
           this.#discoveryErrors.push(junk.message);
           continue;
         }
-        for (const proposal of proposals ?? []) out.push({ project, proposal });
+        for (const proposal of proposals ?? []) out.push({ project, proposal, target });
       }
     }
     return out;
@@ -346,6 +393,11 @@ export class Bot {
       const groups = groupByTarget(candidates);
       for (const group of groups) {
         if (this.run.signal.aborted) break;
+        if (this.taps.abandoned.length) {
+          // A tap ignored its abort and may still be working: land nothing more in this run.
+          this.#log.error('a tap did not stop after being aborted: not landing anything more in this run', { taps: [...this.taps.abandoned] });
+          break;
+        }
         const done = await driver.driveTarget(group, filter.proposal);
         results.push(...done.results);
         if (done.busy) busy.push({ target: group.key, holder: done.busy.holder, pid: done.busy.pid, host: done.busy.host, since: done.busy.acquired_at });
@@ -412,6 +464,7 @@ export class Bot {
       test: (project, dir, proposal, revision) => this.test(project, dir, proposal, revision),
       bail: (hook, promise, target) => this.#bail(hook, promise, target),
       testRejection,
+      stopped: () => this.taps.abandoned.length > 0,
     });
   }
 
@@ -504,7 +557,7 @@ export class Bot {
     if (this.#shutDown) return;
     this.#shutDown = true;
     try {
-      await this.hooks.shutdown.promise({ reason });
+      await this.hooks.shutdown.promise({ reason, signal: new AbortController().signal });
     } finally {
       this.#ledger.close();
       if (!this.#keep) await rm(this.run.workdir, { recursive: true, force: true });

@@ -1,8 +1,26 @@
 /**
- * Core's public surface: what plugins may import (besides `hooks/`).
+ * Core's public surface: what plugins may import (besides `hooks/`). Published as the
+ * package's main entry, `byoci` (see docs/plugins.md): definePlugin, the hook and payload
+ * types, errors, the process runner, logger types, targets and votes helpers.
  */
-export { definePlugin } from './plugin.js';
-export type { AnyPlugin, BuiltinPlugin, ConfigNeeds, PluginApi, PluginDefinition, PluginRegistry, PluginSecrets, RegistryEntry, RunInfo, SecretDeclaration } from './plugin.js';
+export type * from '../hooks/index.js';
+export { HOOK_NAMES } from '../hooks/index.js';
+export { PLUGIN_API_VERSION, SUPPORTED_API_VERSIONS, definePlugin } from './plugin.js';
+export type {
+  AnyPlugin,
+  BuiltinPlugin,
+  ConfigNeeds,
+  ForgeTargets,
+  PluginApi,
+  PluginDefinition,
+  PluginHandles,
+  PluginRegistry,
+  PluginSecrets,
+  RegistryEntry,
+  RunInfo,
+  SecretDeclaration,
+} from './plugin.js';
+export { canonicalUrl, targetKey, targetOptions } from './targets.js';
 export {
   ConfigError,
   EXIT,

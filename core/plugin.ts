@@ -17,7 +17,7 @@
  * ```
  */
 import type { z } from 'zod';
-import type { TapHooks } from '../hooks/index.js';
+import type { BranchRef, TapHooks } from '../hooks/index.js';
 import type { Logger } from './logger.js';
 
 export interface SecretDeclaration {
@@ -69,20 +69,63 @@ export interface PluginApi<C = unknown, K extends string = string> {
   resolvePath(path: string): string;
 }
 
-export interface PluginDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, K extends string = string> {
+/**
+ * What a forge plugin declares about the targets it owns (`projects.<p>.targets[]` whose
+ * `forge` is its name). Core validates every such target with `schema` when it loads the
+ * config (problems carry file and line), and asks `branch` which branch it names.
+ */
+export interface ForgeTargets<T extends z.ZodTypeAny = z.ZodTypeAny> {
+  /** Schema of one target entry (the `forge` key is removed before parsing). */
+  readonly schema: T;
+  /**
+   * The branch a parsed target names, from the config alone (no I/O): VCS plugins read it
+   * instead of the forge's fields, and `targetKey()` keys the landing queue on it.
+   * `configDir` resolves relative paths; `config` is the plugin's validated config.
+   */
+  branch(target: z.output<T>, context: { configDir: string; config: unknown }): BranchRef;
+}
+
+/** What a plugin handles, so core and other plugins need not guess from names. */
+export interface PluginHandles {
+  /** Version control systems whose branches it fetches, merges and pushes (e.g. `git`). */
+  readonly vcs?: readonly string[];
+  /** Container backends it runs tests in: the names `test.backend` may take (e.g. `lxd`). */
+  readonly backends?: readonly string[];
+}
+
+export interface PluginDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, K extends string = string, T extends z.ZodTypeAny = z.ZodTypeAny> {
   /** One name constant per plugin: used for taps, log scope and error tags. */
   readonly name: string;
   readonly description: string;
+  /**
+   * The plugin API version the plugin was written against (`PLUGIN_API_VERSION` of the
+   * byoci it was built with). Core refuses a plugin of another major version, with a
+   * message saying which versions it supports. Built-ins omit it (always current).
+   */
+  readonly apiVersion?: number;
   /** Schema of the plugin's section in the config (`plugins.<name>`). */
   readonly config?: S;
   readonly secrets?: Readonly<Record<K, SecretDeclaration>>;
+  /** Set by forge plugins: the schema and branch of their targets. */
+  readonly forge?: ForgeTargets<T>;
+  /** What the plugin handles (VCS, container backends). */
+  readonly handles?: PluginHandles;
   apply(hooks: TapHooks, api: PluginApi<z.output<S>, K>): void;
 }
 
+/**
+ * Version of the plugin API this byoci implements. A plugin declaring another
+ * `apiVersion` is refused at load with a clear error (see docs/plugins.md).
+ */
+export const PLUGIN_API_VERSION = 1;
+
+/** API versions this core loads. */
+export const SUPPORTED_API_VERSIONS: readonly number[] = Object.freeze([1]);
+
 /** Identity function that types a plugin definition. */
-export function definePlugin<S extends z.ZodTypeAny = z.ZodTypeAny, K extends string = never>(
-  definition: PluginDefinition<S, K>,
-): PluginDefinition<S, K> {
+export function definePlugin<S extends z.ZodTypeAny = z.ZodTypeAny, K extends string = never, T extends z.ZodTypeAny = z.ZodTypeAny>(
+  definition: PluginDefinition<S, K, T>,
+): PluginDefinition<S, K, T> {
   if (!/^[a-z][a-z0-9-]*$/.test(definition.name)) {
     throw new Error(`plugin name ${JSON.stringify(definition.name)} must be lower-case letters, digits and dashes`);
   }
@@ -91,7 +134,7 @@ export function definePlugin<S extends z.ZodTypeAny = z.ZodTypeAny, K extends st
 
 /** A plugin definition of any config/secret types (what registries hold). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyPlugin = PluginDefinition<any, any>;
+export type AnyPlugin = PluginDefinition<any, any, any>;
 
 /**
  * What a run's configuration needs, computed from the config alone (no plugin imported):

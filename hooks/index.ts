@@ -13,7 +13,11 @@
  * - Every tap is wrapped by core: timing, logging, a timeout, and `{plugin, hook}` stamped
  *   on any error it throws. Throw a `Rejection` (core/errors) to reject a proposal with a
  *   comment; anything else is an internal error.
- * - Taps receive `signal`, aborted when the run is interrupted (SIGINT/SIGTERM) or times out.
+ * - Every tap gets its own `AbortSignal`: `payload.signal` where the payload has one, and
+ *   always `context.signal` (the argument after the hook's, see `TapContext`). It fires
+ *   when the run is interrupted (SIGINT/SIGTERM; not for `shutdown`) and when the tap's
+ *   timeout passes; core then waits for the tap to settle. Hand it to every process and
+ *   request the tap starts, and stop when it fires.
  */
 import { AsyncParallelHook, AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook } from 'tapable';
 import type {
@@ -26,7 +30,7 @@ import type {
   Proposal,
   PushResult,
   QueueEvent,
-  TargetConfig,
+  Target,
   TestResult,
   TestSpec,
 } from './types.js';
@@ -47,6 +51,8 @@ export interface VerifyPayload {
    * Always set by core; when absent (a plugin's own tests) plugins read `targets[].vcs`.
    */
   vcs?: readonly string[];
+  /** What the loaded plugins handle (declared in their definitions; no guessing by name). */
+  handles?: { readonly vcs: readonly string[]; readonly backends: readonly string[] };
   /** Push every problem found; core reports all of them together and stops (exit 2). */
   problems: Problem[];
   /** Push facts worth a line in `byoci doctor` (e.g. "lxd: daemon 5.0.2 answers, image hostusr"). */
@@ -57,7 +63,8 @@ export interface VerifyPayload {
 /** Context of `discover` (the proposals list is the waterfall value). */
 export interface DiscoverPayload {
   project: ProjectConfig;
-  target: TargetConfig;
+  /** The configured target: its branch, and the forge's own options (read by that forge only). */
+  target: Target;
   signal: AbortSignal;
 }
 
@@ -128,6 +135,16 @@ export interface SweepPayload {
 
 export interface ShutdownPayload {
   reason: 'done' | 'error' | 'signal';
+  /**
+   * The tap's signal: fires only at its timeout (shutdown runs after an interrupt, to clean
+   * up). Always set for taps by core (also as `context.signal`); callers may omit it.
+   */
+  signal?: AbortSignal;
+}
+
+/** The last argument of every tap: the tap's own signal (the only one `report` taps get). */
+export interface TapContext {
+  signal: AbortSignal;
 }
 
 /**
@@ -263,7 +280,7 @@ export interface TapOptions {
 
 /** A hook as a plugin sees it: it can only be tapped, with an async function. */
 export interface Tappable<Args extends unknown[], Result> {
-  tapPromise(fn: (...args: Args) => Promise<Result>, options?: TapOptions): void;
+  tapPromise(fn: (...args: [...Args, TapContext]) => Promise<Result>, options?: TapOptions): void;
 }
 
 /**
@@ -285,7 +302,7 @@ export interface TapHooks {
 }
 
 type HookArgs<H> = H extends { promise(...args: infer A): Promise<unknown> } ? A : never;
-type FacadeArgs<T> = T extends Tappable<infer A, unknown> ? A : never;
+type FacadeArgs<T> = T extends Tappable<infer A, infer _R> ? A : never;
 /** Compile-time check that TapHooks matches the hooks built by createHooks(). */
 export type TapHooksInStep = {
   [K in HookName]: HookArgs<Hooks[K]> extends FacadeArgs<TapHooks[K]>

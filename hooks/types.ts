@@ -3,8 +3,11 @@
  * core's public surface) to describe what they receive and return.
  */
 
-/** Which version control system a branch lives in. A fetch/merge/push plugin handles one. */
-export type Vcs = 'git' | 'bzr';
+/**
+ * Which version control system a branch lives in. A fetch/merge/push plugin handles the
+ * ones it declares (`handles.vcs` of its definition); git and bzr are built in.
+ */
+export type Vcs = 'git' | 'bzr' | (string & {});
 
 /** A branch a plugin can fetch from or push to. `url` is anything the VCS accepts. */
 export interface BranchRef {
@@ -15,12 +18,20 @@ export interface BranchRef {
   branch: string;
 }
 
-/** Target of a project as configured by the operator (never read from a branch). */
-export interface TargetConfig {
+/**
+ * A target of a project as configured by the operator (never read from a branch), after
+ * core validated it with its forge's target schema (`forge.target` of the forge plugin).
+ */
+export interface Target<Options = Readonly<Record<string, unknown>>> {
   /** Name of the forge plugin that owns the target ("local", "launchpad", "github"...). */
   forge: string;
-  /** Forge-specific settings (repo path, lp: URL, owner/repo, base branch...). */
-  [key: string]: unknown;
+  /**
+   * The branch the target names, as its forge states it from the config (no I/O): what
+   * VCS plugins and the landing queue read. `targetKey()` (core) is its canonical key.
+   */
+  branch: BranchRef;
+  /** The forge's own settings, as its target schema parsed them. Only that forge reads them. */
+  options: Options;
 }
 
 /** How the tests of a project run; validated by core before anything runs. */
@@ -57,7 +68,7 @@ export interface TestSpec {
 /** A project: a set of targets sharing one test spec. */
 export interface ProjectConfig {
   name: string;
-  targets: TargetConfig[];
+  targets: Target[];
   test: TestSpec;
 }
 

@@ -14,7 +14,7 @@ import { realpathSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findCredentialElements, findCredentials } from './credentials.js';
-import { parseJob, type JobModel } from './model.js';
+import { JENKINS_VARIABLES, parseJob, type JobModel } from './model.js';
 import { readProjects, type ProjectEntry } from './projects.js';
 import { JOBS_DIR, JobsRenderError, renderJobs } from './render.js';
 import { parseCommands } from './shell-words.js';
@@ -28,11 +28,7 @@ export type JobKind = (typeof JOB_KINDS)[number];
 /** What each kind of job must call. */
 const SUBCOMMAND: Record<JobKind, string> = { trigger: 'list', land: 'land', test: 'test' };
 
-/** Variables Jenkins sets for every build (and `byoci job run` too). */
-export const JENKINS_VARIABLES = [
-  'WORKSPACE', 'WORKSPACE_TMP', 'BUILD_NUMBER', 'BUILD_ID', 'BUILD_DISPLAY_NAME', 'BUILD_TAG', 'BUILD_URL',
-  'JOB_NAME', 'JOB_BASE_NAME', 'JOB_URL', 'JENKINS_URL', 'NODE_NAME', 'NODE_LABELS', 'EXECUTOR_NUMBER',
-];
+export { JENKINS_VARIABLES } from './model.js';
 
 const CONTROLLER_LABELS = new Set(['master', 'built-in']);
 

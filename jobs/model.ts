@@ -153,3 +153,9 @@ export function parseJob(name: string, xml: string): JobModel {
     xml: root,
   };
 }
+
+/** Variables Jenkins sets for every build (and `byoci job run` too). */
+export const JENKINS_VARIABLES = [
+  'WORKSPACE', 'WORKSPACE_TMP', 'BUILD_NUMBER', 'BUILD_ID', 'BUILD_DISPLAY_NAME', 'BUILD_TAG', 'BUILD_URL',
+  'JOB_NAME', 'JOB_BASE_NAME', 'JOB_URL', 'JENKINS_URL', 'NODE_NAME', 'NODE_LABELS', 'EXECUTOR_NUMBER',
+];

@@ -12,8 +12,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Writable } from 'node:stream';
 import { UsageError } from '../core/index.js';
-import { JENKINS_VARIABLES } from './check.js';
-import { parseJob, type JobModel } from './model.js';
+import { JENKINS_VARIABLES, parseJob, type JobModel } from './model.js';
 import { JOBS_DIR, renderJobs } from './render.js';
 
 export interface RunJobOptions {

@@ -6,8 +6,6 @@
  * or a hidden prompt, never from argv (argv lands in shell history and the process list).
  */
 import type { Readable, Writable } from 'node:stream';
-import type { AnyPlugin } from '../core/plugin.js';
-import { EXIT } from '../core/errors.js';
 import type { SecretsConfig, StoreName } from './config.js';
 import { declaredSecrets } from './declared.js';
 import { envVarName } from './env.js';
@@ -15,7 +13,7 @@ import { SecretKeyError, SecretStoreError } from './errors.js';
 import { parseKey } from './keys.js';
 import { createStores, type CreateStoresOptions } from './lookup.js';
 import { PromptCancelled, promptHidden, readPipedValue, type TtyInput } from './prompt.js';
-import type { SecretStore } from './types.js';
+import { SECRETS_EXIT, type SecretStore, type SecretsDeclarer } from './types.js';
 
 export interface SecretsIo {
   stdin: TtyInput;
@@ -53,15 +51,15 @@ async function guard(io: SecretsIo, fn: () => Promise<number>): Promise<number> 
   } catch (error) {
     if (error instanceof SecretKeyError) {
       line(io.stderr, `byoci secrets: ${error.message}`);
-      return EXIT.usage;
+      return SECRETS_EXIT.usage;
     }
     if (error instanceof SecretStoreError) {
       line(io.stderr, `byoci secrets: ${error.message}`);
-      return EXIT.internal;
+      return SECRETS_EXIT.internal;
     }
     if (error instanceof PromptCancelled) {
       line(io.stderr, 'byoci secrets: cancelled, nothing stored');
-      return EXIT.usage;
+      return SECRETS_EXIT.usage;
     }
     throw error;
   }
@@ -100,7 +98,7 @@ export async function secretsSet(ctx: SecretsContext, opts: SetOptions, io: Secr
           'Nothing was stored. If that was the real secret, rotate it. Pipe the value on stdin or type it at the prompt: ' +
           `byoci secrets set ${opts.key} < file`,
       );
-      return EXIT.usage;
+      return SECRETS_EXIT.usage;
     }
     parseKey(opts.key);
     const stores = storesOf(ctx);
@@ -110,7 +108,7 @@ export async function secretsSet(ctx: SecretsContext, opts: SetOptions, io: Secr
       : await readPipedValue(io.stdin);
     if (value === '') {
       line(io.stderr, `byoci secrets set: empty value for ${opts.key}, nothing stored`);
-      return EXIT.usage;
+      return SECRETS_EXIT.usage;
     }
     await store.set!(opts.key, value);
     line(io.stderr, `${opts.key}: stored in ${store.name}`);
@@ -120,7 +118,7 @@ export async function secretsSet(ctx: SecretsContext, opts: SetOptions, io: Secr
         line(io.stderr, `warning: ${earlier.name} also holds ${opts.key} and is asked first (secrets.order): the value just stored is not used`);
       }
     }
-    return EXIT.ok;
+    return SECRETS_EXIT.ok;
   });
 }
 
@@ -140,11 +138,11 @@ export async function secretsGet(ctx: SecretsContext, opts: GetOptions, io: Secr
       if (opts.reveal) io.stdout.write(value.endsWith('\n') ? value : value + '\n');
       else if (ctx.json) printJson(io, { key: opts.key, set: true, store: store.name });
       else line(io.stdout, `${opts.key}: set (${store.name}); add --reveal to print the value`);
-      return EXIT.ok;
+      return SECRETS_EXIT.ok;
     }
     if (ctx.json) printJson(io, { key: opts.key, set: false, store: null });
     else line(io.stderr, `${opts.key}: not set in any store (${stores.map((s) => s.name).join(', ')})`);
-    return EXIT.rejected;
+    return SECRETS_EXIT.rejected;
   });
 }
 
@@ -165,7 +163,7 @@ export async function secretsList(ctx: SecretsContext, _opts: Record<string, nev
         else line(io.stdout, `${r.store}: ${r.keys.length ? r.keys.join(' ') : '(none)'}`);
       }
     }
-    return report.some((r) => r.error) ? EXIT.internal : EXIT.ok;
+    return report.some((r) => r.error) ? SECRETS_EXIT.internal : SECRETS_EXIT.ok;
   });
 }
 
@@ -188,13 +186,13 @@ export async function secretsDelete(ctx: SecretsContext, opts: DeleteOptions, io
     else if (deleted.length) line(io.stderr, `${opts.key}: deleted from ${deleted.join(', ')}`);
     else line(io.stderr, `${opts.key}: no ${opts.store ?? 'writable'} store held it`);
     if (stillInEnv) line(io.stderr, `note: ${envVarName(opts.key)} is still set in the environment`);
-    return deleted.length ? EXIT.ok : EXIT.rejected;
+    return deleted.length ? SECRETS_EXIT.ok : SECRETS_EXIT.rejected;
   });
 }
 
 export interface CheckOptions {
   /** The plugins the configuration loads (what `check` reports on). */
-  plugins: readonly AnyPlugin[];
+  plugins: readonly SecretsDeclarer[];
 }
 
 type CheckStatus = 'set' | 'missing' | 'error';
@@ -235,8 +233,8 @@ export async function secretsCheck(ctx: SecretsContext, opts: CheckOptions, io: 
       }
       if (without.length) line(io.stdout, `plugins declaring no secret: ${without.join(', ')}`);
     }
-    if (rows.some((r) => r.status === 'error')) return EXIT.internal;
-    if (rows.some((r) => r.status === 'missing' && r.required)) return EXIT.rejected;
-    return EXIT.ok;
+    if (rows.some((r) => r.status === 'error')) return SECRETS_EXIT.internal;
+    if (rows.some((r) => r.status === 'missing' && r.required)) return SECRETS_EXIT.rejected;
+    return SECRETS_EXIT.ok;
   });
 }

@@ -1,9 +1,8 @@
 /**
  * The secrets plugins declare, and resolving exactly those (for core and `secrets check`).
  */
-import type { AnyPlugin } from '../core/plugin.js';
 import { lookupSecret } from './lookup.js';
-import type { SecretStore } from './types.js';
+import type { SecretStore, SecretsDeclarer } from './types.js';
 
 export interface DeclaredSecret {
   plugin: string;
@@ -16,7 +15,7 @@ export interface DeclaredSecret {
 }
 
 /** Every secret the given plugins declare, in plugin then declaration order. */
-export function declaredSecrets(plugins: Iterable<AnyPlugin>): DeclaredSecret[] {
+export function declaredSecrets(plugins: Iterable<SecretsDeclarer>): DeclaredSecret[] {
   const out: DeclaredSecret[] = [];
   for (const plugin of plugins) {
     for (const [name, decl] of Object.entries(plugin.secrets ?? {}) as [string, { description: string; required?: boolean }][]) {
@@ -31,7 +30,7 @@ export function declaredSecrets(plugins: Iterable<AnyPlugin>): DeclaredSecret[] 
  * ones found (for `createPluginApi`) and the declared names no store holds.
  */
 export async function resolveDeclaredSecrets(
-  plugin: AnyPlugin,
+  plugin: SecretsDeclarer,
   stores: readonly SecretStore[],
 ): Promise<{ values: Map<string, string>; missing: DeclaredSecret[]; found: Map<string, string> }> {
   const values = new Map<string, string>();

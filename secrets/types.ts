@@ -19,3 +19,18 @@ export interface SecretLookup {
   value: string | undefined;
   store: string | undefined;
 }
+
+/**
+ * What `secrets/` needs to know of a plugin: its name and the secrets it declares. Core's
+ * plugin definitions have this shape; secrets/ never imports core (core uses secrets).
+ */
+export interface SecretsDeclarer {
+  readonly name: string;
+  readonly secrets?: Readonly<Record<string, { readonly description: string; readonly required?: boolean }>>;
+}
+
+/**
+ * Exit codes of the `secrets` commands: the CLI's documented ones (core/errors.ts `EXIT`;
+ * test/secrets/cli.test.ts checks that they agree).
+ */
+export const SECRETS_EXIT = Object.freeze({ ok: 0, rejected: 1, usage: 2, internal: 3 });

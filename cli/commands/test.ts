@@ -35,9 +35,10 @@ export function register(program: Command): void {
             );
           }
           if (opts.vcs !== 'git' && opts.vcs !== 'bzr') throw new UsageError(`--vcs must be git or bzr, not ${opts.vcs}`);
-          const first = project.targets[0] ?? { forge: '' };
-          const targetUrl = opts.target ?? (typeof first.repo === 'string' ? first.repo : undefined);
-          const targetBranch = opts.targetBranch ?? (typeof first.branch === 'string' ? first.branch : undefined);
+          // The branch the first target names, as its forge states it.
+          const first = project.targets[0]?.branch;
+          const targetUrl = opts.target ?? first?.url;
+          const targetBranch = opts.targetBranch ?? first?.branch;
           if (!targetUrl || targetBranch === undefined) {
             throw new UsageError('the target is not known from the config: give --target and --target-branch');
           }

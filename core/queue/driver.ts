@@ -13,7 +13,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Hooks } from '../../hooks/index.js';
-import type { BranchRef, Checkout, MergeResult, Outcome, ProjectConfig, Proposal, RejectionInfo, TestResult, TestSpec } from '../../hooks/types.js';
+import type { BranchRef, Checkout, MergeResult, Outcome, ProjectConfig, Proposal, RejectionInfo, Target, TestResult, TestSpec } from '../../hooks/types.js';
 import type { Redactor } from '../../secrets/redact.js';
 import { PluginError, Rejection, asRejection } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -28,6 +28,8 @@ import type { EntryRow, EntryState, LeaseRow, QueueStore, RunRow } from './store
 export interface Candidate {
   project: ProjectConfig;
   proposal: Proposal;
+  /** The configured target whose discover found it. */
+  target?: Target;
 }
 
 export type LandingResult = Outcome & { dryRun: boolean };
@@ -61,6 +63,11 @@ export interface DriverContext {
   bail<T>(hook: string, promise: Promise<T | undefined>, target: BranchRef): Promise<T>;
   /** Rejection of a finished test run, if any. */
   testRejection(result: TestResult, spec: TestSpec): Rejection | undefined;
+  /**
+   * True once the run must land nothing more (a tap ignored its abort and may still be
+   * working): the entries left stay queued for the next run.
+   */
+  stopped?(): boolean;
 }
 
 /** What one attempt (one run) came to. */
@@ -117,7 +124,7 @@ export class QueueDriver {
       const results = await this.#finishReports(group.key, byId);
       await this.#sync(group);
       for (;;) {
-        if (run.signal.aborted) break;
+        if (run.signal.aborted || this.#c.stopped?.()) break;
         const next = this.#next(group, only, results);
         if (!next) break;
         const candidate = byId.get(next.proposal_id)!;

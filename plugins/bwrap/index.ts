@@ -19,6 +19,7 @@ export default definePlugin({
   name: NAME,
   description: 'Runs the tests in a bubblewrap sandbox (fallback when LXD is unavailable)',
   config: configSchema,
+  handles: { backends: [NAME] },
   apply(hooks, api) {
     const log = api.log;
     /** Per run, not per module: the answer of the first probe. */

@@ -38,7 +38,7 @@ function isBzr(proposal: Proposal): boolean {
 /** True when a configured target is a bzr branch (core's `vcs`, else a target's `vcs: bzr`). */
 function someTargetUsesBzr(payload: VerifyPayload): boolean {
   if (payload.vcs) return payload.vcs.includes('bzr');
-  return payload.projects.some((p) => p.targets.some((t) => t.vcs === 'bzr'));
+  return payload.projects.some((p) => p.targets.some((t) => t.branch.vcs === 'bzr'));
 }
 
 /** The private HOME's breezy.conf naming the Launchpad user (a validated name: no quoting needed). */
@@ -52,6 +52,7 @@ export default definePlugin({
   name: NAME,
   description: 'Fetches, merges and pushes Breezy (bzr) branches with brz (argv only, never --overwrite)',
   config: configSchema,
+  handles: { vcs: ['bzr'] },
   secrets: {
     'ssh-key': { description: 'OpenSSH private key used for bzr+ssh:// branches', required: false },
   },

@@ -44,6 +44,7 @@ export default definePlugin({
   name: NAME,
   description: 'Fetches, merges and pushes git branches (argv only, never forced, none of the slave\'s git config)',
   config: configSchema,
+  handles: { vcs: ['git'] },
   secrets: {
     'ssh-key': { description: 'OpenSSH private key used to fetch and push over ssh', required: false },
   },

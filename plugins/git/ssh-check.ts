@@ -7,6 +7,7 @@
 import ssh2 from 'ssh2';
 import type { Algorithms, ConnectConfig, ParsedKey } from 'ssh2';
 import { blobType, fingerprint, hostName, knownKeys, type KnownHostKey } from './known-hosts.js';
+import type { BranchRef } from '../../hooks/index.js';
 
 const { Client, utils } = ssh2;
 
@@ -47,17 +48,15 @@ export function parseSshRemote(url: string, defaultUser: string): SshRemote | un
 }
 
 /**
- * The distinct ssh endpoints of the projects' targets (their `repo` and `url` fields; bzr
- * targets and non-ssh URLs are skipped), one per user, host and port.
+ * The distinct ssh endpoints of the projects' targets (the URL of each git target's
+ * branch, as its forge states it; bzr targets and non-ssh URLs are skipped), one per user, host and port.
  */
-export function targetRemotes(projects: readonly { targets: readonly Record<string, unknown>[] }[], defaultUser: string): SshRemote[] {
+export function targetRemotes(projects: readonly { targets: readonly { branch: BranchRef }[] }[], defaultUser: string): SshRemote[] {
   const remotes = new Map<string, SshRemote>();
-  for (const target of projects.flatMap((p) => p.targets)) {
-    if (target.vcs === 'bzr') continue;
-    for (const field of [target.repo, target.url]) {
-      const remote = typeof field === 'string' ? parseSshRemote(field, defaultUser) : undefined;
-      if (remote) remotes.set(remoteLabel(remote), remote);
-    }
+  for (const { branch } of projects.flatMap((p) => p.targets)) {
+    if (branch.vcs !== 'git') continue;
+    const remote = parseSshRemote(branch.url, defaultUser);
+    if (remote) remotes.set(remoteLabel(remote), remote);
   }
   return [...remotes.values()];
 }

@@ -42,7 +42,6 @@ export type GithubConfig = z.output<typeof pluginConfigSchema>;
 
 export const targetSchema = z
   .object({
-    forge: z.literal('github'),
     /** `owner/name` of the base repository. */
     repo: z.string().regex(REPO, 'must be "owner/name"'),
     /** Base branch the pull requests target and byoci pushes to. */
@@ -55,13 +54,23 @@ export const targetSchema = z
 
 export type GithubTarget = z.output<typeof targetSchema> & { owner: string; name: string; rules: Rules };
 
-/** Parses a target section; throws an Error listing every problem with its path. */
-export function parseTarget(raw: unknown, defaults: Rules): GithubTarget {
-  const parsed = targetSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(target)'}: ${i.message}`);
-    throw new Error(`invalid github target: ${lines.join('; ')}`);
-  }
-  const [owner, name] = parsed.data.repo.split('/') as [string, string];
-  return { ...parsed.data, owner, name, rules: { ...defaults, ...(parsed.data.rules ?? {}) } };
+/** A target as core validated it (with targetSchema), with the plugin's default rules applied. */
+export function parseTarget(options: z.output<typeof targetSchema>, defaults: Rules): GithubTarget {
+  const [owner, name] = options.repo.split('/') as [string, string];
+  return { ...options, owner, name, rules: { ...defaults, ...(options.rules ?? {}) } };
+}
+
+/** Web root of a GitHub API root: api.github.com → github.com, `<host>/api/v3` → `<host>`. */
+export function webRoot(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  if (url.hostname === 'api.github.com') return 'https://github.com';
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/api\/v3\/?$/, '').replace(/\/+$/, '')}`;
+}
+
+/**
+ * The branch a target names, from the config alone: its `url` when set, else the
+ * repository's web URL (the clone URL kind, ssh or https, is chosen at discover).
+ */
+export function targetBranch(options: z.output<typeof targetSchema>, config: GithubConfig): { vcs: 'git'; url: string; branch: string } {
+  return { vcs: 'git', url: options.url ?? `${webRoot(config.baseUrl)}/${options.repo}`, branch: options.branch };
 }

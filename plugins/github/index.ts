@@ -4,11 +4,11 @@
  * comment and the trigger label removed. Fetch, merge and push are the git plugin's.
  * See README.md beside this file.
  */
-import { definePlugin } from '../../core/index.js';
+import { definePlugin, targetOptions } from '../../core/index.js';
 import type { Outcome, Problem } from '../../hooks/index.js';
 import { createClient, type GithubClient } from './client.js';
 import { rejectionComment } from './comments.js';
-import { parseTarget, pluginConfigSchema, type GithubConfig, type GithubTarget } from './config.js';
+import { parseTarget, pluginConfigSchema, targetBranch, targetSchema, type GithubConfig, type GithubTarget } from './config.js';
 import { discoverTarget, type GithubMeta, type PermissionCache } from './discover.js';
 import { ensureComment, ensureStatus, removeLabel, type StatusState } from './report.js';
 
@@ -30,6 +30,10 @@ export default definePlugin({
   name: NAME,
   description: 'GitHub pull requests: lands triggered PRs approved at their head, reports commit statuses',
   config: pluginConfigSchema,
+  forge: {
+    schema: targetSchema,
+    branch: (target, { config }) => targetBranch(target, config as GithubConfig),
+  },
   secrets: {
     token: { description: 'GitHub token (repo scope, or fine-grained: pull requests, issues, statuses, contents)' },
     'webhook-secret': { description: 'Secret of the repository webhooks (X-Hub-Signature-256)', required: false },
@@ -58,11 +62,7 @@ export default definePlugin({
           project.targets.forEach((raw, i) => {
             if (raw.forge !== NAME) return;
             const where = `projects.${project.name}.targets[${i}]`;
-            try {
-              targets.push({ where, target: parseTarget(raw, config.rules) });
-            } catch (error) {
-              problems.push({ source: NAME, message: `${where}: ${(error as Error).message}` });
-            }
+            targets.push({ where, target: parseTarget(targetOptions(targetSchema, raw), config.rules) });
           });
         }
         if (!targets.length) return;
@@ -96,7 +96,7 @@ export default definePlugin({
     hooks.discover.tapPromise(
       async (proposals, { target: raw, signal }) => {
         if (raw.forge !== NAME) return proposals;
-        const target = parseTarget(raw, config.rules);
+        const target = parseTarget(targetOptions(targetSchema, raw), config.rules);
         const found = await discoverTarget({ client: client(signal), config, target, permissions, signal });
         for (const p of found) {
           log.info('pull request', { id: p.id, readiness: p.readiness.state, ...('reason' in p.readiness ? { reason: p.readiness.reason } : {}) });

@@ -123,6 +123,7 @@ export async function runOnHost(payload: TestPayload): Promise<TestResult> {
 export default definePlugin({
   name: NAME,
   description: 'Runs the tests directly on the slave: NOT ISOLATED, opt-in with backend: unsafe-host',
+  handles: { backends: [BACKEND] },
   apply(hooks, api) {
     hooks.verify.tapPromise(async (payload) => {
       for (const project of payload.projects) {

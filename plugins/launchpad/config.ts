@@ -77,7 +77,6 @@ export type LaunchpadConfig = z.output<typeof configSchema>;
 /** A Launchpad target: an `lp:` URL of a git repository (plus branch) or a bzr branch. */
 export const targetSchema = z
   .object({
-    forge: z.literal('launchpad'),
     /** `lp:~owner/project/+git/repo`, `lp:project` (default repository), `lp:~owner/project/branch` (bzr). */
     url: z
       .string()
@@ -87,7 +86,7 @@ export const targetSchema = z
     /** Inferred from the URL when absent: `+git` means git, `~owner/project/branch` bzr. */
     vcs: z.enum(['git', 'bzr']).optional(),
   })
-  .passthrough();
+  .strict();
 
 export type LaunchpadTarget = z.output<typeof targetSchema>;
 

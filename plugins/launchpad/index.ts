@@ -4,8 +4,8 @@
  * reports the outcome on the proposal (status `Merged`, or a comment and `Needs review`).
  * Fetch, merge and push are the VCS plugins' job; this plugin only talks to the API.
  */
-import type { Outcome, ProjectConfig, TargetConfig } from '../../hooks/index.js';
-import { definePlugin, type PluginApi } from '../../core/index.js';
+import type { Outcome, ProjectConfig, Target } from '../../hooks/index.js';
+import { definePlugin, targetOptions, type PluginApi } from '../../core/index.js';
 import { parseCriteria } from '../../core/index.js';
 import { LaunchpadApiError, LaunchpadClient, type LpEntry } from './client.js';
 import { entrySchema, rootSchema } from './answers.js';
@@ -62,7 +62,7 @@ function redactor(api: Api): (text: string) => string {
   return (text) => parts.reduce((out, part) => out.split(part).join('[REDACTED]'), api.redact(text));
 }
 
-function launchpadTargets(projects: readonly ProjectConfig[]): { project: string; index: number; target: TargetConfig }[] {
+function launchpadTargets(projects: readonly ProjectConfig[]): { project: string; index: number; target: Target }[] {
   return projects.flatMap((p) => p.targets.map((target, index) => ({ project: p.name, index, target })).filter((t) => t.target.forge === NAME));
 }
 
@@ -75,6 +75,13 @@ export default definePlugin({
   name: NAME,
   description: 'Launchpad forge: lands approved merge proposals of lp: git repositories and bzr branches',
   config: configSchema,
+  forge: {
+    schema: targetSchema,
+    branch: (target) => {
+      const resolved = resolveTarget(target);
+      return { vcs: resolved.vcs, url: target.url, branch: resolved.branch ?? '' };
+    },
+  },
   secrets: {
     oauth: {
       description: "content of a launchpadlib credentials file (the landing user's OAuth token)",
@@ -86,17 +93,8 @@ export default definePlugin({
       const targets = launchpadTargets(payload.projects);
       if (targets.length === 0) return;
       const problem = (message: string, hint?: string) => payload.problems.push({ source: NAME, message, ...(hint ? { hint } : {}) });
-      const resolved = [];
-      for (const t of targets) {
-        const parsed = targetSchema.safeParse(t.target);
-        if (!parsed.success) {
-          for (const issue of parsed.error.issues) {
-            problem(`projects.${t.project}.targets[${t.index}].${issue.path.join('.')}: ${issue.message}`);
-          }
-          continue;
-        }
-        resolved.push({ ...t, target: resolveTarget(parsed.data) });
-      }
+      // Core validated each target with targetSchema at config load.
+      const resolved = targets.map((t) => ({ ...t, target: resolveTarget(targetOptions(targetSchema, t.target)) }));
       try {
         parseCriteria(api.config.criteria);
       } catch (e) {
@@ -141,15 +139,18 @@ export default definePlugin({
         try {
           const found = await discovery.findTarget(t.target);
           payload.notes.push({ source: NAME, message: `${t.project}: target ${found.identity} found (${found.vcs})` });
-          if (found.vcs === 'bzr') {
-            // Core may tell which plugins are loaded (`plugins`, asked of the lead); without
-            // that list, say it as a note so `byoci doctor` shows it.
-            const loaded = (payload as { plugins?: readonly string[] }).plugins;
-            const message = `${t.project}: ${found.identity} is a bzr branch: it lands only when a plugin handling bzr branches (fetch, merge, push) is loaded`;
-            if (loaded === undefined) payload.notes.push({ source: NAME, message });
-            else if (!loaded.some((name) => /bzr|brz|breezy/.test(name))) {
-              problem(`projects.${t.project}.targets[${t.index}]: ${found.identity} is a bzr branch and no bzr plugin is loaded (loaded: ${loaded.join(', ') || 'none'})`, 'load a plugin handling bzr branches, or use the git repository of the project');
+          // Which VCS the loaded plugins handle is declared in their definitions (`handles`).
+          const handled = payload.handles?.vcs;
+          if (handled === undefined) {
+            if (found.vcs === 'bzr') {
+              const message = `${t.project}: ${found.identity} is a bzr branch: it lands only when a plugin handling bzr branches (fetch, merge, push) is loaded`;
+              payload.notes.push({ source: NAME, message });
             }
+          } else if (!handled.includes(found.vcs)) {
+            problem(
+              `projects.${t.project}.targets[${t.index}]: ${found.identity} is a ${found.vcs} branch and no loaded plugin handles ${found.vcs} (handled: ${handled.join(', ') || 'none'})`,
+              `load a plugin handling ${found.vcs} branches, or use the ${found.vcs === 'bzr' ? 'git repository' : 'bzr branch'} of the project`,
+            );
           }
         } catch (e) {
           problem(`projects.${t.project}.targets[${t.index}]: ${(e as Error).message}`);
@@ -159,7 +160,7 @@ export default definePlugin({
 
     hooks.discover.tapPromise(async (proposals, context) => {
       if (context.target.forge !== NAME) return proposals;
-      const target = resolveTarget(targetSchema.parse(context.target));
+      const target = resolveTarget(targetOptions(targetSchema, context.target));
       const discovery = new Discovery(client(api, context.signal), {
         criteria: parseCriteria(api.config.criteria),
         gitProtocol: api.config.gitProtocol,

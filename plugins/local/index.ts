@@ -3,11 +3,8 @@
  * embedded default forge, for trying byoci without Launchpad or GitHub and for tests.
  */
 import { stat } from 'node:fs/promises';
-import { definePlugin, describeIssue } from '../../core/index.js';
-
-/** `<transport>::<address>`: git hands it to git-remote-<transport> (ext:: runs commands). */
-const REMOTE_HELPER = /^[A-Za-z0-9][A-Za-z0-9+.-]*::/;
-import type { Proposal, TargetConfig } from '../../hooks/index.js';
+import { definePlugin, targetOptions } from '../../core/index.js';
+import type { Proposal, Target } from '../../hooks/index.js';
 import { FORGE, normaliseRepo, targetMatches, toProposal, type TargetSpec } from './proposal.js';
 import { reportOutcome } from './report.js';
 import { CLOSED_STATUSES, configSchema, targetSchema } from './schema.js';
@@ -44,35 +41,24 @@ export default definePlugin({
   name: NAME,
   description: 'Merge proposals as YAML files in a directory (the embedded default forge)',
   config: configSchema,
+  forge: {
+    schema: targetSchema,
+    branch: (target, { configDir }) => ({ vcs: target.vcs, url: normaliseRepo(target.repo, configDir), branch: target.branch }),
+  },
   apply(hooks, api) {
     const dir = api.config.dir ? api.resolvePath(api.config.dir) : undefined;
     /** Broken files whose target is unknown are listed once per run, not once per target. */
     const listedBroken = new Set<string>();
     const log = api.log;
 
-    function targetSpec(target: TargetConfig): TargetSpec {
-      const parsed = targetSchema.safeParse(target);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new Error(`local target ${JSON.stringify(target)}: ${issue.path.join('.') || 'target'}: ${issue.message}`);
-      }
-      return { repo: normaliseRepo(parsed.data.repo, api.run.configDir), branch: parsed.data.branch };
+    /** Core validated the target with targetSchema at config load. */
+    function targetSpec(target: Target): TargetSpec {
+      const options = targetOptions(targetSchema, target);
+      return { repo: normaliseRepo(options.repo, api.run.configDir), branch: options.branch };
     }
 
     hooks.verify.tapPromise(async ({ projects, problems, notes }) => {
-      const localTargets = projects.flatMap((p) =>
-        p.targets.map((t, i) => ({ project: p.name, index: i, target: t })).filter((x) => x.target.forge === FORGE),
-      );
-      for (const { project, index, target } of localTargets) {
-        const parsed = targetSchema.safeParse(target);
-        if (!parsed.success) {
-          for (const issue of parsed.error.issues) {
-            problems.push({ source: NAME, message: `projects.${project}.targets[${index}].${issue.path.join('.')}: ${describeIssue(issue)}` });
-          }
-        } else if (REMOTE_HELPER.test(parsed.data.repo)) {
-          problems.push({ source: NAME, message: `projects.${project}.targets[${index}].repo: ${JSON.stringify(parsed.data.repo)} names a git remote helper (<transport>::), which is not allowed: use a path or a URL` });
-        }
-      }
+      const localTargets = projects.flatMap((p) => p.targets.filter((t) => t.forge === FORGE));
       if (!dir) {
         if (localTargets.length > 0) {
           problems.push({ source: NAME, message: 'plugins.local.dir is not set', hint: 'set it to the directory holding the proposal files (<id>.yaml)' });

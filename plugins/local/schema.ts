@@ -104,11 +104,21 @@ export const configSchema = z
 
 export type LocalConfig = z.output<typeof configSchema>;
 
-/** How a local target is configured: `{forge: local, repo: <path or URL>, branch: <name>}`. */
+/** `<transport>::<address>`: git hands it to git-remote-<transport> (ext:: runs commands). */
+const REMOTE_HELPER = /^[A-Za-z0-9][A-Za-z0-9+.-]*::/;
+
+/** How a local target is configured: `{forge: local, repo: <path or URL>, branch: <name>, vcs?}`. */
 export const targetSchema = z
   .object({
-    forge: z.literal('local'),
-    repo: z.string().min(1, 'names the target repository (path or URL)'),
+    repo: z
+      .string()
+      .min(1, 'names the target repository (path or URL)')
+      .refine((repo) => !REMOTE_HELPER.test(repo), {
+        message: 'names a git remote helper (<transport>::), which is not allowed: use a path or a URL',
+      }),
     branch: z.string().default(''),
+    vcs: z.enum(['git', 'bzr'], { errorMap: () => ({ message: 'must be git or bzr' }) }).default('git'),
   })
-  .passthrough();
+  .strict();
+
+export type LocalTarget = z.output<typeof targetSchema>;

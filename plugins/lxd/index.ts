@@ -27,6 +27,7 @@ export default definePlugin({
   name: NAME,
   description: 'Runs the tests in a throw-away unprivileged LXD container (REST API over the unix socket)',
   config: lxdConfigSchema,
+  handles: { backends: [BACKEND] },
   apply(hooks, api) {
     const config = api.config;
     let client: LxdClient | undefined;

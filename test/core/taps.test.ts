@@ -55,7 +55,7 @@ describe('tap interceptor', () => {
         hooks.push.tapPromise(() => new Promise(() => {}), { timeoutMs: 20 });
       },
     });
-    const h = await applyPlugins([{ plugin }]);
+    const h = await applyPlugins([{ plugin }], { settleMs: 50 });
     const error = await h.hooks.push
       .promise({ proposal, checkout: { dir: '/x', targetRevision: 'a', sourceRevision: 'b' }, merge: { revision: 'c' }, signal: h.run.signal })
       .catch((e: unknown) => e);
@@ -161,6 +161,109 @@ describe('tap interceptor', () => {
     });
     const h = await applyPlugins([{ plugin }]);
     assert.deepEqual(seen, [`${h.run.configDir}/known_hosts`, '/etc/ssh/known']);
+    h.cleanup();
+  });
+});
+
+describe('tap signals', () => {
+  const checkout = { dir: '/x', targetRevision: 'a', sourceRevision: 'b' };
+
+  test('a tap past its timeout sees its own signal fire, and core waits for it to settle', async () => {
+    const events: string[] = [];
+    const plugin = definePlugin({
+      name: 'patient',
+      description: 'stops when told',
+      apply(hooks) {
+        hooks.push.tapPromise(
+          ({ signal }) =>
+            new Promise((_, reject) => {
+              signal.addEventListener('abort', () => {
+                events.push(`aborted: ${(signal.reason as Error).message}`);
+                setTimeout(() => {
+                  events.push('settled');
+                  reject(new Error('stopped'));
+                }, 30);
+              });
+            }),
+          { timeoutMs: 20 },
+        );
+      },
+    });
+    const h = await applyPlugins([{ plugin }]);
+    const error = await h.hooks.push.promise({ proposal, checkout, merge: { revision: 'c' }, signal: h.run.signal }).catch((e: unknown) => e);
+    events.push('core resumed');
+    assert.deepEqual(events, ['aborted: patient on push did not finish within 20 ms', 'settled', 'core resumed']);
+    assert.ok(error instanceof PluginError);
+    assert.equal(error.message, '[patient/push] patient on push did not finish within 20 ms (aborted)');
+    assert.equal(h.run.signal.aborted, false, "the tap's signal is its own: the run goes on");
+    h.cleanup();
+  });
+
+  test('a tap that never settles fails after the grace time, naming plugin and hook, and is recorded as abandoned', async () => {
+    const plugin = definePlugin({
+      name: 'deaf',
+      description: 'ignores its signal',
+      apply(hooks) {
+        hooks.fetch.tapPromise(() => new Promise(() => {}), { timeoutMs: 20 });
+      },
+    });
+    const h = await applyPlugins([{ plugin }], { settleMs: 50 });
+    const started = Date.now();
+    const error = await h.hooks.fetch.promise({ proposal, workspace: '/tmp/x', signal: h.run.signal }).catch((e: unknown) => e);
+    assert.ok(Date.now() - started < 2000);
+    assert.ok(error instanceof PluginError);
+    assert.equal(error.plugin, 'deaf');
+    assert.equal(error.hook, 'fetch');
+    assert.match(error.message, /^\[deaf\/fetch\] deaf on fetch did not finish within 20 ms and did not stop within 50 ms of being aborted$/);
+    assert.ok(h.lines.some((l) => l.includes('tap did not stop after being aborted')));
+    h.cleanup();
+  });
+
+  test("the run's abort reaches running taps (payload.signal and context.signal), not shutdown's", async () => {
+    const seen: Record<string, boolean> = {};
+    let release: () => void = () => {};
+    const plugin = definePlugin({
+      name: 'listener',
+      description: 'waits for an abort',
+      apply(hooks) {
+        hooks.merge.tapPromise(
+          ({ signal }, context) =>
+            new Promise((_, reject) => {
+              signal.addEventListener('abort', () => {
+                seen.payload = true;
+                seen.context = context.signal.aborted;
+                reject(new Error('interrupted'));
+              });
+            }),
+        );
+        hooks.report.tapPromise(async (_outcome, { signal }) => {
+          seen.reportAborted = signal.aborted;
+        });
+        hooks.shutdown.tapPromise(
+          ({ signal }) =>
+            new Promise<void>((resolve) => {
+              seen.shutdownAborted = signal?.aborted ?? true;
+              release = resolve;
+            }),
+        );
+      },
+    });
+    const h = await applyPlugins([{ plugin }]);
+    const merging = h.hooks.merge
+      .promise({ proposal, checkout, message: 'm', committer: { name: 'n', email: 'e@x' }, signal: h.run.signal })
+      .catch((e: unknown) => e);
+    setTimeout(() => h.abort('SIGTERM'), 10);
+    const error = await merging;
+    assert.ok(error instanceof PluginError);
+    assert.equal(error.message, '[listener/merge] interrupted');
+    assert.deepEqual({ payload: seen.payload, context: seen.context }, { payload: true, context: true });
+    await h.hooks.report.promise({ kind: 'started', proposal, project: { name: 'p', targets: [], test: {} as never } });
+    assert.equal(seen.reportAborted, true, 'report taps are aborted with the run');
+    const shutdown = h.hooks.shutdown.promise({ reason: 'signal' });
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(seen.shutdownAborted, false, 'shutdown runs after an abort, to clean up');
+    release();
+    await shutdown;
     h.cleanup();
   });
 });

@@ -73,3 +73,43 @@ test('brain/ imports only store/, core/index.js, the queue\'s and the test ledge
   }
   assert.deepEqual(offenders, []);
 });
+
+test('secrets/ imports nothing from core/ or cli/ (core uses secrets, not the other way round)', () => {
+  const offenders: string[] = [];
+  for (const file of sources('secrets')) {
+    for (const target of relativeImports(file)) {
+      if (/^(core|cli|plugins|jobs)\//.test(target)) offenders.push(`${file} -> ${target}`);
+    }
+  }
+  assert.deepEqual(offenders, []);
+});
+
+test('the import graph of the sources has no circle (static, dynamic and type imports)', () => {
+  const roots = ['cli', 'core', 'hooks', 'plugins', 'secrets', 'store', 'jobs', 'demo', 'testing', 'brain'].filter((d) => {
+    try {
+      return statSync(d).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+  const graph = new Map<string, string[]>();
+  for (const file of roots.flatMap(sources)) {
+    graph.set(file, relativeImports(file).map((t) => t.replace(/\.js$/, '.ts')));
+  }
+  const circles: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (file: string) => {
+    state.set(file, 'open');
+    stack.push(file);
+    for (const next of graph.get(file) ?? []) {
+      if (!graph.has(next)) continue;
+      if (state.get(next) === 'open') circles.push([...stack.slice(stack.indexOf(next)), next].join(' -> '));
+      else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(file, 'done');
+  };
+  for (const file of [...graph.keys()].sort()) if (!state.has(file)) visit(file);
+  assert.deepEqual(circles, []);
+});

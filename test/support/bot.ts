@@ -7,6 +7,7 @@ import { Bot } from '../../core/bot.js';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import type { AnyPlugin } from '../../core/plugin.js';
+import type { HookName } from '../../hooks/index.js';
 import { Redactor } from '../../secrets/redact.js';
 import type { SecretStore } from '../../secrets/types.js';
 
@@ -22,6 +23,8 @@ export interface TestBotOptions {
   stores?: readonly SecretStore[];
   buildUrl?: string;
   dryRun?: boolean;
+  /** Tap timeouts and settle grace (ms), e.g. to test a hanging tap quickly. */
+  taps?: { timeouts?: Partial<Record<HookName, number>>; settleMs?: number };
 }
 
 export interface TestBot {
@@ -45,6 +48,7 @@ export async function createTestBot(options: TestBotOptions): Promise<TestBot> {
     redactor,
     buildUrl: options.buildUrl,
     dryRun: options.dryRun,
+    ...(options.taps ? { taps: options.taps } : {}),
   });
   return { bot, lines, redactor };
 }

@@ -8,12 +8,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHooks, type Hooks, type Note, type Problem, type ProjectConfig } from '../../hooks/index.js';
+import { createHooks, type BranchRef, type Hooks, type Note, type Problem, type ProjectConfig, type Target } from '../../hooks/index.js';
 import { ConfigError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import type { AnyPlugin, RunInfo } from '../../core/plugin.js';
 import { createPluginApi, validatePluginConfig } from '../../core/plugin-api.js';
-import { applyPlugin, interceptHooks } from '../../core/taps.js';
+import { applyPlugin, interceptHooks, type InterceptOptions } from '../../core/taps.js';
+import { resolveTargets } from '../../core/targets.js';
 import { Redactor } from '../../secrets/redact.js';
 
 export interface PluginUnderTest {
@@ -30,13 +31,15 @@ export interface Harness {
   /** Lines the plugins logged (already redacted). */
   lines: string[];
   log: Logger;
+  /** Aborts the run (what SIGINT/SIGTERM do): running taps see their signal fire. */
+  abort(reason?: string): void;
   /** Removes the run's workdir. */
   cleanup(): void;
 }
 
 export async function applyPlugins(
   plugins: PluginUnderTest[],
-  options: { dryRun?: boolean; buildUrl?: string; workdir?: string; cacheDir?: string; echo?: boolean } = {},
+  options: { dryRun?: boolean; buildUrl?: string; workdir?: string; cacheDir?: string; echo?: boolean; settleMs?: number; timeouts?: InterceptOptions['timeouts'] } = {},
 ): Promise<Harness> {
   const hooks = createHooks();
   const redactor = new Redactor();
@@ -49,9 +52,9 @@ export async function applyPlugins(
       if (options.echo || process.env.BYOCI_TEST_LOG) process.stderr.write(line + '\n');
     },
   });
-  interceptHooks(hooks, log);
-  const workdir = options.workdir ?? mkdtempSync(join(tmpdir(), 'byoci-test-run-'));
   const controller = new AbortController();
+  interceptHooks(hooks, log, { signal: controller.signal, ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }), ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
+  const workdir = options.workdir ?? mkdtempSync(join(tmpdir(), 'byoci-test-run-'));
   const run = {
     id: `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
     dryRun: options.dryRun ?? false,
@@ -80,6 +83,9 @@ export async function applyPlugins(
     redactor,
     lines,
     log,
+    abort(reason = 'interrupted') {
+      controller.abort(new Error(reason));
+    },
     cleanup() {
       if (!options.workdir) rmSync(workdir, { recursive: true, force: true });
     },
@@ -104,4 +110,26 @@ export async function verifyPlugin(
     await harness.hooks.shutdown.promise({ reason: 'done' });
     harness.cleanup();
   }
+}
+
+/**
+ * A configured target as core hands it to plugins: validated by the forge's target schema
+ * and given its branch (what `Bot.create` does for each `projects.<p>.targets[]` entry).
+ * Throws ConfigError listing the problems of an invalid target.
+ */
+export function forgeTarget(
+  plugin: AnyPlugin,
+  raw: Record<string, unknown>,
+  options: { configDir?: string; config?: unknown } = {},
+): Target {
+  const configDir = options.configDir ?? process.cwd();
+  const { config } = validatePluginConfig(plugin, options.config);
+  const { targets, problems } = resolveTargets('test', [{ forge: plugin.name, ...raw }], new Map([[plugin.name, { plugin, config }]]), configDir);
+  if (problems.length) throw new ConfigError(problems);
+  return targets[0] as Target;
+}
+
+/** A target as core builds it, written out by hand: its forge, branch and options. */
+export function targetFor(forge: string, branch: Partial<BranchRef> & { url: string }, options: Record<string, unknown> = {}): Target {
+  return { forge, branch: { vcs: 'git', branch: '', ...branch }, options };
 }

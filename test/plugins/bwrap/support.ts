@@ -30,7 +30,7 @@ export function makeSpec(overrides: Partial<TestSpec> = {}): TestSpec {
 }
 
 export function makeProject(spec: TestSpec, name = 'demo'): ProjectConfig {
-  return { name, targets: [{ forge: 'local' }], test: spec };
+  return { name, targets: [{ forge: 'local', branch: { vcs: 'git', url: '/srv/demo.git', branch: 'main' }, options: {} }], test: spec };
 }
 
 export interface Sandbox {

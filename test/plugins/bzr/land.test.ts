@@ -4,6 +4,7 @@
  * Breezy branches. What the user sees: trunk's tip and the outcomes reported.
  */
 import assert from 'node:assert/strict';
+import { z } from 'zod';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LandingResult } from '../../../core/bot.js';
@@ -23,6 +24,10 @@ function fakeForge(proposal: () => Proposal | undefined, outcomes: Outcome[]) {
   return definePlugin({
     name: FORGE,
     description: 'test forge: one bzr proposal',
+    forge: {
+      schema: z.object({ vcs: z.literal('bzr'), branch: z.string().min(1) }).strict(),
+      branch: (t) => ({ vcs: t.vcs, url: t.branch, branch: '' }),
+    },
     apply(hooks) {
       hooks.discover.tapPromise(async (proposals, { target }) => {
         const p = proposal();

@@ -6,13 +6,13 @@ import { run } from '../../../core/process.js';
 import bzrPlugin from '../../../plugins/bzr/index.js';
 import type { Note, Problem, ProjectConfig } from '../../../hooks/index.js';
 import { missingCommands, needs } from '../../support/components.js';
-import { applyPlugins, verifyPlugin } from '../../support/harness.js';
+import { applyPlugins, targetFor, verifyPlugin } from '../../support/harness.js';
 import { testSpec } from '../../support/spec.js';
 
 function project(vcs: string): ProjectConfig {
   return {
     name: 'brz',
-    targets: [{ forge: 'launchpad', vcs, url: 'lp:brz' }],
+    targets: [targetFor('launchpad', { vcs, url: 'lp:brz' }, { url: 'lp:brz', vcs })],
     test: testSpec({ backend: 'auto', command: ['make', 'check'] }),
   };
 }

@@ -10,17 +10,20 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import gitPlugin from '../../../plugins/git/index.js';
 import { keysFor } from '../../../plugins/git/known-hosts.js';
 import { parseSshRemote, targetRemotes } from '../../../plugins/git/ssh-check.js';
-import type { Note, Problem, ProjectConfig, TargetConfig } from '../../../hooks/index.js';
+import type { Note, Problem, ProjectConfig } from '../../../hooks/index.js';
 import { needs } from '../../support/components.js';
 import { freePort, startSilentServer } from '../../support/net.js';
-import { verifyPlugin } from '../../support/harness.js';
+import { targetFor, verifyPlugin } from '../../support/harness.js';
 import { startSshd, sshdMissing, type Sshd } from '../../support/sshd.js';
 import { testSpec } from '../../support/spec.js';
 
-function project(targets: TargetConfig[]): ProjectConfig {
+/** A target as written in the config, made a Target: the branch is its `repo` (or `url`). */
+type RawTarget = { forge: string; repo?: string; url?: string; vcs?: string; branch?: string };
+
+function project(targets: RawTarget[]): ProjectConfig {
   return {
     name: 'demo',
-    targets,
+    targets: targets.map((t) => targetFor(t.forge, { url: t.repo ?? t.url ?? '', vcs: t.vcs ?? 'git' }, t)),
     test: testSpec({ backend: 'auto' }),
   };
 }
@@ -31,7 +34,7 @@ interface Verified {
   lines: string[];
 }
 
-function verify(config: unknown, secrets: Record<string, string>, targets: TargetConfig[]): Promise<Verified> {
+function verify(config: unknown, secrets: Record<string, string>, targets: RawTarget[]): Promise<Verified> {
   return verifyPlugin({ plugin: gitPlugin, config, secrets }, [project(targets)]);
 }
 
@@ -70,7 +73,7 @@ describe('git plugin: push key check in verify (real sshd)', () => {
     return needs(t, 'sshd', sshdMissing()) ? sshd : undefined;
   }
 
-  async function verifyLogged(config: unknown, secrets: Record<string, string>, targets: TargetConfig[]): Promise<Verified> {
+  async function verifyLogged(config: unknown, secrets: Record<string, string>, targets: RawTarget[]): Promise<Verified> {
     const result = await verify(config, secrets, targets);
     logs.push(...result.lines);
     return result;

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { gitIn } from '../../support/git-repos.js';
-import type { Harness } from '../../support/harness.js';
+import { targetFor, type Harness } from '../../support/harness.js';
+import { ConfigError } from '../../../core/index.js';
 import { REPO, discover, githubHarness, makeWorld, only, projectOf, type World } from './helpers.js';
 
 describe('github plugin: discover', suiteNeeds('git', missingCommands('git')), () => {
@@ -164,15 +165,21 @@ describe('github plugin: discover', suiteNeeds('git', missingCommands('git')), (
     assert.deepEqual(onRelease.map((p) => [p.id, p.target.branch, p.readiness.state]), [[`github:${REPO}#${number}`, 'release', 'waiting']]);
     assert.equal(onRelease[0]!.meta?.headSha, head);
     const project = projectOf(world);
-    const other = await h.hooks.discover.promise([], { project, target: { forge: 'launchpad', url: 'lp:x' }, signal: h.run.signal });
+    const other = await h.hooks.discover.promise([], { project, target: targetFor('launchpad', { url: 'lp:x' }, { url: 'lp:x' }), signal: h.run.signal });
     assert.deepEqual(other, []);
   });
 
-  test('an invalid target names the field', async () => {
-    const project = projectOf(world, { repo: 'not-a-repo', branchh: 'x' });
-    await assert.rejects(
-      h.hooks.discover.promise([], { project, target: project.targets[0]!, signal: h.run.signal }),
-      /repo: must be "owner\/name".*Unrecognized key\(s\) in object: 'branchh'/,
+  test('an invalid target names the field (core validates it with the forge schema at config load)', () => {
+    assert.throws(
+      () => projectOf(world, { repo: 'not-a-repo', branchh: 'x' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(
+          error.problems.map((p) => `${p.path}: ${p.message}`),
+          ['projects.test.targets.0.repo: must be "owner/name"', 'projects.test.targets.0.branchh: unknown option of a github target'],
+        );
+        return true;
+      },
     );
   });
 });

@@ -5,10 +5,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitIn, branchWith, makeRepos, type Repos } from '../../support/git-repos.js';
 import { startGithubServer, type GithubServer } from '../../support/github-server.js';
-import { applyPlugins, type Harness } from '../../support/harness.js';
+import { applyPlugins, forgeTarget, type Harness } from '../../support/harness.js';
 import { testSpec } from '../../support/spec.js';
 import github from '../../../plugins/github/index.js';
-import type { Proposal, ProjectConfig, TargetConfig } from '../../../hooks/index.js';
+import type { Proposal, ProjectConfig, Target } from '../../../hooks/index.js';
 
 export const REPO = 'acme/widget';
 
@@ -63,8 +63,8 @@ export async function makeWorld(): Promise<World> {
   };
 }
 
-export function targetOf(world: World, extra: Record<string, unknown> = {}): TargetConfig {
-  return { forge: 'github', repo: REPO, branch: 'main', url: world.repos.target, ...extra };
+export function targetOf(world: World, extra: Record<string, unknown> = {}): Target {
+  return forgeTarget(github, { repo: REPO, branch: 'main', url: world.repos.target, ...extra }, { config: { baseUrl: world.gh.url } });
 }
 
 export function projectOf(world: World, extra: Record<string, unknown> = {}): ProjectConfig {

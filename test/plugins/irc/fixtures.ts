@@ -4,7 +4,7 @@ import { testSpec } from '../../support/spec.js';
 
 export const project: ProjectConfig = {
   name: 'brz',
-  targets: [{ forge: 'local', repo: '/srv/brz.git', branch: 'main' }],
+  targets: [{ forge: 'local', branch: { vcs: 'git', url: '/srv/brz.git', branch: 'main' }, options: { repo: '/srv/brz.git', branch: 'main' } }],
   test: testSpec({ backend: 'bwrap', command: ['make', 'check'], timeout: 600, noOutputTimeout: 120 }),
 };
 

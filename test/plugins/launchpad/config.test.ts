@@ -20,12 +20,12 @@ describe('launchpad config', () => {
   });
 
   test('targets are lp: URLs; the VCS is inferred and can be forced', () => {
-    const t = (x: Record<string, unknown>) => resolveTarget(targetSchema.parse({ forge: 'launchpad', ...x }));
+    const t = (x: Record<string, unknown>) => resolveTarget(targetSchema.parse(x));
     assert.deepEqual(t({ url: 'lp:brz', branch: 'master' }), { vcs: 'git', path: 'brz', url: 'lp:brz', branch: 'master' });
     assert.equal(t({ url: 'lp:~brz/brz/+git/brz' }).vcs, 'git');
     assert.deepEqual(t({ url: 'lp:~brz/brz/trunk', branch: 'x' }), { vcs: 'bzr', path: '~brz/brz/trunk', url: 'lp:~brz/brz/trunk', branch: undefined });
     assert.equal(t({ url: 'lp:brz', vcs: 'bzr' }).vcs, 'bzr');
-    assert.equal(targetSchema.safeParse({ forge: 'launchpad', url: 'https://code.launchpad.net/brz' }).success, false);
-    assert.equal(targetSchema.safeParse({ forge: 'launchpad', url: 'lp:brz', branch: '--upload-pack=evil' }).success, false);
+    assert.equal(targetSchema.safeParse({ url: 'https://code.launchpad.net/brz' }).success, false);
+    assert.equal(targetSchema.safeParse({ url: 'lp:brz', branch: '--upload-pack=evil' }).success, false);
   });
 });

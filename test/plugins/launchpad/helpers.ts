@@ -1,6 +1,6 @@
 /** Shared set-up for the Launchpad plugin tests: a local Launchpad and the plugin under the harness. */
 import type { Harness } from '../../support/harness.js';
-import { applyPlugins } from '../../support/harness.js';
+import { applyPlugins, forgeTarget, targetFor } from '../../support/harness.js';
 import launchpad from '../../../plugins/launchpad/index.js';
 import { formatCredentials, type OAuthCredentials } from '../../../plugins/launchpad/credentials.js';
 import { startLaunchpadServer, type LaunchpadServer } from '../../support/launchpad-server.js';
@@ -35,7 +35,9 @@ export async function harness(lp: LaunchpadServer, config: Record<string, unknow
 }
 
 export function project(target: Record<string, unknown> = { forge: 'launchpad', url: 'lp:brz', branch: 'master' }): ProjectConfig {
-  return { name: 'brz', targets: [{ forge: 'launchpad', ...target }], test: testSpec() };
+  const { forge, ...options } = target;
+  const built = forge === undefined || forge === 'launchpad' ? forgeTarget(launchpad, options) : targetFor(String(forge), { url: String(options.repo ?? options.url ?? '') }, options);
+  return { name: 'brz', targets: [built], test: testSpec() };
 }
 
 export async function discover(h: Harness, p: ProjectConfig = project()): Promise<Map<string, Proposal>> {

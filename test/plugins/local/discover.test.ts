@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import localPlugin from '../../../plugins/local/index.js';
+import { forgeTarget, targetFor } from '../../support/harness.js';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../../core/errors.js';
@@ -38,9 +40,9 @@ describe('local forge: discover', () => {
     writeProposal(dir, '3', approvedYaml({ target: '../elsewhere.git' }).replace('id: "1"', 'id: "3"'));
     const h = await run({ dir });
     const earlier = { id: 'github:o/r#1' } as never;
-    const list = await h.hooks.discover.promise([earlier], { project: {} as never, target: { forge: 'local', repo: target, branch: 'main' }, signal: h.run.signal });
+    const list = await h.hooks.discover.promise([earlier], { project: {} as never, target: forgeTarget(localPlugin, { repo: target, branch: 'main' }), signal: h.run.signal });
     assert.deepEqual(list.map((p) => p.id), ['github:o/r#1', 'local:1']);
-    const untouched = await h.hooks.discover.promise([], { project: {} as never, target: { forge: 'github', repo: target }, signal: h.run.signal });
+    const untouched = await h.hooks.discover.promise([], { project: {} as never, target: targetFor('github', { url: target }, { repo: 'o/r' }), signal: h.run.signal });
     assert.deepEqual(untouched, []);
   });
 
@@ -145,17 +147,17 @@ describe('local forge: discover', () => {
     assert.deepEqual(again.map((p) => p.id), []);
   });
 
-  test('verify reports a missing directory and malformed local targets together', async () => {
+  // Malformed targets are core's: reported at config load with file and line (test/core/targets.test.ts).
+  test('verify reports a missing directory', async () => {
     const h = await run({ dir: join(root, 'no-such-dir') });
     const problems: Array<{ message: string }> = [];
     await h.hooks.verify.promise({
-      projects: [{ name: 'demo', targets: [{ forge: 'local', branch: 'main' }], test: {} as never }],
+      projects: [{ name: 'demo', targets: [forgeTarget(localPlugin, { repo: '/srv/trunk.git', branch: 'main' })], test: {} as never }],
       problems: problems as never,
       notes: [],
       signal: h.run.signal,
     });
     const messages = problems.map((p) => p.message);
-    assert.ok(messages.some((m) => /projects\.demo\.targets\[0\]\.repo: is required \(expected a string\)/.test(m)), messages.join('\n'));
     assert.ok(messages.some((m) => /plugins\.local\.dir: .*no-such-dir is not a directory/.test(m)), messages.join('\n'));
   });
 });

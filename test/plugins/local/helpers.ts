@@ -5,7 +5,7 @@ import { after } from 'node:test';
 import localPlugin from '../../../plugins/local/index.js';
 import type { Proposal } from '../../../hooks/index.js';
 import { tempDir } from '../../support/git-repos.js';
-import { applyPlugins, type Harness } from '../../support/harness.js';
+import { applyPlugins, forgeTarget, type Harness } from '../../support/harness.js';
 import { testSpec } from '../../support/spec.js';
 
 export const PROJECT = {
@@ -60,7 +60,7 @@ export function writeProposal(dir: string, id: string, text: string): string {
 }
 
 export async function discover(h: Harness, target: Record<string, unknown>): Promise<Proposal[]> {
-  return h.hooks.discover.promise([], { project: { ...PROJECT, targets: [] } as never, target: { forge: 'local', ...target }, signal: h.run.signal });
+  return h.hooks.discover.promise([], { project: { ...PROJECT, targets: [] } as never, target: forgeTarget(localPlugin, target, { configDir: h.run.configDir }), signal: h.run.signal });
 }
 
 export function approvedYaml(fields: { target?: string; branch?: string; extra?: string; status?: string } = {}): string {

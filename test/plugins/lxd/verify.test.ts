@@ -20,7 +20,7 @@ import { commandLines, lxdBox, makeSpec, type Box } from './support.js';
 const MISSING = await lxdMissing();
 
 function project(spec: TestSpec, name = 'demo'): ProjectConfig {
-  return { name, targets: [{ forge: 'local' }], test: spec };
+  return { name, targets: [{ forge: 'local', branch: { vcs: 'git', url: '/srv/demo.git', branch: 'main' }, options: {} }], test: spec };
 }
 
 function verify(config: Record<string, unknown>, projects: ProjectConfig[]): Promise<{ problems: Problem[]; notes: Note[] }> {

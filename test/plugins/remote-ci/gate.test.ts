@@ -17,7 +17,7 @@ import { testSpec } from '../../support/spec.js';
 
 const APPROVED = 'a'.repeat(40);
 const MERGED = 'b'.repeat(40);
-const project: ProjectConfig = { name: 'calc', targets: [{ forge: 'local' }], test: testSpec() };
+const project: ProjectConfig = { name: 'calc', targets: [{ forge: 'local', branch: { vcs: 'git', url: '/trunk', branch: 'main' }, options: {} }], test: testSpec() };
 const proposal: Proposal = {
   id: 'local:7',
   forge: 'local',
