@@ -99,8 +99,10 @@ export const brainConfigSchema = z
         retryMax: millis('5m'),
         /** Triggers in flight at once. */
         concurrency: z.number().int().min(1).max(64).default(4),
-        /** Builds of a job searched for a decision id before re-sending it. */
-        lookback: z.number().int().min(1).max(10_000).default(100),
+        /** Most builds of a job searched (newest first, back to the decision's creation) for its id before re-sending. */
+        lookback: z.number().int().min(1).max(100_000).default(1000),
+        /** How far Jenkins' clock may be behind the brain's, for that search. */
+        clockSkew: millis('1m'),
       })
       .strict(),
     rules: z.array(ruleSchema).default([]),

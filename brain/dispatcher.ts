@@ -2,10 +2,12 @@
  * Drains the journal's due triggers into Jenkins, exactly once per decision:
  *
  * 1. `beginAttempt` journals the attempt (state `sending`, attempts + 1) before any request.
- * 2. From the second attempt on (the first may have reached Jenkins: a kill -9 after the
- *    POST, an answer lost, a timeout), Jenkins is asked first whether a queue item or a
- *    recent build carries the decision id (`BYOCI_DECISION`); if one does, that is recorded
- *    and nothing is sent.
+ * 2. Except on the first attempt of a decision this very process made, Jenkins is asked
+ *    first whether a queue item or a recent build carries the decision id
+ *    (`BYOCI_DECISION`): an earlier attempt may have reached it (a kill -9 after the POST,
+ *    an answer lost, a timeout, a record lost with the power). If one does, that is
+ *    recorded and nothing is sent. So the attempt records need no fsync of their own:
+ *    only deliveries wait for one (journal.ts).
  * 3. Else `buildWithParameters`; a 201 with its `Location` is recorded (`queued`), then the
  *    queue item is followed once to record the build when it already started.
  * 4. A failure puts the trigger back to `pending`, due after an exponential backoff with
@@ -27,6 +29,8 @@ export interface DispatcherOptions {
   retryMaxMs: number;
   timeoutMs: number;
   lookback: number;
+  /** How far Jenkins' clock may be behind ours (build timestamps vs decision times). */
+  clockSkewMs: number;
   now?: () => number;
   /** Counters for /metrics. */
   onOutcome?: (job: string, outcome: 'queued' | 'found' | 'failed') => void;
@@ -39,9 +43,12 @@ export class Dispatcher {
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
   private readonly now: () => number;
+  /** Decisions made before this moment were made by an earlier process: always checked. */
+  private readonly startedAt: number;
 
   constructor(private readonly options: DispatcherOptions) {
     this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
   }
 
   start(): void {
@@ -124,8 +131,10 @@ export class Dispatcher {
     const { journal, jenkins, log, lookback } = this.options;
     const scope = { trigger: row.id, job: row.job, attempt: row.attempts };
     try {
-      if (row.attempts > 1) {
-        const found = await jenkins.find(row.job, DECISION_PARAM, row.id, lookback);
+      // Sent unchecked only on the first attempt of a decision this process made: any other
+      // attempt may follow one that reached Jenkins (even if its journal record was lost).
+      if (row.attempts > 1 || row.createdAt < this.startedAt) {
+        const found = await jenkins.find(row.job, DECISION_PARAM, row.id, { since: row.createdAt, lookback, skewMs: this.options.clockSkewMs });
         if (found) {
           await journal.recordQueued(row.id, row.attempts, found.queueUrl, found.where, found.buildUrl);
           this.options.onOutcome?.(row.job, 'found');

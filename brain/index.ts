@@ -94,6 +94,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     retryMaxMs: config.jenkins.retryMax,
     timeoutMs: config.jenkins.timeout,
     lookback: config.jenkins.lookback,
+    clockSkewMs: config.jenkins.clockSkew,
     onOutcome: (job, outcome) => counters.inc('byoci_brain_triggers_total', { job, outcome }),
   });
   const status = () => statusView(db, queueOptions);

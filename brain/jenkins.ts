@@ -146,26 +146,34 @@ export class JenkinsClient {
 
   /**
    * Looks for a build of `job` carrying `param=value`: first in the queue, then in the
-   * job's last `lookback` builds. Undefined when Jenkins has none.
+   * job's builds, newest first, 100 at a time, back to the first build that started before
+   * `since` (the decision's first attempt: its build cannot be older) or `lookback` builds.
+   * Undefined when Jenkins has none.
    */
-  async find(job: string, param: string, value: string, lookback: number): Promise<Found | undefined> {
+  async find(job: string, param: string, value: string, options: { since: number; lookback: number; skewMs: number }): Promise<Found | undefined> {
     const queue = await this.json(`${this.base}queue/api/json?tree=items[id,url,task[name],actions[parameters[name,value]]]`);
     for (const item of (queue.items as (ParamsHolder & { id?: number; url?: string; task?: { name?: string } })[] | undefined) ?? []) {
       if (item.task?.name === job && paramOf(item, param) === value) {
         return { where: 'queue', queueUrl: new URL(item.url ?? `queue/item/${item.id}/`, this.base).toString() };
       }
     }
-    const builds = await this.json(
-      `${this.base}job/${encodeURIComponent(job)}/api/json?tree=${encodeURIComponent(`builds[number,url,queueId,actions[parameters[name,value]]]{0,${lookback}}`)}`,
-    );
-    for (const b of (builds.builds as (ParamsHolder & { number?: number; url?: string; queueId?: number })[] | undefined) ?? []) {
-      if (paramOf(b, param) === value) {
-        return {
-          where: 'build',
-          queueUrl: new URL(`queue/item/${b.queueId ?? 0}/`, this.base).toString(),
-          ...(b.url ? { buildUrl: b.url } : {}),
-        };
+    const PAGE = 100;
+    for (let from = 0; from < options.lookback; from += PAGE) {
+      const to = Math.min(options.lookback, from + PAGE);
+      const tree = `builds[number,url,queueId,timestamp,actions[parameters[name,value]]]{${from},${to}}`;
+      const page = await this.json(`${this.base}job/${encodeURIComponent(job)}/api/json?tree=${encodeURIComponent(tree)}`);
+      const builds = (page.builds as (ParamsHolder & { number?: number; url?: string; queueId?: number; timestamp?: number })[] | undefined) ?? [];
+      for (const b of builds) {
+        if (paramOf(b, param) === value) {
+          return {
+            where: 'build',
+            queueUrl: new URL(`queue/item/${b.queueId ?? 0}/`, this.base).toString(),
+            ...(b.url ? { buildUrl: b.url } : {}),
+          };
+        }
       }
+      const oldest = builds.at(-1)?.timestamp;
+      if (builds.length < to - from || (typeof oldest === 'number' && oldest < options.since - options.skewMs)) break;
     }
     return undefined;
   }

@@ -137,6 +137,8 @@ export type AcceptResult = { outcome: 'accepted'; triggers: string[] } | { outco
 
 interface Op {
   run(): unknown;
+  /** Must survive power loss before the promise settles (deliveries); else kill -9 is enough. */
+  durable: boolean;
   resolve(value: unknown): void;
   reject(error: Error): void;
 }
@@ -186,6 +188,8 @@ export class Journal {
       outcome: db.prepare(`UPDATE brain_attempts SET outcome = ?, detail = ? WHERE trigger_id = ? AND attempt = ?`),
       failed: db.prepare(`UPDATE brain_triggers SET state = 'pending', next_at = ?, last_error = ? WHERE id = ?`),
       build: db.prepare(`UPDATE brain_triggers SET state = 'started', build_url = ? WHERE id = ? AND state IN ('queued', 'started')`),
+      due: db.prepare(`SELECT * FROM brain_triggers WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?`),
+      nextDue: db.prepare(`SELECT MIN(next_at) AS at FROM brain_triggers WHERE state = 'pending'`),
     };
   }
 
@@ -194,9 +198,9 @@ export class Journal {
    * transaction (each op in its own savepoint, so a failing one is rolled back alone), and
    * the promise settles once that transaction is committed (fsync'ed).
    */
-  write<T>(op: () => T): Promise<T> {
+  write<T>(op: () => T, durable = true): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.ops.push({ run: op, resolve: resolve as (v: unknown) => void, reject });
+      this.ops.push({ run: op, durable, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         // 1 ms rather than setImmediate: signature checks finishing on the thread pool
@@ -213,6 +217,11 @@ export class Journal {
     this.ops = [];
     if (!ops.length) return;
     const results: ({ ok: true; value: unknown } | { ok: false; error: Error })[] = [];
+    // Only the dispatcher's bookkeeping: committed without an fsync (it survives kill -9; a
+    // power loss can only lose records the check-before-resend recovers). A later durable
+    // commit fsyncs them too.
+    const relaxed = !ops.some((op) => op.durable);
+    if (relaxed) this.db.pragma('synchronous = NORMAL');
     try {
       this.db.transaction(() => {
         for (const op of ops) {
@@ -226,6 +235,8 @@ export class Journal {
     } catch (error) {
       for (const op of ops) op.reject(error as Error);
       return;
+    } finally {
+      if (relaxed) this.db.pragma('synchronous = FULL');
     }
     ops.forEach((op, i) => {
       const r = results[i];
@@ -288,15 +299,12 @@ export class Journal {
   }
 
   due(limit: number, now = this.now()): TriggerRow[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM brain_triggers WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, created_at LIMIT ?`)
-      .all(now, limit) as RawTrigger[];
-    return rows.map(toRow);
+    return (this.statements.due.all(now, limit) as RawTrigger[]).map(toRow);
   }
 
   /** The earliest time a pending trigger is due, if any. */
   nextDue(): number | undefined {
-    const row = this.db.prepare(`SELECT MIN(next_at) AS at FROM brain_triggers WHERE state = 'pending'`).get() as { at: number | null };
+    const row = this.statements.nextDue.get() as { at: number | null };
     return row.at ?? undefined;
   }
 
@@ -307,7 +315,7 @@ export class Journal {
       const row = toRow(this.statements.get.get(id) as RawTrigger);
       this.statements.attempt.run(id, row.attempts, this.now());
       return row;
-    });
+    }, false);
   }
 
   /** Jenkins has the build: queued at `queueUrl` (sent now, or found there by the check). */
@@ -315,13 +323,13 @@ export class Journal {
     return this.write(() => {
       this.statements.queued.run({ id, at: this.now(), queueUrl, buildUrl: buildUrl ?? null, foundBy, state: buildUrl ? 'started' : 'queued' });
       this.statements.outcome.run(foundBy === 'sent' ? 'queued' : `found in ${foundBy}`, buildUrl ?? queueUrl, id, attempt);
-    });
+    }, false);
   }
 
   recordBuild(id: string, buildUrl: string): Promise<void> {
     return this.write(() => {
       this.statements.build.run(buildUrl, id);
-    });
+    }, false);
   }
 
   /** The attempt failed: pending again, due at `nextAt`. */
@@ -329,13 +337,13 @@ export class Journal {
     return this.write(() => {
       this.statements.failed.run(nextAt, error, id);
       this.statements.outcome.run('failed', error, id, attempt);
-    });
+    }, false);
   }
 
   // --- what the status page and /metrics read ---------------------------------------------
 
   trigger(id: string): TriggerRow | undefined {
-    const row = this.db.prepare(`SELECT * FROM brain_triggers WHERE id = ?`).get(id) as RawTrigger | undefined;
+    const row = this.statements.get.get(id) as RawTrigger | undefined;
     return row ? toRow(row) : undefined;
   }
 

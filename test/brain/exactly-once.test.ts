@@ -23,7 +23,7 @@ function loadBrain(jenkinsUrl: string): Record<string, unknown> {
     listen: { host: '127.0.0.1', port: 0 },
     sources: ['github'],
     coalesce: '100ms',
-    jenkins: { url: jenkinsUrl, user: USER, timeout: '1s', retryMin: '10ms', retryMax: '100ms', concurrency: 8, lookback: 5000 },
+    jenkins: { url: jenkinsUrl, user: USER, timeout: '1s', retryMin: '10ms', retryMax: '100ms', concurrency: 8, clockSkew: '1s' },
     rules: Array.from({ length: JOBS }, (_, j) => ({
       name: `load-${j}`,
       on: ['push'],

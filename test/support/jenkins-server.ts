@@ -32,7 +32,7 @@ export interface QueuedBuild {
   job: string;
   params: Record<string, string>;
   queuedAt: number;
-  build?: { number: number; url: string };
+  build?: { number: number; url: string; timestamp: number };
 }
 
 export interface JenkinsServerOptions {
@@ -219,7 +219,7 @@ export class JenkinsServer {
         this.timers.delete(timer);
         const n = (this.numbers.get(job.name) ?? 0) + 1;
         this.numbers.set(job.name, n);
-        b.build = { number: n, url: `${this.url}job/${job.name}/${n}/` };
+        b.build = { number: n, url: `${this.url}job/${job.name}/${n}/`, timestamp: Date.now() };
       }, this.options.startDelayMs ?? 20);
       this.timers.add(timer);
       if (loseAnswer) {
@@ -255,6 +255,7 @@ export class JenkinsServer {
           actions: [parametersAction(b.params), {}],
           number: b.build?.number,
           queueId: b.queueId,
+          timestamp: b.build?.timestamp,
           url: b.build?.url,
         })),
       });

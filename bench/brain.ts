@@ -1,0 +1,162 @@
+/**
+ * npm run bench:brain — the brain's intake, measured side by side with a node:http + HMAC
+ * floor in one run, then the acceptance scenario:
+ *
+ * 1. floor: a bare node:http server checking X-Hub-Signature-256 and parsing the JSON
+ *    (bench/brain-floor.ts), FLOOR_N signed ~8 KB deliveries;
+ * 2. brain: the real `byoci brain` (child process, its store on disk), BRAIN_N signed ~8 KB
+ *    push deliveries (each a trigger decision), Jenkins (a local server speaking its REST
+ *    API) failing 30% of buildWithParameters, half of those after queueing the build with
+ *    the answer lost; the brain is killed with SIGKILL after half the deliveries were
+ *    answered, started again, the unanswered ones delivered again (as a forge does), and
+ *    the backlog drained. `lost` counts accepted deliveries whose decision did not reach
+ *    Jenkins exactly once (missing or doubled).
+ *
+ * Both servers get the same client (CONCURRENCY keep-alive connections). Goals: brain rate
+ * ≥ 0.25x the floor's, p99 ≤ 20 ms, lost 0. The last line is
+ *   brain: <rate>/s <ratio>x floor p99 <ms> ms lost <n>
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fire, percentile, pushDelivery, spawnBrain, SECRET, TOKEN, USER, type Shot } from '../test/support/brain-process.js';
+import { ROOT } from '../test/support/cli.js';
+import { startJenkinsServer } from '../test/support/jenkins-server.js';
+import { example, http } from '../test/brain/helpers.js';
+
+const FLOOR_N = Number(process.env.FLOOR_N ?? 5000);
+const BRAIN_N = Number(process.env.BRAIN_N ?? 10_000);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
+const SIZE = 8 * 1024;
+const JOBS = 4;
+
+function stats(shots: Shot[], ms: number) {
+  const ok = shots.filter((s) => s.status === 202 || s.status === 200);
+  const lat = ok.map((s) => s.ms);
+  return { n: ok.length, rate: ok.length / (ms / 1000), p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+async function floor(deliveries: ReturnType<typeof pushDelivery>[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'brain-floor.ts')], {
+    env: { ...process.env, FLOOR_SECRET: SECRET },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  try {
+    await fire(url, deliveries.slice(0, 200), { concurrency: CONCURRENCY }); // warm-up
+    const t0 = performance.now();
+    const answers = await fire(url, deliveries, { concurrency: CONCURRENCY });
+    return stats([...answers.values()], performance.now() - t0);
+  } finally {
+    if (child.pid) process.kill(child.pid, 'SIGTERM');
+  }
+}
+
+function brainConfig(jenkinsUrl: string): Record<string, unknown> {
+  return {
+    listen: { host: '127.0.0.1', port: 0 },
+    sources: ['github'],
+    coalesce: '1s',
+    jenkins: { url: jenkinsUrl, user: USER, timeout: '2s', retryMin: '20ms', retryMax: '500ms', concurrency: 16, clockSkew: '1s' },
+    rules: Array.from({ length: JOBS }, (_, j) => ({
+      name: `load-${j}`,
+      on: ['push'],
+      repo: 'octo/load',
+      branch: `b${j}`,
+      job: `load-${j}`,
+      params: { REVISION: '${revision}' },
+    })),
+  };
+}
+
+async function drained(url: string): Promise<boolean> {
+  try {
+    const h = JSON.parse((await http(new URL('healthz', url).toString())).body) as { inFlight: number; nextDue: number | null };
+    return h.inFlight === 0 && h.nextDue === null;
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  const base = example('push');
+  const runId = `bench-${process.pid}`;
+  const floorDeliveries = Array.from({ length: FLOOR_N }, (_, i) => pushDelivery(base, i, `b${i % JOBS}`, SIZE, `${runId}-floor`));
+  const deliveries = Array.from({ length: BRAIN_N }, (_, i) => pushDelivery(base, i, `b${i % JOBS}`, SIZE, runId));
+  process.stderr.write(`bench:brain: ${FLOOR_N} deliveries to the floor, ${BRAIN_N} to the brain, ${Buffer.byteLength(deliveries[0]?.body ?? '')} bytes each, ${CONCURRENCY} connections\n`);
+
+  const f = await floor(floorDeliveries);
+
+  const jenkins = await startJenkinsServer({
+    user: USER,
+    token: TOKEN,
+    jobs: Array.from({ length: JOBS }, (_, j) => ({ name: `load-${j}`, params: { BYOCI_DECISION: '', REVISION: '' } })),
+    failRate: 0.3,
+    loseAnswerShare: 0.5,
+    seed: 2026,
+  });
+  const home = mkdtempSync(join(tmpdir(), 'byoci-bench-brain-'));
+  try {
+    let brain = await spawnBrain(home, brainConfig(jenkins.url));
+    let killed = false;
+    const half = Math.floor(BRAIN_N / 2);
+    const t0 = performance.now();
+    const first = await fire(brain.url, deliveries, {
+      concurrency: CONCURRENCY,
+      onAnswer: (_d, _s, done) => {
+        if (done === half && !killed) {
+          killed = true;
+          process.kill(brain.pid, 'SIGKILL');
+        }
+      },
+    });
+    const firstMs = performance.now() - t0;
+    await brain.kill9().catch(() => undefined);
+    const acceptedBeforeKill = [...first.values()].filter((s) => s.status === 202).length;
+    const unanswered = deliveries.filter((d) => first.get(d.id)?.status !== 202);
+
+    brain = await spawnBrain(home, brainConfig(jenkins.url));
+    const t1 = performance.now();
+    const second = await fire(brain.url, unanswered, { concurrency: CONCURRENCY });
+    const secondMs = performance.now() - t1;
+    const tDrain = performance.now();
+    while (!(await drained(brain.url))) await new Promise((r) => setTimeout(r, 100));
+    const drainMs = performance.now() - tDrain;
+    await brain.stop();
+
+    const accepted = [...first.values(), ...second.values()].filter((s) => s.status === 202);
+    const b = stats(
+      [...first.values(), ...second.values()].filter((s) => s.status === 202),
+      firstMs + secondMs,
+    );
+    const counts = new Map<string, number>();
+    for (const x of jenkins.builds) counts.set(x.params.REVISION ?? '', (counts.get(x.params.REVISION ?? '') ?? 0) + 1);
+    const everAccepted = deliveries.filter((d) => first.get(d.id)?.status === 202 || second.get(d.id)?.status === 202 || second.get(d.id)?.status === 200);
+    const missing = everAccepted.filter((d) => !counts.has(d.revision)).length;
+    const doubled = everAccepted.filter((d) => (counts.get(d.revision) ?? 0) > 1).length;
+    const neverAccepted = BRAIN_N - everAccepted.length;
+    const lostAnswers = jenkins.requests.filter((r) => r.status === 0).length;
+    const refused = jenkins.requests.filter((r) => r.status === 503).length;
+
+    const rows: [string, string, string, string, string][] = [
+      ['server', 'deliveries/s', 'p50 ms', 'p99 ms', 'answered'],
+      ['node:http + HMAC (floor)', f.rate.toFixed(0), f.p50.toFixed(2), f.p99.toFixed(2), String(f.n)],
+      ['byoci brain (journaled)', b.rate.toFixed(0), b.p50.toFixed(2), b.p99.toFixed(2), String(accepted.length)],
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+    console.log('');
+    console.log(`kill -9 after ${acceptedBeforeKill} accepted; ${unanswered.length} delivered again after the restart (${second.size - [...second.values()].filter((s) => s.status === 202).length} already journaled: 200)`);
+    console.log(`Jenkins: ${jenkins.builds.length} builds for ${everAccepted.length} accepted deliveries; ${refused} triggers refused (503), ${lostAnswers} queued with the answer lost; backlog drained ${(drainMs / 1000).toFixed(1)} s after the last delivery`);
+    console.log(`missing ${missing}, doubled ${doubled}, never accepted ${neverAccepted}`);
+    const ratio = b.rate / f.rate;
+    console.log(`goals: rate >= 0.25x floor ${ratio >= 0.25 ? 'met' : 'NOT met'}; p99 <= 20 ms ${b.p99 <= 20 ? 'met' : 'NOT met'}; nothing lost ${missing + doubled + neverAccepted === 0 ? 'met' : 'NOT met'}`);
+    console.log(`brain: ${b.rate.toFixed(0)}/s ${ratio.toFixed(2)}x floor p99 ${b.p99.toFixed(1)} ms lost ${missing + doubled + neverAccepted}`);
+  } finally {
+    await jenkins.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+await main();
