@@ -1,9 +1,9 @@
 /**
  * GitHub webhooks for the brain: `X-Hub-Signature-256` verified with
- * @octokit/webhooks-methods (constant time) over the raw body, then the events byoci
+ * node:crypto (constant time) over the raw body bytes, then the events byoci
  * acts on parsed into a small normalised shape. Anything else is `ignored`.
  */
-import { verify } from '@octokit/webhooks-methods';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export type HeaderValue = string | string[] | undefined;
 export type Headers = Record<string, HeaderValue>;
@@ -84,27 +84,39 @@ function lower(headers: Headers): Headers {
   return out;
 }
 
-/** Whether `signature` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `secret`. */
-export async function verifySignature(secret: string, body: string, signature: string | undefined): Promise<boolean> {
+/**
+ * Whether `signature` is exactly `sha256=` and the lowercase hex HMAC-SHA256 of the raw
+ * body bytes under `secret` (GitHub signs the bytes it sends, not their decoded text);
+ * constant time.
+ */
+export async function verifySignature(secret: string, body: string | Buffer, signature: string | undefined): Promise<boolean> {
   if (!secret) throw new Error('webhook secret is empty: set the github/webhook-secret secret');
-  if (!signature || !body) return false;
-  return verify(secret, body, signature);
+  if (!signature || body.length === 0) return false;
+  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`, 'utf8');
+  const given = Buffer.from(signature, 'utf8');
+  if (given.length !== expected.length) {
+    timingSafeEqual(expected, expected);
+    return false;
+  }
+  return timingSafeEqual(expected, given);
 }
 
 /** Verifies then parses one delivery. Throws WebhookError (401 bad signature, 400 bad payload). */
 export async function receiveWebhook(input: { secret: string; headers: Headers; body: string | Buffer }): Promise<WebhookEvent> {
   const headers = lower(input.headers);
-  const body = typeof input.body === 'string' ? input.body : input.body.toString('utf8');
-  const signature = one(headers['x-hub-signature-256']);
+  const raw = typeof input.body === 'string' ? Buffer.from(input.body, 'utf8') : input.body;
+  const received = headers['x-hub-signature-256'];
+  if (Array.isArray(received) && received.length > 1) throw new WebhookError(401, 'X-Hub-Signature-256 sent more than once');
+  const signature = one(received);
   if (!signature) throw new WebhookError(401, 'missing X-Hub-Signature-256 header');
-  if (!(await verifySignature(input.secret, body, signature))) {
+  if (!(await verifySignature(input.secret, raw, signature))) {
     throw new WebhookError(401, 'X-Hub-Signature-256 does not match the body: wrong secret or forged delivery');
   }
   const name = one(headers['x-github-event']);
   if (!name) throw new WebhookError(400, 'missing X-GitHub-Event header');
   let payload: unknown;
   try {
-    payload = JSON.parse(body);
+    payload = JSON.parse(raw.toString('utf8'));
   } catch {
     throw new WebhookError(400, `${name} delivery: body is not JSON`);
   }
@@ -263,6 +275,10 @@ export function webhookHandler(options: {
   onEvent: (event: WebhookEvent) => void | Promise<void>;
   onRefused?: (error: WebhookError) => void;
 }): (req: WebhookRequest, res: WebhookResponse) => Promise<void> {
+  // A handler that could never accept a delivery is a startup error, not a silent 500 later.
+  if (typeof options.secret !== 'string' || options.secret === '') {
+    throw new Error('webhookHandler: the webhook secret is empty: set the github/webhook-secret secret');
+  }
   return async (req, res) => {
     const answer = (status: number, message: string) => {
       res.statusCode = status;

@@ -58,6 +58,14 @@ export class WebhookError extends Error {
   }
 }
 
+/** A header as received: an array when it came more than once (never acceptable for a signature). */
+function rawHeader(headers: Record<string, string | string[] | undefined>, name: string): string | string[] | undefined {
+  const wanted = name.toLowerCase();
+  const found = Object.entries(headers).filter(([k]) => k.toLowerCase() === wanted);
+  if (found.length > 1) return found.flatMap(([, v]) => v ?? []);
+  return found[0]?.[1];
+}
+
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const wanted = name.toLowerCase();
   for (const [k, v] of Object.entries(headers)) {
@@ -71,11 +79,16 @@ export function signBody(secret: string, body: string | Buffer): string {
   return `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
 }
 
-/** True when `signature` is the body's HMAC-SHA1 with `secret`; constant time. */
-export function verifySignature(secret: string, body: string | Buffer, signature: string | undefined): boolean {
-  if (!signature) return false;
+/**
+ * True when `signature` is exactly `sha1=` and the lowercase hex HMAC-SHA1 of the raw
+ * body bytes with `secret` (no other case, no whitespace, no second header); constant
+ * time. An empty secret is refused: anyone could sign with it.
+ */
+export function verifySignature(secret: string, body: string | Buffer, signature: string | string[] | undefined): boolean {
+  if (!secret) throw new Error('Launchpad webhook secret is empty: anyone could sign deliveries with it; set a secret');
+  if (typeof signature !== 'string' || signature === '') return false;
   const expected = Buffer.from(signBody(secret, body), 'utf8');
-  const given = Buffer.from(signature.trim().toLowerCase(), 'utf8');
+  const given = Buffer.from(signature, 'utf8');
   if (given.length !== expected.length) {
     // Compare anyway so that a wrong length costs the same time as a wrong value.
     timingSafeEqual(expected, expected);
@@ -112,7 +125,7 @@ export function parseWebhook(
   body: string | Buffer,
   secret: string | undefined,
 ): WebhookEvent {
-  if (secret !== undefined && !verifySignature(secret, body, header(headers, 'x-hub-signature'))) {
+  if (secret !== undefined && !verifySignature(secret, body, rawHeader(headers, 'x-hub-signature'))) {
     throw new WebhookError('X-Hub-Signature is missing or does not match the body', 401);
   }
   const type = header(headers, 'x-launchpad-event-type');

@@ -61,7 +61,8 @@ describe('Launchpad webhooks', () => {
     ] as const) {
       assert.throws(() => parseWebhook(h, body, secret), (e: unknown) => e instanceof WebhookError && e.status === 401);
     }
-    assert.equal(verifySignature(secret, mp, sig.toUpperCase().replace('SHA1=', 'sha1=')), true);
+    // Exactly the lowercase hex Launchpad sends (issue 12): an upper-case copy is refused.
+    assert.equal(verifySignature(secret, mp, sig.toUpperCase().replace('SHA1=', 'sha1=')), false);
   });
 
   test('unknown event types and broken payloads are refused with 400, naming the problem', () => {
