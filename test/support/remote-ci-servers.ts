@@ -153,6 +153,8 @@ export interface JenkinsSite extends Site {
   triggers: { job: string; params: Record<string, string>; crumb: string | undefined }[];
   /** Require a crumb (with its session cookie) on POSTs. */
   csrf: boolean;
+  /** Answer the next `n` buildWithParameters with 503 (nothing queued). */
+  failTriggers: number;
 }
 
 export async function startJenkinsSite(): Promise<JenkinsSite> {
@@ -161,7 +163,7 @@ export async function startJenkinsSite(): Promise<JenkinsSite> {
   const queue = new Map<number, { job: string; polls: number; build?: FakeBuild; params: Record<string, string> }>();
   const running = new Map<FakeBuild, { polls: number; result: FakeBuild['result'] }>();
   const triggers: JenkinsSite['triggers'] = [];
-  const state = { csrf: true, nextQueue: 41 };
+  const state = { csrf: true, nextQueue: 41, failTriggers: 0 };
   const CRUMB = 'c0ffee1234';
   const SESSION = 'JSESSIONID.abcd=node0xyz';
 
@@ -208,6 +210,10 @@ export async function startJenkinsSite(): Promise<JenkinsSite> {
         return [403, '<html><body>Error 403 No valid crumb was included in the request</body></html>'];
       }
       if (!builds.has(job) && !plans.has(job)) return [404, '<html>Not Found</html>'];
+      if (state.failTriggers > 0) {
+        state.failTriggers--;
+        return [503, '<html><body>Jenkins is going to shut down</body></html>'];
+      }
       const params = Object.fromEntries(new URLSearchParams(body));
       triggers.push({ job, params, crumb });
       const id = state.nextQueue++;
@@ -253,14 +259,13 @@ export async function startJenkinsSite(): Promise<JenkinsSite> {
     }
     return undefined;
   });
-  return Object.assign(site, {
+  // Accessors, not values: Object.assign would copy a getter's value once.
+  Object.defineProperties(site, {
+    csrf: { get: () => state.csrf, set: (v: boolean) => (state.csrf = v), enumerable: true },
+    failTriggers: { get: () => state.failTriggers, set: (n: number) => (state.failTriggers = n), enumerable: true },
+  });
+  return Object.assign(site as typeof site & Pick<JenkinsSite, 'csrf' | 'failTriggers'>, {
     triggers,
-    get csrf() {
-      return state.csrf;
-    },
-    set csrf(v: boolean) {
-      state.csrf = v;
-    },
     addBuild(job: string, build: Omit<FakeBuild, 'number'>) {
       const list = builds.get(job) ?? [];
       const b = { ...build, number: (list[0]?.number ?? 0) + 1 };

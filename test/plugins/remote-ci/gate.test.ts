@@ -61,7 +61,7 @@ interface GateRun {
 
 async function gate(require: unknown[], options: Record<string, unknown> = {}, harness: { dryRun?: boolean } = {}): Promise<GateRun> {
   const h = await applyPlugins(
-    [{ plugin: remoteCi, config: { sites: sites(), require: { calc: require }, timeout: 2, interval: 0.05, requestTimeout: 1, retries: 1, ...options }, secrets: { 'github-token': 'ghp_t0ken', 'jenkins-token': 'jt0ken' } }],
+    [{ plugin: remoteCi, config: { sites: sites(), require: { calc: require }, timeout: 5, interval: 0.05, requestTimeout: 1, retries: 1, ...options }, secrets: { 'github-token': 'ghp_t0ken', 'jenkins-token': 'jt0ken' } }],
     harness,
   );
   const waits: string[] = [];
@@ -111,13 +111,22 @@ describe('github statuses and check runs', () => {
     const sha = 'e'.repeat(40);
     gh.checkRun(sha, 'build', 'in_progress');
     const pending = gateFor(sha, [{ site: 'gh', name: 'build' }], { timeout: 3 });
-    setTimeout(() => gh.checkRun(sha, 'build', 'completed', 'timed_out'), 200);
+    afterFirstAnswer(gh, `${sha}/check-runs`, () => gh.checkRun(sha, 'build', 'completed', 'timed_out'));
     const run = await pending;
     assert.equal(rejection(run).code, 'remote-failed');
     assert.match(rejection(run).reason, /build from gh is timed_out/);
     assert.equal(run.waits[0], 'gh build: in_progress');
   });
 });
+
+/** Runs `change` once the site has answered a request whose line contains `needle` (not on a timer: the machine may be slow). */
+function afterFirstAnswer(site: { requests: string[] }, needle: string, change: () => void): void {
+  const timer = setInterval(() => {
+    if (!site.requests.some((r) => r.includes(needle))) return;
+    clearInterval(timer);
+    change();
+  }, 5);
+}
 
 /** The gate for a proposal approved at `sha`. */
 async function gateFor(sha: string, require: unknown[], options: Record<string, unknown> = {}): Promise<GateRun> {
@@ -186,6 +195,21 @@ describe('jenkins', () => {
     assert.match(r.reason, /calc-stuck from ci was still queued: Waiting for next available executor/);
   });
 
+  test('trigger on a Jenkins answering 503: started at a later poll, once, without a crumb when CSRF is off', async () => {
+    const sha = '0'.repeat(40);
+    jenkins.csrf = false;
+    jenkins.failTriggers = 2;
+    jenkins.onTrigger('calc-retry', { queuePolls: 0, buildPolls: 0, result: 'SUCCESS' });
+    try {
+      const run = await gateFor(sha, [{ site: 'ci', name: 'calc-retry', trigger: true, parameters: { REVISION: '{revision}' } }]);
+      assert.equal(run.error, undefined, String(run.error));
+      assert.deepEqual(jenkins.triggers.filter((t) => t.job === 'calc-retry'), [{ job: 'calc-retry', params: { REVISION: sha }, crumb: undefined }]);
+      assert.ok(run.waits.some((w) => /calc-retry: unreachable: .*buildWithParameters: HTTP 503/.test(w)), run.waits.join('\n'));
+    } finally {
+      jenkins.csrf = true;
+    }
+  });
+
   test('--dry-run starts no remote job', async () => {
     const sha = '5'.repeat(40);
     jenkins.onTrigger('calc-remote', { queuePolls: 0, buildPolls: 0, result: 'SUCCESS' });
@@ -228,7 +252,7 @@ describe('transient failures', () => {
     const sha = '8'.repeat(40);
     lp.report('~calc/calc/+git/calc', sha, 'lint', 'Succeeded');
     lp.delayMs = 1500;
-    setTimeout(() => (lp.delayMs = 0), 900);
+    afterFirstAnswer(lp, sha, () => setTimeout(() => (lp.delayMs = 0), 400));
     const run = await gateFor(sha, [{ site: 'lp', name: 'lint' }], { requestTimeout: 0.3, retries: 0, timeout: 4 });
     lp.delayMs = 0;
     assert.equal(run.error, undefined, String(run.error));
@@ -256,7 +280,7 @@ describe('launchpad and junit', () => {
   test('launchpad: Waiting then Succeeded is green; Failed is red with the report link', async () => {
     const sha = '9'.repeat(40);
     lp.report('~calc/calc/+git/calc', sha, 'lint', 'Waiting');
-    setTimeout(() => lp.report('~calc/calc/+git/calc', sha, 'lint', 'Succeeded'), 150);
+    afterFirstAnswer(lp, sha, () => lp.report('~calc/calc/+git/calc', sha, 'lint', 'Succeeded'));
     const ok = await gateFor(sha, [{ site: 'lp', name: 'lint*' }]);
     assert.equal(ok.error, undefined);
     assert.deepEqual(ok.waits, ['lp lint*: lint Waiting', ''], 'what it waited for, then nothing');
@@ -267,14 +291,15 @@ describe('launchpad and junit', () => {
 
   test('junit at a URL: 404 means not yet; a report with failures is red naming them', async () => {
     let body: string | undefined;
+    const report = '<testsuites><testsuite name="t"><testcase classname="t.A" name="ok"/><testcase classname="t.A" name="bad"><failure message="x"/></testcase></testsuite></testsuites>';
     const server = createServer((req, res) => {
-      if (body === undefined || !req.url?.includes(APPROVED)) return res.writeHead(404).end();
+      if (body === undefined || !req.url?.includes(APPROVED)) {
+        body = report; // published after the first look
+        return res.writeHead(404).end();
+      }
       res.writeHead(200, { 'content-type': 'application/xml' }).end(body);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    setTimeout(() => {
-      body = '<testsuites><testsuite name="t"><testcase classname="t.A" name="ok"/><testcase classname="t.A" name="bad"><failure message="x"/></testcase></testsuite></testsuites>';
-    }, 150);
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/reports/{revision}/junit.xml`;
       const h = await applyPlugins([{ plugin: remoteCi, config: { sites: { files: { type: 'junit', url } }, require: { calc: [{ site: 'files' }] }, timeout: 2, interval: 0.05 } }]);
