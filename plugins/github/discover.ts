@@ -112,9 +112,12 @@ async function proposalFor(ctx: Context, pull: Pull): Promise<Proposal> {
 
   const currentLabels = new Set(pull.labels.map((l) => l.name));
   const triggers: TriggerInfo[] = [];
+  const priorityLabels: { name: string; user: string; at: string }[] = [];
   for (const e of events) {
     const label = 'label' in e ? e.label?.name : undefined;
     if (e.event !== 'labeled' || !label || !e.actor) continue;
+    const priority = PRIORITY_LABEL.exec(label);
+    if (priority && currentLabels.has(label)) priorityLabels.push({ name: priority[1]!, user: e.actor.login, at: e.created_at });
     if (!target.rules.labels.includes(label) || !currentLabels.has(label)) continue;
     triggers.push({ id: `label-event-${e.id}`, kind: 'label', what: label, user: e.actor.login, at: e.created_at });
   }
@@ -133,7 +136,12 @@ async function proposalFor(ctx: Context, pull: Pull): Promise<Proposal> {
     .filter((r) => r.user && r.commit_id)
     .map((r) => ({ user: r.user!.login, state: r.state, commitId: r.commit_id as string }));
 
-  const users = new Set([...triggers.map((t) => t.user), ...reviewInfos.map((r) => r.user), ...answers.map((a) => a.user)]);
+  const users = new Set([
+    ...triggers.map((t) => t.user),
+    ...reviewInfos.map((r) => r.user),
+    ...answers.map((a) => a.user),
+    ...priorityLabels.map((l) => l.user),
+  ]);
   const permissions = new Map<string, string>();
   for (const user of users) {
     permissions.set(user, await permissionOf(client, ctx.permissions, target.owner, target.name, user, signal));
@@ -181,6 +189,9 @@ async function proposalFor(ctx: Context, pull: Pull): Promise<Proposal> {
     ...(evaluation.trigger?.kind === 'label' ? { triggerLabel: evaluation.trigger.what } : {}),
   };
   const body = (pull.body ?? '').trim();
+  // Only a writer's priority label counts (the last one added that is still there).
+  const priority = priorityLabels.filter((l) => isWriter(permissions, l.user)).sort((a, b) => a.at.localeCompare(b.at)).at(-1)?.name;
+  const approvedAt = readiness.state === 'ready' ? readyAt(evaluation.trigger?.at, reviews, pull.head.sha, permissions) : undefined;
   return {
     id: `github:${target.repo}#${pull.number}`,
     forge: 'github',
@@ -192,6 +203,29 @@ async function proposalFor(ctx: Context, pull: Pull): Promise<Proposal> {
     commitMessage: body ? `${pull.title} (#${pull.number})\n\n${body}` : `${pull.title} (#${pull.number})`,
     votes: evaluation.votes,
     readiness,
+    ...(approvedAt ? { approvedAt } : {}),
+    ...(priority ? { priority } : {}),
     meta,
   };
+}
+
+/** `byoci:priority=<name>` (or `byoci:priority:<name>`): a priority of queue.priorities. */
+export const PRIORITY_LABEL = /^byoci:priority[=:]([a-z][a-z0-9-]*)$/;
+
+/**
+ * When the pull request became ready: the later of its trigger and the last approval from
+ * a writer at the head commit (the queue's "first approved, first landed").
+ */
+function readyAt(
+  triggerAt: string | undefined,
+  reviews: readonly { user?: { login: string } | null; state: string; commit_id?: string | null; submitted_at?: string | null }[],
+  head: string,
+  permissions: ReadonlyMap<string, string>,
+): string | undefined {
+  const times = reviews
+    .filter((r) => r.user && r.state.toUpperCase() === 'APPROVED' && r.commit_id === head && isWriter(permissions, r.user.login))
+    .map((r) => r.submitted_at)
+    .filter((t): t is string => typeof t === 'string');
+  if (triggerAt) times.push(triggerAt);
+  return times.sort().at(-1);
 }

@@ -96,7 +96,12 @@ export class ProposalDataError extends Error {
   override readonly name = 'ProposalDataError';
 }
 
+/** The vote tag (Launchpad's review type) that asks for a queue priority: `priority=high`. */
+export const PRIORITY_TAG = /^priority[=:]([a-z][a-z0-9-]*)$/;
+
 export class Discovery {
+  /** Priority asked by a trusted reviewer's vote tag, per proposal (self link). */
+  #priorities = new Map<string, string>();
   #entries = new Map<string, Promise<LpEntry>>();
   #trust = new Map<string, Promise<boolean>>();
 
@@ -278,6 +283,8 @@ export class Discovery {
       commitMessage,
       votes,
       readiness,
+      ...(meta.dateReviewed ? { approvedAt: meta.dateReviewed } : {}),
+      ...(this.#priorities.get(mp.self_link) ? { priority: this.#priorities.get(mp.self_link)! } : {}),
       meta: { ...meta },
     };
   }
@@ -304,6 +311,9 @@ export class Discovery {
       if (!vote) continue;
       const trusted = reviewerLink ? await this.trusted(found.owner.self_link, reviewerLink) : false;
       out.push({ reviewer, vote, trusted });
+      // A trusted reviewer's vote tag `priority=<name>` asks the queue for that priority.
+      const tag = PRIORITY_TAG.exec(str(ref, 'review_type') ?? '');
+      if (tag && trusted) this.#priorities.set(mp.self_link, tag[1]!);
     }
     return out;
   }

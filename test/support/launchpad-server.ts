@@ -62,6 +62,8 @@ export interface FakeVote {
   reviewer: string;
   pending: boolean;
   commentId: number | null;
+  /** The vote's tag (Launchpad's review_type), e.g. "code" or "priority=high". */
+  reviewType?: string;
 }
 
 export type Branchish = { git: string; path: string } | { bzr: string };
@@ -288,7 +290,7 @@ export class LaunchpadServer {
   }
 
   /** A reviewer's vote, as Launchpad records it: a vote reference plus its comment. */
-  vote(id: number, reviewer: string, vote: VoteValue | 'pending', content = ''): void {
+  vote(id: number, reviewer: string, vote: VoteValue | 'pending', content = '', reviewType?: string): void {
     const p = this.proposal(id);
     if (!this.people.has(reviewer)) this.addPerson(reviewer);
     let ref = p.votes.find((v) => v.reviewer === reviewer);
@@ -296,6 +298,7 @@ export class LaunchpadServer {
       ref = { id: this.#ids++, reviewer, pending: true, commentId: null };
       p.votes.push(ref);
     }
+    if (reviewType !== undefined) ref.reviewType = reviewType;
     if (vote === 'pending') return;
     const comment = this.#comment(p, reviewer, `Re: ${this.#title(p)}`, content || `Review: ${vote}`, vote);
     ref.pending = false;
@@ -524,7 +527,7 @@ export class LaunchpadServer {
       date_created: p.dateCreated,
       is_pending: v.pending,
       registrant_link: this.#personLink(p.registrant),
-      review_type: null,
+      review_type: v.reviewType ?? null,
       reviewer_link: this.#personLink(v.reviewer),
     };
   }

@@ -213,6 +213,30 @@ describe('github plugin: landing end to end', suiteNeeds('git', missingCommands(
     assert.equal((await world.gh.pull(REPO, number)).state, 'open');
   });
 
+  test("PRs made ready in the order B, A, C land B, A, C whatever their numbers; a writer's priority label moves C first", async () => {
+    const a = await world.openPull('order-a', { 'order-a.txt': 'a\n' }, { title: 'Order A' });
+    const b = await world.openPull('order-b', { 'order-b.txt': 'b\n' }, { title: 'Order B' });
+    const c = await world.openPull('order-c', { 'order-c.txt': 'c\n' }, { title: 'Order C' });
+    for (const pr of [b, a, c]) {
+      world.gh.label(REPO, pr.number, 'byoci:land', 'carol');
+      await world.gh.review(REPO, pr.number, { user: 'dave', state: 'APPROVED' });
+    }
+    const first = await runBot('true', 'list');
+    const ready = first.summary.waiting.filter((x) => [a, b, c].some((pr) => x.proposal.id === prId(pr.number)));
+    assert.deepEqual(ready.map((x) => x.proposal.id), [a, b, c].map((pr) => prId(pr.number)), 'GitHub lists them by number');
+    const times = Object.fromEntries(ready.map((x) => [x.proposal.id, x.proposal.approvedAt!]));
+    assert.ok(times[prId(b.number)]! < times[prId(a.number)]! && times[prId(a.number)]! < times[prId(c.number)]!, JSON.stringify(times));
+
+    world.gh.label(REPO, c.number, 'byoci:priority=high', 'carol');
+    const run = await runBot('true');
+    assert.deepEqual(
+      run.summary.results.map((r) => [r.kind, r.proposal.id]),
+      [c, b, a].map((pr) => ['landed', prId(pr.number)]),
+    );
+    const subjects = (await gitIn(world.repos.target, ['log', '--first-parent', '--format=%s', '-3', 'refs/heads/main'])).split('\n').reverse();
+    assert.deepEqual(subjects, [c, b, a].map((pr) => `Order ${pr === a ? 'A' : pr === b ? 'B' : 'C'} (#${pr.number})`));
+  });
+
   test('byoci list says for each PR why it is or is not landable', async () => {
     const { number: ready } = await world.openPull('list-ready', { 'lr.txt': 'x\n' });
     world.gh.label(REPO, ready, 'byoci:land', 'carol');

@@ -115,6 +115,25 @@ describe('launchpad: landing end to end', suiteNeeds('git', missingCommands('git
     assert.equal(await mainTip(), landed);
   });
 
+  test('approved in the order B, A, C: lands B before A whatever the listing order; a priority vote tag moves C first', async () => {
+    const a = await propose('lp-order-a', { 'lp-order-a.txt': 'a\n' });
+    const b = await propose('lp-order-b', { 'lp-order-b.txt': 'b\n' });
+    const c = await propose('lp-order-c', { 'lp-order-c.txt': 'c\n' });
+    // date_reviewed as Launchpad writes it (microseconds, +00:00): b, then a, then c.
+    lp.proposal(b.id).dateReviewed = '2026-11-30T10:00:01.000001+00:00';
+    lp.proposal(a.id).dateReviewed = '2026-11-30T10:00:02.000001+00:00';
+    lp.proposal(c.id).dateReviewed = '2026-11-30T10:00:03.000001+00:00';
+    lp.vote(c.id, 'reviewer', 'Approve', '', 'priority=high');
+    const run = await runBot();
+    assert.deepEqual(
+      run.summary.results.map((r) => [r.kind, r.proposal.id]),
+      [c, b, a].map((p) => ['landed', idOf(lp, p.id)]),
+      run.lines.join('\n'),
+    );
+    const subjects = (await gitIn(repos.target, ['log', '--first-parent', '--format=%s', '-3', 'refs/heads/main'])).split('\n').reverse();
+    assert.deepEqual(subjects, ['Land lp-order-c', 'Land lp-order-b', 'Land lp-order-a']);
+  });
+
   test('a 503 from the API twice, then 200: the landing still succeeds', async () => {
     const { id } = await propose('flaky-api', { 'flaky.txt': 'x\n' });
     lp.failNext(2, 503);
