@@ -15,6 +15,8 @@ export const REJECTIONS = Object.freeze({
   'no-approved-revision': 'The proposal has no reviewed revision: approve it again so the approved revision is recorded.',
   'changes-after-approval': 'Unapproved changes were made after approval: the source is at {tip}, the approved revision is {approved}. Review and approve again.',
   'approved-revision-missing': 'The approved revision {approved} is not on the source branch {branch}.',
+  'approved-revision-abbreviated': 'The approved revision {approved} is not a full commit id (40 or 64 hexadecimal digits): an abbreviated id can match a later commit with other content. Record the full id of the reviewed commit and approve again.',
+  'approved-content-changed': 'The approved revision {approved} on {branch} no longer has the reviewed content: its strict testament is sha1 {actual}, the reviewed one was {expected}. Review the branch again and approve it again.',
   'nothing-to-merge': 'There is nothing to merge: {target} already contains the approved revision {approved}.',
   'merge-conflict': 'The proposal does not merge cleanly into {target}. Conflicts in: {files}.',
   'setup-failed': 'The setup command failed (exit code {exitCode}).',

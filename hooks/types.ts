@@ -112,6 +112,12 @@ export interface Proposal {
   target: BranchRef;
   /** The revision that was reviewed and approved; what lands. Undefined: the source tip. */
   approvedRevision?: string;
+  /**
+   * bzr: the sha1 of the strict testament (`brz testament --strict`) of the approved
+   * revision as reviewed, when the forge records it. A bzr revision id is a name, not
+   * content: this pins the content (fetch rejects a revision whose testament differs).
+   */
+  approvedTestament?: string;
   /** Commit message of the landing (already falls back to the description, forge-side). */
   commitMessage: string;
   votes: Vote[];
@@ -141,6 +147,8 @@ export interface Checkout {
   targetRevision: string;
   /** Approved source revision that was fetched. */
   sourceRevision: string;
+  /** bzr: sha1 of the strict testament of `sourceRevision` (its content, as fetched). */
+  sourceTestament?: string;
 }
 
 /** The merge made by `merge`: committed, ready to test and push. */

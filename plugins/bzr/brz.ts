@@ -122,3 +122,16 @@ export class BranchError extends Error {
     super(`cannot read the bzr branch ${location}: ${detail}`);
   }
 }
+
+/**
+ * The sha1 of the strict testament of `revid` in the branch at `location`: a digest of the
+ * revision's metadata and of every file's content, kind and executable bit
+ * (`brz testament --strict`, "sha1:" line of the short form). Throws when brz cannot say.
+ */
+export async function testamentSha(env: BrzEnv, cwd: string, location: string, revid: string): Promise<string> {
+  const result = await brz(env, cwd, ['testament', '--strict', `--revision=revid:${revid}`, '--', location]);
+  if (result.exitCode !== 0) throw new BranchError(location, lastLine(result));
+  const sha = /^sha1: ([0-9a-f]{40})$/m.exec(result.stdout)?.[1];
+  if (!sha) throw new BranchError(location, 'brz testament printed no sha1');
+  return sha;
+}

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Checkout, Proposal } from '../../hooks/index.js';
 import { Rejection } from '../../core/index.js';
-import { BranchError, brz, inAncestry, lastLine, tipOf, type BrzEnv } from './brz.js';
+import { BranchError, brz, inAncestry, lastLine, testamentSha, tipOf, type BrzEnv } from './brz.js';
 import { checkLocation, checkRevid, displayUrl, NameError } from './names.js';
 
 /** The directory, inside the workspace, holding the target's working tree. */
@@ -59,7 +59,15 @@ export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
     if (!(error instanceof BranchError)) throw error;
     throw new Rejection('source-unavailable', { branch: source, detail: redact(error.detail) });
   }
-  if (approved === undefined || approved === tip) return { dir, targetRevision, sourceRevision: tip };
+  if (approved === undefined || approved === tip) {
+    // A revid is a name: pin the content too (the testament covers every file's content).
+    const sourceTestament = await testamentSha(env, workspace, sourceUrl, tip);
+    const expected = proposal.approvedTestament?.trim().toLowerCase();
+    if (expected !== undefined && expected !== sourceTestament) {
+      throw new Rejection('approved-content-changed', { approved: tip, branch: source, actual: sourceTestament, expected });
+    }
+    return { dir, targetRevision, sourceRevision: tip, sourceTestament };
+  }
   if (!(await inAncestry(env, workspace, sourceUrl, approved))) {
     throw new Rejection('approved-revision-missing', { approved, branch: source });
   }

@@ -105,7 +105,13 @@ export default definePlugin({
     hooks.fetch.tapPromise(async ({ proposal, workspace, signal }) => {
       if (!isBzr(proposal)) return undefined;
       const env = await envFor(signal, proposal.target.url, proposal.source.url);
-      return fetchProposal({ proposal, workspace, env, redact: (s) => api.redact(s) });
+      const checkout = await fetchProposal({ proposal, workspace, env, redact: (s) => api.redact(s) });
+      api.log.info('approved revision pinned by content', {
+        revid: checkout.sourceRevision,
+        testament: checkout.sourceTestament,
+        reviewed: proposal.approvedTestament ?? 'not recorded by the forge',
+      });
+      return checkout;
     });
 
     hooks.merge.tapPromise(async ({ proposal, checkout, message, committer, signal }) => {

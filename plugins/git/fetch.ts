@@ -107,10 +107,16 @@ async function approvedRevision(g: GitRunner, approved: string | undefined, bran
   return full;
 }
 
+/** The approved revision as a full commit id: an abbreviation could match a later commit. */
 function checkApproved(revision: string, branch: string): string {
+  let checked: string;
   try {
-    return checkRevision('approved revision', revision);
+    checked = checkRevision('approved revision', revision);
   } catch {
     throw new Rejection('approved-revision-missing', { approved: JSON.stringify(revision), branch });
   }
+  if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(checked)) {
+    throw new Rejection('approved-revision-abbreviated', { approved: JSON.stringify(revision) });
+  }
+  return checked;
 }

@@ -41,6 +41,17 @@ export function branchLabel(b: { repo: string; branch: string }): string {
   return b.branch ? `${b.repo}:${b.branch}` : b.repo;
 }
 
+/** A full git commit id (sha-1 or sha-256): what `approved_revision` must be on a git proposal. */
+export const FULL_COMMIT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/**
+ * The votes that count for the approved revision: a vote naming a revision counts only when
+ * it names that revision (a vote on an earlier revision approves nothing that came later).
+ */
+export function votesForApproved(votes: readonly Vote[], approved: string | undefined): Vote[] {
+  return votes.filter((v) => v.revision === undefined || v.revision === approved);
+}
+
 export function votesOf(data: ProposalFile, trusted: readonly string[] | undefined): Vote[] {
   return data.votes.map((v) => ({
     reviewer: v.reviewer,
@@ -56,7 +67,7 @@ export function readinessOf(data: ProposalFile, target: TargetSpec, rules: Readi
   const message = (data.commit_message ?? '').trim() || (data.description ?? '').trim();
   if (!message) return rejected(new Rejection('no-commit-message'));
 
-  const votes = votesOf(data, rules.trusted);
+  const votes = votesForApproved(votesOf(data, rules.trusted), data.approved_revision);
   const criteria = parseCriteria(rules.criteria);
   const result = evaluateVotes(votes, criteria);
   if (!result.ok) {
@@ -67,6 +78,9 @@ export function readinessOf(data: ProposalFile, target: TargetSpec, rules: Readi
     return rejected(new Rejection('votes', { criteria: criteria.text, detail: result.detail }));
   }
   if (!data.approved_revision) return rejected(new Rejection('no-approved-revision'));
+  if (data.vcs === 'git' && !FULL_COMMIT_ID.test(data.approved_revision)) {
+    return rejected(new Rejection('approved-revision-abbreviated', { approved: JSON.stringify(data.approved_revision) }));
+  }
   return { state: 'ready' };
 }
 
@@ -96,6 +110,7 @@ export function toProposal(data: ProposalFile, options: ToProposalOptions): Prop
     source: ref(data.source),
     target: ref(data.target),
     approvedRevision: data.approved_revision,
+    ...(data.approved_testament ? { approvedTestament: data.approved_testament } : {}),
     commitMessage: (data.commit_message ?? '').trim() || (data.description ?? '').trim(),
     votes: votesOf(data, options.trusted),
     readiness: readinessOf(data, options.target, options),

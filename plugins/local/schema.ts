@@ -61,6 +61,8 @@ export const proposalFileSchema = z
     source: branchSchema,
     target: branchSchema,
     approved_revision: optionalText,
+    /** bzr: sha1 of `brz testament --strict` of the approved revision, as reviewed (pins content). */
+    approved_testament: optionalText,
     status: z.enum(STATUSES, { errorMap: () => ({ message: `must be one of: ${STATUSES.join(', ')}` }) }),
     commit_message: optionalText,
     description: optionalText,

@@ -41,7 +41,7 @@ function parseText(text: string): Document.Parsed {
 }
 
 /** Fields that go into the Proposal: bytes that are not UTF-8 there make the file invalid. */
-const READ_FIELDS = ['id', 'title', 'url', 'vcs', 'source', 'target', 'approved_revision', 'status', 'commit_message', 'votes'] as const;
+const READ_FIELDS = ['id', 'title', 'url', 'vcs', 'source', 'target', 'approved_revision', 'approved_testament', 'status', 'commit_message', 'votes'] as const;
 
 /** The first field the bot reads that holds bytes that are not UTF-8. */
 function notUtf8Field(raw: Record<string, unknown>): string | undefined {

@@ -88,6 +88,14 @@ describe('git plugin: landing', suiteNeeds('git', missingCommands('git')), () =>
     assert.match(rejection.reason, new RegExp(`source is at ${tip}, the approved revision is ${approved}`));
   });
 
+  test('an abbreviated approved revision is refused, even when a later commit matches it', async () => {
+    const approved = await branchWith(repos, 'short-id', { 'short.txt': 'reviewed\n' }, 'reviewed change');
+    const r = await newRun();
+    const rejection = await rejectionOf(r.fetch(proposalFor(repos, 'short-id', approved.slice(0, 7))));
+    assert.equal(rejection.code, 'approved-revision-abbreviated');
+    assert.match(rejection.reason, new RegExp(`"${approved.slice(0, 7)}" is not a full commit id`));
+  });
+
   test('an approved revision that is not on the source branch is rejected', async () => {
     await branchWith(repos, 'elsewhere', { 'e.txt': 'e\n' }, 'e');
     const stray = await branchWith(repos, 'stray', { 's.txt': 's\n' }, 'stray');
