@@ -1,5 +1,21 @@
 import type { Command } from 'commander';
+import type { FreezeRow } from '../../core/queue/index.js';
+import { QueueStore, freezeHolding, openQueueStore, syncConfigFreezes } from '../../core/queue/index.js';
+import type { Proposal } from '../../hooks/types.js';
 import { action, withBot, type Runtime } from '../context.js';
+
+/** For each proposal, the freeze holding it back (from the store and the config), if any. */
+function freezes(rt: Runtime): (proposal: Proposal, project: string) => FreezeRow | undefined {
+  const { db } = openQueueStore(rt.config);
+  const store = new QueueStore(db);
+  syncConfigFreezes(store, rt.config.settings.queue);
+  const rows = new Map<string, FreezeRow | undefined>();
+  return (proposal, project) => {
+    const key = `${proposal.id}\0${project}`;
+    if (!rows.has(key)) rows.set(key, freezeHolding(db, rt.config.settings.queue, proposal, project));
+    return rows.get(key);
+  };
+}
 
 export function register(program: Command): void {
   program
@@ -11,6 +27,7 @@ export function register(program: Command): void {
         withBot(rt, async (bot) => {
           await bot.verifyOrThrow();
           const candidates = await bot.discover(opts.project ? { project: opts.project } : {});
+          const frozen = freezes(rt);
           if (rt.globals.json) {
             rt.printJson(
               candidates.map(({ project, proposal }) => ({
@@ -22,6 +39,10 @@ export function register(program: Command): void {
                 ...(proposal.readiness.state !== 'ready' ? { reason: proposal.readiness.reason } : {}),
                 ...(proposal.readiness.state === 'ready' && proposal.readiness.waitsFor ? { waitsFor: proposal.readiness.waitsFor } : {}),
                 approvedRevision: proposal.approvedRevision,
+                ...(() => {
+                  const f = frozen(proposal, project.name);
+                  return f ? { frozen: { reason: f.reason, below: f.below_name, by: f.frozen_by, since: f.frozen_at } } : {};
+                })(),
               })),
             );
             return 0;
@@ -30,7 +51,9 @@ export function register(program: Command): void {
           for (const { project, proposal } of candidates) {
             const r = proposal.readiness;
             const why = r.state === 'ready' ? (r.waitsFor?.length ? `will land once green: ${r.waitsFor.join('; ')}` : 'will land') : r.state === 'waiting' ? `waiting: ${r.reason}` : `will be rejected: ${r.reason}`;
-            rt.print(`${r.state.padEnd(8)} ${project.name}  ${proposal.id}  ${proposal.title}  (${why})`);
+            const f = r.state === 'waiting' ? undefined : frozen(proposal, project.name);
+            const held = f ? `; frozen${f.below_name ? ` below ${f.below_name}` : ''}: ${f.reason}` : '';
+            rt.print(`${r.state.padEnd(8)} ${project.name}  ${proposal.id}  ${proposal.title}  (${why}${held})`);
           }
           return 0;
         }),

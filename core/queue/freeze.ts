@@ -8,7 +8,11 @@
 import { userInfo } from 'node:os';
 import { UsageError } from '../errors.js';
 import { priorityRank, type QueueSettings } from './config.js';
-import type { QueueStore } from './store.js';
+import type { Proposal } from '../../hooks/types.js';
+import type { Db } from '../../store/index.js';
+import { targetKey } from './key.js';
+import { freezeOf } from './snapshot.js';
+import type { FreezeRow, QueueStore } from './store.js';
 
 export const CONFIG_FREEZER = 'config';
 
@@ -53,4 +57,14 @@ export function unfreezeTarget(store: QueueStore, queue: QueueSettings, target: 
     throw new UsageError(`${target} is frozen by the configuration (queue.freeze${where ? ` at ${where}` : ''}): remove it there`);
   }
   return store.unfreeze(target);
+}
+
+/** The freeze that holds this proposal back (its target's or project's, below its priority), if any. */
+export function freezeHolding(db: Db, queue: QueueSettings, proposal: Proposal, project: string): FreezeRow | undefined {
+  if (!proposal.target.url) return undefined;
+  const freeze = freezeOf(db, targetKey(proposal.target), project);
+  if (!freeze) return undefined;
+  if (freeze.below === null) return freeze;
+  const name = queue.proposals[proposal.id] ?? (proposal.priority && priorityRank(queue, proposal.priority) !== undefined ? proposal.priority : queue.defaultPriority);
+  return (priorityRank(queue, name) ?? 0) < freeze.below ? freeze : undefined;
 }

@@ -8,4 +8,4 @@ export { canonicalRepository, targetKey } from './key.js';
 export { openQueueStore } from './open.js';
 export { storePath, priorityRank, DEFAULT_PRIORITIES } from './config.js';
 export type { QueueSettings, StoreSettings } from './config.js';
-export { syncConfigFreezes, freezeTarget, unfreezeTarget } from './freeze.js';
+export { syncConfigFreezes, freezeTarget, unfreezeTarget, freezeHolding } from './freeze.js';

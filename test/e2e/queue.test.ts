@@ -85,7 +85,7 @@ describe('the landing queue through byoci land', { ...suiteNeeds('git', missingC
   test('two byoci land at once on one target: one lands, the other names the lease holder; one landing', async () => {
     const w = await world('two');
     await w.propose('1', 'only', '2026-11-30T10:00:00Z');
-    w.writeConfig({ command: ['sh', '-c', 'sleep 4'] });
+    w.writeConfig({ command: ['sh', '-c', 'sleep 4'], extra: { queue: { heartbeat: '1s' } } });
     const [a, b] = await Promise.all([w.land(), w.land()]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
@@ -93,6 +93,31 @@ describe('the landing queue through byoci land', { ...suiteNeeds('git', missingC
     assert.equal((out.match(/^landed +local:1/gm) ?? []).length, 1, out);
     assert.match(out, /^busy +git:.*trunk#main: another bot is landing on it \(run \d{8}-\d{6}-\w+, pid \d+ on /m);
     assert.deepEqual(await w.landings(), ['Land only']);
+    // The console of a long test: a heartbeat with the time so far and the usual duration.
+    assert.match(a.stderr + b.stderr, /\[local:1\] still testing position=1\/1 attempt=1 elapsed=\d+s usually=unknown/);
+  });
+
+  test('freeze: nothing lands below the priority, list and queue say why; unfreeze lands it', async () => {
+    const w = await world('freeze');
+    await w.propose('1', 'normal', '2026-11-30T10:00:01Z');
+    await w.propose('2', 'urgent', '2026-11-30T10:00:02Z', { priority: 'urgent' });
+    w.writeConfig();
+    const cli = (args: string[]) => byoci(['--config', w.config, ...args], { env: { HOME: w.home } });
+    assert.equal((await cli(['queue', 'freeze', 'calc', '--reason', 'release 3.3 in progress', '--below', 'urgent'])).code, 0);
+    const list = await cli(['list']);
+    assert.match(list.stdout, /local:1 .*\(will land; frozen below urgent: release 3\.3 in progress\)/);
+    assert.doesNotMatch(list.stdout, /local:2 .*frozen/);
+    const frozen = await w.land();
+    assert.equal(frozen.code, 0, frozen.stderr);
+    assert.deepEqual(await w.landings(), ['Land urgent']);
+    assert.match(frozen.stderr, /\[local:1\] frozen: not landing position=1\/1 reason=.*release 3\.3/);
+    const queue = JSON.parse((await cli(['queue', '--json'])).stdout);
+    assert.equal(queue.targets[0].entries[0].proposal, 'local:1');
+    assert.match(queue.targets[0].entries[0].waitingFor, /unfrozen \(release 3\.3 in progress; only urgent and above land\)/);
+    assert.equal(queue.targets[0].freeze.below, 'urgent');
+    assert.equal((await cli(['queue', 'unfreeze', 'calc'])).code, 0);
+    assert.equal((await w.land()).code, 0);
+    assert.deepEqual(await w.landings(), ['Land urgent', 'Land normal']);
   });
 
   test('a target moved to a fresh slave (empty store) mid-queue: nothing lands twice, the order is kept', async () => {
