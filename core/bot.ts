@@ -27,7 +27,7 @@ import { ConfigError, EXIT, PluginError, Rejection, UsageError, asForgeAnswerErr
 import { resolvePlugins, type ExtraNeeds } from './loader.js';
 import { claimRunDir, removeStaleRunDirs } from './rundirs.js';
 import type { Logger } from './logger.js';
-import type { AnyPlugin, PluginRegistry, RunInfo } from './plugin.js';
+import { PLUGIN_API_VERSION, type AnyPlugin, type PluginRegistry, type RunInfo } from './plugin.js';
 import { createPluginApi, validatePluginConfig } from './plugin-api.js';
 import { applyPlugin, interceptHooks, type InterceptOptions, type TapStatus } from './taps.js';
 import { resolveTargets, type RawTarget } from './targets.js';
@@ -62,6 +62,20 @@ export interface BotOptions {
 }
 
 export type { Candidate, LandingResult };
+
+/** A plugin loaded in a run: where it came from, its API version, what it taps and needs. */
+export interface LoadedPlugin {
+  name: string;
+  description: string;
+  /** The `plugins:` key it was loaded by (its name for built-ins). */
+  configKey: string;
+  source: 'built-in' | 'path' | 'package';
+  apiVersion: number;
+  /** Hooks it tapped, in hook order. */
+  hooks: HookName[];
+  /** The secrets it declares and whether a store holds each (never the values). */
+  secrets: { name: string; description: string; required: boolean; set: boolean }[];
+}
 
 /** A target another live bot was landing on: left alone, with who holds it. */
 export interface BusyTarget {
@@ -169,6 +183,8 @@ export class Bot {
   readonly handles: { readonly vcs: readonly string[]; readonly backends: readonly string[] };
   /** Taps running now, and those aborted that never settled. */
   readonly taps: TapStatus;
+  /** The plugins of this run, in tap order, as `byoci plugins` shows them. */
+  readonly loaded: readonly LoadedPlugin[];
   readonly #log: Logger;
   readonly #redactor: Redactor;
   readonly #controller: AbortController;
@@ -190,6 +206,7 @@ export class Bot {
     vcs: string[];
     handles: { vcs: string[]; backends: string[] };
     tapStatus: TapStatus;
+    loaded: LoadedPlugin[];
     log: Logger;
     redactor: Redactor;
     controller: AbortController;
@@ -208,6 +225,7 @@ export class Bot {
     this.vcs = parts.vcs;
     this.handles = Object.freeze({ vcs: Object.freeze(parts.handles.vcs), backends: Object.freeze(parts.handles.backends) });
     this.taps = parts.tapStatus;
+    this.loaded = Object.freeze(parts.loaded);
     this.#log = parts.log;
     this.#redactor = parts.redactor;
     this.#controller = parts.controller;
@@ -262,7 +280,8 @@ export class Bot {
     const stores = options.stores ?? [];
     const secretProblems: Problem[] = [];
     const secretNotes: Note[] = [];
-    for (const { plugin, config: pluginConfig } of validated) {
+    const loaded: LoadedPlugin[] = [];
+    for (const { plugin, config: pluginConfig, source, configKey } of validated) {
       const values = new Map<string, string>();
       for (const [name, declaration] of Object.entries(plugin.secrets ?? {}) as [string, { required?: boolean; description: string }][]) {
         const key = `${plugin.name}/${name}`;
@@ -287,11 +306,23 @@ export class Bot {
           });
         }
       }
-      applyPlugin(
+      const tapped = applyPlugin(
         hooks,
         plugin,
         createPluginApi({ plugin, config: pluginConfig, secrets: values, storeNames: stores.map((s) => s.name), log, run, redactor }),
       );
+      loaded.push({
+        name: plugin.name,
+        description: plugin.description,
+        configKey,
+        source,
+        apiVersion: plugin.apiVersion ?? PLUGIN_API_VERSION,
+        hooks: tapped,
+        secrets: Object.entries(plugin.secrets ?? {}).map(([name, d]) => {
+          const declaration = d as { description: string; required?: boolean };
+          return { name, description: declaration.description, required: declaration.required !== false, set: values.has(name) };
+        }),
+      });
     }
 
     return new Bot({
@@ -306,6 +337,7 @@ export class Bot {
         backends: [...new Set(validated.flatMap((p) => p.plugin.handles?.backends ?? []))],
       },
       tapStatus,
+      loaded,
       log,
       redactor,
       controller,

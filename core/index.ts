@@ -5,6 +5,8 @@
  */
 export type * from '../hooks/index.js';
 export { HOOK_NAMES } from '../hooks/index.js';
+/** zod, as core uses it: plugin config and target schemas are written with it. */
+export { z } from 'zod';
 export { PLUGIN_API_VERSION, SUPPORTED_API_VERSIONS, definePlugin } from './plugin.js';
 export type {
   AnyPlugin,

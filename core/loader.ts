@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ConfigProblem } from './errors.js';
-import { isBuiltinEntry, type AnyPlugin, type ConfigNeeds, type PluginRegistry, type RegistryEntry } from './plugin.js';
+import { PLUGIN_API_VERSION, SUPPORTED_API_VERSIONS, isBuiltinEntry, type AnyPlugin, type ConfigNeeds, type PluginRegistry, type RegistryEntry } from './plugin.js';
 import type { Settings } from './config-schema.js';
 
 export interface PluginToLoad {
@@ -18,6 +18,8 @@ export interface PluginToLoad {
   /** The `plugins:` key its config is read from (its name for built-ins). */
   configKey: string;
   rawConfig: unknown;
+  /** Where it came from: the registry, a path, or an npm package. */
+  source: 'built-in' | 'path' | 'package';
 }
 
 function isPath(specifier: string): boolean {
@@ -31,6 +33,22 @@ function looksLikePlugin(value: unknown): value is AnyPlugin {
     typeof (value as AnyPlugin).name === 'string' &&
     typeof (value as AnyPlugin).apply === 'function'
   );
+}
+
+/**
+ * Why core cannot load a plugin written against another plugin API, or undefined. Plugins
+ * loaded by path or package must declare `apiVersion` (built-ins are always current).
+ */
+export function apiVersionProblem(plugin: AnyPlugin): string | undefined {
+  const declared = plugin.apiVersion;
+  const supported = SUPPORTED_API_VERSIONS.join(', ');
+  if (declared === undefined) {
+    return `plugin ${plugin.name} declares no apiVersion: add apiVersion: ${PLUGIN_API_VERSION} (PLUGIN_API_VERSION of the byoci it is written for) to its definePlugin({...})`;
+  }
+  if (!SUPPORTED_API_VERSIONS.includes(declared)) {
+    return `plugin ${plugin.name} is written for plugin API version ${JSON.stringify(declared)}, this byoci supports version ${supported}: use a release of the plugin made for it, or a byoci that supports version ${JSON.stringify(declared)}`;
+  }
+  return undefined;
 }
 
 async function importPlugin(specifier: string, configDir: string): Promise<AnyPlugin> {
@@ -133,6 +151,11 @@ export async function resolvePlugins(
         problems.push({ path: `plugins.${key}`, message: `cannot load plugin: ${(error as Error).message}` });
         continue;
       }
+      const mismatch = apiVersionProblem(plugin);
+      if (mismatch) {
+        problems.push({ path: `plugins.${key}`, message: mismatch });
+        continue;
+      }
     }
     const previous = seen.get(plugin.name);
     if (previous !== undefined) {
@@ -140,7 +163,7 @@ export async function resolvePlugins(
       continue;
     }
     seen.set(plugin.name, key);
-    plugins.push({ plugin, configKey: key, rawConfig });
+    plugins.push({ plugin, configKey: key, rawConfig, source: entry ? 'built-in' : isPath(key) ? 'path' : 'package' });
   }
   return { plugins, problems, needs };
 }

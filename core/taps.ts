@@ -234,7 +234,7 @@ export function interceptHooks(hooks: Hooks, log: Logger, options: InterceptOpti
 }
 
 /** The taps-only facade a plugin's apply() receives: every tap is named after the plugin. */
-export function tapFacade(hooks: Hooks, plugin: string): TapHooks {
+export function tapFacade(hooks: Hooks, plugin: string, tapped?: Set<HookName>): TapHooks {
   const facade = {} as Record<HookName, { tapPromise(fn: unknown, options?: TapOptions): void }>;
   for (const hookName of HOOK_NAMES) {
     const hook = hooks[hookName] as unknown as {
@@ -244,17 +244,20 @@ export function tapFacade(hooks: Hooks, plugin: string): TapHooks {
       tapPromise(fn: unknown, options: TapOptions = {}) {
         if (typeof fn !== 'function') throw new TypeError(`${plugin}: ${hookName}.tapPromise needs an async function`);
         hook.tapPromise({ name: plugin, ...options }, fn);
+        tapped?.add(hookName);
       },
     });
   }
   return Object.freeze(facade) as TapHooks;
 }
 
-/** Runs a plugin's apply() against the run's hooks with its API. */
-export function applyPlugin(hooks: Hooks, plugin: AnyPlugin, api: PluginApi): void {
+/** Runs a plugin's apply() against the run's hooks with its API; returns the hooks it tapped. */
+export function applyPlugin(hooks: Hooks, plugin: AnyPlugin, api: PluginApi): HookName[] {
+  const tapped = new Set<HookName>();
   try {
-    plugin.apply(tapFacade(hooks, plugin.name), api);
+    plugin.apply(tapFacade(hooks, plugin.name, tapped), api);
   } catch (error) {
     throw new PluginError(plugin.name, 'apply', error);
   }
+  return HOOK_NAMES.filter((h) => tapped.has(h));
 }

@@ -25,7 +25,7 @@
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { Bot, type Candidate, type LandingResult } from '../core/bot.js';
+import { Bot, type Candidate, type LandingResult, type LoadedPlugin } from '../core/bot.js';
 import { loadConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { definePlugin, type AnyPlugin } from '../core/plugin.js';
@@ -38,6 +38,7 @@ import { ALICE, branchWith, gitIn, makeRepos, type Person, type Repos } from './
 
 export { ALICE, BOB, advanceTarget, branchWith, commitFiles, gitIn, makeRepos, snapshot, tempDir } from './git.js';
 export type { Person, Repos } from './git.js';
+export type { Candidate, LandingResult, LoadedPlugin } from '../core/bot.js';
 
 /** One hook call seen by the kit: `report` calls carry the outcome kind (`report:landed`). */
 export interface HookCall {
@@ -100,6 +101,8 @@ export interface Landing {
   calls: HookCall[];
   /** Every log line (debug level, redacted). */
   lines: string[];
+  /** The plugins the run loaded (source, API version, hooks tapped, secrets set), as `byoci plugins` lists them. */
+  plugins: readonly LoadedPlugin[];
 }
 
 export interface Kit {
@@ -261,7 +264,8 @@ export async function createKit(options: KitOptions = {}): Promise<Kit> {
       try {
         await bot.verifyOrThrow();
         const summary = await bot.landAll(run.proposal ? { proposal: run.proposal } : {});
-        return { exitCode: summary.exitCode, results: summary.results, waiting: summary.waiting, outcomes, calls, lines };
+        const plugins = bot.loaded.filter((p) => p.name !== RECORDER);
+        return { exitCode: summary.exitCode, results: summary.results, waiting: summary.waiting, outcomes, calls, lines, plugins };
       } finally {
         await bot.shutdown();
       }

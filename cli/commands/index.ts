@@ -51,6 +51,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./doctor.js'),
   },
   {
+    name: 'plugins',
+    term: 'plugins',
+    description: 'the plugins this config loads: source (built-in, path, package), API version, hooks tapped, secrets and whether set',
+    load: () => import('./plugins.js'),
+  },
+  {
     name: 'image',
     term: 'image',
     description: 'build and list the LXD images the lxd backend starts containers from',

@@ -1,0 +1,88 @@
+/**
+ * The example plugins of examples/plugins/, written against the public API only: their own
+ * tests (run here too), and loading each by npm package name through the kit, as
+ * `byoci plugins` lists them. A plugin of another API version is refused, saying why.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError } from '../../core/index.js';
+import { createKit, tempDir } from '../../testing/index.js';
+import { missingCommands, suiteNeeds } from '../support/components.js';
+import '../../examples/plugins/webhook/test/webhook.test.js';
+import '../../examples/plugins/mail/test/mail.test.js';
+
+const WEBHOOK = resolve('examples/plugins/webhook');
+
+describe('example plugins by package name', suiteNeeds('git', missingCommands('git')), () => {
+  test('the webhook reporter loads by package name; byoci plugins lists it with its source, API version, hooks and secrets', async () => {
+    const bodies: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () => {
+        bodies.push(body);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const kit = await createKit({
+      plugins: { 'byoci-webhook-reporter': { url: `http://127.0.0.1:${port}/` } },
+      packages: { 'byoci-webhook-reporter': WEBHOOK },
+      secrets: { 'webhook/hmac-key': 'k3y-for-the-test' },
+    });
+    try {
+      const id = await kit.propose({ branch: 'fix' });
+      const landing = await kit.land();
+      assert.deepEqual(landing.results.map((r) => [r.proposal.id, r.kind]), [[id, 'landed']]);
+      assert.equal(JSON.parse(bodies[0] ?? '{}').kind, 'landed');
+      const webhook = landing.plugins.find((p) => p.name === 'webhook');
+      assert.deepEqual(webhook, {
+        name: 'webhook',
+        description: 'POSTs each landing outcome as JSON, signed with HMAC-SHA256',
+        configKey: 'byoci-webhook-reporter',
+        source: 'package',
+        apiVersion: 1,
+        hooks: ['report'],
+        secrets: [{ name: 'hmac-key', description: 'shared key of the HMAC-SHA256 signature', required: true, set: true }],
+      });
+      assert.deepEqual(
+        landing.plugins.filter((p) => p.source === 'built-in').map((p) => p.name).sort(),
+        ['git', 'host', 'local'],
+      );
+    } finally {
+      await kit.cleanup();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  test('a plugin written for another API version, or declaring none, is refused with the reason', async () => {
+    const dir = tempDir('byoci-api-version-');
+    try {
+      mkdirSync(join(dir.dir, 'p'));
+      const write = (name: string, version: string) =>
+        writeFileSync(join(dir.dir, 'p', `${name}.mjs`), `export default { name: '${name}', description: 'x', ${version} apply() {} };\n`);
+      write('future', 'apiVersion: 2,');
+      write('unversioned', '');
+      for (const [name, expected] of [
+        ['future', /plugin future is written for plugin API version 2, this byoci supports version 1/],
+        ['unversioned', /plugin unversioned declares no apiVersion: add apiVersion: 1/],
+      ] as const) {
+        const kit = await createKit({ plugins: { [join(dir.dir, 'p', `${name}.mjs`)]: {} } });
+        try {
+          const error = await kit.land().catch((e: unknown) => e);
+          assert.ok(error instanceof ConfigError, String(error));
+          assert.match(error.message, expected);
+          assert.match(error.message, new RegExp(`byoci\\.yaml:\\d+:\\d+: plugins\\.${dir.dir.replace(/[/.]/g, '\\$&')}`));
+        } finally {
+          await kit.cleanup();
+        }
+      }
+    } finally {
+      dir.remove();
+    }
+  });
+});
