@@ -76,7 +76,7 @@ describe('byoci land with IRC reporting', suiteNeeds('ngircd and git', missing),
     const url = (n: number) => pathToFileURL(join(setup.proposals, `${n}.yaml`)).href.replace(/[.+]/g, '\\$&');
     assert.equal(lines.length, 2, lines.map((l) => l.raw).join('\n'));
     assert.match(lines[0]?.params[1] ?? '', new RegExp(`^calc: landed \\S.* <${url(1)}> as ${tip}$`));
-    assert.match(lines[1]?.params[1] ?? '', new RegExp(`^calc: tests failed for \\S.* <${url(2)}>: The tests failed \\(exit code [1-9]\\d*\\)\\. \\| \\S`));
+    assert.match(lines[1]?.params[1] ?? '', new RegExp(`^calc: tests failed for \\S.* <${url(2)}>: The tests failed \\(exit code [1-9]\\d*\\): 1 of 3 failed: add 2 3\\. \\| \\S`), 'the line names the failing test (from the JUnit report)');
   });
 
   test('a server that never answers changes nothing: same exit code, same landing, one warning', async () => {
@@ -84,7 +84,7 @@ describe('byoci land with IRC reporting', suiteNeeds('ngircd and git', missing),
     const result = await land(setup, `{server: ${HOST}, port: ${silent!.port}, tls: false, timeout: 2s, channels: [{channel: "#calc"}]}`);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stdout, /^landed +local:1 +\S.* +-> [0-9a-f]{40}$/m);
-    assert.match(result.stdout, /^rejected +local:2 +\S.*: The tests failed \(exit code [1-9]\d*\)\.$/m);
+    assert.match(result.stdout, /^rejected +local:2 +\S.*: The tests failed \(exit code [1-9]\d*\): 1 of 3 failed: add 2 3\.$/m);
     const tip = await trunkTip(setup);
     assert.ok(result.stdout.includes(tip), 'the landed revision is on trunk');
     const warnings = result.stderr.split('\n').filter((l) => /WARN .*\[irc\] could not announce on IRC; the landing is not affected/.test(l));
