@@ -268,6 +268,7 @@ export class Bot {
       buildUrl: options.buildUrl,
       namespace: config.namespace,
       configDir: config.configDir,
+      storePath: storePath(settings, config.configDir),
       landing: { user: settings.landing.user, name: settings.landing.fullname, email: settings.landing.email },
       signal: controller.signal,
     });

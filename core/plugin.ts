@@ -52,6 +52,12 @@ export interface RunInfo {
   readonly namespace: string;
   /** Directory of the config file; relative paths in plugin config resolve against it. */
   readonly configDir: string;
+  /**
+   * The slave's store (SQLite, `store.path`, default `<workdir>/byoci.db`), where a plugin
+   * may keep state between runs in tables of its own (`openStore` with its migrations).
+   * Absent when the run has no store (plugin tests).
+   */
+  readonly storePath?: string;
   /** Identity used for landing commits: `{byoci}.landing`. */
   readonly landing: { readonly user: string; readonly name: string; readonly email: string };
 }

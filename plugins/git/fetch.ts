@@ -7,7 +7,7 @@ import type { Checkout, Proposal } from '../../hooks/index.js';
 import { Rejection, type Logger } from '../../core/index.js';
 import { git, gitReason, isAncestorOrEqual, resolveCommit, type GitRunner } from './git.js';
 import { checkoutFromMirror } from './mirror.js';
-import { checkBranch, checkRevision, checkUrl, displayUrl, RefError } from './refs.js';
+import { checkBranch, checkRevision, checkUrl, displayUrl, RefError, fetchRefOf } from './refs.js';
 
 /** Where fetched branches are kept inside the workspace (never pushed anywhere). */
 export const TARGET_REF = 'refs/byoci/target';
@@ -77,7 +77,7 @@ export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
     throw new Error(`cannot fetch the target branch ${targetBranch} of ${displayUrl(targetUrl)}: ${redact(gitReason(error))}`);
   }
   try {
-    await g.raw(['fetch', '--quiet', '--no-tags', '--', sourceUrl, `+refs/heads/${sourceBranch}:${SOURCE_REF}`]);
+    await g.raw(['fetch', '--quiet', '--no-tags', '--', sourceUrl, `+${fetchRefOf(sourceBranch)}:${SOURCE_REF}`]);
   } catch (error) {
     throw new Rejection('source-unavailable', { branch: sourceBranch, detail: redact(gitReason(error)) });
   }

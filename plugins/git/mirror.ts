@@ -26,7 +26,7 @@ import { appendFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'nod
 import { join } from 'node:path';
 import { Rejection, run, withFileLock, type Logger } from '../../core/index.js';
 import { GIT_CONFIG, git, gitEnv, gitReason, lastLine, resolveCommit } from './git.js';
-import { displayUrl } from './refs.js';
+import { displayUrl, fetchRefOf } from './refs.js';
 
 const MARKER = 'byoci-clean';
 /** Settings of every mirror: gc in the foreground (under our lock), packs kept as packs. */
@@ -173,7 +173,7 @@ async function attempt(dir: string, r: MirrorRequest): Promise<MirrorCheckout> {
   const kept = sourceRefOf(r.sourceUrl, r.sourceBranch);
   await rm(join(dir, 'FETCH_HEAD'), { force: true });
   try {
-    await m.raw(['fetch', '--quiet', '--no-tags', '--', r.sourceUrl, `+refs/heads/${r.sourceBranch}:${kept}`]);
+    await m.raw(['fetch', '--quiet', '--no-tags', '--', r.sourceUrl, `+${fetchRefOf(r.sourceBranch)}:${kept}`]);
   } catch (error) {
     // Gone (deleted branch) or unreachable: nothing the mirror holds stands in for it.
     await m.raw(['update-ref', '-d', kept]).catch(() => undefined);

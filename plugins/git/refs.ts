@@ -53,3 +53,12 @@ export function checkRevision(what: string, revision: string): string {
 export function displayUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
 }
+
+/**
+ * The ref a source branch names: `refs/pull/<n>/head` (GitHub keeps one in the base
+ * repository for every pull request, also from forks) is taken as it is; anything else is
+ * a branch under `refs/heads/`.
+ */
+export function fetchRefOf(branch: string): string {
+  return /^refs\/pull\/\d+\/head$/.test(branch) ? branch : `refs/heads/${branch}`;
+}

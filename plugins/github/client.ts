@@ -1,6 +1,9 @@
 /**
  * The GitHub REST client: @octokit/rest with a configurable base URL (GitHub Enterprise),
- * token auth, and a request hook that honours `retry-after` and rate-limit resets.
+ * token auth, and a request hook that honours `retry-after` and rate-limit resets, retries
+ * server errors only for requests that are safe to repeat, and makes GETs conditional
+ * (`If-None-Match` with the ETag of the last answer: a 304 does not count against the rate
+ * limit) when given a cache.
  */
 import { Octokit } from '@octokit/rest';
 import { ForgeAnswerError, boundedFetch, type Logger } from '../../core/index.js';
@@ -21,10 +24,36 @@ export interface ClientOptions {
   maxPages?: number;
   /** Longest time spent reading one list, ms. */
   listBudgetMs?: number;
+  /** Answers kept by URL with their ETag, for conditional GETs (across runs when durable). */
+  cache?: ConditionalCache;
 }
 
 /** Bounds of what GitHub's answers may cost. */
 export const GITHUB_LIMITS = Object.freeze({ maxBytes: 16 * 1024 * 1024, maxPages: 100, listBudgetMs: 10 * 60_000 });
+
+/** One GET answer kept for a conditional request. */
+export interface CachedAnswer {
+  etag: string;
+  headers: Record<string, string>;
+  data: unknown;
+}
+
+export interface ConditionalCache {
+  get(key: string): CachedAnswer | undefined;
+  set(key: string, answer: CachedAnswer): void;
+}
+
+/** A cache for one run only. */
+export function memoryCache(): ConditionalCache {
+  const m = new Map<string, CachedAnswer>();
+  return { get: (k) => m.get(k), set: (k, v) => void m.set(k, v) };
+}
+
+/**
+ * Methods repeated after a 5xx: a POST (createComment, createCommitStatus) answered 5xx may
+ * have been applied, so its caller looks before writing again.
+ */
+const REPEATABLE = new Set(['GET', 'HEAD', 'DELETE', 'PUT']);
 
 export type GithubClient = Octokit;
 
@@ -83,6 +112,18 @@ function sleep(seconds: number, signal: AbortSignal | undefined): Promise<void> 
   });
 }
 
+function stringHeaders(headers: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && v !== null) out[k] = String(v);
+  return out;
+}
+
+/** Whether an error is a server error (5xx) or a lost answer: a write may have been applied. */
+export function maybeApplied(error: unknown): boolean {
+  if (isHttpError(error)) return error.status >= 500;
+  return error instanceof Error && error.name !== 'AbortError' && !(error instanceof RateLimitError);
+}
+
 export function createClient(options: ClientOptions): GithubClient {
   const { log } = options;
   const maxRetries = options.maxRetries ?? 3;
@@ -103,11 +144,15 @@ export function createClient(options: ClientOptions): GithubClient {
   const listBudgetMs = options.listBudgetMs ?? GITHUB_LIMITS.listBudgetMs;
   /** Pages read and start time of the list being read, per kind of list (pagination is sequential per list). */
   const lists = new Map<string, { pages: number; started: number }>();
+  const cache = options.cache;
   octokit.hook.wrap('request', async (request, requestOptions) => {
     const method = String(requestOptions.method);
     const url = String(requestOptions.url);
     const route = `${method} ${url.split('?')[0]}`;
     const answer = answerFor(method, url);
+    const key = cache && method.toUpperCase() === 'GET' ? octokit.request.endpoint(requestOptions as unknown as Parameters<typeof octokit.request.endpoint>[0]).url : undefined;
+    const cached = key ? cache!.get(key) : undefined;
+    if (cached) requestOptions.headers = { ...requestOptions.headers, 'if-none-match': cached.etag };
     // A next-page link is absolute: it must stay on the API's origin (the token goes with it).
     if (/^https?:\/\//.test(url) && new URL(url).origin !== origin) {
       throw new ForgeAnswerError('GitHub', route, `a next-page link to another origin (${new URL(url).origin}) was refused`);
@@ -132,11 +177,21 @@ export function createClient(options: ClientOptions): GithubClient {
             throw new ForgeAnswerError('GitHub', route, `expected ${answer.what}${got || `; ${answerProblem(checked.error)}`}`);
           }
         }
+        const etag = response.headers?.etag;
+        if (key && typeof etag === 'string') {
+          cache!.set(key, { etag, headers: stringHeaders(response.headers as Record<string, unknown>), data: response.data });
+        }
         return response;
       } catch (error) {
+        if (cached && isHttpError(error) && error.status === 304) {
+          // Not modified: the kept answer (checked when it came) is the answer, and it cost no rate limit.
+          return { status: 200, url: key!, headers: { ...cached.headers }, data: cached.data } as Awaited<ReturnType<typeof request>>;
+        }
         const junk = error instanceof ForgeAnswerError ? error : (error as { cause?: unknown }).cause instanceof ForgeAnswerError ? ((error as { cause: ForgeAnswerError }).cause) : undefined;
         if (junk) throw junk.resource === route ? junk : new ForgeAnswerError('GitHub', route, junk.problem);
         if (!isHttpError(error) || attempt >= maxRetries) throw error;
+        // A server error after a write may mean it was applied: only repeatable methods retry here.
+        if (error.status >= 500 && !REPEATABLE.has(method.toUpperCase())) throw error;
         const wait = retryDelay(error, attempt);
         if (wait === undefined) throw error;
         if (wait > options.maxWaitSeconds) {

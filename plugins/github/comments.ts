@@ -10,9 +10,29 @@ export function marker(triggerId: string, code: string): string {
   return `<!-- byoci:answer trigger=${triggerId} code=${code} -->`;
 }
 
-/** Trigger ids answered by a comment body (normally zero or one). */
+/**
+ * Trigger ids answered by a comment body: the marker byoci writes as the comment's first
+ * line. A marker anywhere else (inside quoted test output, in a quote of the comment) is
+ * text, not an answer. Only comments the bot authored count (see `botAnswers`).
+ */
 export function answeredTriggers(body: string): string[] {
-  return [...body.matchAll(MARKER)].map((m) => m[1] as string);
+  const first = body.split(/\r?\n/, 1)[0]!.trim();
+  return [...first.matchAll(MARKER)].filter((m) => m.index === 0 && m[0].length === first.length).map((m) => m[1] as string);
+}
+
+/** The trigger ids the bot answered, from the comments it authored. */
+export function botAnswers(comments: readonly { user?: { login: string } | null; body?: string | null }[], botLogin: string): Set<string> {
+  const out = new Set<string>();
+  for (const c of comments) {
+    if (c.user?.login !== botLogin || !c.body) continue;
+    for (const id of answeredTriggers(c.body)) out.add(id);
+  }
+  return out;
+}
+
+/** Whether the bot already posted the answer `wanted` (its marker) in one of its comments. */
+export function botAnswered(comments: readonly { user?: { login: string } | null; body?: string | null }[], botLogin: string, wanted: string): boolean {
+  return comments.some((c) => c.user?.login === botLogin && !!c.body && c.body.split(/\r?\n/, 1)[0]!.trim() === wanted);
 }
 
 /** Whether one line of `body` is `command` (surrounding blanks and case ignored). */

@@ -34,6 +34,17 @@ export const pluginConfigSchema = z
     maxRateLimitWait: z.number().int().min(0).max(86_400, 'must be at most 86400 s (a day)').default(900),
     /** Characters of test output quoted in a rejection comment. */
     maxCommentDetails: z.number().int().min(0).max(60_000, 'must be at most 60000 (GitHub refuses comments over 65536 characters)').default(6000),
+    /**
+     * Login of the token's owner, whose comments are the bot's (default: `GET /user`;
+     * needed for GitHub App tokens, whose comments are by `<app>[bot]`).
+     */
+    botLogin: z.string().regex(/^[A-Za-z0-9-]+(\[bot\])?$/, 'not a GitHub login').optional(),
+    /**
+     * The store file keeping ETags of GET answers between runs (conditional requests: a 304
+     * does not count against the rate limit). Default: the slave's store (`store.path`);
+     * `false`: within one run only.
+     */
+    etagStore: z.union([z.string().min(1), z.literal(false)]).optional(),
     rules: rulesSchema.default({}),
   })
   .strict();

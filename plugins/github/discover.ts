@@ -4,7 +4,7 @@
 import { Rejection, asForgeAnswerError } from '../../core/index.js';
 import type { Proposal } from '../../hooks/types.js';
 import type { GithubClient } from './client.js';
-import { answeredTriggers, hasCommand } from './comments.js';
+import { botAnswers, hasCommand } from './comments.js';
 import type { GithubConfig, GithubTarget } from './config.js';
 import { evaluate, isWriter, type ReviewInfo, type TriggerInfo } from './readiness.js';
 
@@ -56,6 +56,8 @@ interface Context {
   config: GithubConfig;
   target: GithubTarget;
   permissions: PermissionCache;
+  /** Login of the token's owner: only its comments answer triggers. */
+  botLogin: string;
   signal?: AbortSignal;
 }
 
@@ -104,82 +106,106 @@ function waitingOnForge(target: GithubTarget, pull: Pull, why: string): Proposal
 async function proposalFor(ctx: Context, pull: Pull): Promise<Proposal> {
   const { client, target, signal } = ctx;
   const repoArgs = { owner: target.owner, repo: target.name, per_page: 100, request: { signal } };
-  const [reviews, comments, events] = await Promise.all([
-    client.paginate(client.rest.pulls.listReviews, { ...repoArgs, pull_number: pull.number }),
-    client.paginate(client.rest.issues.listComments, { ...repoArgs, issue_number: pull.number }),
-    client.paginate(client.rest.issues.listEvents, { ...repoArgs, issue_number: pull.number }),
-  ]);
-
   const currentLabels = new Set(pull.labels.map((l) => l.name));
+  const presentLabels = target.rules.labels.filter((l) => currentLabels.has(l));
+
+  // Rate limit: a pull request that nothing triggers costs nothing beyond the list (its
+  // labels are in the list answer); comments are read only when commands are configured,
+  // conditionally (an unchanged list is a 304, which does not count).
+  const comments = target.rules.commands.length
+    ? await client.paginate(client.rest.issues.listComments, { ...repoArgs, issue_number: pull.number })
+    : [];
   const triggers: TriggerInfo[] = [];
+  for (const c of comments) {
+    if (!c.user || !c.body || c.user.login === ctx.botLogin) continue;
+    const command = target.rules.commands.find((cmd) => hasCommand(c.body as string, cmd));
+    if (command) triggers.push({ id: `comment-${c.id}`, kind: 'command', what: command, user: c.user.login, at: c.created_at });
+  }
+  if (!presentLabels.length && !triggers.length) {
+    return proposalOf(ctx, pull, evaluate(factsOf(pull, target, [], [], new Set(), new Map()), target.rules), { reviews: [], permissions: new Map(), priorityLabels: [] });
+  }
+
+  const labelled = presentLabels.length > 0 || [...currentLabels].some((l) => PRIORITY_LABEL.test(l));
+  const [reviews, events] = await Promise.all([
+    client.paginate(client.rest.pulls.listReviews, { ...repoArgs, pull_number: pull.number }),
+    labelled ? client.paginate(client.rest.issues.listEvents, { ...repoArgs, issue_number: pull.number }) : Promise.resolve([]),
+  ]);
   const priorityLabels: { name: string; user: string; at: string }[] = [];
   for (const e of events) {
     const label = 'label' in e ? e.label?.name : undefined;
     if (e.event !== 'labeled' || !label || !e.actor) continue;
     const priority = PRIORITY_LABEL.exec(label);
     if (priority && currentLabels.has(label)) priorityLabels.push({ name: priority[1]!, user: e.actor.login, at: e.created_at });
-    if (!target.rules.labels.includes(label) || !currentLabels.has(label)) continue;
-    triggers.push({ id: `label-event-${e.id}`, kind: 'label', what: label, user: e.actor.login, at: e.created_at });
   }
-  const answers: { user: string; ids: string[] }[] = [];
-  for (const c of comments) {
-    if (!c.user || !c.body) continue;
-    const ids = answeredTriggers(c.body);
-    if (ids.length) {
-      answers.push({ user: c.user.login, ids });
-      continue;
+  // A label triggers through the `labeled` event that added it as it is now: a label a
+  // writer added, removed, and someone else added back counts as the last one's.
+  for (const label of presentLabels) {
+    let adding: (typeof events)[number] | undefined;
+    for (const e of events) {
+      const name = 'label' in e ? e.label?.name : undefined;
+      if (name !== label) continue;
+      if (e.event === 'labeled') adding = e;
+      else if (e.event === 'unlabeled') adding = undefined;
     }
-    const command = target.rules.commands.find((cmd) => hasCommand(c.body as string, cmd));
-    if (command) triggers.push({ id: `comment-${c.id}`, kind: 'command', what: command, user: c.user.login, at: c.created_at });
+    if (adding?.actor) triggers.push({ id: `label-event-${adding.id}`, kind: 'label', what: label, user: adding.actor.login, at: adding.created_at });
   }
+  // Only the bot's own markers (first line of a comment it authored) answer a trigger:
+  // quoted test output or anyone else's comment cannot mark one handled.
+  const handled = botAnswers(comments, ctx.botLogin);
   const reviewInfos: ReviewInfo[] = reviews
     .filter((r) => r.user && r.commit_id)
     .map((r) => ({ user: r.user!.login, state: r.state, commitId: r.commit_id as string }));
 
-  const users = new Set([
-    ...triggers.map((t) => t.user),
-    ...reviewInfos.map((r) => r.user),
-    ...answers.map((a) => a.user),
-    ...priorityLabels.map((l) => l.user),
-  ]);
+  const users = new Set([...triggers.map((t) => t.user), ...reviewInfos.map((r) => r.user), ...priorityLabels.map((l) => l.user)]);
   const permissions = new Map<string, string>();
   for (const user of users) {
     permissions.set(user, await permissionOf(client, ctx.permissions, target.owner, target.name, user, signal));
   }
-  // Only writers' markers count: anyone else could post one to block a landing.
-  const handled = new Set(answers.filter((a) => isWriter(permissions, a.user)).flatMap((a) => a.ids));
+  return proposalOf(ctx, pull, evaluate(factsOf(pull, target, reviewInfos, triggers, handled, permissions), target.rules), { reviews, permissions, priorityLabels });
+}
 
-  const evaluation = evaluate(
-    {
-      number: pull.number,
-      draft: pull.draft === true,
-      headSha: pull.head.sha,
-      target: `${target.repo}:${target.branch}`,
-      reviews: reviewInfos,
-      triggers,
-      handled,
-      permissions,
-    },
-    target.rules,
-  );
+function factsOf(
+  pull: Pull,
+  target: GithubTarget,
+  reviews: ReviewInfo[],
+  triggers: TriggerInfo[],
+  handled: ReadonlySet<string>,
+  permissions: ReadonlyMap<string, string>,
+): Parameters<typeof evaluate>[0] {
+  return {
+    number: pull.number,
+    draft: pull.draft === true,
+    headSha: pull.head.sha,
+    target: `${target.repo}:${target.branch}`,
+    reviews,
+    triggers,
+    handled,
+    permissions,
+  };
+}
 
+type Review = Awaited<ReturnType<GithubClient['rest']['pulls']['listReviews']>>['data'][number];
+
+function proposalOf(
+  ctx: Context,
+  pull: Pull,
+  evaluation: ReturnType<typeof evaluate>,
+  read: { reviews: readonly Review[]; permissions: ReadonlyMap<string, string>; priorityLabels: readonly { name: string; user: string; at: string }[] },
+): Proposal {
+  const { target } = ctx;
+  const { reviews, permissions, priorityLabels } = read;
   const baseUrl =
     target.url ?? (ctx.config.cloneWith === 'ssh' ? pull.base.repo.ssh_url : pull.base.repo.clone_url);
   const headRepo = pull.head.repo;
   // A branch of the base repository is fetched from the base URL (the operator's, when set).
-  const headUrl = !headRepo
-    ? undefined
-    : headRepo.full_name === pull.base.repo.full_name
-      ? baseUrl
-      : ctx.config.cloneWith === 'ssh'
-        ? headRepo.ssh_url
-        : headRepo.clone_url;
-  // A fork that was deleted leaves nothing to fetch the approved head from.
-  const source = { vcs: 'git' as const, url: headUrl ?? '', branch: pull.head.ref };
-  const readiness =
-    !headUrl && evaluation.readiness.state === 'ready'
-      ? { state: 'rejected' as const, ...rejectionOf('source-unavailable', { branch: pull.head.ref, detail: 'the head repository of the pull request was deleted' }) }
-      : evaluation.readiness;
+  // A fork's head (the fork may be private to the bot, renamed or deleted) is fetched from
+  // the base repository's `refs/pull/N/head`, which GitHub keeps for every pull request;
+  // the approved head sha pins what lands either way.
+  const sameRepo = headRepo?.full_name === pull.base.repo.full_name;
+  const source = sameRepo
+    ? { vcs: 'git' as const, url: baseUrl, branch: pull.head.ref }
+    : { vcs: 'git' as const, url: ctx.config.cloneWith === 'ssh' ? pull.base.repo.ssh_url : pull.base.repo.clone_url, branch: `refs/pull/${pull.number}/head` };
+  const readiness = evaluation.readiness;
   const meta: GithubMeta = {
     owner: target.owner,
     repo: target.name,

@@ -6,7 +6,9 @@
  */
 import { definePlugin, targetOptions } from '../../core/index.js';
 import type { Outcome, Problem } from '../../hooks/index.js';
-import { createClient, type GithubClient } from './client.js';
+import { openCache, type StoreCache } from './cache.js';
+import { createClient, memoryCache, type ConditionalCache, type GithubClient } from './client.js';
+import { protectionProblems } from './protection.js';
 import { rejectionComment } from './comments.js';
 import { parseTarget, pluginConfigSchema, targetBranch, targetSchema, type GithubConfig, type GithubTarget } from './config.js';
 import { discoverTarget, type GithubMeta, type PermissionCache } from './discover.js';
@@ -44,6 +46,24 @@ export default definePlugin({
     // Per run: permissions do not change during one landing run.
     const permissions: PermissionCache = new Map();
     const timeoutMs = (config.maxRateLimitWait + 120) * 1000;
+    let cache: ConditionalCache | undefined;
+    let durable: StoreCache | undefined;
+    let me: Promise<string> | undefined;
+
+    /** ETags of GET answers: in the slave's store, so the next run's requests are conditional. */
+    function etags(): ConditionalCache {
+      if (cache) return cache;
+      const path = config.etagStore === false ? undefined : config.etagStore ? api.resolvePath(config.etagStore) : api.run.storePath;
+      if (!path) return (cache = memoryCache());
+      try {
+        durable = openCache(path);
+        cache = durable;
+      } catch (error) {
+        log.warn('cannot open the ETag store, requests are not conditional across runs', { path, error: (error as Error).message });
+        cache = memoryCache();
+      }
+      return cache;
+    }
 
     function client(signal?: AbortSignal): GithubClient {
       return createClient({
@@ -51,8 +71,17 @@ export default definePlugin({
         token: api.secrets.get('token'),
         log,
         maxWaitSeconds: config.maxRateLimitWait,
+        cache: etags(),
         ...(signal ? { signal } : {}),
       });
+    }
+
+    /** The token's owner: its comments are the bot's (markers count only there). */
+    function botLogin(gh: GithubClient): Promise<string> {
+      if (config.botLogin) return Promise.resolve(config.botLogin);
+      me ??= gh.rest.users.getAuthenticated().then(({ data }) => data.login);
+      me.catch(() => (me = undefined));
+      return me;
     }
 
     hooks.verify.tapPromise(
@@ -80,7 +109,15 @@ export default definePlugin({
                 };
               }
               notes.push({ source: NAME, message: `${target.repo} reachable at ${config.baseUrl}, default branch ${data.default_branch}` });
-              return undefined;
+              return data.permissions?.admin === true;
+            })
+            .then(async (admin) => {
+              if (typeof admin !== 'boolean') return admin;
+              // A target whose protection refuses the bot's push would fail every landing
+              // after its tests: say it once here, not on every triggered pull request.
+              const found = await protectionProblems(gh, { where, target, botLogin: await botLogin(gh), admin, signal });
+              notes.push(...found.notes.map((message) => ({ source: NAME, message })));
+              return found.problem;
             })
             .catch((error: unknown) => ({
               source: NAME,
@@ -97,7 +134,8 @@ export default definePlugin({
       async (proposals, { target: raw, signal }) => {
         if (raw.forge !== NAME) return proposals;
         const target = parseTarget(targetOptions(targetSchema, raw), config.rules);
-        const found = await discoverTarget({ client: client(signal), config, target, permissions, signal });
+        const gh = client(signal);
+        const found = await discoverTarget({ client: gh, config, target, permissions, botLogin: await botLogin(gh), signal });
         for (const p of found) {
           log.info('pull request', { id: p.id, readiness: p.readiness.state, ...('reason' in p.readiness ? { reason: p.readiness.reason } : {}) });
         }
@@ -153,7 +191,7 @@ export default definePlugin({
               maxDetails: config.maxCommentDetails,
               redact: (text) => api.redact(text),
             });
-            await ensureComment(gh, { ...where, number: meta.number, triggerId, code }, body);
+            await ensureComment(gh, { ...where, number: meta.number, triggerId, code, botLogin: await botLogin(gh) }, body);
             if (meta.triggerLabel) await removeLabel(gh, { ...where, number: meta.number }, meta.triggerLabel);
             return;
           }
@@ -161,5 +199,11 @@ export default definePlugin({
       },
       { timeoutMs },
     );
+
+    hooks.shutdown.tapPromise(async () => {
+      durable?.close();
+      durable = undefined;
+      cache = undefined;
+    });
   },
 });

@@ -14,7 +14,10 @@
  *   ... new Octokit({ baseUrl: gh.url, auth: 't0ken' }) ...
  *   await gh.close();
  */
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { run } from '../../core/process.js';
@@ -52,6 +55,10 @@ const REPOSITORY = (require('@octokit/fixtures/scenarios/api.github.com/get-repo
 const STATUS = (require('@octokit/fixtures/scenarios/api.github.com/create-status/normalized-fixture.json') as Fixture[]).find(
   (f) => f.method === 'post',
 )!.response as Json;
+// Branch protection as GET .../protection answers it (the fixture's PUT answer: the same representation).
+const PROTECTION_FIXTURES = require('@octokit/fixtures/scenarios/api.github.com/branch-protection/normalized-fixture.json') as (Fixture & { status: number })[];
+const PROTECTION = PROTECTION_FIXTURES.filter((f) => f.method === 'put').at(-1)!.response as Json;
+const NOT_PROTECTED = PROTECTION_FIXTURES.find((f) => f.method === 'get' && f.status === 404)!.response as Json;
 
 export type Role = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
 
@@ -64,8 +71,20 @@ export interface FakeRepo {
   permissions: Map<string, Role>;
 }
 
+/** What a protected branch requires (classic branch protection); absent parts are not required. */
+export interface FakeProtection {
+  requiredReviews?: { count: number; bypassUsers?: string[] };
+  requiredStatusChecks?: string[];
+  /** Only these users may push (and admins unless enforceAdmins). */
+  pushUsers?: string[];
+  enforceAdmins?: boolean;
+  requiredLinearHistory?: boolean;
+}
+
 interface FakePull {
   number: number;
+  /** The head branch lives in this fork (a repository of its own), not in the base. */
+  fork?: { owner: string; name: string; bare: string };
   title: string;
   body: string | null;
   user: string;
@@ -88,6 +107,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   body: unknown;
+  /** The status answered; a 304 (conditional request, ETag matched) does not count against the rate limit. */
+  status: number;
 }
 
 export interface InjectedFailure {
@@ -96,6 +117,8 @@ export interface InjectedFailure {
   message?: string;
   /** Only requests whose `METHOD /path` matches; default: any. */
   match?: RegExp;
+  /** The request is applied, then answered with this failure (a 502 after the write happened). */
+  afterApplying?: boolean;
 }
 
 export interface GithubServer {
@@ -111,8 +134,27 @@ export interface GithubServer {
   /** `forkDeleted`: the head repository is gone (`head.repo: null`), as after a fork is deleted. */
   openPull(
     repo: string,
-    pull: { head: string; base?: string; user: string; title: string; body?: string | null; draft?: boolean; forkDeleted?: boolean },
+    pull: {
+      head: string;
+      base?: string;
+      user: string;
+      title: string;
+      body?: string | null;
+      draft?: boolean;
+      forkDeleted?: boolean;
+      /** The head branch is in this fork (its own bare repository); GitHub mirrors it to the base's `refs/pull/N/head`. */
+      fork?: { owner: string; name: string; bare: string };
+    },
   ): number;
+  /** A user removes a label (an `unlabeled` event). */
+  unlabel(repo: string, number: number, label: string, actor: string): void;
+  /**
+   * Classic branch protection on `branch`: the API shows it (admins only for the rules)
+   * and pushes to the branch are refused as GitHub refuses them (`GH006`).
+   */
+  protect(repo: string, branch: string, protection: FakeProtection): void;
+  /** Requests that counted against the rate limit (every answer but 304). */
+  counted(): RecordedRequest[];
   /** A submitted review; `commitId` defaults to the current head. Returns the commit reviewed. */
   review(repo: string, number: number, review: { user: string; state: string; commitId?: string }): Promise<string>;
   comment(repo: string, number: number, user: string, body: string): number;
@@ -169,6 +211,8 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
   const requests: RecordedRequest[] = [];
   const failures: InjectedFailure[] = [];
   const overrides: { match: RegExp; respond: (res: ServerResponse, url: URL) => void | Promise<void>; count: number }[] = [];
+  const protections = new Map<string, FakeProtection>();
+  const ancestry = new Map<string, boolean>();
   let seq = 0;
   let url = '';
 
@@ -215,15 +259,30 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
   /** GitHub's view of a pull request now: head from its branch, merged once base contains it. */
   async function refresh(repo: FakeRepo, pull: FakePull, known?: Map<string, string>): Promise<{ head: string; base: string }> {
     const refs = known ?? (await tips(repo));
-    const head = refs.get(`refs/heads/${pull.head}`);
+    let head = refs.get(`refs/heads/${pull.head}`);
+    if (pull.fork) {
+      // The fork's branch, mirrored into the base repository's refs/pull/N/head as GitHub does.
+      // A fork gone (deleted, unreadable) leaves refs/pull/N/head as it was.
+      const fetched = pull.forkDeleted
+        ? { exitCode: 1 }
+        : await git(repo.bare, ['fetch', '--quiet', '--no-tags', '--', pull.fork.bare, `+refs/heads/${pull.head}:refs/pull/${pull.number}/head`], false);
+      const mirrored = await git(repo.bare, ['rev-parse', '--verify', '--quiet', `refs/pull/${pull.number}/head`], false);
+      head = fetched.exitCode === 0 || mirrored.exitCode === 0 ? mirrored.stdout.trim() : undefined;
+    }
     const base = refs.get(`refs/heads/${pull.base}`);
     if (!head || !base) throw new HttpError(422, `branch ${head ? pull.base : pull.head} does not exist`);
-    if (refs.get(`refs/pull/${pull.number}/head`) !== head) {
+    if (!pull.fork && refs.get(`refs/pull/${pull.number}/head`) !== head) {
       await git(repo.bare, ['update-ref', `refs/pull/${pull.number}/head`, head]);
     }
     if (pull.state === 'open') {
-      const contained = await git(repo.bare, ['merge-base', '--is-ancestor', head, base], false);
-      if (contained.exitCode === 0) {
+      // Commits never change: whether head is in base is asked of git once per pair.
+      const pair = `${repo.bare} ${head} ${base}`;
+      let contained = ancestry.get(pair);
+      if (contained === undefined) {
+        contained = (await git(repo.bare, ['merge-base', '--is-ancestor', head, base], false)).exitCode === 0;
+        ancestry.set(pair, contained);
+      }
+      if (contained) {
         pull.state = 'closed';
         pull.merged = true;
         pull.mergedAt = tick();
@@ -259,6 +318,47 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
     return r;
   }
 
+  function forkRepository(fork: { owner: string; name: string; bare: string }): Json {
+    const r = clone(REPOSITORY);
+    const full = `${fork.owner}/${fork.name}`;
+    Object.assign(r, {
+      name: fork.name,
+      full_name: full,
+      owner: user(fork.owner),
+      fork: true,
+      html_url: `https://github.example/${full}`,
+      url: `${url}/repos/${full}`,
+      clone_url: fork.bare,
+      ssh_url: fork.bare,
+      git_url: fork.bare,
+    });
+    return r;
+  }
+
+  function protectionJson(full: string, branch: string, p: FakeProtection): Json {
+    const out = clone(PROTECTION);
+    const at = `${url}/repos/${full}/branches/${branch}/protection`;
+    out.url = at;
+    out.enforce_admins = { url: `${at}/enforce_admins`, enabled: p.enforceAdmins ?? false };
+    out.required_linear_history = { enabled: p.requiredLinearHistory ?? false };
+    if (p.requiredStatusChecks) {
+      (out.required_status_checks as Json).contexts = p.requiredStatusChecks;
+      (out.required_status_checks as Json).checks = p.requiredStatusChecks.map((context) => ({ context, app_id: null }));
+    } else delete out.required_status_checks;
+    if (p.requiredReviews) {
+      const r = out.required_pull_request_reviews as Json;
+      r.required_approving_review_count = p.requiredReviews.count;
+      r.bypass_pull_request_allowances = { users: (p.requiredReviews.bypassUsers ?? []).map(user), teams: [], apps: [] };
+    } else delete out.required_pull_request_reviews;
+    if (p.pushUsers) {
+      const r = out.restrictions as Json;
+      r.users = p.pushUsers.map(user);
+      r.teams = [];
+      r.apps = [];
+    } else delete out.restrictions;
+    return out;
+  }
+
   async function pullJson(repo: FakeRepo, pull: FakePull, known?: Map<string, string>): Promise<Json> {
     const { head, base } = await refresh(repo, pull, known);
     const full = `${repo.owner}/${repo.name}`;
@@ -282,7 +382,13 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
       labels: pull.labels.map((name, i) => ({ id: 700 + i, node_id: 'MDU6TGFiZWw3MDA=', url: `${url}/repos/${full}/labels/${encodeURIComponent(name)}`, name, color: 'ededed', default: false, description: null })),
       draft: pull.draft,
       merged: pull.merged,
-      head: { label: `${repo.owner}:${pull.head}`, ref: pull.head, sha: head, user: user(repo.owner), repo: pull.forkDeleted ? null : repoJson },
+      head: {
+        label: `${pull.fork?.owner ?? repo.owner}:${pull.head}`,
+        ref: pull.head,
+        sha: head,
+        user: user(pull.fork?.owner ?? repo.owner),
+        repo: pull.forkDeleted ? null : pull.fork ? forkRepository(pull.fork) : repoJson,
+      },
       base: { label: `${repo.owner}:${pull.base}`, ref: pull.base, sha: base, user: user(repo.owner), repo: repoJson },
     });
     return p;
@@ -295,13 +401,51 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
     if (page * perPage < items.length) {
       const next = new URLSearchParams(query);
       next.set('page', String(page + 1));
-      res.setHeader('link', `<${url}${path}?${next.toString()}>; rel="next"`);
+      res.setHeader('link', `<${new URL(url).origin}${path}?${next.toString()}>; rel="next"`);
     }
     return slice;
   }
 
   type Handler = (m: string[], ctx: { res: ServerResponse; query: URLSearchParams; path: string; body: unknown }) => Promise<[number, unknown]>;
   const routes: [string, RegExp, Handler][] = [
+    ['GET', /^\/user$/, async () => [200, user(botLogin)]],
+    [
+      'GET',
+      /^\/repos\/([^/]+)\/([^/]+)\/branches\/([^/]+)$/,
+      async ([o, r, b]) => {
+        const repo = repoOf(`${o}/${r}`);
+        const name = decodeURIComponent(b!);
+        const sha = (await tips(repo)).get(`refs/heads/${name}`);
+        if (!sha) throw new HttpError(404, 'Branch not found');
+        const p = protections.get(`${o}/${r}:${name}`);
+        return [
+          200,
+          {
+            name,
+            commit: { sha, url: `${url}/repos/${o}/${r}/commits/${sha}` },
+            _links: { self: `${url}/repos/${o}/${r}/branches/${name}`, html: `https://github.example/${o}/${r}/tree/${name}` },
+            protected: !!p,
+            protection: {
+              enabled: !!p,
+              required_status_checks: { enforcement_level: p?.requiredStatusChecks ? 'non_admins' : 'off', contexts: p?.requiredStatusChecks ?? [], checks: [] },
+            },
+            protection_url: `${url}/repos/${o}/${r}/branches/${name}/protection`,
+          },
+        ];
+      },
+    ],
+    [
+      'GET',
+      /^\/repos\/([^/]+)\/([^/]+)\/branches\/([^/]+)\/protection$/,
+      async ([o, r, b]) => {
+        const repo = repoOf(`${o}/${r}`);
+        // Reading the rules needs admin rights (GitHub's docs); the exact refusal text for others is not recorded.
+        if (permissionOf(repo, botLogin) !== 'admin') throw new HttpError(403, 'Must have admin rights to Repository.');
+        const p = protections.get(`${o}/${r}:${decodeURIComponent(b!)}`);
+        if (!p) return [404, NOT_PROTECTED];
+        return [200, protectionJson(`${o}/${r}`, decodeURIComponent(b!), p)];
+      },
+    ],
     ['GET', /^\/repos\/([^/]+)\/([^/]+)$/, async ([o, r]) => [200, repository(repoOf(`${o}/${r}`))]],
     [
       'GET',
@@ -400,6 +544,32 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
     ],
   ];
 
+  /** A pre-receive hook refusing updates of protected branches with GitHub's GH006 text. */
+  function installProtectionHook(repo: FakeRepo): void {
+    const branches = [...protections.keys()].filter((k) => k.startsWith(`${repo.owner}/${repo.name}:`)).map((k) => k.slice(k.indexOf(':') + 1));
+    const hooks = join(repo.bare, 'hooks');
+    mkdirSync(hooks, { recursive: true });
+    const cases = branches.map((b) => `    refs/heads/${b.replace(/[^\w./-]/g, '')}) refused="$ref" ;;`).join('\n');
+    const script = [
+      '#!/bin/sh',
+      'refused=',
+      'while read old new ref; do',
+      '  case "$ref" in',
+      cases,
+      '  esac',
+      'done',
+      'if [ -n "$refused" ]; then',
+      '  echo "error: GH006: Protected branch update failed for $refused." >&2',
+      '  echo "error: Changes must be made through a pull request." >&2',
+      '  exit 1',
+      'fi',
+      'exit 0',
+      '',
+    ].join('\n');
+    writeFileSync(join(hooks, 'pre-receive'), script);
+    chmodSync(join(hooks, 'pre-receive'), 0o755);
+  }
+
   function issueEvent(event: string, actor: string, label: string): Json {
     return {
       id: nextId(),
@@ -445,7 +615,6 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
       res.setHeader('content-type', 'application/json; charset=utf-8');
       res.setHeader('x-github-media-type', 'github.v3; format=json');
       res.setHeader('x-ratelimit-limit', '5000');
-      res.setHeader('x-ratelimit-remaining', '4999');
       res.setHeader('x-ratelimit-reset', String(Math.floor(Date.now() / 1000) + 3600));
       try {
         body = await readBody(req);
@@ -458,13 +627,13 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
         const override = overrides.find((o) => o.count > 0 && o.match.test(`${method} ${path}${parsed.search}`));
         if (override) {
           override.count -= 1;
-          requests.push({ method, path, body });
+          requests.push({ method, path, body, status: 0 });
           res.removeHeader('content-type');
           await override.respond(res, parsed);
           return;
         }
         const failure = failures.find((f) => !f.match || f.match.test(`${method} ${path}`));
-        if (failure) {
+        if (failure && !failure.afterApplying) {
           failures.splice(failures.indexOf(failure), 1);
           for (const [k, v] of Object.entries(failure.headers ?? {})) res.setHeader(k, v);
           throw new HttpError(failure.status, failure.message ?? 'You have exceeded a secondary rate limit.');
@@ -473,13 +642,34 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
         if (!route) throw new HttpError(404, 'Not Found');
         const match = route[1].exec(path)!.slice(1);
         [status, payload] = await route[2](match, { res, query: parsed.searchParams, path: prefix + path, body });
+        if (failure) {
+          // Applied; the answer is lost on the way back (a 502 from GitHub's front end).
+          failures.splice(failures.indexOf(failure), 1);
+          throw new HttpError(failure.status, failure.message ?? 'Server Error');
+        }
       } catch (error) {
         status = error instanceof HttpError ? error.status : 500;
         payload = { message: (error as Error).message, documentation_url: 'https://docs.github.com/rest', status: String(status) };
       }
-      requests.push({ method, path, body });
+      let text = status === 204 ? undefined : JSON.stringify(payload);
+      if (method === 'GET' && status === 200) {
+        // Conditional requests: GitHub sends an ETag with every GET and answers 304 (not
+        // counted against the rate limit) when If-None-Match names it.
+        const etag = `W/"${createHash('sha256').update(`${String(res.getHeader('link') ?? '')}\n${text}`).digest('hex').slice(0, 32)}"`;
+        res.setHeader('etag', etag);
+        if (req.headers['if-none-match'] === etag) {
+          status = 304;
+          text = undefined;
+        }
+      }
+      requests.push({ method, path, body, status });
+      const used = requests.filter((r) => r.status !== 304).length;
+      if (!res.hasHeader('x-ratelimit-remaining')) {
+        res.setHeader('x-ratelimit-used', String(used));
+        res.setHeader('x-ratelimit-remaining', String(Math.max(0, 5000 - used)));
+      }
       res.statusCode = status;
-      res.end(status === 204 ? undefined : JSON.stringify(payload));
+      res.end(text);
     })();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -512,6 +702,7 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
         base: p.base ?? 'main',
         draft: p.draft ?? false,
         forkDeleted: p.forkDeleted ?? false,
+        ...(p.fork ? { fork: p.fork } : {}),
         labels: [],
         state: 'open',
         merged: false,
@@ -560,6 +751,19 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
     },
     clearOverrides() {
       overrides.length = 0;
+    },
+    unlabel(full, number, label, actor) {
+      const pull = pullOf(full, number);
+      pull.labels = pull.labels.filter((x) => x !== label);
+      pull.events.push(issueEvent('unlabeled', actor, label));
+    },
+    protect(full, branch, protection) {
+      const repo = repoOf(full);
+      protections.set(`${full}:${branch}`, protection);
+      installProtectionHook(repo);
+    },
+    counted() {
+      return requests.filter((r) => r.status !== 304);
     },
     statuses(full, sha) {
       return statuses.get(`${full}@${sha}`) ?? [];

@@ -142,16 +142,14 @@ describe('github plugin: discover', suiteNeeds('git', missingCommands('git')), (
     assert.deepEqual(only(await discover(h, world), number).readiness, { state: 'waiting', reason: 'the pull request is a draft' });
   });
 
-  test('a ready PR whose fork was deleted is rejected: there is nothing to fetch', async () => {
-    const { number } = await world.openPull('orphan', { 'o.txt': 'o\n' }, { forkDeleted: true });
+  test('a ready PR whose fork was deleted is fetched from the base repository\'s refs/pull/N/head', async () => {
+    const { number, head } = await world.openPull('orphan', { 'o.txt': 'o\n' }, { forkDeleted: true });
     world.gh.label(REPO, number, 'byoci:land', 'carol');
     await world.gh.review(REPO, number, { user: 'carol', state: 'APPROVED' });
     const p = only(await discover(h, world), number);
-    assert.deepEqual(p.readiness, {
-      state: 'rejected',
-      code: 'source-unavailable',
-      reason: 'The source branch orphan could not be fetched: the head repository of the pull request was deleted.',
-    });
+    assert.deepEqual(p.readiness, { state: 'ready' });
+    assert.deepEqual(p.source, { vcs: 'git', url: world.repos.target, branch: `refs/pull/${number}/head` });
+    assert.equal(p.approvedRevision, head, 'still pinned to the approved head');
   });
 
   test('PRs on other base branches and targets of other forges are left alone', async () => {
