@@ -14,6 +14,7 @@ type GithubSite = Z.output<typeof githubSite>;
 const combinedStatus = z
   .object({
     state: z.string(),
+    total_count: z.number().int().optional(),
     statuses: z.array(
       z
         .object({
@@ -57,6 +58,10 @@ const CONCLUSION: Record<string, RemoteState> = {
   stale: 'failure',
 };
 
+/** GitHub's largest page; at most MAX_PAGES pages (1000 contexts or check runs) are read. */
+const PER_PAGE = 100;
+const MAX_PAGES = 10;
+
 function headers(token: string | undefined): Record<string, string> {
   return {
     accept: 'application/vnd.github+json',
@@ -71,21 +76,27 @@ export async function readGithub(site: GithubSite, sha: string, token: string | 
   const base = `${site.url.replace(/\/+$/, '')}/repos/${site.repo}/commits/${encodeURIComponent(sha)}`;
   const out: RemoteResult[] = [];
   if (site.read.includes('statuses')) {
-    const answer = await request(`${base}/status?per_page=100`, { headers: headers(token) }, ctx.limits);
-    if (answer.status !== 404 && answer.status !== 422) {
-      for (const s of parseJson(expectOk(answer), combinedStatus).statuses) {
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const answer = await request(`${base}/status?per_page=${PER_PAGE}&page=${page}`, { headers: headers(token) }, ctx.limits);
+      if (answer.status === 404 || answer.status === 422) break;
+      const body = parseJson(expectOk(answer), combinedStatus);
+      for (const s of body.statuses) {
         out.push({ name: s.context, state: STATUS[s.state]!, result: s.state, ...(s.target_url ? { url: s.target_url } : {}), ...(s.description ? { detail: s.description } : {}) });
       }
+      if (body.statuses.length < PER_PAGE || (body.total_count !== undefined && page * PER_PAGE >= body.total_count)) break;
     }
   }
   if (site.read.includes('checks')) {
-    const answer = await request(`${base}/check-runs?per_page=100&filter=latest`, { headers: headers(token) }, ctx.limits);
-    if (answer.status !== 404 && answer.status !== 422) {
-      for (const c of parseJson(expectOk(answer), checkRuns).check_runs) {
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const answer = await request(`${base}/check-runs?per_page=${PER_PAGE}&page=${page}&filter=latest`, { headers: headers(token) }, ctx.limits);
+      if (answer.status === 404 || answer.status === 422) break;
+      const body = parseJson(expectOk(answer), checkRuns);
+      for (const c of body.check_runs) {
         const state: RemoteState = c.status !== 'completed' ? 'pending' : (CONCLUSION[c.conclusion ?? ''] ?? 'failure');
         const url = c.html_url ?? c.details_url;
         out.push({ name: c.name, state, result: c.status === 'completed' ? (c.conclusion ?? 'no conclusion') : c.status, ...(url ? { url } : {}) });
       }
+      if (body.check_runs.length < PER_PAGE || page * PER_PAGE >= body.total_count) break;
     }
   }
   return out;

@@ -109,15 +109,20 @@ export async function startGithubSite(repo = 'octo/calc', token?: string): Promi
     const m = /^\/repos\/([^/]+\/[^/]+)\/commits\/([^/]+)\/(status|check-runs)$/.exec(url.pathname);
     if (!m || m[1] !== repo) return undefined;
     const sha = m[2]!;
+    // GitHub's pagination: per_page (default 30, at most 100) and page (from 1).
+    const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? 30));
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+    const slice = <T>(list: T[]) => list.slice((page - 1) * perPage, page * perPage);
     if (m[3] === 'status') {
-      const list = statuses.get(sha) ?? [];
-      if (!list.length && !runs.has(sha)) return [422, { message: `No commit found for SHA: ${sha}`, documentation_url: 'https://docs.github.com/rest/commits/statuses#get-the-combined-status-for-a-specific-reference' }];
-      const states = list.map((s) => s.state);
+      const all = statuses.get(sha) ?? [];
+      const list = slice(all);
+      if (!all.length && !runs.has(sha)) return [422, { message: `No commit found for SHA: ${sha}`, documentation_url: 'https://docs.github.com/rest/commits/statuses#get-the-combined-status-for-a-specific-reference' }];
+      const states = all.map((s) => s.state);
       const combined = states.some((s) => s === 'failure' || s === 'error') ? 'failure' : states.length && states.every((s) => s === 'success') ? 'success' : 'pending';
-      return [200, { state: combined, statuses: list, sha, total_count: list.length, repository: {}, commit_url: `${site.base}/repos/${repo}/commits/${sha}`, url: `${site.base}/repos/${repo}/commits/${sha}/status` }];
+      return [200, { state: combined, statuses: list, sha, total_count: all.length, repository: {}, commit_url: `${site.base}/repos/${repo}/commits/${sha}`, url: `${site.base}/repos/${repo}/commits/${sha}/status` }];
     }
     const list = runs.get(sha) ?? [];
-    return [200, { total_count: list.length, check_runs: list }];
+    return [200, { total_count: list.length, check_runs: slice(list) }];
   });
   return Object.assign(site, {
     status(sha: string, context: string, state: string, targetUrl?: string) {

@@ -107,6 +107,16 @@ describe('github statuses and check runs', () => {
     assert.equal(r.reason, `The required result ci/py3 from gh is failure for revision ${sha} (https://ci.example.invalid/py3/77). ci/py3 failure.`);
   });
 
+  test('more than one page: 130 contexts and 120 check runs are all read (the red one is on page 2)', async () => {
+    const sha = 'c1'.repeat(20);
+    for (let i = 0; i < 130; i++) gh.status(sha, `ci/job-${String(i).padStart(3, '0')}`, i === 5 ? 'error' : 'success');
+    for (let i = 0; i < 120; i++) gh.checkRun(sha, `check-${i}`, 'completed', 'success');
+    const r = rejection(await gateFor(sha, [{ site: 'gh', name: 'ci/*' }, { site: 'gh', name: 'check-*' }]));
+    assert.match(r.reason, /^The required result ci\/job-005 from gh is error/);
+    assert.ok(gh.requests.some((q) => q.includes(`${sha}/status?per_page=100&page=2`)));
+    assert.ok(gh.requests.some((q) => q.includes(`${sha}/check-runs?per_page=100&page=2`)));
+  });
+
   test('flapping: green then a newer failure of the same context is red; a re-run in progress is pending', async () => {
     const sha = 'e'.repeat(40);
     gh.checkRun(sha, 'build', 'in_progress');
