@@ -270,4 +270,41 @@ describe('github plugin: landing end to end', suiteNeeds('git', missingCommands(
     assert.match(line(quiet), /^waiting .*\(waiting: not triggered: add the label "byoci:land" or comment "@byoci land"/);
     assert.ok(!out.stdout.includes(world.gh.token) && !out.stderr.includes(world.gh.token));
   });
+
+  test('a fork PR whose fork cannot be fetched lands from the base repository\'s refs/pull/N/head, pinned to the approved head', async () => {
+    const fork = tempDir('byoci-gh-fork-');
+    const forkBare = join(fork.dir, 'widget.git');
+    await run(['git', 'clone', '--quiet', '--bare', world.repos.target, forkBare], { env: { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
+    await gitIn(world.repos.source, ['checkout', '--quiet', '-B', 'from-fork', 'origin/main']);
+    writeFileSync(join(world.repos.source, 'fork.txt'), 'from a fork\n');
+    await gitIn(world.repos.source, ['add', 'fork.txt']);
+    await gitIn(world.repos.source, ['commit', '--quiet', '-m', 'Work in a fork']);
+    const head = await gitIn(world.repos.source, ['rev-parse', 'HEAD']);
+    await gitIn(world.repos.source, ['push', '--quiet', forkBare, 'from-fork:from-fork']);
+    const number = world.gh.openPull(REPO, { head: 'from-fork', user: 'alice', title: 'From a fork', fork: { owner: 'alice', name: 'widget', bare: forkBare } });
+    world.gh.label(REPO, number, 'byoci:land', 'carol');
+    await world.gh.review(REPO, number, { user: 'carol', state: 'APPROVED' });
+    fork.remove(); // the fork is gone (deleted, or private to the bot): only refs/pull/N/head is left
+    const result = await runBot('test "$(cat fork.txt)" = "from a fork"');
+    const mine = result.summary.results.find((r) => r.proposal.id === `github:${REPO}#${number}`);
+    assert.equal(mine?.kind, 'landed', result.lines.join('\n'));
+    const landed = await mainTip();
+    assert.deepEqual((await gitIn(world.repos.target, ['show', '--no-patch', '--format=%P', landed])).split(' ')[1], head, 'the approved head, merged');
+  });
+
+  test('a push refused by branch protection names GitHub\'s reason (GH006), whole', async () => {
+    const { number } = await world.openPull('protected-target', { 'p.txt': 'p\n' });
+    world.gh.label(REPO, number, 'byoci:land', 'carol');
+    await world.gh.review(REPO, number, { user: 'carol', state: 'APPROVED' });
+    // The bot is a writer, not an admin: verify cannot read the rules (a note), the push is refused.
+    world.gh.protect(REPO, 'main', { requiredReviews: { count: 1 } });
+    const before = await mainTip();
+    const result = await runBot('true');
+    const mine = result.summary.results.find((r) => r.proposal.id === `github:${REPO}#${number}`);
+    assert.equal(mine?.kind, 'error', JSON.stringify(mine));
+    const text = JSON.stringify(mine);
+    assert.match(text, /GH006: Protected branch update failed for refs\/heads\/main/);
+    assert.match(text, /Changes must be made through a pull request/);
+    assert.equal(await mainTip(), before);
+  });
 });

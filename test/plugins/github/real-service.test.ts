@@ -93,4 +93,23 @@ describe('github plugin: as the real service behaves', suiteNeeds('git', missing
     await h.hooks.report.promise({ kind: 'started', proposal, project: projectOf(world) });
     assert.equal(world.gh.statuses(REPO, head).filter((s) => s.context === 'byoci').length, 1, 'not written twice');
   });
+
+  test('a target whose protection refuses the bot\'s push is a verify problem (read from the branch protection API)', async () => {
+    const verify = async () => {
+      const payload = { projects: [projectOf(world)], problems: [] as { message: string; hint?: string }[], notes: [] as { message: string }[], signal: h.run.signal };
+      await h.hooks.verify.promise(payload as unknown as Parameters<typeof h.hooks.verify.promise>[0]);
+      return payload;
+    };
+    assert.deepEqual((await verify()).problems, [], 'unprotected: fine');
+    world.gh.setPermission(REPO, world.gh.botLogin, 'admin');
+    world.gh.protect(REPO, 'main', { requiredReviews: { count: 1 }, enforceAdmins: true, requiredStatusChecks: ['ci/lint'] });
+    const refused = await verify();
+    assert.equal(refused.problems.length, 1, JSON.stringify(refused.problems));
+    assert.match(refused.problems[0]!.message, /the protection of acme\/widget:main refuses byoci-bot's push \(GH006: Protected branch update failed\): changes must be made through a pull request \(required reviews\); required status checks \(ci\/lint\)/);
+    // An admin with "Include administrators" off bypasses the rules: no problem, a note.
+    world.gh.protect(REPO, 'main', { requiredReviews: { count: 1 } });
+    const allowed = await verify();
+    assert.deepEqual(allowed.problems, []);
+    assert.ok(allowed.notes.some((n) => /acme\/widget:main is protected; its rules let byoci-bot push/.test(n.message)));
+  });
 });
