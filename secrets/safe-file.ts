@@ -49,6 +49,9 @@ export function checkDirStats(store: string, path: string, st: Stats, key?: stri
   }
 }
 
+/** Largest secrets file read: a credential is a few KiB; anything bigger is a mistake or an attack. */
+export const MAX_SECRET_FILE_BYTES = 1024 * 1024;
+
 /**
  * Reads `path` after checking it and every directory from `root` (default: its parent)
  * down to it. Returns the raw contents. Opens first and checks the open descriptor, so the
@@ -65,9 +68,21 @@ export async function readSafeFile(store: string, path: string, key?: string, ro
     throw new SecretStoreError(store, `cannot read secrets file ${file} (${code ?? String(error)})`, { key, cause: error });
   }
   try {
-    checkFileStats(store, file, await handle.stat(), key);
+    const st = await handle.stat();
+    checkFileStats(store, file, st, key);
     await checkDirs(store, dirname(file), root ? resolve(root) : dirname(file), key);
-    return await handle.readFile({ encoding: 'utf8' });
+    const tooLarge = () => new SecretStoreError(store, `refusing secrets file ${file}: larger than ${MAX_SECRET_FILE_BYTES} bytes`, { key });
+    if (st.size > MAX_SECRET_FILE_BYTES) throw tooLarge();
+    // Read at most one byte past the cap: a file that grows while it is read is refused too.
+    const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+    let total = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, total, buffer.length - total, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > MAX_SECRET_FILE_BYTES) throw tooLarge();
+    }
+    return buffer.toString('utf8', 0, total);
   } finally {
     await handle.close();
   }
