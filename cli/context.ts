@@ -74,8 +74,8 @@ export function storesFor(config: LoadedConfig): SecretStore[] {
   return createStores(parsed.data, { baseDir: config.configDir, scrubEnv: true });
 }
 
-export async function loadRuntime(globals: GlobalOptions): Promise<Runtime> {
-  const output = createOutput(globals);
+export async function loadRuntime(globals: GlobalOptions, redactor = new Redactor()): Promise<Runtime> {
+  const output = createOutput(globals, redactor);
   const config = loadConfig({
     file: globals.config,
     overrides: globals.option,
@@ -140,17 +140,22 @@ export async function withBot(rt: Runtime, fn: (bot: Bot) => Promise<number>, ne
   return code;
 }
 
-/** Prints an error that reached the top, in the form its class calls for. */
-export function reportError(error: unknown, log: Logger): number {
+/**
+ * Prints an error that reached the top, in the form its class calls for. Everything goes
+ * through the run's redactor (the one that knows the secrets loaded so far): a plugin's
+ * error, a configuration or verify problem built from a forge's answer, a stack trace.
+ */
+export function reportError(error: unknown, log: Logger, redactor: Redactor = new Redactor()): number {
   const code = exitCodeFor(error);
+  const write = (text: string) => process.stderr.write(redactor.redact(text));
   if (error instanceof ConfigError) {
-    process.stderr.write(`byoci: ${error.problems.length} configuration problem${error.problems.length === 1 ? '' : 's'}:\n`);
-    for (const p of error.problems as ConfigProblem[]) process.stderr.write(`  ${formatProblem(p)}\n`);
+    write(`byoci: ${error.problems.length} configuration problem${error.problems.length === 1 ? '' : 's'}:\n`);
+    for (const p of error.problems as ConfigProblem[]) write(`  ${formatProblem(p)}\n`);
   } else if (error instanceof UsageError) {
-    process.stderr.write(`byoci: ${error.message}\n`);
+    write(`byoci: ${error.message}\n`);
   } else {
     log.error('internal error', { error: error instanceof Error ? error.message : String(error) });
-    if (process.env.BYOCI_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    if (process.env.BYOCI_DEBUG && error instanceof Error) write(`${error.stack}\n`);
   }
   return code;
 }
@@ -163,12 +168,14 @@ export function action<A extends unknown[]>(fn: (rt: Runtime, ...args: A) => Pro
   return async (...args: unknown[]): Promise<void> => {
     const command = args[args.length - 1] as Command;
     const globals = globalOptions(command);
-    const fallback = createOutput(globals);
+    // One redactor for the whole command: what reaches the top is masked like everything else.
+    const redactor = new Redactor();
+    const fallback = createOutput(globals, redactor);
     try {
-      const rt = await loadRuntime(globals);
+      const rt = await loadRuntime(globals, redactor);
       process.exitCode = await fn(rt, ...(args.slice(0, -1) as A));
     } catch (error) {
-      process.exitCode = reportError(error, fallback.log);
+      process.exitCode = reportError(error, fallback.log, redactor);
     }
   };
 }

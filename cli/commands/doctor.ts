@@ -25,7 +25,7 @@ export function register(program: Command): void {
         detail: major > 20 || (major === 20 && minor >= 19) ? `v${process.versions.node}` : `v${process.versions.node}: byoci needs Node >= 20.19`,
       });
       try {
-        const rt = await loadRuntime(globals);
+        const rt = await loadRuntime(globals, output.redactor);
         const projects = Object.keys(rt.config.settings.projects);
         lines.push({
           ok: true,
@@ -46,7 +46,7 @@ export function register(program: Command): void {
         if (error instanceof ConfigError) {
           for (const p of error.problems) lines.push({ ok: false, what: 'config', detail: formatProblem(p) });
         } else {
-          reportError(error, output.log);
+          reportError(error, output.log, output.redactor);
           lines.push({ ok: false, what: 'internal', detail: error instanceof Error ? error.message : String(error) });
         }
       }

@@ -29,7 +29,7 @@ function act(fn: (command: Command, output: ReturnType<typeof createOutput>) => 
     try {
       process.exitCode = await fn(command, output);
     } catch (error) {
-      process.exitCode = reportError(error, output.log);
+      process.exitCode = reportError(error, output.log, output.redactor);
     }
   };
 }
