@@ -87,7 +87,7 @@ describe('kill -9 during a landing over ssh', suiteNeeds('sshd', sshdMissing()),
     writeFileSync(
       join(demo.dir, 'slow-cleanup.mjs'),
       `import { writeFileSync } from 'node:fs';\n` +
-        `export default { name: 'slow-cleanup', description: 'cleans up slowly', apply(hooks) {\n` +
+        `export default { apiVersion: 1, name: 'slow-cleanup', description: 'cleans up slowly', apply(hooks) {\n` +
         `  hooks.shutdown.tapPromise(async () => { await new Promise((r) => setTimeout(r, 1500)); writeFileSync(${JSON.stringify(marker)}, 'done'); });\n` +
         `} };\n`,
     );
