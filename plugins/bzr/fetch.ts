@@ -6,8 +6,9 @@
  */
 import { join } from 'node:path';
 import type { Checkout, Proposal } from '../../hooks/index.js';
-import { Rejection } from '../../core/index.js';
+import { Rejection, type Logger } from '../../core/index.js';
 import { BranchError, brz, inAncestry, lastLine, testamentSha, tipOf, type BrzEnv } from './brz.js';
+import { checkoutFromBzrMirror } from './mirror.js';
 import { checkLocation, checkRevid, displayUrl, NameError } from './names.js';
 
 /** The directory, inside the workspace, holding the target's working tree. */
@@ -19,6 +20,9 @@ export interface FetchOptions {
   env: BrzEnv;
   /** Masks secrets in text that ends up in a rejection comment. */
   redact?: (text: string) => string;
+  /** `<cacheDir>/bzr`: branch the target from its shared-repository mirror (mirror.ts). */
+  mirrorRoot?: string;
+  log?: Logger;
 }
 
 export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
@@ -46,11 +50,17 @@ export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
   }
 
   const dir = join(workspace, TREE);
-  const branched = await brz(env, workspace, ['branch', '--quiet', '--', targetUrl, dir]);
-  if (branched.exitCode !== 0) {
-    throw new Error(`cannot fetch the target branch ${displayUrl(targetUrl)}: ${redact(lastLine(branched))}`);
+  let targetRevision: string;
+  if (options.mirrorRoot !== undefined) {
+    const log = options.log;
+    targetRevision = (await checkoutFromBzrMirror({ root: options.mirrorRoot, tree: dir, targetUrl, env, redact, ...(log ? { log } : {}) })).targetRevision;
+  } else {
+    const branched = await brz(env, workspace, ['branch', '--quiet', '--', targetUrl, dir]);
+    if (branched.exitCode !== 0) {
+      throw new Error(`cannot fetch the target branch ${displayUrl(targetUrl)}: ${redact(lastLine(branched))}`);
+    }
+    targetRevision = await tipOf(env, dir, '.');
   }
-  const targetRevision = await tipOf(env, dir, '.');
 
   let tip: string;
   try {

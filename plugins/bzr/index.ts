@@ -27,6 +27,8 @@ export const configSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9+.-]{0,63}$/, 'must be a Launchpad user name (lower-case letters, digits, "+", "." and "-")')
       .optional(),
+    /** Keep a shared-repository mirror of each target in the cache directory (default true). */
+    mirror: z.boolean().default(true),
   })
   .strict()
   .default({});
@@ -105,7 +107,14 @@ export default definePlugin({
     hooks.fetch.tapPromise(async ({ proposal, workspace, signal }) => {
       if (!isBzr(proposal)) return undefined;
       const env = await envFor(signal, proposal.target.url, proposal.source.url);
-      const checkout = await fetchProposal({ proposal, workspace, env, redact: (s) => api.redact(s) });
+      const checkout = await fetchProposal({
+        proposal,
+        workspace,
+        env,
+        redact: (s) => api.redact(s),
+        log: api.log,
+        ...(api.config.mirror ? { mirrorRoot: join(api.run.cacheDir, 'bzr') } : {}),
+      });
       api.log.info('approved revision pinned by content', {
         revid: checkout.sourceRevision,
         testament: checkout.sourceTestament,
