@@ -7,6 +7,7 @@
  * - the trigger is timed `H/5 * * * *` and triggers the land job only when proposals are ready;
  * - land and test publish JUnit reports from the artefacts directory byoci writes;
  * - shell builders run under `#!/bin/bash -e` and call `byoci` with the right arguments;
+ * - land and test jobs declare BYOCI_DECISION (the brain's trigger id);
  * - no credential appears anywhere.
  * A definition the renderer refuses fails with the renderer's own message.
  */
@@ -184,6 +185,13 @@ export function checkJob(job: JobModel, project: ProjectEntry, kind: JobKind, us
         if (!declared.has(m[1]!)) p.push(`${where}: $${m[1]} is neither a job parameter nor a Jenkins variable`);
       }
     }
+  }
+  if (kind !== 'trigger') {
+    // The brain passes its decision id and looks for it before re-sending: Jenkins drops
+    // parameters a job does not declare, so without it a lost answer could start a second build.
+    const param = job.parameters.find((x) => x.name === 'BYOCI_DECISION');
+    if (!param) p.push('has no BYOCI_DECISION parameter (the brain\'s trigger id, needed for exactly-once triggers)');
+    else if (param.kind !== 'string') p.push(`BYOCI_DECISION parameter is a ${param.kind} parameter, expected string`);
   }
   if (kind === 'test') {
     for (const name of ['SOURCE', 'BRANCH']) {

@@ -46,7 +46,8 @@ describe('jobs:check', suiteNeeds('jenkins-job-builder', missingCommands('jenkin
     assert.ok(land.junit?.testResults.startsWith('artefacts/'));
     assert.ok(land.buildDiscarder && land.buildDiscarder.numToKeep > 0);
     const tryJob = report.jobs.find((j) => j.name === 'byoci-test')!;
-    assert.deepEqual(tryJob.parameters.map((p) => [p.name, p.kind]), [['SOURCE', 'string'], ['BRANCH', 'string']]);
+    assert.deepEqual(tryJob.parameters.map((p) => [p.name, p.kind]), [['SOURCE', 'string'], ['BRANCH', 'string'], ['BYOCI_DECISION', 'string']]);
+    assert.deepEqual(land.parameters.map((p) => [p.name, p.kind, p.defaultValue]), [['BYOCI_DECISION', 'string', ''], ['REASON', 'string', '']]);
   });
 
   test('main() prints one line per job and exits 0', async () => {
@@ -120,6 +121,14 @@ describe('jobs:check', suiteNeeds('jenkins-job-builder', missingCommands('jenkin
     assert.match(text, /^brz-test: has no build timeout/m);
     assert.match(text, /^brz-land: has no JUnit publisher/m);
     assert.match(text, /^brz-trigger: has no build discarder/m);
+  });
+
+  test('a land job without the brain\'s BYOCI_DECISION parameter fails', async () => {
+    const c = copy();
+    c.edit('templates.yaml', /    parameters:\n      - string:\n          name: BYOCI_DECISION\n          default: ''\n          description: 'Set by the brain: the id of its trigger decision \(empty when started by \{name\}-trigger or by hand\)'\n/, '    parameters:\n');
+    const text = (await problemsOf(c)).join('\n');
+    assert.match(text, /^brz-land: has no BYOCI_DECISION parameter \(the brain's trigger id, needed for exactly-once triggers\)/m);
+    assert.doesNotMatch(text, /^brz-test: has no BYOCI_DECISION/m);
   });
 
   test('a credential in a job fails without printing it whole', async () => {
