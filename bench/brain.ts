@@ -87,6 +87,7 @@ async function main(): Promise<void> {
   process.stderr.write(`bench:brain: ${FLOOR_N} deliveries to the floor, ${BRAIN_N} to the brain, ${Buffer.byteLength(deliveries[0]?.body ?? '')} bytes each, ${CONCURRENCY} connections\n`);
 
   const f = await floor(floorDeliveries);
+  process.stderr.write(`bench:brain: floor ${f.rate.toFixed(0)}/s p99 ${f.p99.toFixed(1)} ms; now the brain\n`);
 
   const jenkins = await startJenkinsServer({
     user: USER,
@@ -120,8 +121,16 @@ async function main(): Promise<void> {
     const t1 = performance.now();
     const second = await fire(brain.url, unanswered, { concurrency: CONCURRENCY });
     const secondMs = performance.now() - t1;
+    process.stderr.write(`bench:brain: ${acceptedBeforeKill} accepted before the kill, ${second.size} delivered again; draining\n`);
     const tDrain = performance.now();
-    while (!(await drained(brain.url))) await new Promise((r) => setTimeout(r, 100));
+    const deadline = Date.now() + Number(process.env.DRAIN_S ?? 300) * 1000;
+    while (!(await drained(brain.url))) {
+      if (Date.now() > deadline || brain.child.exitCode !== null) {
+        process.stderr.write(`bench:brain: the backlog did not drain (brain ${brain.child.exitCode === null ? 'alive' : `exited ${brain.child.exitCode}`}); its log ends:\n${brain.stderr().slice(-3000)}\n`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const drainMs = performance.now() - tDrain;
     await brain.stop();
 
