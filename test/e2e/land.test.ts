@@ -174,6 +174,7 @@ describe('byoci land on the local forge', () => {
     writeFileSync(
       pluginFile,
       `export default {
+  apiVersion: 1,
   name: 'broken-reporter',
   description: 'throws on every report',
   apply(hooks) {
@@ -197,7 +198,7 @@ describe('byoci land on the local forge', () => {
     const secret = 'Sup3r-Secret-Token-4242';
     writeFileSync(
       join(demo.dir, 'token-holder.mjs'),
-      `export default { name: 'token-holder', description: 'declares a token', secrets: { token: { description: 't', required: true } }, apply() {} };\n`,
+      `export default { apiVersion: 1, name: 'token-holder', description: 'declares a token', secrets: { token: { description: 't', required: true } }, apply() {} };\n`,
     );
     // The operator's test command (trusted) prints and writes the value: it must not get out.
     const config = readFileSync(demo.config, 'utf8')
