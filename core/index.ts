@@ -41,6 +41,7 @@ export type { ConfigProblem, RejectionCode } from './errors.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Fields, Level, Logger, LoggerOptions } from './logger.js';
 export { CommandError, baseEnv, run } from './process.js';
+export { closeInheritedFds } from './fds.js';
 export { killAllGroups, killGroup, trackGroup, untrackGroup } from './children.js';
 export { startSshAgent } from './ssh-agent.js';
 export type { SshAgent } from './ssh-agent.js';

@@ -5,7 +5,7 @@
  * process inside with it: nothing outlives the phase.
  */
 import { spawn } from 'node:child_process';
-import { LineSplitter, Watchdog, type TimeoutKind } from '../../core/index.js';
+import { LineSplitter, Watchdog, closeInheritedFds, type TimeoutKind } from '../../core/index.js';
 
 export interface PhaseOptions {
   argv: readonly string[];
@@ -57,6 +57,8 @@ export function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     let sandboxInit: number | undefined;
     let closed = false;
 
+    // Nothing inherited from the bot's caller reaches the sandbox (an fd 200 to a secret file).
+    closeInheritedFds();
     // detached: a new session and process group whose id is bwrap's pid, killed as a whole.
     const child = spawn(file, args, {
       detached: true,
