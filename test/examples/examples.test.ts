@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../core/index.js';
@@ -86,3 +86,46 @@ describe('example plugins by package name', suiteNeeds('git', missingCommands('g
     }
   });
 });
+
+describe('the reporter of docs/plugins.md', suiteNeeds('git', missingCommands('git')), () => {
+  test('is under 60 lines, uses only the public API, and posts a rejection through the kit', async () => {
+    const doc = readFileSync('docs/plugins.md', 'utf8');
+    const section = doc.slice(doc.indexOf('## A complete reporter'));
+    const code = /```js\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    assert.ok(code.split('\n').length < 60, `${code.split('\n').length} lines`);
+    assert.deepEqual([...code.matchAll(/from '([^']+)'/g)].map((m) => m[1]), ['byoci']);
+    const dir = tempDir('byoci-doc-reporter-');
+    const posts: { auth: unknown; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () => {
+        posts.push({ auth: req.headers.authorization, body });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    // Written inside the repository so that `byoci` resolves (tsconfig paths) as a package would.
+    const file = join(resolve('examples/plugins'), `.doc-reporter-${process.pid}.mjs`);
+    writeFileSync(file, code);
+    const kit = await createKit({
+      plugins: { [file]: { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` } },
+      secrets: { 'chat/token': 't0k3n' },
+      test: { command: 'test ! -f broken.txt' },
+    });
+    try {
+      const id = await kit.propose({ branch: 'bad', files: { 'broken.txt': 'x\n' }, title: 'Break it' });
+      const landing = await kit.land();
+      assert.deepEqual(landing.results.map((r) => [r.proposal.id, r.kind]), [[id, 'rejected']]);
+      assert.equal(posts.length, 1);
+      assert.equal(posts[0]?.auth, 'Bearer t0k3n');
+      assert.match(JSON.parse(posts[0]!.body).text, /^Break it \(file:.*\): The tests failed \(exit code 1\)\.$/);
+    } finally {
+      await kit.cleanup();
+      await new Promise((r) => server.close(r));
+      rmSync(file, { force: true });
+      dir.remove();
+    }
+  });
+});
+
