@@ -111,6 +111,7 @@ async function main(): Promise<void> {
         artefacts: [],
         network: false,
         setupAgent: false,
+        quarantine: [],
         limits: {},
       };
       const f = await timed(() =>

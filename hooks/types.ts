@@ -2,6 +2,8 @@
  * Payload types shared by the hook points. Plugins import these (and only these, plus
  * core's public surface) to describe what they receive and return.
  */
+import type { z } from 'zod';
+import type { testSchema } from '../core/config-schema.js';
 
 /**
  * Which version control system a branch lives in. A fetch/merge/push plugin handles the
@@ -34,36 +36,12 @@ export interface Target<Options = Readonly<Record<string, unknown>>> {
   options: Options;
 }
 
-/** How the tests of a project run; validated by core before anything runs. */
-export interface TestSpec {
-  /** Container backend: `auto` picks lxd, then bwrap; `unsafe-host` is opt-in only. */
-  backend: string;
-  /** Image (or base container) the backend starts from. */
-  image?: string;
-  /** Run before `command`, may receive an ssh agent when `setupAgent` is true. */
-  setup?: string[];
-  /** The test command, run in the merged tree; never receives credentials. */
-  command: string[];
-  /** Names of host environment variables passed into the container; nothing else is. */
-  env: string[];
-  /** Fixed variables set inside the container. */
-  setEnv: Record<string, string>;
-  /** Total timeout of setup + test, in seconds. */
-  timeout: number;
-  /** Kill when nothing was printed for this many seconds. */
-  noOutputTimeout: number;
-  /** Paths (relative to the tree) copied back to the slave after the run. */
-  artefacts: string[];
-  /** Give the container a network device (off by default: only `lo`). */
-  network: boolean;
-  /** Forward the slave's ssh agent to the setup phase only (see the README trade-off). */
-  setupAgent: boolean;
-  limits: { memory?: string; processes?: number; cpu?: string };
-  /** How to rerun only the failed test ids (flake detection); see the README. */
-  retry?: { command: string[]; ids: string; attempts: number; maxIds: number };
-  /** Globs of test ids whose failure does not reject (said in the log and the result). */
-  quarantine?: string[];
-}
+/**
+ * How the tests of a project run, as core validated it: the output type of its zod schema
+ * (`testSchema`, core/config-schema.ts, where each field is documented), so the two cannot
+ * drift apart.
+ */
+export type TestSpec = z.output<typeof testSchema>;
 
 /** A project: a set of targets sharing one test spec. */
 export interface ProjectConfig {

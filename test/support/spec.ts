@@ -13,6 +13,7 @@ export function testSpec(overrides: Partial<TestSpec> = {}): TestSpec {
     artefacts: [],
     network: false,
     setupAgent: false,
+    quarantine: [],
     limits: {},
     ...overrides,
   };

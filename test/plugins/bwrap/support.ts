@@ -18,6 +18,7 @@ export function makeSpec(overrides: Partial<TestSpec> = {}): TestSpec {
     backend: 'bwrap',
     command: ['true'],
     env: [],
+    quarantine: [],
     setEnv: {},
     timeout: 60,
     noOutputTimeout: 30,

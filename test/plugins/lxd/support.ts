@@ -16,6 +16,7 @@ export function makeSpec(overrides: Partial<TestSpec> = {}): TestSpec {
     image: LXD_TEST_IMAGE,
     command: ['true'],
     env: [],
+    quarantine: [],
     setEnv: {},
     timeout: 120,
     noOutputTimeout: 60,
