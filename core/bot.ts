@@ -408,7 +408,7 @@ export class Bot {
    * Lands the queue of every target (or only the proposal given): the queue's driver takes
    * each target's lease, resumes what dead runs left, and lands the entries in queue order.
    */
-  async landAll(filter: { project?: string; proposal?: string } = {}): Promise<LandSummary> {
+  async landAll(filter: { project?: string; proposal?: string; batch?: number } = {}): Promise<LandSummary> {
     await this.sweep();
     const candidates = (await this.discover(filter)).map((c) => ({ ...c, proposal: withMessageChecked(c.proposal) }));
     if (filter.proposal && !candidates.some((c) => c.proposal.id === filter.proposal)) {
@@ -422,7 +422,7 @@ export class Bot {
     const busy: BusyTarget[] = [];
     const { db, store } = this.#openQueue();
     try {
-      const driver = this.#driver(store);
+      const driver = this.#driver(store, filter.batch);
       const groups = groupByTarget(candidates);
       for (const group of groups) {
         if (this.run.signal.aborted) break;
@@ -484,8 +484,9 @@ export class Bot {
     return { db, store };
   }
 
-  #driver(store: QueueStore): QueueDriver {
+  #driver(store: QueueStore, batch?: number): QueueDriver {
     return new QueueDriver({
+      ...(batch !== undefined ? { batch } : {}),
       hooks: this.hooks,
       run: this.run,
       log: this.#log,

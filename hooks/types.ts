@@ -212,6 +212,8 @@ export type Outcome = (
    * (ensureComment, ensureStatus); a reporter that cannot look (a chat line) skips it.
    */
   replay?: boolean;
+  /** Set when the proposal was landed or judged in a batch: which one, with whom, why (one sentence). */
+  batch?: string;
 };
 
 /** Where a proposal stands in its target's landing queue; handed to `queueChanged` taps. */

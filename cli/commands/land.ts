@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { LandingResult } from '../../core/bot.js';
 import type { TestSummary } from '../../hooks/types.js';
 import { action, withBot, type Runtime } from '../context.js';
+import { UsageError } from '../../core/errors.js';
 
 function line(result: LandingResult): string {
   const p = result.proposal;
@@ -36,18 +37,26 @@ export function register(program: Command): void {
     .description('land every approved proposal of the configured targets (or one with --proposal)')
     .option('-p, --project <name>', 'only this project')
     .option('--proposal <id>', 'only this proposal (ids as shown by byoci list)')
+    .option('--batch <n>', 'git targets: merge the first N ready proposals together and test them once (bisected when red); overrides queue.batch')
     .addHelpText(
       'after',
       '\nExit codes: 0 landed or nothing to do, 1 a proposal was rejected, 2 usage or config error,\n' +
         '3 internal error. With --dry-run nothing is pushed, no status changes, no comment is posted.\n' +
         'Proposals land in queue order (priority, then first approved, first landed); see byoci queue.\n' +
-        'A target another bot is landing on is left alone (printed as busy, naming the holder).',
+        'A target another bot is landing on is left alone (printed as busy, naming the holder).\n' +
+        'With --batch N (or queue.batch) a green batch lands with one push of the tested tree; a red one is\n' +
+        'bisected, each part landing once proven green; a proposal red alone is rejected with its own output.',
     )
     .action(
-      action(async (rt: Runtime, opts: { project?: string; proposal?: string }) =>
+      action(async (rt: Runtime, opts: { project?: string; proposal?: string; batch?: string }) =>
         withBot(rt, async (bot) => {
+          const batch = opts.batch === undefined ? undefined : Number(opts.batch);
+          if (batch !== undefined && !(Number.isInteger(batch) && batch >= 1 && batch <= 64)) {
+            throw new UsageError(`--batch: not a whole number from 1 to 64: ${JSON.stringify(opts.batch)}`);
+          }
           await bot.verifyOrThrow();
           const summary = await bot.landAll({
+            ...(batch !== undefined ? { batch } : {}),
             ...(opts.project ? { project: opts.project } : {}),
             ...(opts.proposal ? { proposal: opts.proposal } : {}),
           });

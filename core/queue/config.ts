@@ -12,6 +12,7 @@
  *     leaseWait: 0s                 # how long a second bot waits for a target's lease
  *     heartbeat: 60s                # a console line this often during a test
  *     history: 10                   # landings listed by byoci queue
+ *     batch: 1                      # git: the first N ready entries merged and tested together (bisected when red)
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -60,6 +61,8 @@ export const queueSchema = z
     leaseWait: duration.default(0),
     heartbeat: duration.default(60),
     history: z.number().int().min(0).max(1000).default(10),
+    /** Up to this many ready entries merged together and tested once (git targets); 1: one at a time. */
+    batch: z.number().int().min(1).max(64).default(1),
   })
   .strict()
   .superRefine((queue, ctx) => {

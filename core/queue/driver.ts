@@ -20,6 +20,7 @@ import type { Logger } from '../logger.js';
 import type { ProcessOwner } from '../owner.js';
 import type { RunInfo } from '../plugin.js';
 import { priorityRank, type QueueSettings } from './config.js';
+import { BatchLander } from './batch.js';
 import { faultPoint } from './fault.js';
 import { freezeOf } from './snapshot.js';
 import type { EntryRow, EntryState, LeaseRow, QueueStore, RunRow } from './store.js';
@@ -68,6 +69,8 @@ export interface DriverContext {
    * working): the entries left stay queued for the next run.
    */
   stopped?(): boolean;
+  /** `byoci land --batch N`: overrides `queue.batch`. */
+  batch?: number;
 }
 
 /** What one attempt (one run) came to. */
@@ -79,7 +82,7 @@ type Attempt =
   | { kind: 'interrupted'; step: string };
 
 /** A final outcome as recorded in the report effect, enough to report it again after a crash. */
-type Final =
+export type Final =
   | { kind: 'landed'; revision: string }
   | { kind: 'rejected'; rejection: RejectionInfo };
 
@@ -125,6 +128,19 @@ export class QueueDriver {
       await this.#sync(group);
       for (;;) {
         if (run.signal.aborted || this.#c.stopped?.()) break;
+        const size = this.#c.batch ?? this.#c.settings.batch;
+        if (size > 1 && !only && !run.dryRun && group.ref.vcs === 'git') {
+          const handled = new Set(results.map((r) => r.proposal.id));
+          const batch: EntryRow[] = [];
+          for (let e = this.#next(group, only, results, handled); e && batch.length < size; e = this.#next(group, only, results, handled)) {
+            batch.push(e);
+            handled.add(e.proposal_id);
+          }
+          if (batch.length > 1) {
+            results.push(...(await this.#landBatch(group, batch, byId)));
+            continue;
+          }
+        }
         const next = this.#next(group, only, results);
         if (!next) break;
         const candidate = byId.get(next.proposal_id)!;
@@ -172,9 +188,9 @@ export class QueueDriver {
   }
 
   /** The first open entry not yet handled in this run and not held back by a freeze. */
-  #next(group: TargetGroup, only: string | undefined, results: LandingResult[]): EntryRow | undefined {
+  #next(group: TargetGroup, only: string | undefined, results: LandingResult[], seen?: Set<string>): EntryRow | undefined {
     const { store, log } = this.#c;
-    const handled = new Set(results.map((r) => r.proposal.id));
+    const handled = new Set(seen ?? results.map((r) => r.proposal.id));
     const freeze = freezeOf(store.db, group.key, group.project.name);
     for (const entry of store.openEntries(group.key)) {
       if (handled.has(entry.proposal_id) || (only && entry.proposal_id !== only)) continue;
@@ -398,6 +414,29 @@ export class QueueDriver {
     }
   }
 
+  /** A batch of ready entries (git): see batch.ts. Entries already pushed or rejected go the serial way. */
+  async #landBatch(group: TargetGroup, entries: EntryRow[], byId: Map<string, Candidate>): Promise<LandingResult[]> {
+    const results: LandingResult[] = [];
+    const members: { entry: EntryRow; c: Candidate }[] = [];
+    for (const entry of entries) {
+      const c = byId.get(entry.proposal_id)!;
+      if ((entry.state === 'pushed' && entry.landed_revision) || c.proposal.readiness.state === 'rejected') results.push(await this.#landEntry(group, entry, c));
+      else members.push({ entry, c });
+    }
+    if (members.length === 0) return results;
+    for (const m of members) await this.#reportStarted(m.entry, m.c);
+    const lander = new BatchLander(this.#c, group, {
+      step: (runRow, name, log, where, fn) => this.#step(runRow, name, log, where, fn),
+      merge: (proposal, checkout) => this.#merge(proposal, checkout),
+      report: (entry, c, final, options) => this.#report(entry, c, final, options),
+      reportError: (entry, c, runRow, message) => this.#reportError(entry, c, runRow, message),
+      redacted: (r) => this.#redacted(r),
+      changed: (entry, c, state) => this.#changed(group, entry, c, state),
+    });
+    results.push(...(await lander.land(members)));
+    return results;
+  }
+
   /** Push refusals (trunk moved) of this approval so far, across runs and crashes. */
   #retries(entryId: number): number {
     const row = this.#c.store.db
@@ -572,10 +611,10 @@ export class QueueDriver {
     entry: EntryRow,
     c: Candidate,
     final: Final,
-    options: { runId?: number; test?: TestResult; replay?: boolean; effectKey?: string } = {},
+    options: { runId?: number; test?: TestResult; replay?: boolean; effectKey?: string; batch?: string } = {},
   ): Promise<LandingResult> {
     const { store, run, hooks } = this.#c;
-    const base = { proposal: c.proposal, project: c.project, ...this.#buildUrl() };
+    const base = { proposal: c.proposal, project: c.project, ...this.#buildUrl(), ...(options.batch ? { batch: options.batch } : {}) };
     const outcome: Outcome =
       final.kind === 'landed'
         ? { kind: 'landed', ...base, revision: final.revision, ...(options.test ? { test: options.test } : {}), ...(options.replay ? { replay: true } : {}) }

@@ -77,21 +77,21 @@ export class QueueWorld {
   }
 
   /** A branch on the contributor's repository adding `<name>.txt`; answers its commit. */
-  async branch(name: string): Promise<string> {
+  async branch(name: string, file = `${name}.txt`, content = `${name}\n`): Promise<string> {
     await this.git(['fetch', '-q', this.trunk, 'main'], this.#work);
     await this.git(['checkout', '-q', '-B', name, 'FETCH_HEAD'], this.#work);
-    writeFileSync(join(this.#work, `${name}.txt`), `${name}\n`);
-    await this.git(['add', `${name}.txt`], this.#work);
+    writeFileSync(join(this.#work, file), content);
+    await this.git(['add', file], this.#work);
     await this.git(['commit', '-q', '-m', `Add ${name}`], this.#work);
     await this.git(['push', '-q', '-f', this.contrib, `${name}:refs/heads/${name}`], this.#work);
     return this.git(['rev-parse', 'HEAD'], this.#work);
   }
 
   /** A commit on trunk made by someone else (as a concurrent landing would). */
-  async commitOnTrunk(file: string): Promise<string> {
+  async commitOnTrunk(file: string, content = `${file}\n`): Promise<string> {
     await this.git(['fetch', '-q', this.trunk, 'main'], this.#work);
     await this.git(['checkout', '-q', '-B', 'direct', 'FETCH_HEAD'], this.#work);
-    writeFileSync(join(this.#work, file), `${file}\n`);
+    writeFileSync(join(this.#work, file), content);
     await this.git(['add', file], this.#work);
     await this.git(['commit', '-q', '-m', `Direct commit ${file}`], this.#work);
     await this.git(['push', '-q', this.trunk, 'HEAD:main'], this.#work);
@@ -99,8 +99,8 @@ export class QueueWorld {
   }
 
   /** An approved proposal `<id>` from branch `<branch>`, approved at `approvedAt`. */
-  async propose(id: string, branch: string, approvedAt: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const revision = await this.branch(branch);
+  async propose(id: string, branch: string, approvedAt: string, extra: Record<string, unknown> = {}, change?: { file: string; content: string }): Promise<string> {
+    const revision = await this.branch(branch, change?.file, change?.content);
     const data = {
       id,
       title: `Proposal ${branch}`,
