@@ -131,7 +131,7 @@ export default definePlugin({
       const lxd = getClient();
       if (!(await answers())) {
         if (backend === 'auto') {
-          api.log.info('no LXD daemon answers: passing backend auto on', { socket: config.socket });
+          api.log.warn('backend auto falls back from lxd: no LXD daemon answers (start it with scripts/lxd-up.sh)', { socket: config.socket });
           return undefined;
         }
         throw new Error(`test.backend is lxd, but no LXD daemon answers on ${config.socket} (start it with scripts/lxd-up.sh)`);

@@ -63,6 +63,8 @@ describe('lxd backend: selection and verify without a daemon', () => {
         signal: harness.run.signal,
       });
       assert.equal(await harness.hooks.testInContainer.promise(payload(makeSpec({ backend: 'auto' }))), undefined);
+      // Falling back from LXD is a warning that says why, not an info line.
+      assert.ok(harness.lines.some((l) => /WARN .*backend auto falls back from lxd: no LXD daemon answers/.test(l)), harness.lines.join('\n'));
       assert.equal(await harness.hooks.testInContainer.promise(payload(makeSpec({ backend: 'bwrap' }))), undefined);
       await assert.rejects(harness.hooks.testInContainer.promise(payload(makeSpec())), /\[lxd\/testInContainer\] test.backend is lxd, but no LXD daemon answers on .*byoci-no-lxd-here/);
     } finally {
