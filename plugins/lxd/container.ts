@@ -15,7 +15,23 @@ export const IMAGE_PROPS = Object.freeze({
   hostUsr: 'byoci.host-usr',
   /** Path of the init the container must run (`lxc.init.cmd`). */
   init: 'byoci.init',
+  /** The recipe `byoci image build` made the image with; every byoci image has it. */
+  recipe: 'byoci.recipe',
 });
+
+/**
+ * Why an image alias cannot be run by byoci: undefined for an image `byoci image build`
+ * made (it carries `byoci.recipe` and `byoci.init`), else a sentence naming the image.
+ * Another image (a distribution's, or one imported by hand) has no init byoci knows to
+ * start, and LXD would fail later with an opaque `forkstart` error. Base containers are
+ * not judged: the operator prepared them.
+ */
+export function notByociImage(source: Source): string | undefined {
+  if (source.type !== 'image') return undefined;
+  const missing = [IMAGE_PROPS.recipe, IMAGE_PROPS.init].filter((k) => !source.properties[k]);
+  if (missing.length === 0) return undefined;
+  return `LXD image ${JSON.stringify(source.alias)} (${source.fingerprint.slice(0, 12)}) is not a byoci image: it has no ${missing.join(' or ')} property`;
+}
 
 /** Where the run's container starts from. */
 export type Source =

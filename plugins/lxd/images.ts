@@ -27,6 +27,11 @@ export function isRecipe(name: string): name is Recipe {
   return (RECIPES as readonly string[]).includes(name);
 }
 
+/** The command that (re)builds image `image`: its own recipe if it is named after one, else hostusr. */
+export function buildCommand(image: string): string {
+  return `byoci image build ${isRecipe(image) ? image : 'hostusr'}`;
+}
+
 const PERL_LO_UP =
   `perl -e 'socket(my $s,2,2,0) or exit 1; my $r=pack("a16 s x22","lo",0); ioctl($s,0x8913,$r) or exit 1; ` +
   `ioctl($s,0x8914,pack("a16 s x22","lo",unpack("x16 s",$r)|1)) or exit 1' 2>/dev/null || ip link set lo up 2>/dev/null || true`;

@@ -13,7 +13,8 @@
 import { definePlugin } from '../../core/index.js';
 import type { Note, Problem, ProjectConfig, TestResult } from '../../hooks/index.js';
 import { LxdClient } from './client.js';
-import { containerName, destroyInstance, inheritedDevices, removeOrphans, resolveSource, type Source } from './container.js';
+import { buildCommand } from './images.js';
+import { containerName, destroyInstance, inheritedDevices, notByociImage, removeOrphans, resolveSource, type Source } from './container.js';
 import { BACKEND, runInContainer } from './runner.js';
 import { lxdConfigSchema } from './schema.js';
 
@@ -89,7 +90,16 @@ export default definePlugin({
           problems.push({
             source: NAME,
             message: `project ${project.name}: LXD has no image alias or base container named ${JSON.stringify(image)}`,
-            hint: `build it with \`byoci image build ${['hostusr', 'busybox', 'debootstrap'].includes(image) ? image : 'hostusr'}\`, or set test.image to one of \`byoci image list\``,
+            hint: `build it with \`${buildCommand(image)}\`, or set test.image to one of \`byoci image list\``,
+          });
+          continue;
+        }
+        const foreign = notByociImage(source);
+        if (foreign) {
+          problems.push({
+            source: NAME,
+            message: `project ${project.name}: ${foreign}; byoci cannot start a container from it`,
+            hint: `build one with \`${buildCommand(image)}\`, or set test.image to one of \`byoci image list\``,
           });
           continue;
         }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { TestPayload, TestResult } from '../../hooks/index.js';
 import { LineSplitter, TailBuffer, Watchdog, run, type Logger, type TimeoutKind } from '../../core/index.js';
 import { copyArtefacts } from './artefacts.js';
+import { buildCommand } from './images.js';
 import type { LxdClient } from './client.js';
 import {
   createInstance,
@@ -18,6 +19,7 @@ import {
   initPid,
   instanceConfig,
   killInstance,
+  notByociImage,
   resolveSource,
   startInstance,
 } from './container.js';
@@ -97,6 +99,8 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     const image = spec.image ?? config.image;
     const source = await (ctx.resolveSource ?? resolveSource)(client, image);
     if (!source) throw new Error(`lxd: no image alias or base container named ${JSON.stringify(image)} (byoci image list; byoci image build hostusr)`);
+    const foreign = notByociImage(source);
+    if (foreign) throw new Error(`lxd: ${foreign} (build one with \`${buildCommand(image)}\`, or set test.image to one of \`byoci image list\`)`);
     const limits = { ...config.limits, ...definedOnly(spec.limits) };
     let network: { keepProfile: true } | { network: string } | undefined;
     if (spec.network) network = config.network ? { network: config.network } : { keepProfile: true };

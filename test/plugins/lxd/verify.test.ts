@@ -3,14 +3,15 @@
  * from a prepared base container instead of an image.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError } from '../../../core/index.js';
+import { ConfigError, run } from '../../../core/index.js';
 import type { Note, Problem, ProjectConfig, TestSpec } from '../../../hooks/index.js';
 import { LxdClient } from '../../../plugins/lxd/client.js';
 import { destroyInstance, instanceRequest, type InstancePlan } from '../../../plugins/lxd/container.js';
+import { importImage } from '../../../plugins/lxd/images.js';
 import lxdPlugin from '../../../plugins/lxd/index.js';
 import { suiteNeeds } from '../../support/components.js';
 import { applyPlugins, verifyPlugin } from '../../support/harness.js';
@@ -145,6 +146,46 @@ describe('lxd backend: verify and base containers with the daemon', suiteNeeds('
     assert.equal(problems.length, 1);
     assert.match(problems[0]!.message, /project demo: LXD has no image alias or base container named "no-such-image"/);
     assert.match(problems[0]!.hint ?? '', /byoci image build hostusr/);
+  });
+
+  test('an image alias that is not a byoci image is a problem naming it and the fix, and a run says so too (not a forkstart error)', async () => {
+    // A throw-away image as LXD would accept from anyone: a rootfs and metadata, without the
+    // properties `byoci image build` sets (byoci.recipe, byoci.init).
+    const alias = `${testPrefix('foreign')}img`;
+    const work = mkdtempSync(join(tmpdir(), 'byoci-lxd-foreign-'));
+    let fingerprint: string | undefined;
+    try {
+      mkdirSync(join(work, 'rootfs', 'etc'), { recursive: true });
+      writeFileSync(join(work, 'rootfs', 'etc', 'hostname'), 'foreign\n');
+      writeFileSync(
+        join(work, 'metadata.yaml'),
+        `architecture: x86_64\ncreation_date: ${Math.floor(Date.now() / 1000)}\nproperties:\n  description: "not made by byoci ${alias}"\n  os: "none"\ntemplates: {}\n`,
+      );
+      const tarball = join(work, 'foreign.tar.gz');
+      await run(['tar', '--numeric-owner', '-C', work, '-czf', tarball, 'metadata.yaml', 'rootfs']);
+      fingerprint = (await importImage(client, tarball, alias)).fingerprint;
+
+      const { problems, notes } = await verify({ socket: LXD_SOCKET }, [project(makeSpec({ image: alias }))]);
+      assert.equal(problems.length, 1, JSON.stringify(problems));
+      assert.equal(
+        problems[0]!.message,
+        `project demo: LXD image "${alias}" (${fingerprint.slice(0, 12)}) is not a byoci image: it has no byoci.recipe or byoci.init property; byoci cannot start a container from it`,
+      );
+      assert.match(problems[0]!.hint ?? '', /build one with `byoci image build hostusr`, or set test.image to one of `byoci image list`/);
+      assert.deepEqual(notes, []);
+
+      await assert.rejects(box.run(makeSpec({ image: alias })), (error: Error) => {
+        assert.match(error.message, new RegExp(`lxd: LXD image "${alias}" .* is not a byoci image: it has no byoci.recipe or byoci.init property \\(build one with \`byoci image build hostusr\``));
+        assert.doesNotMatch(error.message, /forkstart/);
+        return true;
+      });
+    } finally {
+      await client.request('DELETE', `/1.0/images/aliases/${encodeURIComponent(alias)}`).catch(() => {});
+      if (fingerprint) await client.request('DELETE', `/1.0/images/${fingerprint}`, undefined, { timeoutMs: 0 }).catch(() => {});
+      rmSync(work, { recursive: true, force: true });
+    }
+    const left = await client.request<string[]>('GET', '/1.0/images/aliases');
+    assert.ok(!left.some((a) => a.endsWith(`/${alias}`)), 'the throw-away alias is gone');
   });
 
   test('network asked for without a network to attach is a problem', async () => {
