@@ -3,7 +3,7 @@
  * in (see `hostRoot()`), so the layout can be read and tested without running anything.
  *
  * The sandbox sees: the host's /usr (and its /bin, /lib... links) read-only, an allow-list
- * of /etc, a fresh /proc and minimal /dev, a private /tmp, a throw-away HOME, and the tree
+ * of /etc, a fresh /proc and minimal /dev, a private /tmp, HOME as a tmpfs of the phase, and the tree
  * read-write. Nothing else of the host: no /home, /root, /run, /var, no ssh or keyring
  * sockets (except the agent in the setup phase when asked for).
  */
@@ -89,8 +89,6 @@ export interface Layout {
   tree: string;
   /** Where the tree appears inside; the working directory. */
   treePath: string;
-  /** Host directory used as HOME (a throw-away directory of this run). */
-  home: string;
   network: boolean;
   /** The complete environment inside the sandbox. */
   env: Record<string, string>;
@@ -133,7 +131,9 @@ export function bwrapArgv(layout: Layout, command: readonly string[]): string[] 
   a.push('--tmpfs', '/tmp', '--tmpfs', '/var/tmp', '--tmpfs', '/run');
   // After the tmpfs mounts, which would hide a path below them.
   for (const path of layout.roBind) a.push('--ro-bind', path, path);
-  a.push('--bind', layout.home, INSIDE.home);
+  // HOME is a tmpfs of this phase, like /tmp: no host directory is writable but the tree,
+  // and nothing written to HOME outlives the phase (setup's HOME is gone when the test starts).
+  a.push('--perms', '0700', '--tmpfs', INSIDE.home);
   if (layout.agentSocket) a.push('--ro-bind', layout.agentSocket, INSIDE.agent);
   a.push('--bind', layout.tree, layout.treePath);
   for (const name of layout.protect) a.push('--ro-bind', `${layout.tree}/${name}`, `${layout.treePath}/${name}`);

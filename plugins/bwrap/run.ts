@@ -1,6 +1,6 @@
 /**
  * One test run in bwrap: `spec.setup` (with the ssh agent when asked), then `spec.command`,
- * each in a fresh sandbox sharing the tree and a throw-away HOME; artefacts copied back;
+ * each in a fresh sandbox sharing the tree (HOME is a tmpfs of each phase); artefacts copied back;
  * the run's scratch directory removed in every case.
  */
 import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -65,8 +65,6 @@ export async function runInBwrap(payload: TestPayload, ctx: RunContext): Promise
   const started = performance.now();
   await mkdir(ctx.workdir, { recursive: true });
   const scratch = await mkdtemp(join(ctx.workdir, `bwrap-${payload.runId}-`));
-  const home = join(scratch, 'home');
-  await mkdir(home, { mode: 0o700 });
 
   const tail = new TailBuffer();
   let listenerFailed = false;
@@ -91,7 +89,6 @@ export async function runInBwrap(payload: TestPayload, ctx: RunContext): Promise
     bwrap: ctx.config.bwrap,
     tree: payload.dir,
     treePath: ctx.config.treePath,
-    home,
     network: spec.network,
     roBind: ctx.config.roBind,
     etc: ctx.config.etc,

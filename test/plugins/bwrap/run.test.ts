@@ -3,6 +3,7 @@
  * artefacts, backend selection.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -51,17 +52,47 @@ describe('bwrap backend: running tests', suiteNeeds('bwrap', BWRAP_MISSING), () 
     assert.equal(existsSync(join(box.dir, 'command-ran')), false);
   });
 
-  test('setup then command: both see the tree and the same throw-away HOME, writes land in the tree', async () => {
+  test('setup then command: both see the tree, writes land in the tree; HOME is a fresh tmpfs in each phase', async () => {
     const { result, stdout } = await runSpec(
       box,
       makeSpec({
         setup: ['sh', '-c', 'echo dep > vendored.txt && echo cached > "$HOME/cache"'],
-        command: ['sh', '-c', 'cat vendored.txt "$HOME/cache"; echo result > test-output.txt'],
+        command: ['sh', '-c', 'cat vendored.txt; [ -e "$HOME/cache" ] && echo home-kept || echo home-fresh; echo result > test-output.txt'],
       }),
     );
-    assert.equal(result?.exitCode, 0);
-    assert.deepEqual(stdout, ['dep', 'cached']);
+    assert.equal(result?.exitCode, 0, result?.outputTail);
+    assert.deepEqual(stdout, ['dep', 'home-fresh']);
     assert.equal(readFileSync(join(box.dir, 'test-output.txt'), 'utf8'), 'result\n');
+  });
+
+  test('HOME inside is a tmpfs (not a host directory), and what is written to it never appears on the host', async () => {
+    // The command writes a canary to HOME and waits until the test has looked for it on the
+    // host, while the sandbox still runs (the run's scratch directory is removed afterwards).
+    const canary = `canary-${process.pid}-${Date.now()}`;
+    const go = join(box.dir, 'go-home');
+    const found: string[] = [];
+    const { result, stdout } = await runSpec(
+      box,
+      makeSpec({
+        timeout: 30,
+        command: [
+          'sh',
+          '-c',
+          `awk '$5 == "/home/byoci" { print "mount", $(NF-2) }' /proc/self/mountinfo; echo secret > "$HOME/${canary}" && echo written; while [ ! -e go-home ]; do sleep 0.05; done`,
+        ],
+      }),
+      {
+        onLine(_stream, line) {
+          if (line !== 'written') return;
+          const r = spawnSync('find', [box.harness.run.workdir, box.dir, '-name', canary], { encoding: 'utf8' });
+          found.push(...r.stdout.split('\n').filter(Boolean));
+          writeFileSync(go, '');
+        },
+      },
+    );
+    assert.equal(result?.exitCode, 0, result?.outputTail);
+    assert.deepEqual(stdout, ['mount tmpfs', 'written']);
+    assert.deepEqual(found, [], 'the canary written to HOME is nowhere on the host');
   });
 
   test('output streams line by line, in order, while the command runs', async () => {
@@ -179,7 +210,7 @@ describe('bwrap backend: running tests', suiteNeeds('bwrap', BWRAP_MISSING), () 
     }
   });
 
-  test('the scratch HOME is removed after the run', async () => {
+  test('the run’s scratch directory is removed after the run', async () => {
     await runSpec(box, makeSpec({ command: ['sh', '-c', 'echo x > "$HOME/f"'] }));
     const leftovers = readdirSync(box.harness.run.workdir).filter((n) => n.startsWith('bwrap-'));
     assert.deepEqual(leftovers, []);
