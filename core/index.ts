@@ -70,3 +70,6 @@ export { boundedFetch, FETCH_LIMITS } from './http.js';
 export type { FetchLimits } from './http.js';
 // The slave's durable store, for plugins that keep state between runs (tables of their own).
 export { openStore, type Db, type Migration } from '../store/index.js';
+// Resource limits without cgroups (prlimit, taskset), for the namespace sandbox backends.
+export { allowedCpus, cpuList, expandCpuList, limitPrefix, limitProblems, limitTools, parseSize } from './sandbox-limits.js';
+export { copyArtefacts } from './sandbox-artefacts.js';

@@ -4,8 +4,8 @@
  * approved proposals, runs `byoci land`, and shows what happened and where to look.
  *
  * Tests run in the best container backend this machine has: LXD (with the hostusr image),
- * else bubblewrap, else on the host (the demo's own generated code only; NOT ISOLATED).
- * Override with BYOCI_DEMO_BACKEND=lxd|bwrap|unsafe-host.
+ * else bubblewrap, else util-linux unshare namespaces, else on the host (the demo's own
+ * generated code only; NOT ISOLATED). Override with BYOCI_DEMO_BACKEND=lxd|bwrap|unshare|unsafe-host.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -38,14 +38,21 @@ function bwrapWorks(): boolean {
   return r.status === 0;
 }
 
+function unshareWorks(): boolean {
+  const userns = process.getuid?.() !== 0 ? ['--user', '--map-root-user'] : [];
+  const r = spawnSync('unshare', [...userns, '--net', '--pid', '--fork', '--mount', '--ipc', '--uts', 'true'], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
 async function chooseBackend(): Promise<{ backend: string; image?: string; why: string }> {
   const forced = process.env.BYOCI_DEMO_BACKEND;
   if (forced) return { backend: forced, ...(forced === 'lxd' ? { image: 'hostusr' } : {}), why: 'BYOCI_DEMO_BACKEND' };
   if (await lxdHasImage('hostusr')) return { backend: 'lxd', image: 'hostusr', why: 'LXD answers and has the hostusr image' };
   if (bwrapWorks()) return { backend: 'bwrap', why: 'no LXD daemon with the hostusr image; bubblewrap works' };
+  if (unshareWorks()) return { backend: 'unshare', why: 'neither LXD with the hostusr image nor bubblewrap; util-linux unshare makes the namespaces' };
   return {
     backend: 'unsafe-host',
-    why: 'neither LXD (scripts/lxd-up.sh) nor bubblewrap (apt-get install bubblewrap) is available: the demo\'s own tests run on the host, NOT ISOLATED',
+    why: 'neither LXD (scripts/lxd-up.sh), bubblewrap (apt-get install bubblewrap) nor unshare namespaces are available: the demo\'s own tests run on the host, NOT ISOLATED',
   };
 }
 

@@ -5,7 +5,7 @@
  * Entries are lazy: `load()` imports the plugin (and its libraries) only when a run needs
  * it, so `byoci --help` imports none and a run without a bzr target never loads bzr.
  * Order matters for bail hooks: container backends are tried in this order for `auto`
- * (lxd, then bwrap; host only answers to the explicit `unsafe-host`).
+ * (lxd, then bwrap, then unshare; host only answers to the explicit `unsafe-host`).
  */
 import type { AnyPlugin, BuiltinPlugin, ConfigNeeds, PluginRegistry } from '../core/plugin.js';
 import { inferLaunchpadVcs } from './launchpad/vcs.js';
@@ -61,6 +61,12 @@ export const BUILTINS: readonly BuiltinPlugin[] = [
     needed: (needs) => usesBackend(needs, 'bwrap', 'auto'),
   },
   {
+    name: 'unshare',
+    description: 'Runs the tests in namespaces made by util-linux unshare (fallback when neither LXD nor bwrap is available)',
+    load: () => import('./unshare/index.js').then(pick),
+    needed: (needs) => usesBackend(needs, 'unshare', 'auto'),
+  },
+  {
     name: 'host',
     description: 'Runs the tests directly on the slave: NOT ISOLATED, opt-in with backend: unsafe-host',
     load: () => import('./host/index.js').then(pick),
@@ -83,7 +89,7 @@ export const BUILTINS: readonly BuiltinPlugin[] = [
 export const registry: PluginRegistry = new Map(BUILTINS.map((p) => [p.name, p]));
 
 /** Built-ins loaded without being named in the config, when the config needs them. */
-export const DEFAULT_PLUGINS: readonly string[] = ['git', 'bzr', 'lxd', 'bwrap', 'host'].filter((name) => registry.has(name));
+export const DEFAULT_PLUGINS: readonly string[] = ['git', 'bzr', 'lxd', 'bwrap', 'unshare', 'host'].filter((name) => registry.has(name));
 
 /** Imports every default plugin, needed or not (`secrets check` without a config). */
 export async function loadDefaults(): Promise<AnyPlugin[]> {

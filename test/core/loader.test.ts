@@ -43,8 +43,9 @@ describe('which built-ins a run loads', () => {
     assert.deepEqual(await loaded(yaml(['{forge: local, repo: trunk.git, branch: main}'])), ['git', 'host', 'local']);
   });
 
-  test('backend auto loads lxd and bwrap, in that order (the order auto tries them)', async () => {
-    assert.deepEqual(await loaded(yaml(['{forge: local, repo: trunk.git, branch: main}'], 'auto')), ['git', 'lxd', 'bwrap', 'local']);
+  test('backend auto loads lxd, bwrap and unshare, in that order (the order auto tries them)', async () => {
+    assert.deepEqual(await loaded(yaml(['{forge: local, repo: trunk.git, branch: main}'], 'auto')), ['git', 'lxd', 'bwrap', 'unshare', 'local']);
+    assert.deepEqual(await loaded(yaml(['{forge: local, repo: trunk.git, branch: main}'], 'unshare')), ['git', 'unshare', 'local']);
     assert.deepEqual(await loaded(yaml(['{forge: local, repo: trunk.git, branch: main}'], 'bwrap')), ['git', 'bwrap', 'local']);
   });
 
