@@ -23,7 +23,7 @@ import type { Checkout, MergeResult, Proposal, RejectionInfo, TestResult } from 
 import { Rejection, asRejection } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { run as runCommand } from '../process.js';
-import type { Candidate, DriverContext, Final, LandingResult, TargetGroup } from './driver.js';
+import type { Candidate, DriverContext, Final, LandingResult, TargetGroup } from './types.js';
 import type { EntryRow, EntryState, RunRow } from './store.js';
 
 export interface BatchMember {

@@ -22,56 +22,12 @@ import type { RunInfo } from '../plugin.js';
 import { priorityRank, type QueueSettings } from './config.js';
 import { BatchLander } from './batch.js';
 import { faultPoint } from './fault.js';
+import type { Candidate, DriverContext, Final, LandingResult, TargetGroup, TargetResult } from './types.js';
+import { safeName } from './types.js';
+export { safeName } from './types.js';
+export type { Candidate, DriverContext, Final, LandingResult, TargetGroup, TargetResult } from './types.js';
 import { freezeOf } from './snapshot.js';
 import type { EntryRow, EntryState, LeaseRow, QueueStore, RunRow } from './store.js';
-
-/** A proposal with the project whose target it was found on. */
-export interface Candidate {
-  project: ProjectConfig;
-  proposal: Proposal;
-  /** The configured target whose discover found it. */
-  target?: Target;
-}
-
-export type LandingResult = Outcome & { dryRun: boolean };
-
-/** The proposals discovered for one target branch (one queue), whatever forge found them. */
-export interface TargetGroup {
-  key: string;
-  project: ProjectConfig;
-  ref: BranchRef;
-  candidates: Candidate[];
-}
-
-export interface TargetResult {
-  results: LandingResult[];
-  /** Set when another live bot holds the target's lease. */
-  busy?: LeaseRow;
-}
-
-export interface DriverContext {
-  hooks: Hooks;
-  run: RunInfo & { signal: AbortSignal };
-  log: Logger;
-  redactor: Redactor;
-  store: QueueStore;
-  settings: QueueSettings;
-  owner: ProcessOwner;
-  keep: boolean;
-  /** Runs the project's tests on a merged tree (Bot.test). */
-  test(project: ProjectConfig, dir: string, proposal: Proposal, revision: string): Promise<TestResult>;
-  /** A bail hook's value, or an error naming the missing plugin. */
-  bail<T>(hook: string, promise: Promise<T | undefined>, target: BranchRef): Promise<T>;
-  /** Rejection of a finished test run, if any. */
-  testRejection(result: TestResult, spec: TestSpec): Rejection | undefined;
-  /**
-   * True once the run must land nothing more (a tap ignored its abort and may still be
-   * working): the entries left stay queued for the next run.
-   */
-  stopped?(): boolean;
-  /** `byoci land --batch N`: overrides `queue.batch`. */
-  batch?: number;
-}
 
 /** What one attempt (one run) came to. */
 type Attempt =
@@ -80,16 +36,6 @@ type Attempt =
   | { kind: 'retry'; tip: string }
   | { kind: 'error'; message: string }
   | { kind: 'interrupted'; step: string };
-
-/** A final outcome as recorded in the report effect, enough to report it again after a crash. */
-export type Final =
-  | { kind: 'landed'; revision: string }
-  | { kind: 'rejected'; rejection: RejectionInfo };
-
-/** A proposal id made safe as a directory name. */
-export function safeName(id: string): string {
-  return id.replace(/[^\w.-]+/g, '_').slice(0, 80);
-}
 
 function iso(value: string | undefined): string | undefined {
   if (!value) return undefined;
