@@ -5,24 +5,10 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { durationProblem, parseDuration } from './duration.js';
+import { durationSchema as duration } from './duration.js';
 import { queueSchema, storeSchema } from './queue/config.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const seconds = parseDuration(value);
-  if (seconds === undefined) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a duration: ${JSON.stringify(value)} (use seconds or 90s, 5m, 1h)` });
-    return z.NEVER;
-  }
-  const problem = durationProblem(seconds);
-  if (problem) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(value)} ${problem}` });
-    return z.NEVER;
-  }
-  return seconds;
-});
 
 /**
  * A command: an argv array, or a string run by `sh -c` inside the container. Commands come

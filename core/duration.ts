@@ -1,6 +1,8 @@
 /**
  * Durations in config: a number of seconds, or a string such as `90s`, `5m`, `1h30m`.
  */
+import { z } from 'zod';
+
 /**
  * The longest duration a Node.js timer holds (2^31-1 ms, about 24.8 days): a longer
  * `setTimeout` fires after 1 ms, so every duration and delay is checked against it.
@@ -32,3 +34,21 @@ export function parseDuration(value: unknown): number | undefined {
   }
   return consumed === text.length && consumed > 0 ? total : undefined;
 }
+
+/**
+ * A config duration (seconds as a number, or `90s`, `5m`, `1h`), checked to fit a timer;
+ * the value is seconds. One schema for every core config section.
+ */
+export const durationSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const seconds = parseDuration(value);
+  if (seconds === undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a duration: ${JSON.stringify(value)} (use seconds or 90s, 5m, 1h)` });
+    return z.NEVER;
+  }
+  const problem = durationProblem(seconds);
+  if (problem) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(value)} ${problem}` });
+    return z.NEVER;
+  }
+  return seconds;
+});

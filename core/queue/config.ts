@@ -16,21 +16,7 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { durationProblem, parseDuration } from '../duration.js';
-
-const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const seconds = parseDuration(value);
-  if (seconds === undefined) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a duration: ${JSON.stringify(value)} (use seconds or 90s, 5m, 1h)` });
-    return z.NEVER;
-  }
-  const problem = durationProblem(seconds);
-  if (problem) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(value)} ${problem}` });
-    return z.NEVER;
-  }
-  return seconds;
-});
+import { durationSchema as duration } from '../duration.js';
 
 const priorityName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'priority names are lower-case letters, digits and dashes');
 
