@@ -15,6 +15,7 @@ import type {
   ProjectConfig,
   Proposal,
   RejectionInfo,
+  Sandbox,
   TestResult,
   TestSpec,
 } from '../hooks/types.js';
@@ -495,7 +496,7 @@ export class Bot {
       settings: this.#config.settings.queue,
       owner: processOwner(),
       keep: this.#keep,
-      test: (project, dir, proposal, revision) => this.test(project, dir, proposal, revision),
+      test: (project, dir, proposal, revision, onSandbox) => this.test(project, dir, proposal, revision, onSandbox),
       bail: (hook, promise, target) => this.#bail(hook, promise, target),
       testRejection,
       stopped: () => this.taps.abandoned.length > 0,
@@ -507,13 +508,13 @@ export class Bot {
    * reports among the artefacts, reruns failed ids (`test.retry`) and records every case in
    * the flake ledger when the tested `revision` is known.
    */
-  async test(project: ProjectConfig, dir: string, proposal?: Proposal, revision?: string): Promise<TestResult> {
+  async test(project: ProjectConfig, dir: string, proposal?: Proposal, revision?: string, onSandbox?: (sandbox: Sandbox) => void): Promise<TestResult> {
     const out = this.#log.child(proposal ? `${proposal.id}/test` : 'test');
     const result = await runTests({
       spec: project.test,
       dir,
       log: out,
-      runOnce: (spec, tree, attempt) => this.#testOnce(project, spec, tree, attempt, proposal),
+      runOnce: (spec, tree, attempt) => this.#testOnce(project, spec, tree, attempt, proposal, onSandbox),
       ...(revision
         ? { record: (attempt, run, cases) => recordTestRun(this.#ledger, { project: project.name, revision, runId: this.run.id, attempt, exitCode: run.exitCode, cases, ...(proposal ? { proposal: proposal.id } : {}) }, out) }
         : {}),
@@ -524,7 +525,7 @@ export class Bot {
     return result;
   }
 
-  async #testOnce(project: ProjectConfig, spec: TestSpec, dir: string, attempt: number, proposal?: Proposal): Promise<TestResult> {
+  async #testOnce(project: ProjectConfig, spec: TestSpec, dir: string, attempt: number, proposal?: Proposal, onSandbox?: (sandbox: Sandbox) => void): Promise<TestResult> {
     const out = this.#log.child(proposal ? `${proposal.id}/test` : 'test');
     const name = safeName(proposal?.id ?? project.name);
     const artefactsDir = join(this.#artefactsRoot, this.run.id, attempt ? `${name}.rerun-${attempt}` : name);
@@ -537,6 +538,14 @@ export class Bot {
       runId: this.run.id,
       artefactsDir,
       onLine: (stream, line) => out.info(`| ${line}`, stream === 'stderr' ? { stream } : {}),
+      onSandbox: (sandbox) => {
+        out.info('testing in', { backend: sandbox.backend, sandbox: sandbox.name });
+        try {
+          onSandbox?.({ backend: String(sandbox.backend), name: String(sandbox.name) });
+        } catch (error) {
+          out.warn('the sandbox was not recorded', { error: error instanceof Error ? error.message : String(error) });
+        }
+      },
       signal: this.run.signal,
     });
     if (!result) {

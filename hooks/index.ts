@@ -30,6 +30,7 @@ import type {
   Proposal,
   PushResult,
   QueueEvent,
+  Sandbox,
   Target,
   TestResult,
   TestSpec,
@@ -98,6 +99,14 @@ export interface TestPayload {
   artefactsDir: string;
   /** Called with each output line (no trailing newline) as it arrives. */
   onLine: (stream: 'stdout' | 'stderr', line: string) => void;
+  /**
+   * Tell core which container or sandbox the tests run in, once it is chosen (LXD: the
+   * container's name; bwrap/unshare: the scratch directory; unsafe-host: the host). Core
+   * records it with the queue run, and `byoci queue` and the status page show it. Optional:
+   * a backend that does not call it is shown with its backend name only. Call it again for
+   * each further container of the same payload (none today).
+   */
+  onSandbox?: (sandbox: Sandbox) => void;
   signal: AbortSignal;
 }
 

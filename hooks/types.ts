@@ -139,6 +139,14 @@ export interface MergeResult {
   alreadyLanded?: boolean;
 }
 
+/** A container or sandbox the tests run in, as its backend names it (`TestPayload.onSandbox`). */
+export interface Sandbox {
+  /** The backend's name: lxd, bwrap, unshare, unsafe-host. */
+  backend: string;
+  /** The container's name (or the sandbox's scratch directory, the host's name). */
+  name: string;
+}
+
 /** Outcome of `testInContainer`. A non-zero exit code means the tests failed. */
 export interface TestResult {
   backend: string;

@@ -66,8 +66,41 @@ function queueRows(queue: QueueEntryView[]): string[][] {
   ]);
 }
 
+function members(r: RunView): string {
+  const list = `<ul class="members">${r.proposals.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>`;
+  return r.proposals.length > 1 ? `batch of ${esc(r.proposals.length)}${list}` : list;
+}
+
+function sandboxCell(r: RunView): string {
+  if (!r.sandboxes.length) return '<span class="empty">not yet</span>';
+  return r.sandboxes.map((x) => `<code class="sandbox">${esc(x.backend)} ${esc(x.name)}</code>`).join('<br>');
+}
+
 function runRows(runs: RunView[]): string[][] {
-  return runs.map((r) => [esc(`run ${r.id}`), esc(r.proposals.join(', ')), esc(r.step ?? r.state), esc(r.attempt), since(r.since), esc(r.treeRevision?.slice(0, 12) ?? '')]);
+  return runs.map((r) => [
+    esc(`run ${r.id}`),
+    members(r),
+    esc(r.step ?? r.state) + (r.dead ? ' <strong class="dead">(its bot is dead: the next run buries it)</strong>' : ''),
+    esc(r.attempt),
+    since(r.since),
+    sandboxCell(r),
+    `<code>${esc(r.trunkRevision?.slice(0, 12) ?? '')}</code>`,
+    `<code>${esc(r.treeRevision?.slice(0, 12) ?? '')}</code>`,
+  ]);
+}
+
+function recentRunRows(runs: RunView[]): string[][] {
+  return runs.map((r) => [
+    esc(`run ${r.id}`),
+    members(r),
+    `<span class="state state-${esc(r.state.replace(/[^a-z-]/gi, ''))}">${esc(r.state)}</span>`,
+    since(r.since),
+    since(r.finishedAt),
+    esc(duration(r.testSeconds)),
+    sandboxCell(r),
+    `<code>${esc(r.treeRevision?.slice(0, 12) ?? '')}</code>`,
+    esc(r.detail ?? ''),
+  ]);
 }
 
 function landingRows(landings: LandingView[]): string[][] {
@@ -87,7 +120,7 @@ function failureRows(failures: FailureView[]): string[][] {
     link(f.proposal, f.url),
     esc(f.title),
     since(f.at),
-    `<span class="reason">${esc(f.reason)}</span>`,
+    `<span class="reason">${esc(f.reason)}</span>${f.runs.length ? ` <span class="runs">(${esc(f.runs.length > 1 ? 'runs' : 'run')} ${esc(f.runs.join(', '))})</span>` : ''}`,
     f.failingTests.length ? `<ul>${f.failingTests.map((t) => `<li><code>${esc(t)}</code></li>`).join('')}</ul>` : '',
     f.links.map((l) => link(l.text, l.url)).join(' '),
   ]);
@@ -114,9 +147,15 @@ export function targetSection(t: TargetView, linkToPage = true): string {
     freezeLine(t),
     leaseLine(t),
     table('Queue', ['#', 'proposal', 'title', 'state', 'waiting for / reason', 'since', 'priority', 'attempts'], queueRows(t.queue), 'Nothing queued.'),
-    table('Running', ['run', 'proposals', 'step', 'attempt', 'since', 'tree'], runRows(t.runs), 'Nothing under test.'),
+    table('Running', ['run', 'proposals', 'step', 'attempt', 'since', 'container', 'over trunk', 'tree'], runRows(t.runs), 'Nothing under test.'),
     table('Last landings', ['proposal', 'title', 'landed', 'waited', 'landing took', 'tests took', 'revision'], landingRows(t.landings), 'No landing yet.'),
     table('Taken out of the queue', ['proposal', 'title', 'when', 'why', 'failing tests', 'links'], failureRows(t.failures), 'Nothing taken out.'),
+    table(
+      'Recent runs (batches and their bisection, newest first)',
+      ['run', 'proposals', 'result', 'started', 'ended', 'tests took', 'container', 'tree', 'detail'],
+      recentRunRows(t.recentRuns),
+      'No finished run yet.',
+    ),
     table(
       'Flaky tests',
       ['test', 'flaky runs', 'runs', 'last seen'],
@@ -147,7 +186,7 @@ function triggers(list: TriggerView[]): string {
 
 const STYLE = `body{font-family:sans-serif;margin:1em 2em;color:#222}table{border-collapse:collapse;margin-bottom:1em}
 th,td{border:1px solid #bbb;padding:.2em .5em;text-align:left;vertical-align:top}th{background:#eee}
-.frozen{color:#a00}.empty{color:#666}.state-rejected{color:#a00}.state-landed{color:#060}code{white-space:pre-wrap}`;
+.frozen{color:#a00}.empty{color:#666}.dead{color:#a00}ul.members{margin:0;padding-left:1.2em}.state-rejected{color:#a00}.state-landed{color:#060}code{white-space:pre-wrap}`;
 
 export interface RenderOptions {
   title?: string;

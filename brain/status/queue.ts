@@ -2,10 +2,10 @@
  * The status page's queue part, from the landing queue's one read function
  * (`queueSnapshot`, the data `byoci queue --json` prints): no second queue.
  */
-import { queueSnapshot, type EntrySnapshot, type QueueSnapshot, type TargetSnapshot } from '../../core/queue/index.js';
+import { queueSnapshot, type EntrySnapshot, type QueueSnapshot, type RunSnapshot, type TargetSnapshot } from '../../core/queue/index.js';
 import type { Db } from '../../store/index.js';
 import { failingTests as ledgerFailingTests, flakes as ledgerFlakes } from './tests.js';
-import type { FailureView, FlakeView, QueueView, TargetView } from './view.js';
+import type { FailureView, FlakeView, QueueView, RunView, TargetView } from './view.js';
 
 const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? undefined : ms / 1000);
 
@@ -16,8 +16,27 @@ function failure(e: EntrySnapshot, failingTests: (entry: EntrySnapshot) => strin
     ...(e.url ? { url: e.url } : {}),
     at: e.since,
     reason: e.reason ?? '(no reason recorded)',
+    runs: e.runs,
     failingTests: failingTests(e),
     links: e.url ? [{ text: 'proposal', url: e.url }] : [],
+  };
+}
+
+function runView(run: RunSnapshot): RunView {
+  return {
+    id: run.id,
+    attempt: run.attempt,
+    proposals: run.proposals,
+    state: run.state,
+    ...(run.step ? { step: run.step.name } : {}),
+    since: run.startedAt,
+    ...(run.finishedAt ? { finishedAt: run.finishedAt } : {}),
+    ...(run.trunkRevision ? { trunkRevision: run.trunkRevision } : {}),
+    ...(run.treeRevision ? { treeRevision: run.treeRevision } : {}),
+    ...(seconds(run.testMs) !== undefined ? { testSeconds: seconds(run.testMs) as number } : {}),
+    sandboxes: run.sandboxes,
+    ...(run.alive === false ? { dead: true } : {}),
+    ...(run.detail ? { detail: run.detail } : {}),
   };
 }
 
@@ -50,19 +69,8 @@ export function targetView(t: TargetSnapshot, options: QueueViewOptions = {}): T
       priority: e.priority,
       attempts: e.attempts,
     })),
-    runs: t.entries
-      .filter((e) => e.state === 'testing' && e.run)
-      .map((e) => e.run as NonNullable<EntrySnapshot['run']>)
-      .filter((run, i, all) => all.findIndex((r) => r.id === run.id) === i)
-      .map((run) => ({
-        id: run.id,
-        attempt: run.attempt,
-        proposals: run.proposals,
-        state: run.state,
-        ...(run.step ? { step: run.step.name } : {}),
-        since: run.startedAt,
-        ...(run.treeRevision ? { treeRevision: run.treeRevision } : {}),
-      })),
+    runs: t.running.map(runView),
+    recentRuns: t.recentRuns.map(runView),
     landings: t.landings.map((l) => ({
       proposal: l.proposal,
       title: l.title,

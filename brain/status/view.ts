@@ -23,13 +23,23 @@ export interface QueueEntryView {
 export interface RunView {
   id: number;
   attempt: number;
-  /** Proposals tested together in this run, in queue order. */
+  /** Proposals tested together in this run, in queue order (more than one: a batch or a part of one). */
   proposals: string[];
   state: string;
   /** The last step reached. */
   step?: string;
   since: string;
+  /** When it ended (recent runs). */
+  finishedAt?: string;
+  trunkRevision?: string;
   treeRevision?: string;
+  testSeconds?: number;
+  /** The containers/sandboxes its tests ran in, as the backend named them; the last is the current one. */
+  sandboxes: { backend: string; name: string; since: string }[];
+  /** A run still marked under way whose bot is dead (killed): the next run buries it. */
+  dead?: boolean;
+  /** What it came to, in words. */
+  detail?: string;
 }
 
 export interface LandingView {
@@ -52,6 +62,8 @@ export interface FailureView {
   at: string;
   /** Why it was taken out of the queue. */
   reason: string;
+  /** Runs (tested trees) this approval was in, oldest first. */
+  runs: number[];
   failingTests: string[];
   /** Links for the author: the proposal, the build. */
   links: { text: string; url: string }[];
@@ -74,7 +86,10 @@ export interface TargetView {
   /** Who lands on the target now. */
   lease: { holder: string; host: string; pid: number; since: string; alive: boolean } | null;
   queue: QueueEntryView[];
+  /** Runs under way (several when tested side by side). */
   runs: RunView[];
+  /** The last finished runs, newest first: batches and their bisection parts. */
+  recentRuns: RunView[];
   landings: LandingView[];
   failures: FailureView[];
   flakes: FlakeView[];

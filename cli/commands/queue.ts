@@ -24,7 +24,7 @@ function parseHistory(value: string): number {
 export function register(program: Command): void {
   const queue = program
     .command('queue')
-    .description("each target's landing queue in order: position, proposal, forge, state, attempts, priority, freeze; the last landings")
+    .description("each target's landing queue in order: position, proposal, forge, state, attempts, priority, freeze; runs and batches under way and their containers; the last landings and runs")
     .argument('[target]', 'a target key as shown here, or a project name (default: every target)')
     .option('--history <n>', 'how many landings and taken-out entries to show per target (default: queue.history)')
     .option('--refresh', 'read the forges first and bring the queue up to date (lands nothing)')
@@ -33,6 +33,9 @@ export function register(program: Command): void {
       '\nThe queue is kept in the slave\'s store (store.path, default <workdir>/byoci.db) and filled by\n' +
         'byoci land. States: queued (waiting for what is said), testing (under test since), pushed\n' +
         '(on the target, being reported), and for past entries landed / out (taken out, with why).\n' +
+        'Runs: "running" lists the runs under way (a batch shows its proposals; since when, step,\n' +
+        'trunk tip, tested tree, and the container or sandbox its tests run in); "recent runs" the\n' +
+        'last finished ones, newest first (a bisection reads as the red batch, then its halves).\n' +
         'With --json it prints the same data as the status page reads (queueSnapshot).\n' +
         '\n  byoci queue freeze <target> --reason "release 3.3" [--below urgent]\n  byoci queue unfreeze <target>',
     )

@@ -23,6 +23,7 @@ import type { Checkout, MergeResult, Proposal, RejectionInfo, TestResult } from 
 import { Rejection, asRejection } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { run as runCommand } from '../process.js';
+import { faultPoint } from './fault.js';
 import type { Candidate, DriverContext, Final, LandingResult, TargetGroup } from './types.js';
 import type { EntryRow, EntryState, RunRow } from './store.js';
 
@@ -109,8 +110,11 @@ export class BatchLander {
       }
       const tested = built.merged.map((x) => x.m);
       store.updateRun(runRow.id, { state: 'testing', trunkRevision: built.trunk, treeRevision: built.revision });
-      const test = await this.#t.step(runRow, 'test', log, where, () => this.#c.test(first.c.project, built.dir, tested[0]!.c.proposal, built.revision));
+      const test = await this.#t.step(runRow, 'test', log, where, () =>
+        this.#c.test(first.c.project, built.dir, tested[0]!.c.proposal, built.revision, (sandbox) => store.addSandbox(runRow.id, sandbox)),
+      );
       store.updateRun(runRow.id, { testMs: test.durationMs });
+      faultPoint('batch-after-test');
       if (run.signal.aborted) throw new Interrupted('test');
       const failed = this.#c.testRejection(test, first.c.project.test);
       if (!failed) {
@@ -261,6 +265,7 @@ export class BatchLander {
       store.done(key, { revision: pushed.revision });
       for (const x of built.merged) store.setState(x.m.entry.id, 'pushed', null, { landedRevision: x.revision });
       log.info('batch landed', { run: runRow.id, revision: pushed.revision, size: tested.length });
+      faultPoint('batch-after-push');
       return 'pushed';
     } catch (error) {
       const rejection = asRejection(error);

@@ -476,7 +476,7 @@ export class QueueDriver {
       : undefined;
     timer?.unref();
     try {
-      return await this.#c.test(c.project, dir, c.proposal, revision);
+      return await this.#c.test(c.project, dir, c.proposal, revision, (sandbox) => store.addSandbox(runRow.id, sandbox));
     } finally {
       if (timer) clearInterval(timer);
     }

@@ -12,6 +12,9 @@
  *   so that none is done twice.
  * - `queue_leases`: who lands on a target now (pid, start time, boot id, host).
  * - `queue_freezes`: frozen targets set with `byoci queue freeze`.
+ * - `queue_run_sandboxes` (queue-2): the container or sandbox a run's tests ran in, as the
+ *   backend named it (`TestPayload.onSandbox`): one row per container (a `test.retry` rerun
+ *   gets a fresh one), so the queue can say where a run is tested.
  */
 import type { Migration } from '../../store/index.js';
 
@@ -114,6 +117,21 @@ export const QUEUE_MIGRATIONS: readonly Migration[] = Object.freeze([
           frozen_by TEXT NOT NULL,
           frozen_at TEXT NOT NULL
         );
+      `);
+    },
+  },
+  {
+    id: 'queue-2',
+    up(db) {
+      db.exec(`
+        CREATE TABLE queue_run_sandboxes (
+          id INTEGER PRIMARY KEY,
+          run_id INTEGER NOT NULL REFERENCES queue_runs(id),
+          backend TEXT NOT NULL,
+          name TEXT NOT NULL,
+          started_at TEXT NOT NULL
+        );
+        CREATE INDEX queue_run_sandboxes_run ON queue_run_sandboxes(run_id);
       `);
     },
   },

@@ -5,7 +5,8 @@
  * the brain's status page renders it.
  */
 import type { Db } from '../../store/index.js';
-import { leaseAlive, type EntryRow, type FreezeRow, type LeaseRow, type RunRow } from './store.js';
+import { ownerIsAlive } from '../owner.js';
+import { LIVE_RUN_STATES, leaseAlive, type EntryRow, type FreezeRow, type LeaseRow, type RunRow, type SandboxRow } from './store.js';
 
 export interface RunSnapshot {
   id: number;
@@ -16,10 +17,24 @@ export interface RunSnapshot {
   /** The tested merge. */
   treeRevision: string | null;
   startedAt: string;
+  /** For a run still marked under way: whether its bot still runs (false: killed, buried by the next run). */
+  alive?: boolean;
   /** The last step reached and whether it finished. */
   step: { name: string; startedAt: string; result: string | null } | null;
-  /** Entries this run contains, in order (proposal ids). */
+  /** Entries this run contains, in order (proposal ids): more than one is a batch (or a part of one). */
   proposals: string[];
+  /** When it ended (absent while it runs). */
+  finishedAt: string | null;
+  /** Test time, once tested. */
+  testMs: number | null;
+  /** What the run came to, in words (tests failed: …, suspected flake …, push refused …). */
+  detail: string | null;
+  /**
+   * The containers or sandboxes its tests ran in, as the backend named them (a `test.retry`
+   * rerun has its own); the last is the current one. Empty before the test starts, or when
+   * the backend does not say.
+   */
+  sandboxes: { backend: string; name: string; since: string }[];
 }
 
 export interface EntrySnapshot {
@@ -46,6 +61,8 @@ export interface EntrySnapshot {
   approvedRevision: string | null;
   landedRevision: string | null;
   run?: RunSnapshot;
+  /** Ids of every run (tested tree) this approval was in, oldest first: a bisection shows its path. */
+  runs: number[];
 }
 
 export interface LandingSnapshot {
@@ -76,6 +93,14 @@ export interface TargetSnapshot {
   entries: EntrySnapshot[];
   landings: LandingSnapshot[];
   takenOut: EntrySnapshot[];
+  /**
+   * Runs under way on the target (several at once when tested side by side): which
+   * proposals, since when, which step, on which container. A dead bot's run shows until
+   * the next run buries it.
+   */
+  running: RunSnapshot[];
+  /** The last finished runs (batches, their bisection parts, single landings), newest first. */
+  recentRuns: RunSnapshot[];
 }
 
 export interface QueueSnapshot {
@@ -118,9 +143,22 @@ function runSnapshot(db: Db, run: RunRow): RunSnapshot {
     trunkRevision: run.trunk_revision,
     treeRevision: run.tree_revision,
     startedAt: run.started_at,
+    ...(LIVE_RUN_STATES.includes(run.state) ? { alive: ownerIsAlive({ pid: run.pid, pidStart: run.pid_start, boot: run.boot_id }) } : {}),
     step: step ? { name: step.step, startedAt: step.started_at, result: step.result } : null,
     proposals,
+    finishedAt: run.finished_at,
+    testMs: run.test_ms,
+    detail: run.detail,
+    sandboxes: (db.prepare('SELECT backend, name, started_at FROM queue_run_sandboxes WHERE run_id = ? ORDER BY id').all(run.id) as SandboxRow[]).map((x) => ({
+      backend: x.backend,
+      name: x.name,
+      since: x.started_at,
+    })),
   };
+}
+
+function runIds(db: Db, entryId: number): number[] {
+  return (db.prepare('SELECT run_id FROM queue_run_entries WHERE entry_id = ? ORDER BY run_id').all(entryId) as { run_id: number }[]).map((r) => r.run_id);
 }
 
 function entrySnapshot(db: Db, e: EntryRow, position?: number): EntrySnapshot {
@@ -145,6 +183,7 @@ function entrySnapshot(db: Db, e: EntryRow, position?: number): EntrySnapshot {
     approvedRevision: e.approved_revision,
     landedRevision: e.landed_revision,
     ...(run ? { run: runSnapshot(db, run) } : {}),
+    runs: runIds(db, e.id),
   };
 }
 
@@ -232,6 +271,12 @@ export function queueSnapshot(db: Db, options: SnapshotOptions = {}): QueueSnaps
       const out = db
         .prepare(`SELECT * FROM queue_entries WHERE target_key = ? AND state = 'out' ORDER BY finished_at DESC, id DESC LIMIT ?`)
         .all(t.key, history) as EntryRow[];
+      const live = db
+        .prepare(`SELECT * FROM queue_runs WHERE target_key = ? AND state IN (${LIVE_RUN_STATES.map(() => '?').join(', ')}) ORDER BY id`)
+        .all(t.key, ...LIVE_RUN_STATES) as RunRow[];
+      const finished = db
+        .prepare(`SELECT * FROM queue_runs WHERE target_key = ? AND state NOT IN (${LIVE_RUN_STATES.map(() => '?').join(', ')}) ORDER BY id DESC LIMIT ?`)
+        .all(t.key, ...LIVE_RUN_STATES, history) as RunRow[];
       targets.push({
         ...t,
         freeze,
@@ -239,6 +284,8 @@ export function queueSnapshot(db: Db, options: SnapshotOptions = {}): QueueSnaps
         entries,
         landings,
         takenOut: out.map((e) => entrySnapshot(db, e)),
+        running: live.map((r) => runSnapshot(db, r)),
+        recentRuns: finished.map((r) => runSnapshot(db, r)),
       });
     }
     const freezes = (db.prepare('SELECT * FROM queue_freezes ORDER BY target_key').all() as FreezeRow[]).map((f) => ({

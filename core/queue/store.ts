@@ -67,6 +67,13 @@ export interface RunRow {
   detail: string | null;
 }
 
+/** A container or sandbox a run's tests ran in (queue-2). */
+export interface SandboxRow {
+  backend: string;
+  name: string;
+  started_at: string;
+}
+
 export interface EffectRow {
   id: number;
   key: string;
@@ -254,6 +261,20 @@ export class QueueStore {
         final: final ? 1 : 0,
         at,
       });
+  }
+
+  /**
+   * Records the container or sandbox a run's tests run in (as its backend names it), when
+   * the backend says it exists. Names are bounded (they are shown on the status page).
+   */
+  addSandbox(runId: number, sandbox: { backend: string; name: string }): void {
+    this.db
+      .prepare('INSERT INTO queue_run_sandboxes (run_id, backend, name, started_at) VALUES (?, ?, ?, ?)')
+      .run(runId, String(sandbox.backend).slice(0, 64), String(sandbox.name).slice(0, 200), this.clock());
+  }
+
+  sandboxes(runId: number): SandboxRow[] {
+    return this.db.prepare('SELECT backend, name, started_at FROM queue_run_sandboxes WHERE run_id = ? ORDER BY id').all(runId) as SandboxRow[];
   }
 
   /** Writes a step's intent; returns its id for `finishStep`. */

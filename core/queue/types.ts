@@ -3,7 +3,7 @@
  * so that neither imports the other's module for them.
  */
 import type { Hooks } from '../../hooks/index.js';
-import type { BranchRef, Outcome, ProjectConfig, Proposal, RejectionInfo, Target, TestResult, TestSpec } from '../../hooks/types.js';
+import type { BranchRef, Outcome, ProjectConfig, Proposal, RejectionInfo, Sandbox, Target, TestResult, TestSpec } from '../../hooks/types.js';
 import type { Redactor } from '../../secrets/redact.js';
 import type { Rejection } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -45,8 +45,11 @@ export interface DriverContext {
   settings: QueueSettings;
   owner: ProcessOwner;
   keep: boolean;
-  /** Runs the project's tests on a merged tree (Bot.test). */
-  test(project: ProjectConfig, dir: string, proposal: Proposal, revision: string): Promise<TestResult>;
+  /**
+   * Runs the project's tests on a merged tree (Bot.test). `onSandbox` hears the container or
+   * sandbox each test run is in (the driver records it with the queue run: store.addSandbox).
+   */
+  test(project: ProjectConfig, dir: string, proposal: Proposal, revision: string, onSandbox?: (sandbox: Sandbox) => void): Promise<TestResult>;
   /** A bail hook's value, or an error naming the missing plugin. */
   bail<T>(hook: string, promise: Promise<T | undefined>, target: BranchRef): Promise<T>;
   /** Rejection of a finished test run, if any. */

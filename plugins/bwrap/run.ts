@@ -4,7 +4,7 @@
  * the run's scratch directory removed in every case.
  */
 import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, basename } from 'node:path';
 import { TailBuffer, type Logger } from '../../core/index.js';
 import type { TestPayload, TestResult } from '../../hooks/index.js';
 import { copyArtefacts } from './artefacts.js';
@@ -65,6 +65,7 @@ export async function runInBwrap(payload: TestPayload, ctx: RunContext): Promise
   const started = performance.now();
   await mkdir(ctx.workdir, { recursive: true });
   const scratch = await mkdtemp(join(ctx.workdir, `bwrap-${payload.runId}-`));
+  payload.onSandbox?.({ backend: ctx.name, name: basename(scratch) });
 
   const tail = new TailBuffer();
   let listenerFailed = false;

@@ -5,6 +5,7 @@
  */
 import { cp, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { hostname } from 'node:os';
 import { execa } from 'execa';
 import type { TestPayload, TestResult } from '../../hooks/index.js';
 import { LineSplitter, TailBuffer, Watchdog, definePlugin, trackGroup, untrackGroup } from '../../core/index.js';
@@ -87,6 +88,7 @@ export async function runOnHost(payload: TestPayload): Promise<TestResult> {
     onTimeout: () => kill?.(),
   });
   const control = { touch: () => watchdog.touch(), onKill: (k: () => void) => (kill = k) };
+  payload.onSandbox?.({ backend: BACKEND, name: `host ${hostname()} (not isolated)` });
   let phase: 'setup' | 'test' = 'setup';
   let exitCode = 0;
   try {

@@ -152,10 +152,12 @@ export default definePlugin({
         if (removed.length) api.log.warn('removed containers of dead runs', { containers: removed.join(',') });
       }
       sequence += 1;
+      const name = containerName(config.prefix, payload.runId, sequence);
+      payload.onSandbox?.({ backend: BACKEND, name });
       return runInContainer(payload, {
         client: lxd,
         config,
-        name: containerName(config.prefix, payload.runId, sequence),
+        name,
         log: api.log,
         redact: (text) => api.redact(text),
         stagingParent: api.run.workdir,

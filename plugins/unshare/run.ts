@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, basename } from 'node:path';
 import { LineSplitter, TailBuffer, Watchdog, closeInheritedFds, copyArtefacts, limitPrefix, type Logger, type TimeoutKind } from '../../core/index.js';
 import type { TestPayload, TestResult } from '../../hooks/index.js';
 import type { UnshareConfig } from './config.js';
@@ -119,6 +119,7 @@ export async function runInUnshare(payload: TestPayload, ctx: RunContext): Promi
   const started = performance.now();
   await mkdir(ctx.workdir, { recursive: true });
   const scratch = await mkdtemp(join(ctx.workdir, `unshare-${payload.runId}-`));
+  payload.onSandbox?.({ backend: ctx.name, name: basename(scratch) });
   const home = join(scratch, 'home');
   const root = join(scratch, 'root');
   await mkdir(home, { mode: 0o700 });
