@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { Redactor } from '../secrets/redact.js';
 import { describeIssue } from './zod-issues.js';
+import { proposalMetaReader } from './proposal-meta.js';
 import type { ConfigProblem } from './errors.js';
 import type { Logger } from './logger.js';
 import type { AnyPlugin, PluginApi, PluginSecrets, RunInfo } from './plugin.js';
@@ -68,5 +69,6 @@ export function createPluginApi(parts: PluginApiParts): PluginApi {
     run: parts.run,
     redact: (text: string) => parts.redactor.redact(text),
     resolvePath: (path: string) => (isAbsolute(path) ? path : resolve(parts.run.configDir, path)),
+    proposalMeta: proposalMetaReader(parts.plugin),
   });
 }

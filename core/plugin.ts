@@ -17,7 +17,7 @@
  * ```
  */
 import type { z } from 'zod';
-import type { BranchRef, TapHooks } from '../hooks/index.js';
+import type { BranchRef, Proposal, TapHooks } from '../hooks/index.js';
 import type { Logger } from './logger.js';
 
 export interface SecretDeclaration {
@@ -62,7 +62,7 @@ export interface RunInfo {
   readonly landing: { readonly user: string; readonly name: string; readonly email: string };
 }
 
-export interface PluginApi<C = unknown, K extends string = string> {
+export interface PluginApi<C = unknown, K extends string = string, M = unknown> {
   readonly name: string;
   /** The plugin's validated config (schema defaults applied). */
   readonly config: C;
@@ -73,6 +73,12 @@ export interface PluginApi<C = unknown, K extends string = string> {
   redact(text: string): string;
   /** A path from the plugin's config, made absolute against the config file's directory. */
   resolvePath(path: string): string;
+  /**
+   * Forges: the private data (`Proposal.meta`) of a proposal this forge discovered, typed
+   * and validated by its `forge.meta` schema (once, when discover returned it). Throws when
+   * the proposal is another forge's, or when its data does not match the schema.
+   */
+  proposalMeta(proposal: Proposal): M;
 }
 
 /**
@@ -80,9 +86,15 @@ export interface PluginApi<C = unknown, K extends string = string> {
  * `forge` is its name). Core validates every such target with `schema` when it loads the
  * config (problems carry file and line), and asks `branch` which branch it names.
  */
-export interface ForgeTargets<T extends z.ZodTypeAny = z.ZodTypeAny> {
+export interface ForgeTargets<T extends z.ZodTypeAny = z.ZodTypeAny, M extends z.ZodTypeAny = z.ZodTypeAny> {
   /** Schema of one target entry (the `forge` key is removed before parsing). */
   readonly schema: T;
+  /**
+   * Schema of the forge's private data on its proposals (`Proposal.meta`: API links,
+   * numbers…). Core validates the meta of each proposal the forge's `discover` returns
+   * against it and never reads it; the forge gets it back typed with `api.proposalMeta()`.
+   */
+  readonly meta?: M;
   /**
    * The branch a parsed target names, from the config alone (no I/O): VCS plugins read it
    * instead of the forge's fields, and `targetKey()` keys the landing queue on it.
@@ -99,7 +111,12 @@ export interface PluginHandles {
   readonly backends?: readonly string[];
 }
 
-export interface PluginDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, K extends string = string, T extends z.ZodTypeAny = z.ZodTypeAny> {
+export interface PluginDefinition<
+  S extends z.ZodTypeAny = z.ZodTypeAny,
+  K extends string = string,
+  T extends z.ZodTypeAny = z.ZodTypeAny,
+  M extends z.ZodTypeAny = z.ZodTypeAny,
+> {
   /** One name constant per plugin: used for taps, log scope and error tags. */
   readonly name: string;
   readonly description: string;
@@ -113,10 +130,10 @@ export interface PluginDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, K exten
   readonly config?: S;
   readonly secrets?: Readonly<Record<K, SecretDeclaration>>;
   /** Set by forge plugins: the schema and branch of their targets. */
-  readonly forge?: ForgeTargets<T>;
+  readonly forge?: ForgeTargets<T, M>;
   /** What the plugin handles (VCS, container backends). */
   readonly handles?: PluginHandles;
-  apply(hooks: TapHooks, api: PluginApi<z.output<S>, K>): void;
+  apply(hooks: TapHooks, api: PluginApi<z.output<S>, K, z.output<M>>): void;
 }
 
 /**
@@ -129,9 +146,12 @@ export const PLUGIN_API_VERSION = 1;
 export const SUPPORTED_API_VERSIONS: readonly number[] = Object.freeze([1]);
 
 /** Identity function that types a plugin definition. */
-export function definePlugin<S extends z.ZodTypeAny = z.ZodTypeAny, K extends string = never, T extends z.ZodTypeAny = z.ZodTypeAny>(
-  definition: PluginDefinition<S, K, T>,
-): PluginDefinition<S, K, T> {
+export function definePlugin<
+  S extends z.ZodTypeAny = z.ZodTypeAny,
+  K extends string = never,
+  T extends z.ZodTypeAny = z.ZodTypeAny,
+  M extends z.ZodTypeAny = z.ZodTypeAny,
+>(definition: PluginDefinition<S, K, T, M>): PluginDefinition<S, K, T, M> {
   if (!/^[a-z][a-z0-9-]*$/.test(definition.name)) {
     throw new Error(`plugin name ${JSON.stringify(definition.name)} must be lower-case letters, digits and dashes`);
   }
@@ -140,7 +160,7 @@ export function definePlugin<S extends z.ZodTypeAny = z.ZodTypeAny, K extends st
 
 /** A plugin definition of any config/secret types (what registries hold). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyPlugin = PluginDefinition<any, any, any>;
+export type AnyPlugin = PluginDefinition<any, any, any, any>;
 
 /**
  * What a run's configuration needs, computed from the config alone (no plugin imported):

@@ -15,6 +15,7 @@ import { HOOK_NAMES } from '../hooks/index.js';
 import { PluginError, TimeoutError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { AnyPlugin, PluginApi } from './plugin.js';
+import { checkDiscovered } from './proposal-meta.js';
 
 /** Default time a tap of each hook may take before core aborts it (ms; 0 = none). */
 export const DEFAULT_TAP_TIMEOUTS: Readonly<Record<HookName, number>> = Object.freeze({
@@ -234,7 +235,7 @@ export function interceptHooks(hooks: Hooks, log: Logger, options: InterceptOpti
 }
 
 /** The taps-only facade a plugin's apply() receives: every tap is named after the plugin. */
-export function tapFacade(hooks: Hooks, plugin: string, tapped?: Set<HookName>): TapHooks {
+export function tapFacade(hooks: Hooks, plugin: string, tapped?: Set<HookName>, definition?: AnyPlugin): TapHooks {
   const facade = {} as Record<HookName, { tapPromise(fn: unknown, options?: TapOptions): void }>;
   for (const hookName of HOOK_NAMES) {
     const hook = hooks[hookName] as unknown as {
@@ -243,7 +244,11 @@ export function tapFacade(hooks: Hooks, plugin: string, tapped?: Set<HookName>):
     facade[hookName] = Object.freeze({
       tapPromise(fn: unknown, options: TapOptions = {}) {
         if (typeof fn !== 'function') throw new TypeError(`${plugin}: ${hookName}.tapPromise needs an async function`);
-        hook.tapPromise({ name: plugin, ...options }, fn);
+        // A forge's own proposals leave its discover tap with their meta validated (once).
+        const tap = hookName === 'discover' && definition?.forge?.meta
+          ? async (...args: unknown[]) => checkDiscovered(definition, await (fn as (...a: unknown[]) => unknown)(...args))
+          : fn;
+        hook.tapPromise({ name: plugin, ...options }, tap);
         tapped?.add(hookName);
       },
     });
@@ -255,7 +260,7 @@ export function tapFacade(hooks: Hooks, plugin: string, tapped?: Set<HookName>):
 export function applyPlugin(hooks: Hooks, plugin: AnyPlugin, api: PluginApi): HookName[] {
   const tapped = new Set<HookName>();
   try {
-    plugin.apply(tapFacade(hooks, plugin.name, tapped), api);
+    plugin.apply(tapFacade(hooks, plugin.name, tapped, plugin), api);
   } catch (error) {
     throw new PluginError(plugin.name, 'apply', error);
   }

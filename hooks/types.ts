@@ -113,8 +113,12 @@ export interface Proposal {
    * higher priority lands first; an unknown name is ignored with a warning.
    */
   priority?: string;
-  /** Forge-private data (API links...), opaque to core and other plugins. */
-  meta?: Record<string, unknown>;
+  /**
+   * Forge-private data (API links, numbers...), opaque to core and other plugins: the forge
+   * declares its schema (`forge.meta`), core validates it when discover returns the proposal,
+   * and the forge reads it back typed with `api.proposalMeta(proposal)`.
+   */
+  meta?: unknown;
 }
 
 /** A checkout made by `fetch`: the target at its current tip plus the approved source. */

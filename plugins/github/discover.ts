@@ -1,22 +1,31 @@
 /**
  * Finds the open pull requests of a target and decides, for each, whether it can land.
  */
-import { Rejection, asForgeAnswerError } from '../../core/index.js';
+import { Rejection, asForgeAnswerError, z } from '../../core/index.js';
 import type { Proposal } from '../../hooks/types.js';
 import type { GithubClient } from './client.js';
 import { botAnswers, hasCommand } from './comments.js';
 import type { GithubConfig, GithubTarget } from './config.js';
 import { evaluate, isWriter, type ReviewInfo, type TriggerInfo } from './readiness.js';
 
-export interface GithubMeta extends Record<string, unknown> {
-  owner: string;
-  repo: string;
-  number: number;
-  headSha: string;
-  triggerId?: string;
-  /** Label that triggered the landing (removed on rejection). */
-  triggerLabel?: string;
-}
+/**
+ * What the plugin keeps in `Proposal.meta` (validated by core when discover returns it,
+ * read back typed with `api.proposalMeta`).
+ */
+export const metaSchema = z
+  .object({
+    owner: z.string().min(1),
+    repo: z.string().min(1),
+    number: z.number().int().positive(),
+    headSha: z.string().min(1),
+    /** The comment, review or label event that triggered the landing. */
+    triggerId: z.string().optional(),
+    /** Label that triggered the landing (removed on rejection). */
+    triggerLabel: z.string().optional(),
+  })
+  .strict();
+
+export type GithubMeta = z.output<typeof metaSchema>;
 
 /** Permission of users on one repository, looked up once per run. */
 export type PermissionCache = Map<string, Promise<string>>;

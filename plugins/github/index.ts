@@ -5,23 +5,16 @@
  * See README.md beside this file.
  */
 import { definePlugin, targetOptions } from '../../core/index.js';
-import type { Outcome, Problem } from '../../hooks/index.js';
+import type { Problem } from '../../hooks/index.js';
 import { openCache, type StoreCache } from './cache.js';
 import { createClient, memoryCache, type ConditionalCache, type GithubClient } from './client.js';
 import { protectionProblems } from './protection.js';
 import { rejectionComment } from './comments.js';
 import { parseTarget, pluginConfigSchema, targetBranch, targetSchema, type GithubConfig, type GithubTarget } from './config.js';
-import { discoverTarget, type GithubMeta, type PermissionCache } from './discover.js';
+import { discoverTarget, metaSchema, type PermissionCache } from './discover.js';
 import { ensureComment, ensureStatus, removeLabel, type StatusState } from './report.js';
 
 export const NAME = 'github';
-
-function metaOf(outcome: Outcome): GithubMeta | undefined {
-  const meta = outcome.proposal.meta as Partial<GithubMeta> | undefined;
-  if (!meta || typeof meta.owner !== 'string' || typeof meta.repo !== 'string' || typeof meta.number !== 'number') return undefined;
-  if (typeof meta.headSha !== 'string') return undefined;
-  return meta as GithubMeta;
-}
 
 function errorMessage(error: unknown): string {
   const e = error as { status?: number; message?: string };
@@ -35,6 +28,7 @@ export default definePlugin({
   forge: {
     schema: targetSchema,
     branch: (target, { config }) => targetBranch(target, config as GithubConfig),
+    meta: metaSchema,
   },
   secrets: {
     token: { description: 'GitHub token (repo scope, or fine-grained: pull requests, issues, statuses, contents)' },
@@ -147,11 +141,7 @@ export default definePlugin({
     hooks.report.tapPromise(
       async (outcome) => {
         if (outcome.proposal.forge !== NAME) return;
-        const meta = metaOf(outcome);
-        if (!meta) {
-          log.warn('proposal without github data, not reported', { id: outcome.proposal.id });
-          return;
-        }
+        const meta = api.proposalMeta(outcome.proposal);
         const gh = client();
         const buildUrl = outcome.buildUrl ?? api.run.buildUrl;
         const where = { owner: meta.owner, repo: meta.repo };

@@ -5,7 +5,7 @@
  * message, trusted votes, prerequisite merged).
  */
 import type { BranchRef, Proposal, Readiness, Vote } from '../../hooks/index.js';
-import { Rejection, asForgeAnswerError, type Logger } from '../../core/index.js';
+import { Rejection, asForgeAnswerError, z, type Logger } from '../../core/index.js';
 import { evaluateVotes, type Criteria } from '../../core/index.js';
 import { LaunchpadApiError, type LaunchpadClient, type LpEntry } from './client.js';
 import { branchSchema, entrySchema, mergeProposalSchema, refSchema, repositorySchema, trustSchema, voteCommentSchema, voteSchema } from './answers.js';
@@ -38,18 +38,25 @@ export function bzrUrlFor(serviceRoot: string, bzrRoot: string | undefined): ((u
   return undefined;
 }
 
-/** What the plugin keeps in `Proposal.meta` to report on the proposal later. */
-export interface LaunchpadMeta {
-  selfLink: string;
-  targetLink: string;
-  queueStatus: string;
-  reviewedRevid: string | null;
-  dateReviewed: string | null;
-  subject: string;
-  /** The source git repository (absent for bzr branches): where status reports go. */
-  sourceRepositoryLink?: string;
-  vcs?: 'git' | 'bzr';
-}
+/**
+ * What the plugin keeps in `Proposal.meta` to report on the proposal later (validated by
+ * core when discover returns it, read back typed with `api.proposalMeta`).
+ */
+export const metaSchema = z
+  .object({
+    selfLink: z.string().min(1),
+    targetLink: z.string().min(1),
+    queueStatus: z.string(),
+    reviewedRevid: z.string().nullable(),
+    dateReviewed: z.string().nullable(),
+    subject: z.string().min(1),
+    /** The source git repository (absent for bzr branches): where status reports go. */
+    sourceRepositoryLink: z.string().optional(),
+    vcs: z.enum(['git', 'bzr']).optional(),
+  })
+  .strict();
+
+export type LaunchpadMeta = z.output<typeof metaSchema>;
 
 const VOTE_NAMES = new Set<Vote['vote']>(['Approve', 'Needs Fixing', 'Disapprove', 'Abstain', 'Needs Information', 'Needs Resubmitting']);
 
@@ -285,7 +292,7 @@ export class Discovery {
       readiness,
       ...(meta.dateReviewed ? { approvedAt: meta.dateReviewed } : {}),
       ...(this.#priorities.get(mp.self_link) ? { priority: this.#priorities.get(mp.self_link)! } : {}),
-      meta: { ...meta },
+      meta,
     };
   }
 

@@ -4,14 +4,14 @@
  * reports the outcome on the proposal (status `Merged`, or a comment and `Needs review`).
  * Fetch, merge and push are the VCS plugins' job; this plugin only talks to the API.
  */
-import type { Outcome, ProjectConfig, Target } from '../../hooks/index.js';
+import type { ProjectConfig, Target } from '../../hooks/index.js';
 import { definePlugin, targetOptions, type PluginApi } from '../../core/index.js';
 import { parseCriteria } from '../../core/index.js';
 import { LaunchpadApiError, LaunchpadClient, type LpEntry } from './client.js';
 import { entrySchema, rootSchema } from './answers.js';
 import { configSchema, resolveTarget, targetSchema, type LaunchpadConfig } from './config.js';
 import { CredentialsError, parseCredentials, type OAuthCredentials } from './credentials.js';
-import { bzrUrlFor, Discovery, type LaunchpadMeta } from './discover.js';
+import { bzrUrlFor, Discovery, metaSchema } from './discover.js';
 import { Reporter } from './report.js';
 import { ensureStatusReport, reportsFor } from './status-report.js';
 
@@ -66,11 +66,6 @@ function launchpadTargets(projects: readonly ProjectConfig[]): { project: string
   return projects.flatMap((p) => p.targets.map((target, index) => ({ project: p.name, index, target })).filter((t) => t.target.forge === NAME));
 }
 
-function metaOf(outcome: Outcome): LaunchpadMeta | undefined {
-  const m = outcome.proposal.meta as Partial<LaunchpadMeta> | undefined;
-  return m && typeof m.selfLink === 'string' && typeof m.subject === 'string' ? (m as LaunchpadMeta) : undefined;
-}
-
 export default definePlugin({
   name: NAME,
   description: 'Launchpad forge: lands approved merge proposals of lp: git repositories and bzr branches',
@@ -81,6 +76,7 @@ export default definePlugin({
       const resolved = resolveTarget(target);
       return { vcs: resolved.vcs, url: target.url, branch: resolved.branch ?? '' };
     },
+    meta: metaSchema,
   },
   secrets: {
     oauth: {
@@ -177,8 +173,7 @@ export default definePlugin({
 
     hooks.report.tapPromise(async (outcome) => {
       if (outcome.proposal.forge !== NAME) return;
-      const meta = metaOf(outcome);
-      if (!meta) throw new Error(`proposal ${outcome.proposal.id} carries no Launchpad data: was it discovered by ${NAME}?`);
+      const meta = api.proposalMeta(outcome.proposal);
       const buildUrl = outcome.buildUrl ?? api.run.buildUrl;
       if (api.config.statusReport) {
         // Isolated from the comment and status below: a failing status report is logged only.

@@ -7,7 +7,7 @@ import { definePlugin, targetOptions } from '../../core/index.js';
 import type { Proposal, Target } from '../../hooks/index.js';
 import { FORGE, normaliseRepo, targetMatches, toProposal, type TargetSpec } from './proposal.js';
 import { reportOutcome } from './report.js';
-import { CLOSED_STATUSES, configSchema, targetSchema } from './schema.js';
+import { CLOSED_STATUSES, configSchema, metaSchema, targetSchema, type LocalMeta } from './schema.js';
 import { listProposalFiles, readProposalFile, type ReadResult } from './store.js';
 
 export const NAME = FORGE;
@@ -24,7 +24,7 @@ function brokenProposal(result: Extract<ReadResult, { ok: false }>): Proposal {
     commitMessage: '',
     votes: [],
     readiness: { state: 'waiting', reason: `invalid proposal file: ${result.error}` },
-    meta: { file: result.file, localId: result.id, invalid: true },
+    meta: { file: result.file, localId: result.id, invalid: true } satisfies LocalMeta,
   };
 }
 
@@ -44,6 +44,7 @@ export default definePlugin({
   forge: {
     schema: targetSchema,
     branch: (target, { configDir }) => ({ vcs: target.vcs, url: normaliseRepo(target.repo, configDir), branch: target.branch }),
+    meta: metaSchema,
   },
   apply(hooks, api) {
     const dir = api.config.dir ? api.resolvePath(api.config.dir) : undefined;
@@ -103,8 +104,9 @@ export default definePlugin({
 
     hooks.report.tapPromise(async (outcome) => {
       if (outcome.proposal.forge !== FORGE) return;
-      if (outcome.proposal.meta?.invalid) return;
-      const changed = await reportOutcome(outcome, {
+      const meta = api.proposalMeta(outcome.proposal);
+      if (meta.invalid) return;
+      const changed = await reportOutcome(outcome, meta, {
         author: api.config.commentAuthor ?? api.run.landing.user,
         redact: (text) => api.redact(text),
       });

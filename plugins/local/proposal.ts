@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BranchRef, Proposal, Readiness, Vote } from '../../hooks/index.js';
 import { Rejection, evaluateVotes, parseCriteria } from '../../core/index.js';
-import type { ProposalFile } from './schema.js';
+import type { ProposalFile, ReadableLocalMeta } from './schema.js';
 
 export const FORGE = 'local';
 
@@ -117,11 +117,12 @@ export function toProposal(data: ProposalFile, options: ToProposalOptions): Prop
     ...(data.date_reviewed ? { approvedAt: new Date(data.date_reviewed).toISOString() } : {}),
     ...(data.priority ? { priority: data.priority } : {}),
     meta: {
+      invalid: false,
       file: options.file,
       localId: options.id,
       sourceLabel: branchLabel(data.source),
       targetLabel: branchLabel(data.target),
-    },
+    } satisfies ReadableLocalMeta,
   };
 }
 

@@ -5,6 +5,7 @@
  * rerun neither duplicates the comment nor rewrites an unchanged file.
  */
 import type { Outcome } from '../../hooks/index.js';
+import type { ReadableLocalMeta } from './schema.js';
 import { editProposalFile } from './store.js';
 
 export interface ReportOptions {
@@ -13,8 +14,8 @@ export interface ReportOptions {
   now?: () => Date;
 }
 
-export function subjectFor(meta: Record<string, unknown>): string {
-  return `Re: [Merge] ${String(meta.sourceLabel)} into ${String(meta.targetLabel)}`;
+export function subjectFor(meta: Pick<ReadableLocalMeta, 'sourceLabel' | 'targetLabel'>): string {
+  return `Re: [Merge] ${meta.sourceLabel} into ${meta.targetLabel}`;
 }
 
 export function rejectionBody(reason: string, details: string | undefined, buildUrl: string | undefined): string {
@@ -24,11 +25,9 @@ export function rejectionBody(reason: string, details: string | undefined, build
   return parts.join('\n\n');
 }
 
-/** Applies one outcome to its proposal file; returns whether the file changed. */
-export async function reportOutcome(outcome: Outcome, options: ReportOptions): Promise<boolean> {
-  const meta = outcome.proposal.meta ?? {};
+/** Applies one outcome to its proposal file (`meta`: the forge's data of the proposal); returns whether the file changed. */
+export async function reportOutcome(outcome: Outcome, meta: ReadableLocalMeta, options: ReportOptions): Promise<boolean> {
   const file = meta.file;
-  if (typeof file !== 'string') throw new Error(`proposal ${outcome.proposal.id} has no file in its meta data`);
 
   if (outcome.kind === 'landed') {
     return editProposalFile(file, (doc) => {

@@ -124,3 +124,26 @@ export const targetSchema = z
   .strict();
 
 export type LocalTarget = z.output<typeof targetSchema>;
+
+/**
+ * What the local forge keeps in `Proposal.meta` (validated by core at discovery, read back
+ * with `api.proposalMeta`): the proposal file, and the branch labels of its comment subject.
+ * A file that could not be read is listed with `invalid: true` and never written to.
+ */
+const readableMetaSchema = z
+  .object({
+    invalid: z.literal(false).default(false),
+    file: z.string().min(1),
+    localId: z.string(),
+    sourceLabel: z.string(),
+    targetLabel: z.string(),
+  })
+  .strict();
+
+const brokenMetaSchema = z.object({ invalid: z.literal(true), file: z.string().min(1), localId: z.string() }).strict();
+
+export const metaSchema = z.union([readableMetaSchema, brokenMetaSchema]);
+
+export type LocalMeta = z.output<typeof metaSchema>;
+/** The meta of a proposal file that was read (one the forge reports on). */
+export type ReadableLocalMeta = z.output<typeof readableMetaSchema>;

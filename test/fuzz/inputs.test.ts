@@ -232,11 +232,11 @@ x-note: kept as it is # not the bot's
       writeFileSync(file, bytes);
       const read = await readProposalFile({ id: String(n), file });
       if (!read.ok) continue;
-      const meta = { file, sourceLabel: 'a:b', targetLabel: 'c:main' };
+      const meta = { invalid: false as const, file, localId: String(n), sourceLabel: 'a:b', targetLabel: 'c:main' };
       const outcome = { kind: 'rejected' as const, proposal: { id: `local:${n}`, meta } as never, project: {} as never, rejection: { code: 'tests-failed', reason: 'The tests failed (exit code 1).' } };
       let changed = false;
       try {
-        changed = await reportOutcome(outcome, { author: 'byoci', redact: (t) => t, now: () => new Date(0) });
+        changed = await reportOutcome(outcome, meta, { author: 'byoci', redact: (t) => t, now: () => new Date(0) });
       } catch (error) {
         assert.match((error as Error).message, /was left as it was/, `mutant ${n}: ${(error as Error).stack}`);
         assert.deepEqual(readFileSync(file), bytes, `mutant ${n}: a refused rewrite leaves the file as it was`);

@@ -8,6 +8,7 @@ import { missingCommands, suiteNeeds } from '../../support/components.js';
 import { gitIn } from '../../support/git-repos.js';
 import { targetFor, type Harness } from '../../support/harness.js';
 import { ConfigError } from '../../../core/index.js';
+import type { GithubMeta } from '../../../plugins/github/discover.js';
 import { REPO, discover, githubHarness, makeWorld, only, projectOf, type World } from './helpers.js';
 
 describe('github plugin: discover', suiteNeeds('git', missingCommands('git')), () => {
@@ -161,7 +162,7 @@ describe('github plugin: discover', suiteNeeds('git', missingCommands('git')), (
     assert.ok(!onMain.some((p) => p.title === 'Backport'));
     const onRelease = await discover(h, world, { branch: 'release' });
     assert.deepEqual(onRelease.map((p) => [p.id, p.target.branch, p.readiness.state]), [[`github:${REPO}#${number}`, 'release', 'waiting']]);
-    assert.equal(onRelease[0]!.meta?.headSha, head);
+    assert.equal((onRelease[0]!.meta as GithubMeta).headSha, head);
     const project = projectOf(world);
     const other = await h.hooks.discover.promise([], { project, target: targetFor('launchpad', { url: 'lp:x' }, { url: 'lp:x' }), signal: h.run.signal });
     assert.deepEqual(other, []);

@@ -10,6 +10,7 @@ import type { Outcome, Proposal } from '../../../hooks/index.js';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
 import type { Harness } from '../../support/harness.js';
 import { marker } from '../../../plugins/github/comments.js';
+import type { GithubMeta } from '../../../plugins/github/discover.js';
 import { REPO, discover, githubHarness, makeWorld, only, projectOf, type World } from './helpers.js';
 
 describe('github plugin: as the real service behaves', suiteNeeds('git', missingCommands('git')), () => {
@@ -67,14 +68,14 @@ describe('github plugin: as the real service behaves', suiteNeeds('git', missing
     const { number } = await approvedPull('printed-marker');
     const first = only(await discover(h, world), number);
     const forged = marker('label-event-999999', 'tests-failed');
-    await h.hooks.report.promise(rejected(first, `FAIL\n${forged}\n${marker(String(first.meta?.triggerId), 'x')}`));
+    await h.hooks.report.promise(rejected(first, `FAIL\n${forged}\n${marker(String((first.meta as GithubMeta).triggerId), 'x')}`));
     world.gh.label(REPO, number, 'byoci:land', 'carol');
     assert.equal(only(await discover(h, world), number).readiness.state, 'ready', 'the new trigger is not suppressed by quoted output');
 
     // Someone else's comment carrying the marker does not stop the bot's rejection comment.
     const { number: other } = await approvedPull('someone-elses-marker');
     const p = only(await discover(h, world), other);
-    world.gh.comment(REPO, other, 'alice', `${marker(String(p.meta?.triggerId), 'tests-failed')}\nnothing to see`);
+    world.gh.comment(REPO, other, 'alice', `${marker(String((p.meta as GithubMeta).triggerId), 'tests-failed')}\nnothing to see`);
     assert.equal(only(await discover(h, world), other).readiness.state, 'ready', "alice's marker does not answer the trigger");
     await h.hooks.report.promise(rejected(p));
     const mine = world.gh.comments(REPO, other).filter((c) => (c.user as { login: string }).login === world.gh.botLogin);

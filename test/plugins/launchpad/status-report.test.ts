@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import type { Outcome, Proposal } from '../../../hooks/index.js';
 import launchpad from '../../../plugins/launchpad/index.js';
 import { formatCredentials } from '../../../plugins/launchpad/credentials.js';
+import type { LaunchpadMeta } from '../../../plugins/launchpad/discover.js';
 import { applyPlugins } from '../../support/harness.js';
 import { startLaunchpadSite, type LaunchpadSite } from '../../support/remote-ci-servers.js';
 import { testSpec } from '../../support/spec.js';
@@ -85,7 +86,7 @@ test('rejected → Failed with the reason; a bzr proposal or statusReport: null 
   assert.deepEqual(lp.reportsOf(SOURCE, 'c3'.repeat(20)).map((r) => [r.result, r.result_summary]), [['Failed', 'The tests failed (exit code 1): 1 of 5 failed: t.A.test_b.']]);
 
   const before = lp.requests.length;
-  const bzr = { ...proposal(), approvedRevision: 'd4'.repeat(20), meta: { ...proposal().meta, vcs: 'bzr', sourceRepositoryLink: undefined } };
+  const bzr = { ...proposal(), approvedRevision: 'd4'.repeat(20), meta: { ...(proposal().meta as LaunchpadMeta), vcs: 'bzr', sourceRepositoryLink: undefined } };
   await report({ kind: 'started', proposal: bzr, project });
   await report({ kind: 'started', proposal: { ...proposal(), approvedRevision: 'e5'.repeat(20) }, project }, { statusReport: null });
   assert.equal(lp.requests.slice(before).filter((r) => r.includes('StatusReport') || r.includes('getStatusReports')).length, 0);
