@@ -37,7 +37,7 @@ import { processOwner } from './owner.js';
 import { openStore, type Db } from '../store/index.js';
 import { QUEUE_MIGRATIONS, QueueStore, openQueueStore, syncConfigFreezes, targetKey } from './queue/index.js';
 import { QueueDriver, safeName, type Candidate, type LandingResult, type TargetGroup } from './queue/driver.js';
-import { storePath } from './queue/config.js';
+import { storePath, windowProblem } from './queue/config.js';
 import { Ledger, recordTestRun, runTests } from './test-report/index.js';
 import { failureWords, failuresForgiven, forgivenWords } from './test-report/verdict.js';
 
@@ -409,7 +409,13 @@ export class Bot {
    * Lands the queue of every target (or only the proposal given): the queue's driver takes
    * each target's lease, resumes what dead runs left, and lands the entries in queue order.
    */
-  async landAll(filter: { project?: string; proposal?: string; batch?: number } = {}): Promise<LandSummary> {
+  async landAll(filter: { project?: string; proposal?: string; batch?: number; window?: number } = {}): Promise<LandSummary> {
+    const queue = this.#config.settings.queue;
+    for (const project of this.projects.filter((p) => !filter.project || p.name === filter.project)) {
+      const problem = windowProblem(queue, filter.window ?? queue.window, project, filter.window !== undefined ? '--window' : 'queue.window');
+      if (problem && filter.window !== undefined) throw new UsageError(problem);
+      if (problem) throw new ConfigError([{ path: 'queue.window', message: problem }]);
+    }
     await this.sweep();
     const candidates = (await this.discover(filter)).map((c) => ({ ...c, proposal: withMessageChecked(c.proposal) }));
     if (filter.proposal && !candidates.some((c) => c.proposal.id === filter.proposal)) {
@@ -423,7 +429,7 @@ export class Bot {
     const busy: BusyTarget[] = [];
     const { db, store } = this.#openQueue();
     try {
-      const driver = this.#driver(store, filter.batch);
+      const driver = this.#driver(store, filter.batch, filter.window);
       const groups = groupByTarget(candidates);
       for (const group of groups) {
         if (this.run.signal.aborted) break;
@@ -485,9 +491,10 @@ export class Bot {
     return { db, store };
   }
 
-  #driver(store: QueueStore, batch?: number): QueueDriver {
+  #driver(store: QueueStore, batch?: number, window?: number): QueueDriver {
     return new QueueDriver({
       ...(batch !== undefined ? { batch } : {}),
+      ...(window !== undefined ? { window } : {}),
       hooks: this.hooks,
       run: this.run,
       log: this.#log,
@@ -496,7 +503,7 @@ export class Bot {
       settings: this.#config.settings.queue,
       owner: processOwner(),
       keep: this.#keep,
-      test: (project, dir, proposal, revision, onSandbox) => this.test(project, dir, proposal, revision, onSandbox),
+      test: (project, dir, proposal, revision, options) => this.test(project, dir, proposal, revision, options),
       bail: (hook, promise, target) => this.#bail(hook, promise, target),
       testRejection,
       stopped: () => this.taps.abandoned.length > 0,
@@ -508,13 +515,13 @@ export class Bot {
    * reports among the artefacts, reruns failed ids (`test.retry`) and records every case in
    * the flake ledger when the tested `revision` is known.
    */
-  async test(project: ProjectConfig, dir: string, proposal?: Proposal, revision?: string, onSandbox?: (sandbox: Sandbox) => void): Promise<TestResult> {
-    const out = this.#log.child(proposal ? `${proposal.id}/test` : 'test');
+  async test(project: ProjectConfig, dir: string, proposal?: Proposal, revision?: string, options: { onSandbox?: (sandbox: Sandbox) => void; signal?: AbortSignal; name?: string } = {}): Promise<TestResult> {
+    const out = this.#log.child(options.name ?? (proposal ? `${proposal.id}/test` : 'test'));
     const result = await runTests({
       spec: project.test,
       dir,
       log: out,
-      runOnce: (spec, tree, attempt) => this.#testOnce(project, spec, tree, attempt, proposal, onSandbox),
+      runOnce: (spec, tree, attempt) => this.#testOnce(project, spec, tree, attempt, proposal, options),
       ...(revision
         ? { record: (attempt, run, cases) => recordTestRun(this.#ledger, { project: project.name, revision, runId: this.run.id, attempt, exitCode: run.exitCode, cases, ...(proposal ? { proposal: proposal.id } : {}) }, out) }
         : {}),
@@ -525,9 +532,9 @@ export class Bot {
     return result;
   }
 
-  async #testOnce(project: ProjectConfig, spec: TestSpec, dir: string, attempt: number, proposal?: Proposal, onSandbox?: (sandbox: Sandbox) => void): Promise<TestResult> {
-    const out = this.#log.child(proposal ? `${proposal.id}/test` : 'test');
-    const name = safeName(proposal?.id ?? project.name);
+  async #testOnce(project: ProjectConfig, spec: TestSpec, dir: string, attempt: number, proposal?: Proposal, options: { onSandbox?: (sandbox: Sandbox) => void; signal?: AbortSignal; name?: string } = {}): Promise<TestResult> {
+    const out = this.#log.child(options.name ?? (proposal ? `${proposal.id}/test` : 'test'));
+    const name = safeName(options.name ?? proposal?.id ?? project.name);
     const artefactsDir = join(this.#artefactsRoot, this.run.id, attempt ? `${name}.rerun-${attempt}` : name);
     await mkdir(artefactsDir, { recursive: true });
     const result = await this.hooks.testInContainer.promise({
@@ -541,12 +548,12 @@ export class Bot {
       onSandbox: (sandbox) => {
         out.info('testing in', { backend: sandbox.backend, sandbox: sandbox.name });
         try {
-          onSandbox?.({ backend: String(sandbox.backend), name: String(sandbox.name) });
+          options.onSandbox?.({ backend: String(sandbox.backend), name: String(sandbox.name) });
         } catch (error) {
           out.warn('the sandbox was not recorded', { error: error instanceof Error ? error.message : String(error) });
         }
       },
-      signal: this.run.signal,
+      signal: options.signal ? AbortSignal.any([this.run.signal, options.signal]) : this.run.signal,
     });
     if (!result) {
       throw new Error(

@@ -38,6 +38,7 @@ export function register(program: Command): void {
     .option('-p, --project <name>', 'only this project')
     .option('--proposal <id>', 'only this proposal (ids as shown by byoci list)')
     .option('--batch <n>', 'git targets: merge the first N ready proposals together and test them once (bisected when red); overrides queue.batch')
+    .option('--window <k>', 'git targets: up to K trees under test at once, each on trunk plus what is ahead of it (at most queue.slots); overrides queue.window')
     .addHelpText(
       'after',
       '\nExit codes: 0 landed or nothing to do, 1 a proposal was rejected, 2 usage or config error,\n' +
@@ -45,18 +46,27 @@ export function register(program: Command): void {
         'Proposals land in queue order (priority, then first approved, first landed); see byoci queue.\n' +
         'A target another bot is landing on is left alone (printed as busy, naming the holder).\n' +
         'With --batch N (or queue.batch) a green batch lands with one push of the tested tree; a red one is\n' +
-        'bisected, each part landing once proven green; a proposal red alone is rejected with its own output.',
+        'bisected, each part landing once proven green; a proposal red alone is rejected with its own output.\n' +
+        'With --window K (or queue.window) up to K trees are tested at once: trunk plus the proposals ahead,\n' +
+        'and, once a batch is red, several of its prefixes side by side (a green prefix lands at once). K may\n' +
+        'not exceed queue.slots (and, with queue.memory, K x test.limits.memory must fit). queue.optimistic:\n' +
+        'a green tree lands the proposals ahead of it that it contains without waiting for their own runs.',
     )
     .action(
-      action(async (rt: Runtime, opts: { project?: string; proposal?: string; batch?: string }) =>
+      action(async (rt: Runtime, opts: { project?: string; proposal?: string; batch?: string; window?: string }) =>
         withBot(rt, async (bot) => {
           const batch = opts.batch === undefined ? undefined : Number(opts.batch);
           if (batch !== undefined && !(Number.isInteger(batch) && batch >= 1 && batch <= 64)) {
             throw new UsageError(`--batch: not a whole number from 1 to 64: ${JSON.stringify(opts.batch)}`);
           }
+          const window = opts.window === undefined ? undefined : Number(opts.window);
+          if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= 64)) {
+            throw new UsageError(`--window: not a whole number from 1 to 64: ${JSON.stringify(opts.window)}`);
+          }
           await bot.verifyOrThrow();
           const summary = await bot.landAll({
             ...(batch !== undefined ? { batch } : {}),
+            ...(window !== undefined ? { window } : {}),
             ...(opts.project ? { project: opts.project } : {}),
             ...(opts.proposal ? { proposal: opts.proposal } : {}),
           });

@@ -1,23 +1,50 @@
 /**
- * Batches (`queue.batch: N`, `byoci land --batch N`; git targets): the first N ready entries
- * of a target's queue are merged onto the trunk tip one after another, each with its own
- * merge commit, and the combined tree is tested once.
+ * Batches and speculative windows (`queue.batch: N`, `queue.window: K`, `queue.optimistic`;
+ * `byoci land --batch N --window K`; git targets). One engine for both:
  *
- * - Before the batch is tested, each proposal is merged alone onto the tip in its own
- *   checkout: one that conflicts with trunk (or whose fetch is refused) is taken out alone
- *   with its own reason; one that merges alone but conflicts with the proposals ahead of it
- *   in the batch stays queued and goes into the next batch (it never poisons this one).
- * - Green: one push of exactly the tested tree over exactly the tip it was merged onto;
- *   every proposal is reported landed (its own merge commit) with a sentence naming the batch.
- * - Red: bisection, one half at a time (window 1): the first half is rebuilt on the
- *   current tip and tested; a green part lands at once, and the rest is rebuilt on the new
- *   tip (so every pushed tree is a tested tree, merged onto the tip it is pushed over). A
- *   proposal red alone is the culprit, rejected with its own test output. A red set none of
- *   whose parts fails is reported as a suspected flake (its proposals land as their parts
- *   were proven), never blamed on a proposal.
- * - A refused push (trunk moved) rebuilds the same set on the new tip, `queue.attempts` rounds.
+ * The ready entries S = s1, s2, … are merged onto the trunk tip one after another, each with
+ * its own merge commit, into one chain of commits c1 = tip+s1, c2 = c1+s2, … (built once, in
+ * one repository, every member's objects reached through git alternates instead of fetches).
+ * Any commit of the chain is a tree that can be tested ("a probe of length L"), and a green
+ * probe cL is pushed as it is: it is trunk plus everything ahead of sL, merged onto exactly the
+ * tip it is pushed over. Up to K probes are under test at once, each in a worktree of its own.
+ *
+ * The schedule (what the K slots test), recomputed after every result:
+ * 1. Units: with g the longest green prefix known, probes of length g+N, g+2N, … (K of them at
+ *    most, shorter than any known red). N = 1 is Zuul's dependent pipeline (tip+A, tip+A+B,
+ *    tip+A+B+C); K = 1 is plain batching with sequential bisection.
+ * 2. Spare slots bisect the first unproven stretch side by side: prefixes spread evenly between
+ *    g and the shortest red (or running) probe. So a red batch of 16 with K = 8 is cut in 8
+ *    pieces at once, not halved one level per test duration.
+ * 3. Once a red prefix r is known, the culprit is one of s(g+1)…s(r). Slots still free test
+ *    the hypotheses "sj is the culprit": S without sj, its full length first, then its middle
+ *    points. When the verdict comes, the right hypothesis' results are already in (its trees
+ *    are exactly the chain rebuilt without the culprit), so the queue does not wait another
+ *    test duration to go on.
+ * Landing: the longest green prefix L lands at once when no shorter prefix is still under test
+ * (everything ahead of it landed as tested: its own tree contains them and they were green);
+ * with `queue.optimistic` it lands without waiting for the shorter ones (Trunk/Mergify: a
+ * green tree that contains them proves them), and their runs are thrown away.
+ * Culprit: c(g) green (or g = 0, the tip itself) and c(g+1) red: s(g+1) fails on top of the
+ * tip plus everything ahead of it, and is rejected with the output of that run. Every run that
+ * held it is thrown away (`discarded`) and what stood behind it is tested again without it.
+ * Suspected flake: a red prefix while a longer prefix (holding all of it) is green: the red
+ * result is not believed, logged and written to its run, blamed on nobody.
+ * Conflicts: a member that does not merge on top of those ahead is merged alone onto the tip
+ * in its own checkout: a conflict there too rejects it alone (its own reason); else it stays
+ * queued for the next round ("conflicts with X ahead of it"), never poisoning a tree.
+ * A refused push (trunk moved) throws every run away and builds the chain again on the new
+ * tip, `queue.attempts` rounds, then `trunk-kept-moving`.
+ *
+ * Wall time for 16 proposals with 2 bad (positions 5 and 12), K = 8, N = 16, test time T:
+ * round 1 tests c2, c4, …, c16 (c16 lands alone if all green: 1 T for 0 bad); c4 green, c6 red:
+ * c4 lands, culprit in {s5, s6}. Round 2: c5 plus the hypotheses "s5" and "s6" (S without
+ * each, full and midpoints). s5 red: rejected; the s5 hypothesis already shows s6…s11 green,
+ * s6…s13 red: they land, culprit in {s12, s13}. Round 3: the same again: s12 rejected, s13…s16
+ * green (tested in that round as the s12 hypothesis): 3 T in all, against about 5 T for
+ * bisection with halves side by side and 16 T serial.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Checkout, MergeResult, Proposal, RejectionInfo, TestResult } from '../../hooks/types.js';
 import { Rejection, asRejection } from '../errors.js';
@@ -42,15 +69,44 @@ export interface BatchTools {
   changed(entry: EntryRow, c: Candidate, state: EntryState): Promise<void>;
 }
 
-/** The combined tree of a set, merged and ready to test. */
-interface Built {
-  dir: string;
-  trunk: string;
-  revision: string;
-  merged: { m: BatchMember; revision: string }[];
+/** The engine's shape: up to `window` trees at once, units of `batch`, optimistic or not. */
+export interface BatchShape {
+  batch: number;
+  window: number;
+  optimistic: boolean;
 }
 
-type SetResult = { culprits: number; stop?: boolean };
+/** A member after its fetch: its own checkout (merged alone there only when needed). */
+interface Prepared {
+  m: BatchMember;
+  checkout: Checkout;
+  alone?: 'ok' | Rejection;
+}
+
+/** One commit of the chain: the members (entry ids from the round's first tip) and each one's merge. */
+interface Tree {
+  ids: number[];
+  merges: string[];
+  revision: string;
+}
+
+interface Probe {
+  key: string;
+  tree: Tree;
+  runRow: RunRow;
+  /** Members after the tip the run was started over (the run's entries). */
+  members: BatchMember[];
+  abort: AbortController;
+  done: Promise<{ probe: Probe; test?: TestResult; error?: unknown }>;
+  discarded?: boolean;
+}
+
+interface Known {
+  green: boolean;
+  probe: Probe;
+  test: TestResult;
+  failed?: Rejection;
+}
 
 const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
 
@@ -58,226 +114,554 @@ async function git(dir: string, args: string[]): Promise<string> {
   return (await runCommand(['git', ...args], { cwd: dir, env: GIT_ENV })).stdout.trim();
 }
 
-export class BatchLander {
-  readonly #c: DriverContext;
-  readonly #group: TargetGroup;
-  readonly #t: BatchTools;
-  readonly #results: LandingResult[] = [];
-  /** Ids of the batch runs a member was in, for its report. */
-  readonly #runsOf = new Map<number, number[]>();
-  #label = '';
+/** Up to `m` whole numbers strictly between lo and hi, spread evenly. */
+export function spread(lo: number, hi: number, m: number): number[] {
+  if (m <= 0 || hi - lo < 2) return [];
+  if (hi - lo - 1 <= m) return Array.from({ length: hi - lo - 1 }, (_, i) => lo + 1 + i);
+  const out = new Set<number>();
+  for (let i = 1; i <= m; i++) out.add(lo + Math.round((i * (hi - lo)) / (m + 1)));
+  return [...out].filter((x) => x > lo && x < hi);
+}
 
-  constructor(context: DriverContext, group: TargetGroup, tools: BatchTools) {
-    this.#c = context;
-    this.#group = group;
-    this.#t = tools;
+/** hi, then the midpoints of (lo, hi) breadth first: the order a hypothesis' probes are taken in. */
+export function bisectOrder(lo: number, hi: number): number[] {
+  const out: number[] = hi > lo ? [hi] : [];
+  const queue: [number, number][] = [[lo, hi]];
+  while (queue.length) {
+    const [a, b] = queue.shift()!;
+    if (b - a < 2) continue;
+    const mid = Math.round((a + b) / 2);
+    out.push(mid);
+    queue.push([a, mid], [mid, b]);
   }
-
-  async land(members: BatchMember[]): Promise<LandingResult[]> {
-    this.#label = members.map((m) => m.c.proposal.id).join(', ');
-    this.#c.log.info('batch', { size: members.length, proposals: this.#label });
-    await this.#land(members, 0);
-    return this.#results;
-  }
-
-  /** Lands a set: test it whole; red: its halves, one after the other, each on the tip then. */
-  async #land(set: BatchMember[], moved: number): Promise<SetResult> {
-    const { store, run, settings, log } = this.#c;
-    if (set.length === 0) return { culprits: 0 };
-    if (run.signal.aborted || this.#c.stopped?.()) {
-      for (const m of set) store.setState(m.entry.id, 'queued', 'interrupted before its batch was tested; tried again on the next run (still approved)');
-      return { culprits: 0, stop: true };
-    }
-    const first = set[0]!;
-    const attempt = Math.max(...set.map((m) => store.countAttempt(m.entry.id)));
-    const runRow = store.startRun({ targetKey: this.#group.key, project: first.c.project.name, botRun: run.id, owner: this.#c.owner, attempt, entries: set.map((m) => m.entry.id) });
-    for (const m of set) this.#runsOf.set(m.entry.id, [...(this.#runsOf.get(m.entry.id) ?? []), runRow.id]);
-    for (const m of set) await this.#t.changed(m.entry, m.c, 'testing');
-    const ids = set.map((m) => m.c.proposal.id).join(', ');
-    const where = { run: runRow.id, size: set.length, proposals: ids };
-    const workspace = join(run.workdir, `batch-${runRow.id}`);
-    try {
-      await rm(workspace, { recursive: true, force: true });
-      await mkdir(workspace, { recursive: true });
-      const built = await this.#build(runRow, set, workspace, where);
-      if (built.merged.length === 0) {
-        store.updateRun(runRow.id, { state: 'rejected', detail: 'nothing of the set merged' });
-        return { culprits: 0 };
-      }
-      if (built.merged.length < set.length) {
-        // Some were taken out or deferred: the run holds only the merged ones from here on.
-        store.db.prepare('DELETE FROM queue_run_entries WHERE run_id = ? AND entry_id NOT IN (' + built.merged.map(() => '?').join(',') + ')').run(runRow.id, ...built.merged.map((x) => x.m.entry.id));
-      }
-      const tested = built.merged.map((x) => x.m);
-      store.updateRun(runRow.id, { state: 'testing', trunkRevision: built.trunk, treeRevision: built.revision });
-      const test = await this.#t.step(runRow, 'test', log, where, () =>
-        this.#c.test(first.c.project, built.dir, tested[0]!.c.proposal, built.revision, (sandbox) => store.addSandbox(runRow.id, sandbox)),
-      );
-      store.updateRun(runRow.id, { testMs: test.durationMs });
-      faultPoint('batch-after-test');
-      if (run.signal.aborted) throw new Interrupted('test');
-      const failed = this.#c.testRejection(test, first.c.project.test);
-      if (!failed) {
-        log.info('batch green', { ...where, tree: built.revision });
-        store.updateRun(runRow.id, { state: 'pushing' });
-        const pushed = await this.#t.step(runRow, 'push', log, where, () => this.#push(runRow, built, tested));
-        if (pushed === 'retry') {
-          store.updateRun(runRow.id, { state: 'retry', detail: 'push refused: the target moved' });
-          if (moved + 1 < settings.attempts) {
-            log.info('trunk moved: merging the batch onto the new tip and testing again', { ...where, round: `${moved + 2}/${settings.attempts}` });
-            for (const m of tested) store.setState(m.entry.id, 'queued', 'the target moved during the batch test: merging again and testing again');
-            return this.#land(tested, moved + 1);
-          }
-          for (const m of tested) {
-            const rejection = new Rejection('trunk-kept-moving', { target: m.c.proposal.target.branch || m.c.proposal.target.url, rounds: moved + 1 });
-            this.#results.push(await this.#t.report(m.entry, m.c, { kind: 'rejected', rejection: { code: rejection.code, reason: rejection.reason } }, { runId: runRow.id }));
-          }
-          return { culprits: 0 };
-        }
-        store.updateRun(runRow.id, { state: 'reporting' });
-        const names = tested.map((m) => m.c.proposal.id).join(', ');
-        for (const x of built.merged) {
-          const runs = this.#runsOf.get(x.m.entry.id)!.join(', ');
-          const sentence = tested.length > 1
-            ? `Landed in batch run ${runRow.id} (${tested.length} proposals: ${names}), tested once together as ${built.revision}; batch runs it was in: ${runs}.`
-            : `Landed alone in run ${runRow.id} after its batch (${this.#label}) was bisected; runs it was in: ${runs}.`;
-          this.#results.push(await this.#t.report(x.m.entry, x.m.c, { kind: 'landed', revision: x.revision }, { runId: runRow.id, test, batch: sentence }));
-        }
-        return { culprits: 0 };
-      }
-      store.updateRun(runRow.id, { state: tested.length > 1 ? 'rejected' : 'reporting', detail: `tests failed: ${failed.reason}` });
-      if (tested.length === 1) {
-        const m = tested[0]!;
-        const runs = this.#runsOf.get(m.entry.id)!.join(', ');
-        const sentence = `Judged the culprit of batch (${this.#label}): its tests failed when it was merged alone onto the tip (run ${runRow.id}); runs it was in: ${runs}.`;
-        log.child(m.c.proposal.id).info('culprit: red alone', { run: runRow.id });
-        this.#results.push(await this.#t.report(m.entry, m.c, { kind: 'rejected', rejection: this.#t.redacted(failed) }, { runId: runRow.id, test, batch: sentence }));
-        return { culprits: 1 };
-      }
-      log.info('batch red: bisecting', { ...where, reason: failed.reason });
-      for (const m of tested) store.setState(m.entry.id, 'queued', `its batch (run ${runRow.id}) failed: bisecting`);
-      const half = Math.ceil(tested.length / 2);
-      const left = await this.#land(tested.slice(0, half), 0);
-      if (left.stop) return left;
-      const right = await this.#land(tested.slice(half), 0);
-      const culprits = left.culprits + right.culprits;
-      if (culprits === 0 && !right.stop) {
-        log.warn('suspected flake: the batch failed but none of its parts did; nobody blamed', { ...where });
-        store.updateRun(runRow.id, { detail: `suspected flake: tests failed (${failed.reason}) but no part of the batch failed again` });
-      }
-      return { culprits, ...(right.stop ? { stop: true } : {}) };
-    } catch (error) {
-      const interrupted = error instanceof Interrupted || run.signal.aborted;
-      const message = interrupted ? 'interrupted' : this.#c.redactor.redact(error instanceof Error ? error.message : String(error));
-      store.updateRun(runRow.id, { state: interrupted ? 'interrupted' : 'error', detail: message });
-      for (const m of set) {
-        const e = store.entry(m.entry.id)!;
-        if (e.state !== 'testing') continue;
-        store.setState(m.entry.id, 'queued', interrupted ? 'interrupted during its batch; tried again on the next run (still approved)' : `internal error in its batch (${message}); tried again on the next run`);
-        if (!interrupted) await this.#t.reportError(m.entry, m.c, runRow, message);
-        this.#results.push({ kind: 'error', proposal: m.c.proposal, project: m.c.project, message, dryRun: run.dryRun });
-      }
-      log.error(interrupted ? 'batch interrupted' : 'batch: internal error', { ...where, error: message });
-      return { culprits: 0, stop: true };
-    } finally {
-      if (!this.#c.keep) await rm(workspace, { recursive: true, force: true });
-    }
-  }
-
-  /**
-   * The combined tree: each member fetched and merged alone onto the tip in a checkout of its
-   * own (taken out alone when that fails), then merged in order into the batch's tree (left
-   * for the next batch when it conflicts only with those ahead of it).
-   */
-  async #build(runRow: RunRow, set: BatchMember[], workspace: string, where: Record<string, unknown>): Promise<Built> {
-    const { store, run, hooks, log } = this.#c;
-    const dir = join(workspace, 'tree');
-    let trunk: string | undefined;
-    const merged: Built['merged'] = [];
-    const ahead: string[] = [];
-    for (const [i, m] of set.entries()) {
-      const plog = log.child(m.c.proposal.id);
-      const own = join(workspace, `p${i}`);
-      await mkdir(own, { recursive: true });
-      let checkout: Checkout;
-      try {
-        checkout = await this.#t.step(runRow, 'fetch', plog, where, () =>
-          this.#c.bail('fetch', hooks.fetch.promise({ proposal: m.c.proposal, workspace: own, signal: run.signal }), m.c.proposal.target),
-        );
-        if (trunk === undefined) {
-          trunk = checkout.targetRevision;
-          await mkdir(dir, { recursive: true });
-          await git(dir, ['init', '--quiet', '.']);
-          await git(dir, ['fetch', '--quiet', '--no-tags', '--', own, `+refs/byoci/target:refs/byoci/target`]);
-          if ((await git(dir, ['rev-parse', '--verify', 'refs/byoci/target^{commit}'])) !== trunk) throw new Error('the batch tree does not hold the fetched tip');
-          await git(dir, ['checkout', '--quiet', '--detach', trunk]);
-          store.updateRun(runRow.id, { state: 'merging', trunkRevision: trunk });
-        } else if (checkout.targetRevision !== trunk) {
-          throw new Error(`the target moved while the batch was fetched (${trunk} → ${checkout.targetRevision}); tried again on the next run`);
-        }
-        const alone = await this.#t.step(runRow, 'merge-alone', plog, where, () => this.#t.merge(m.c.proposal, checkout));
-        if (alone.alreadyLanded) {
-          plog.info('already landed by an earlier run; reporting it', { revision: alone.revision });
-          this.#results.push(await this.#t.report(m.entry, m.c, { kind: 'landed', revision: alone.revision }));
-          continue;
-        }
-      } catch (error) {
-        const rejection = asRejection(error);
-        if (!rejection || run.signal.aborted) throw error;
-        plog.info('taken out of the batch alone', { code: rejection.code, reason: rejection.reason });
-        this.#results.push(await this.#t.report(m.entry, m.c, { kind: 'rejected', rejection: this.#t.redacted(rejection) }, { batch: `Taken out of batch (${this.#label}) before it was tested: it does not merge or fetch on its own.` }));
-        continue;
-      }
-      const ref = `refs/byoci/batch/${i}`;
-      await git(dir, ['fetch', '--quiet', '--no-tags', '--', own, `+refs/byoci/source:${ref}`]);
-      if ((await git(dir, ['rev-parse', '--verify', `${ref}^{commit}`])) !== checkout.sourceRevision) {
-        throw new Error(`the batch tree did not receive ${checkout.sourceRevision} of ${m.c.proposal.id}`);
-      }
-      try {
-        const merge = await this.#t.step(runRow, 'merge', plog, where, () =>
-          this.#t.merge(m.c.proposal, { dir, targetRevision: trunk!, sourceRevision: checkout.sourceRevision }),
-        );
-        if (merge.alreadyLanded) throw new Error(`${m.c.proposal.id} merged alone but is found landed in the batch tree`);
-        merged.push({ m, revision: merge.revision });
-        ahead.push(m.c.proposal.id);
-      } catch (error) {
-        const rejection = asRejection(error);
-        if (!rejection || run.signal.aborted) throw error;
-        const reason = `merges alone but conflicts with ${ahead.join(', ')} ahead of it in the batch (${rejection.reason}): left for the next batch`;
-        plog.info('left out of the batch', { reason });
-        store.setState(m.entry.id, 'queued', reason);
-      }
-    }
-    const revision = merged.at(-1)?.revision ?? trunk ?? '';
-    return { dir, trunk: trunk ?? '', revision, merged };
-  }
-
-  /** One journalled push of the tested tree over the tip it was merged onto. */
-  async #push(runRow: RunRow, built: Built, tested: BatchMember[]): Promise<'pushed' | 'retry'> {
-    const { store, run, hooks, log } = this.#c;
-    const last = tested.at(-1)!;
-    const key = `run-${runRow.id}:push`;
-    store.intend(key, { entryId: last.entry.id, runId: runRow.id, kind: 'push', payload: { revision: built.revision, over: built.trunk, entries: tested.map((m) => m.entry.id) } });
-    try {
-      const checkout = { dir: built.dir, targetRevision: built.trunk, sourceRevision: built.revision };
-      const pushed = await this.#c.bail('push', hooks.push.promise({ proposal: last.c.proposal, checkout, merge: { revision: built.revision }, signal: run.signal }), last.c.proposal.target);
-      if (pushed.revision !== built.revision) throw new Error(`the push answered ${pushed.revision}, not the tested tree ${built.revision}`);
-      store.done(key, { revision: pushed.revision });
-      for (const x of built.merged) store.setState(x.m.entry.id, 'pushed', null, { landedRevision: x.revision });
-      log.info('batch landed', { run: runRow.id, revision: pushed.revision, size: tested.length });
-      faultPoint('batch-after-push');
-      return 'pushed';
-    } catch (error) {
-      const rejection = asRejection(error);
-      if (rejection?.code !== 'push-rejected') throw error;
-      store.done(key, { refused: true });
-      return 'retry';
-    }
-  }
+  return out;
 }
 
 class Interrupted extends Error {
   constructor(readonly step: string) {
     super(`interrupted during ${step}`);
+  }
+}
+
+type Stop = { stop: boolean };
+
+export class BatchLander {
+  readonly #c: DriverContext;
+  readonly #group: TargetGroup;
+  readonly #t: BatchTools;
+  readonly #shape: BatchShape;
+  readonly #results: LandingResult[] = [];
+  /** Ids of the runs a member was in, for its report. */
+  readonly #runsOf = new Map<number, number[]>();
+  #label = '';
+
+  // The round: its first tip, the chain, what is known and what runs.
+  #workspace = '';
+  #build = '';
+  #head = '';
+  #tip = '';
+  #landed: number[] = [];
+  #seq: BatchMember[] = [];
+  #prepared = new Map<number, Prepared>();
+  #trees = new Map<string, Tree>();
+  #known = new Map<string, Known>();
+  #running = new Map<string, Probe>();
+  /** Entry ids out of this round: rejected, left for the next round, or found landed. */
+  #out = new Set<number>();
+  #trunkMoved = false;
+
+  constructor(context: DriverContext, group: TargetGroup, tools: BatchTools, shape: BatchShape) {
+    this.#c = context;
+    this.#group = group;
+    this.#t = tools;
+    this.#shape = shape;
+  }
+
+  async land(members: BatchMember[]): Promise<{ results: LandingResult[]; stop: boolean }> {
+    const { log, settings } = this.#c;
+    this.#label = members.map((m) => m.c.proposal.id).join(', ');
+    log.info('batch', { size: members.length, proposals: this.#label, window: this.#shape.window, ...(this.#shape.optimistic ? { optimistic: true } : {}) });
+    let left = members;
+    for (let round = 0; ; round++) {
+      const base = join(this.#c.run.workdir, `batch-${members[0]!.entry.id}-${round}`);
+      let stop: Stop;
+      try {
+        stop = await this.#round(left, base);
+      } finally {
+        if (!this.#c.keep) await rm(base, { recursive: true, force: true });
+      }
+      if (stop.stop) return { results: this.#results, stop: true };
+      if (!this.#trunkMoved) return { results: this.#results, stop: false };
+      left = this.#seq;
+      if (left.length === 0) return { results: this.#results, stop: false };
+      if (round + 1 >= settings.attempts) {
+        for (const m of left) {
+          const rejection = new Rejection('trunk-kept-moving', { target: m.c.proposal.target.branch || m.c.proposal.target.url, rounds: round + 1 });
+          this.#results.push(await this.#t.report(m.entry, m.c, { kind: 'rejected', rejection: { code: rejection.code, reason: rejection.reason } }));
+        }
+        return { results: this.#results, stop: false };
+      }
+      log.info('trunk moved: building the chain again on the new tip', { round: `${round + 2}/${settings.attempts}`, proposals: left.map((m) => m.c.proposal.id).join(', ') });
+    }
+  }
+
+  /** One round on one trunk tip: prepare, then decide and schedule until nothing is left. */
+  async #round(members: BatchMember[], workspace: string): Promise<Stop> {
+    const { store, run, log } = this.#c;
+    this.#workspace = workspace;
+    this.#trunkMoved = false;
+    this.#landed = [];
+    this.#trees = new Map();
+    this.#known = new Map();
+    this.#running = new Map();
+    this.#out = new Set();
+    this.#prepared = new Map();
+    try {
+      await rm(workspace, { recursive: true, force: true });
+      await mkdir(workspace, { recursive: true });
+      this.#seq = await this.#prepare(members);
+      if (this.#seq.length === 0) return { stop: false };
+      for (;;) {
+        if (run.signal.aborted || this.#c.stopped?.()) throw new Interrupted('the batch');
+        await this.#decide();
+        if (this.#trunkMoved) {
+          this.#discardAll('the target moved: built again on the new tip');
+          for (const m of this.#seq) store.setState(m.entry.id, 'queued', 'the target moved during the batch: merging again and testing again');
+          return { stop: false };
+        }
+        if (this.#seq.length === 0 && this.#running.size === 0) {
+          for (const k of this.#known.values()) if (k.green) store.updateRun(k.probe.runRow.id, { state: 'discarded', detail: 'passed, not needed: everything it held was decided' });
+          return { stop: false };
+        }
+        if (!(await this.#schedule())) continue;
+        if (this.#running.size === 0) throw new Error('the batch schedule found nothing to test (a bug): entries left queued');
+        const settled = await Promise.race([...this.#running.values()].map((p) => p.done));
+        await this.#settle(settled);
+      }
+    } catch (error) {
+      const interrupted = error instanceof Interrupted || run.signal.aborted || this.#c.stopped?.() === true;
+      const message = interrupted ? 'interrupted' : this.#c.redactor.redact(error instanceof Error ? error.message : String(error));
+      this.#discardAll(interrupted ? 'interrupted' : `internal error: ${message}`, interrupted ? 'interrupted' : 'error');
+      await Promise.allSettled([...this.#running.values()].map((p) => p.done));
+      const first = this.#seq[0];
+      for (const m of [...this.#seq]) {
+        const e = store.entry(m.entry.id)!;
+        if (e.state !== 'testing' && e.state !== 'queued') continue;
+        store.setState(m.entry.id, 'queued', interrupted ? 'interrupted during its batch; tried again on the next run (still approved)' : `internal error in its batch (${message}); tried again on the next run`);
+        if (!interrupted && first) {
+          const runId = this.#runsOf.get(m.entry.id)?.at(-1);
+          const row = runId !== undefined ? store.run(runId) : undefined;
+          if (row) await this.#t.reportError(m.entry, m.c, row, message);
+        }
+        this.#results.push({ kind: 'error', proposal: m.c.proposal, project: m.c.project, message, dryRun: run.dryRun });
+      }
+      log.error(interrupted ? 'batch interrupted' : 'batch: internal error', { error: message });
+      return { stop: true };
+    } finally {
+      for (const p of this.#running.values()) p.abort.abort();
+      await Promise.allSettled([...this.#running.values()].map((p) => p.done));
+    }
+  }
+
+  // ---- preparation --------------------------------------------------------------------
+
+  /** Every member fetched in a checkout of its own, four at a time; the chain's repository on the tip. */
+  async #prepare(members: BatchMember[]): Promise<BatchMember[]> {
+    const { run, hooks, log } = this.#c;
+    const fetched: (Prepared | undefined)[] = new Array(members.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < members.length; i = next++) {
+        const m = members[i]!;
+        const own = join(this.#workspace, `p${m.entry.id}`);
+        await mkdir(own, { recursive: true });
+        try {
+          const checkout = await this.#c.bail('fetch', hooks.fetch.promise({ proposal: m.c.proposal, workspace: own, signal: run.signal }), m.c.proposal.target);
+          fetched[i] = { m, checkout };
+        } catch (error) {
+          const rejection = asRejection(error);
+          if (!rejection || run.signal.aborted) throw error;
+          log.child(m.c.proposal.id).info('taken out of the batch alone', { code: rejection.code, reason: rejection.reason });
+          this.#results.push(await this.#t.report(m.entry, m.c, { kind: 'rejected', rejection: this.#t.redacted(rejection) }, { batch: `Taken out of batch (${this.#label}) before it was tested: it does not fetch.` }));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, members.length) }, worker));
+    const ok = fetched.filter((p): p is Prepared => p !== undefined);
+    if (ok.length === 0) return [];
+    const tips = new Set(ok.map((p) => p.checkout.targetRevision));
+    if (tips.size > 1) throw new Error(`the target moved while the batch was fetched (${[...tips].join(', ')}); tried again on the next run`);
+    this.#tip = ok[0]!.checkout.targetRevision;
+    this.#build = join(this.#workspace, 'chain');
+    await mkdir(this.#build, { recursive: true });
+    await git(this.#build, ['init', '--quiet', '.']);
+    const alternates: string[] = [];
+    for (const p of ok) {
+      this.#prepared.set(p.m.entry.id, p);
+      alternates.push((await git(p.checkout.dir, ['rev-parse', '--path-format=absolute', '--git-path', 'objects'])));
+    }
+    await writeFile(join(this.#build, '.git', 'objects', 'info', 'alternates'), `${[...new Set(alternates)].join('\n')}\n`);
+    await git(this.#build, ['checkout', '--quiet', '--detach', this.#tip]);
+    this.#head = this.#tip;
+    this.#trees.set('', { ids: [], merges: [], revision: this.#tip });
+    return ok.map((p) => p.m);
+  }
+
+  /**
+   * The chain commit holding `members` (in order, after the landed ones), merging what is
+   * missing on top of the longest one already built. Undefined when a member had to leave
+   * the round (conflict, already landed): the schedule is then recomputed.
+   */
+  async #tree(members: BatchMember[]): Promise<Tree | undefined> {
+    const ids = [...this.#landed, ...members.map((m) => m.entry.id)];
+    let have = ids.length;
+    while (!this.#trees.has(ids.slice(0, have).join(','))) have--;
+    let tree = this.#trees.get(ids.slice(0, have).join(','))!;
+    for (let i = have; i < ids.length; i++) {
+      const m = members[i - this.#landed.length]!;
+      const p = this.#prepared.get(m.entry.id)!;
+      if (this.#head !== tree.revision) {
+        await git(this.#build, ['checkout', '--quiet', '--detach', tree.revision]);
+        this.#head = tree.revision;
+      }
+      let merge: MergeResult;
+      try {
+        merge = await this.#t.merge(m.c.proposal, { dir: this.#build, targetRevision: this.#tip, sourceRevision: p.checkout.sourceRevision });
+      } catch (error) {
+        const rejection = asRejection(error);
+        if (!rejection || this.#c.run.signal.aborted) throw error;
+        await git(this.#build, ['checkout', '--quiet', '--detach', '--force', tree.revision]);
+        await this.#conflict(p, tree, rejection);
+        return undefined;
+      }
+      if (merge.alreadyLanded) {
+        await git(this.#build, ['checkout', '--quiet', '--detach', '--force', tree.revision]);
+        this.#c.log.child(m.c.proposal.id).info('already landed by an earlier run; reporting it', { revision: merge.revision });
+        this.#leave(m);
+        this.#results.push(await this.#t.report(m.entry, m.c, { kind: 'landed', revision: merge.revision }));
+        return undefined;
+      }
+      this.#head = merge.revision;
+      tree = { ids: ids.slice(0, i + 1), merges: [...tree.merges, merge.revision], revision: merge.revision };
+      this.#trees.set(tree.ids.join(','), tree);
+    }
+    return tree;
+  }
+
+  /** A member that does not merge on top of those ahead: alone on the tip decides whether it is rejected or left for later. */
+  async #conflict(p: Prepared, parent: Tree, rejection: Rejection): Promise<void> {
+    const { m } = p;
+    const plog = this.#c.log.child(m.c.proposal.id);
+    if (p.alone === undefined) {
+      try {
+        await this.#t.merge(m.c.proposal, p.checkout);
+        p.alone = 'ok';
+      } catch (error) {
+        const alone = asRejection(error);
+        if (!alone || this.#c.run.signal.aborted) throw error;
+        p.alone = alone;
+      }
+    }
+    this.#leave(m);
+    if (p.alone !== 'ok' || parent.ids.length === 0) {
+      const r = p.alone === 'ok' ? rejection : p.alone;
+      plog.info('taken out of the batch alone', { code: r.code, reason: r.reason });
+      this.#results.push(await this.#t.report(m.entry, m.c, { kind: 'rejected', rejection: this.#t.redacted(r) }, { batch: `Taken out of batch (${this.#label}) before it was tested: it does not merge on its own.` }));
+      return;
+    }
+    const ahead = parent.ids.map((id) => this.#member(id)?.c.proposal.id ?? `entry ${id}`).join(', ');
+    const reason = `merges alone but conflicts with ${ahead} ahead of it in the batch (${rejection.reason}): left for the next batch`;
+    plog.info('left out of the batch', { reason });
+    this.#c.store.setState(m.entry.id, 'queued', reason);
+  }
+
+  #member(id: number): BatchMember | undefined {
+    return this.#prepared.get(id)?.m;
+  }
+
+  /** Takes a member out of this round; every run holding it is thrown away. */
+  #leave(m: BatchMember): void {
+    this.#out.add(m.entry.id);
+    this.#seq = this.#seq.filter((x) => x.entry.id !== m.entry.id);
+    this.#discardMoot(`it held ${m.c.proposal.id}, taken out of the batch`);
+  }
+
+  // ---- knowledge, verdicts, landings ---------------------------------------------------
+
+  #key(members: BatchMember[]): string {
+    return [...this.#landed, ...members.map((m) => m.entry.id)].join(',');
+  }
+
+  /** Known state of the real prefixes of S, by length. */
+  #prefixes(): { g: number; r: number; running: Set<number> } {
+    let g = 0;
+    let r = Infinity;
+    const running = new Set<number>();
+    for (let L = 1; L <= this.#seq.length; L++) {
+      const key = this.#key(this.#seq.slice(0, L));
+      const k = this.#known.get(key);
+      if (k?.green) g = L;
+      else if (k && L < r) r = L;
+      if (this.#running.has(key)) running.add(L);
+    }
+    return { g, r, running };
+  }
+
+  /** Applies what is known: flakes, culprits, landings, until nothing changes. */
+  async #decide(): Promise<void> {
+    for (;;) {
+      const { g, r, running } = this.#prefixes();
+      if (r < g) {
+        // A red prefix inside a green one: the red result is not believed.
+        const key = this.#key(this.#seq.slice(0, r));
+        const k = this.#known.get(key)!;
+        const green = this.#known.get(this.#key(this.#seq.slice(0, g)))!;
+        this.#c.log.warn('suspected flake: a tree failed but a longer one holding all of it passed; nobody blamed', { run: k.probe.runRow.id, passed: green.probe.runRow.id });
+        this.#c.store.updateRun(k.probe.runRow.id, { detail: `suspected flake: tests failed (${k.failed?.reason ?? 'red'}) but run ${green.probe.runRow.id}, holding all of this tree, passed` });
+        this.#known.delete(key);
+        continue;
+      }
+      if (r === g + 1) {
+        await this.#culprit(this.#seq[g]!, this.#known.get(this.#key(this.#seq.slice(0, r)))!, g);
+        continue;
+      }
+      // Not optimistic: nothing shorter may still be under test (it must land as tested first).
+      const waitFor = [...running].filter((x) => x < g);
+      const L = this.#shape.optimistic || waitFor.length === 0 ? g : this.#greenBelow(Math.min(...waitFor));
+      if (L > 0) {
+        if (!(await this.#push(L))) return;
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** The longest green prefix shorter than `limit`. */
+  #greenBelow(limit: number): number {
+    for (let L = limit - 1; L > 0; L--) if (this.#known.get(this.#key(this.#seq.slice(0, L)))?.green) return L;
+    return 0;
+  }
+
+  async #culprit(m: BatchMember, red: Known, aheadCount: number): Promise<void> {
+    const runs = (this.#runsOf.get(m.entry.id) ?? []).join(', ');
+    const ahead = this.#seq.slice(0, aheadCount).map((x) => x.c.proposal.id);
+    const over = ahead.length ? `on top of the tip and ${ahead.join(', ')} ahead of it, which passed` : 'merged alone onto the tip';
+    const sentence = `Judged the culprit of batch (${this.#label}): its tests failed ${over} (run ${red.probe.runRow.id}); runs it was in: ${runs}.`;
+    this.#c.log.child(m.c.proposal.id).info('culprit', { run: red.probe.runRow.id, ahead: ahead.join(', ') || '-' });
+    this.#leave(m);
+    this.#results.push(await this.#t.report(m.entry, m.c, { kind: 'rejected', rejection: this.#t.redacted(red.failed!) }, { runId: red.probe.runRow.id, test: red.test, batch: sentence }));
+  }
+
+  /** Pushes the prefix of length L (green); false when trunk moved. */
+  async #push(L: number): Promise<boolean> {
+    const { store, run, hooks, log } = this.#c;
+    const members = this.#seq.slice(0, L);
+    const key = this.#key(members);
+    const k = this.#known.get(key)!;
+    const tree = this.#trees.get(key)!;
+    const runRow = k.probe.runRow;
+    const last = members.at(-1)!;
+    const where = { run: runRow.id, size: members.length };
+    const effect = `run-${runRow.id}:push`;
+    store.updateRun(runRow.id, { state: 'pushing' });
+    const pushed = await this.#t.step(runRow, 'push', log, where, async () => {
+      store.intend(effect, { entryId: last.entry.id, runId: runRow.id, kind: 'push', payload: { revision: tree.revision, over: this.#currentTip(), entries: members.map((m) => m.entry.id) } });
+      try {
+        const checkout = { dir: this.#build, targetRevision: this.#currentTip(), sourceRevision: tree.revision };
+        const answer = await this.#c.bail('push', hooks.push.promise({ proposal: last.c.proposal, checkout, merge: { revision: tree.revision }, signal: run.signal }), last.c.proposal.target);
+        if (answer.revision !== tree.revision) throw new Error(`the push answered ${answer.revision}, not the tested tree ${tree.revision}`);
+        store.done(effect, { revision: answer.revision });
+        return true;
+      } catch (error) {
+        if (asRejection(error)?.code !== 'push-rejected') throw error;
+        store.done(effect, { refused: true });
+        return false;
+      }
+    });
+    if (!pushed) {
+      store.updateRun(runRow.id, { state: 'retry', detail: 'push refused: the target moved' });
+      this.#trunkMoved = true;
+      return false;
+    }
+    const offset = this.#landed.length;
+    members.forEach((m, i) => store.setState(m.entry.id, 'pushed', null, { landedRevision: tree.merges[offset + i]! }));
+    log.info('batch landed', { run: runRow.id, revision: tree.revision, size: members.length });
+    faultPoint('batch-after-push');
+    // Shorter green prefixes landed inside this push.
+    for (const [kk, known] of [...this.#known]) {
+      if (known.green && kk !== key && (kk === '' || key.startsWith(`${kk},`))) {
+        store.updateRun(known.probe.runRow.id, { state: 'landed', detail: `its tree landed inside run ${runRow.id}'s push` });
+        this.#known.delete(kk);
+      }
+    }
+    this.#known.delete(key);
+    this.#landed = tree.ids;
+    this.#seq = this.#seq.slice(L);
+    this.#discardMoot(`proposals ahead of it landed in run ${runRow.id} without the rest of its tree`, `its proposals landed in run ${runRow.id}`);
+    store.updateRun(runRow.id, { state: 'reporting' });
+    const names = members.map((m) => m.c.proposal.id).join(', ');
+    for (const [i, m] of members.entries()) {
+      const runs = (this.#runsOf.get(m.entry.id) ?? []).join(', ');
+      const sentence = members.length > 1
+        ? `Landed in run ${runRow.id} of batch (${this.#label}) with ${names}, tested together as ${tree.revision}; runs it was in: ${runs}.`
+        : `Landed alone in run ${runRow.id} of batch (${this.#label}), tested as ${tree.revision}; runs it was in: ${runs}.`;
+      this.#results.push(await this.#t.report(m.entry, m.c, { kind: 'landed', revision: tree.merges[offset + i]! }, { runId: runRow.id, test: k.test, batch: sentence }));
+    }
+    return true;
+  }
+
+  #currentTip(): string {
+    return this.#trees.get(this.#landed.join(','))?.revision ?? this.#tip;
+  }
+
+  /** Throws away the runs (and results) that can no longer land: not over what landed, or holding a member that left. */
+  #discardMoot(why: string, whyShorter = why): void {
+    const landedKey = this.#landed.join(',');
+    const useful = (key: string) => {
+      const ids = key.split(',').filter(Boolean).map(Number);
+      if (ids.some((id) => this.#out.has(id))) return false;
+      return key === landedKey || landedKey === '' || key.startsWith(`${landedKey},`);
+    };
+    for (const [key, p] of this.#running) {
+      if (useful(key)) continue;
+      const shorter = landedKey.startsWith(key);
+      this.#discard(p, shorter ? whyShorter : why);
+    }
+    for (const [key, k] of [...this.#known]) {
+      if (useful(key)) continue;
+      if (k.green) this.#c.store.updateRun(k.probe.runRow.id, { state: 'discarded', detail: `passed, but ${why}` });
+      this.#known.delete(key);
+    }
+  }
+
+  #discard(p: Probe, why: string, state: 'discarded' | 'interrupted' | 'error' = 'discarded'): void {
+    if (p.discarded) return;
+    p.discarded = true;
+    p.abort.abort();
+    this.#running.delete(p.key);
+    this.#c.store.updateRun(p.runRow.id, { state, detail: why });
+    this.#c.log.info('run thrown away', { run: p.runRow.id, why });
+  }
+
+  #discardAll(why: string, state: 'discarded' | 'interrupted' | 'error' = 'discarded'): void {
+    for (const p of [...this.#running.values()]) this.#discard(p, why, state);
+  }
+
+  // ---- the schedule ---------------------------------------------------------------------
+
+  /** Fills the free slots (see the top of this file); false when a member left meanwhile (decide again). */
+  async #schedule(): Promise<boolean> {
+    const free = this.#shape.window - this.#running.size;
+    if (free <= 0 || this.#seq.length === 0) return true;
+    for (const members of this.#plan(free)) {
+      const tree = await this.#tree(members);
+      if (!tree) return false;
+      await this.#start(members, tree);
+    }
+    return true;
+  }
+
+  #plan(free: number): BatchMember[][] {
+    const S = this.#seq;
+    const n = S.length;
+    const { batch: N, window: K } = this.#shape;
+    const { g, r, running } = this.#prefixes();
+    const plan: BatchMember[][] = [];
+    const taken = new Set<string>();
+    const add = (members: BatchMember[]) => {
+      if (plan.length >= free || members.length === 0) return;
+      const key = this.#key(members);
+      if (taken.has(key) || this.#running.has(key) || this.#known.has(key)) return;
+      taken.add(key);
+      plan.push(members);
+    };
+    const lengths = new Set<number>(running);
+    for (let j = 1; j <= K; j++) {
+      const L = Math.min(g + j * N, n);
+      if (L < r) {
+        add(S.slice(0, L));
+        lengths.add(L);
+      }
+      if (L >= n) break;
+    }
+    const above = [...lengths].filter((L) => L > g);
+    const u = Math.min(r, above.length ? Math.min(...above) : n + 1);
+    for (const L of spread(g, u, free - plan.length)) add(S.slice(0, L));
+    if (Number.isFinite(r) && plan.length < free) {
+      const lists = [];
+      for (let j = g + 1; j <= r; j++) {
+        const h = S.filter((_, i) => i !== j - 1);
+        const cap = Math.min(h.length, g + N * K);
+        lists.push(bisectOrder(j - 1, cap).map((L) => h.slice(0, L)));
+      }
+      for (let round = 0; plan.length < free && lists.some((l) => l.length > round); round++) {
+        for (const l of lists) if (l[round]) add(l[round]!);
+      }
+    }
+    return plan;
+  }
+
+  async #start(members: BatchMember[], tree: Tree): Promise<void> {
+    const { store, run, log } = this.#c;
+    const key = tree.ids.join(',');
+    const offset = this.#landed.length;
+    const first = members[0]!;
+    const attempt = Math.max(...members.map((m) => store.countAttempt(m.entry.id)));
+    const runRow = store.startRun({
+      targetKey: this.#group.key,
+      project: first.c.project.name,
+      botRun: run.id,
+      owner: this.#c.owner,
+      attempt,
+      entries: members.map((m) => m.entry.id),
+      merges: tree.merges.slice(offset),
+    });
+    store.updateRun(runRow.id, { state: 'testing', trunkRevision: this.#currentTip(), treeRevision: tree.revision });
+    for (const m of members) {
+      this.#runsOf.set(m.entry.id, [...(this.#runsOf.get(m.entry.id) ?? []), runRow.id]);
+      await this.#t.changed(m.entry, m.c, 'testing');
+    }
+    const dir = join(this.#workspace, `run-${runRow.id}`);
+    await git(this.#build, ['worktree', 'add', '--quiet', '--detach', dir, tree.revision]);
+    const abort = new AbortController();
+    const ids = members.map((m) => m.c.proposal.id).join(', ');
+    const where = { run: runRow.id, size: members.length, proposals: ids };
+    const probe: Probe = { key, tree, runRow, members, abort, done: undefined as never };
+    const project = first.c.project;
+    probe.done = this.#t
+      .step(runRow, 'test', log, where, () => this.#c.test(project, dir, members.at(-1)!.c.proposal, tree.revision, {
+          signal: abort.signal,
+          name: `run-${runRow.id}`,
+          onSandbox: (sandbox) => store.addSandbox(runRow.id, sandbox),
+        }),
+      )
+      .then(
+        (test) => ({ probe, test }),
+        (error: unknown) => ({ probe, error }),
+      )
+      .finally(() => (this.#c.keep ? undefined : rm(dir, { recursive: true, force: true })));
+    this.#running.set(key, probe);
+  }
+
+  async #settle(settled: { probe: Probe; test?: TestResult; error?: unknown }): Promise<void> {
+    const { store, run, log } = this.#c;
+    const { probe } = settled;
+    if (probe.discarded) return;
+    this.#running.delete(probe.key);
+    if (run.signal.aborted) throw new Interrupted('test');
+    if (settled.error !== undefined || !settled.test) throw settled.error ?? new Error('the test gave no result');
+    const test = settled.test;
+    store.updateRun(probe.runRow.id, { testMs: test.durationMs });
+    faultPoint('batch-after-test');
+    const failed = this.#c.testRejection(test, probe.members[0]!.c.project.test);
+    const where = { run: probe.runRow.id, size: probe.members.length };
+    if (failed) {
+      store.updateRun(probe.runRow.id, { state: 'rejected', detail: `tests failed: ${failed.reason}` });
+      log.info('red', where);
+    } else {
+      store.updateRun(probe.runRow.id, { detail: 'passed; lands when the runs ahead of it allow' });
+      log.info('green', where);
+    }
+    this.#known.set(probe.key, { green: !failed, probe, test, ...(failed ? { failed } : {}) });
   }
 }

@@ -13,10 +13,15 @@
  *     heartbeat: 60s                # a console line this often during a test
  *     history: 10                   # landings listed by byoci queue
  *     batch: 1                      # git: the first N ready entries merged and tested together (bisected when red)
+ *     window: 1                     # git: up to K trees under test at once (speculative), at most `slots`
+ *     optimistic: false             # a green tree lands the entries ahead of it that it contains, without waiting
+ *     slots: 1                      # test containers this slave runs at once (the bound of window)
+ *     memory: 16GiB                 # optional: memory for test containers at once; window x test.limits.memory fits in it
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { durationSchema as duration } from '../duration.js';
+import { parseSize } from '../sandbox-limits.js';
 
 const priorityName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'priority names are lower-case letters, digits and dashes');
 
@@ -49,6 +54,14 @@ export const queueSchema = z
     history: z.number().int().min(0).max(1000).default(10),
     /** Up to this many ready entries merged together and tested once (git targets); 1: one at a time. */
     batch: z.number().int().min(1).max(64).default(1),
+    /** Up to this many trees under test at once (speculative: each on trunk plus what is ahead of it). */
+    window: z.number().int().min(1).max(64).default(1),
+    /** A green tree lands together with the entries ahead of it that it contains, not waiting for their own runs. */
+    optimistic: z.boolean().default(false),
+    /** How many test containers this slave runs at once: the bound of `window`. */
+    slots: z.number().int().min(1).max(64).default(1),
+    /** Memory this slave gives to test containers at once; `window` x a project's `test.limits.memory` must fit. */
+    memory: z.string().regex(/^\d+(\.\d+)?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/, 'not a size such as 16GiB').optional(),
   })
   .strict()
   .superRefine((queue, ctx) => {
@@ -70,6 +83,13 @@ export const queueSchema = z
     unknown(queue.defaultPriority, ['defaultPriority']);
     for (const [id, name] of Object.entries(queue.proposals)) unknown(name, ['proposals', id]);
     for (const [key, freeze] of Object.entries(queue.freeze)) if (freeze.below) unknown(freeze.below, ['freeze', key, 'below']);
+    if (queue.window > queue.slots) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['window'],
+        message: `queue.window ${queue.window} is above queue.slots ${queue.slots} (the test containers this slave runs at once): lower the window or raise slots`,
+      });
+    }
   })
   .default({});
 
@@ -88,4 +108,27 @@ export function storePath(settings: { store: StoreSettings; workdir: string }, c
 export function priorityRank(queue: QueueSettings, name: string): number | undefined {
   const i = queue.priorities.indexOf(name);
   return i < 0 ? undefined : i;
+}
+
+/**
+ * The window a land run may use for a project: `--window K` (or `queue.window`) checked against
+ * the slave's `queue.slots` and, when `queue.memory` is set, against K containers of the
+ * project's `test.limits.memory`. Answers the problem as a sentence naming both numbers.
+ */
+export function windowProblem(queue: QueueSettings, window: number, project: { name: string; test: { limits?: { memory?: string } } }, from = 'queue.window'): string | undefined {
+  if (window > queue.slots) {
+    return `${from} ${window} is above queue.slots ${queue.slots} (the test containers this slave runs at once): lower the window or raise queue.slots`;
+  }
+  if (window > 1 && queue.memory !== undefined) {
+    const total = parseSize(queue.memory);
+    const each = project.test.limits?.memory;
+    if (each === undefined) {
+      return `${from} ${window} with queue.memory ${queue.memory}: project ${project.name} sets no test.limits.memory, so ${window} containers may not fit (set it)`;
+    }
+    const one = parseSize(each);
+    if (total !== undefined && one !== undefined && one * window > total) {
+      return `${from} ${window} x test.limits.memory ${each} of project ${project.name} is more than queue.memory ${queue.memory}: at most ${Math.max(1, Math.floor(total / one))} fit`;
+    }
+  }
+  return undefined;
 }

@@ -20,7 +20,7 @@ import type { Logger } from '../logger.js';
 import type { ProcessOwner } from '../owner.js';
 import type { RunInfo } from '../plugin.js';
 import { priorityRank, type QueueSettings } from './config.js';
-import { BatchLander } from './batch.js';
+import { BatchLander, type BatchShape } from './batch.js';
 import { faultPoint } from './fault.js';
 import type { Candidate, DriverContext, Final, LandingResult, TargetGroup, TargetResult } from './types.js';
 import { safeName } from './types.js';
@@ -75,15 +75,20 @@ export class QueueDriver {
       for (;;) {
         if (run.signal.aborted || this.#c.stopped?.()) break;
         const size = this.#c.batch ?? this.#c.settings.batch;
-        if (size > 1 && !only && !run.dryRun && group.ref.vcs === 'git') {
+        const window = this.#c.window ?? this.#c.settings.window;
+        if ((size > 1 || window > 1) && !only && !run.dryRun && group.ref.vcs === 'git') {
+          // Enough for the window's units and the next one (the rest waits for the next round).
+          const take = Math.min(64, 2 * size * window);
           const handled = new Set(results.map((r) => r.proposal.id));
           const batch: EntryRow[] = [];
-          for (let e = this.#next(group, only, results, handled); e && batch.length < size; e = this.#next(group, only, results, handled)) {
+          for (let e = this.#next(group, only, results, handled); e && batch.length < take; e = this.#next(group, only, results, handled)) {
             batch.push(e);
             handled.add(e.proposal_id);
           }
           if (batch.length > 1) {
-            results.push(...(await this.#landBatch(group, batch, byId)));
+            const done = await this.#landBatch(group, batch, byId, { batch: size, window, optimistic: this.#c.settings.optimistic });
+            results.push(...done.results);
+            if (done.stop) break;
             continue;
           }
         }
@@ -361,7 +366,7 @@ export class QueueDriver {
   }
 
   /** A batch of ready entries (git): see batch.ts. Entries already pushed or rejected go the serial way. */
-  async #landBatch(group: TargetGroup, entries: EntryRow[], byId: Map<string, Candidate>): Promise<LandingResult[]> {
+  async #landBatch(group: TargetGroup, entries: EntryRow[], byId: Map<string, Candidate>, shape: BatchShape): Promise<{ results: LandingResult[]; stop: boolean }> {
     const results: LandingResult[] = [];
     const members: { entry: EntryRow; c: Candidate }[] = [];
     for (const entry of entries) {
@@ -369,7 +374,7 @@ export class QueueDriver {
       if ((entry.state === 'pushed' && entry.landed_revision) || c.proposal.readiness.state === 'rejected') results.push(await this.#landEntry(group, entry, c));
       else members.push({ entry, c });
     }
-    if (members.length === 0) return results;
+    if (members.length === 0) return { results, stop: false };
     for (const m of members) await this.#reportStarted(m.entry, m.c);
     const lander = new BatchLander(this.#c, group, {
       step: (runRow, name, log, where, fn) => this.#step(runRow, name, log, where, fn),
@@ -378,9 +383,10 @@ export class QueueDriver {
       reportError: (entry, c, runRow, message) => this.#reportError(entry, c, runRow, message),
       redacted: (r) => this.#redacted(r),
       changed: (entry, c, state) => this.#changed(group, entry, c, state),
-    });
-    results.push(...(await lander.land(members)));
-    return results;
+    }, shape);
+    const done = await lander.land(members);
+    results.push(...done.results);
+    return { results, stop: done.stop };
   }
 
   /** Push refusals (trunk moved) of this approval so far, across runs and crashes. */
@@ -476,7 +482,7 @@ export class QueueDriver {
       : undefined;
     timer?.unref();
     try {
-      return await this.#c.test(c.project, dir, c.proposal, revision, (sandbox) => store.addSandbox(runRow.id, sandbox));
+      return await this.#c.test(c.project, dir, c.proposal, revision, { onSandbox: (sandbox) => store.addSandbox(runRow.id, sandbox) });
     } finally {
       if (timer) clearInterval(timer);
     }

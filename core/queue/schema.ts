@@ -135,4 +135,10 @@ export const QUEUE_MIGRATIONS: readonly Migration[] = Object.freeze([
       `);
     },
   },
+  {
+    id: 'queue-3',
+    up(db) {
+      db.exec(`ALTER TABLE queue_run_entries ADD COLUMN merge_revision TEXT;`);
+    },
+  },
 ]);

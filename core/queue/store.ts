@@ -23,7 +23,9 @@ export type RunState =
   | 'retry'
   | 'error'
   | 'interrupted'
-  | 'crashed';
+  | 'crashed'
+  /** A speculative run thrown away: it held a culprit, or what it was built on did not land (detail says). */
+  | 'discarded';
 export const LIVE_RUN_STATES: readonly RunState[] = ['fetching', 'merging', 'testing', 'pushing', 'reporting'];
 
 export interface EntryRow {
@@ -215,7 +217,7 @@ export class QueueStore {
 
   // ---- runs and steps ------------------------------------------------------------------
 
-  startRun(r: { targetKey: string; project: string; botRun: string; owner: ProcessOwner; attempt: number; entries: number[] }): RunRow {
+  startRun(r: { targetKey: string; project: string; botRun: string; owner: ProcessOwner; attempt: number; entries: number[]; merges?: string[] }): RunRow {
     return this.db.transaction(() => {
       const info = this.db
         .prepare(
@@ -224,8 +226,8 @@ export class QueueStore {
         )
         .run(r.targetKey, r.project, r.botRun, r.owner.pid, r.owner.pidStart, r.owner.boot, r.attempt, this.clock());
       const id = Number(info.lastInsertRowid);
-      const link = this.db.prepare('INSERT INTO queue_run_entries (run_id, entry_id, position) VALUES (?, ?, ?)');
-      r.entries.forEach((entryId, i) => link.run(id, entryId, i));
+      const link = this.db.prepare('INSERT INTO queue_run_entries (run_id, entry_id, position, merge_revision) VALUES (?, ?, ?, ?)');
+      r.entries.forEach((entryId, i) => link.run(id, entryId, i, r.merges?.[i] ?? null));
       for (const entryId of r.entries) this.setState(entryId, 'testing', null);
       return this.run(id)!;
     }).immediate();

@@ -47,9 +47,17 @@ export interface DriverContext {
   keep: boolean;
   /**
    * Runs the project's tests on a merged tree (Bot.test). `onSandbox` hears the container or
-   * sandbox each test run is in (the driver records it with the queue run: store.addSandbox).
+   * sandbox each test run is in (the driver records it with the queue run: store.addSandbox);
+   * `signal` stops this one test (a speculative run thrown away); `name` names its log and
+   * artefacts directory (several trees of one proposal under test at once).
    */
-  test(project: ProjectConfig, dir: string, proposal: Proposal, revision: string, onSandbox?: (sandbox: Sandbox) => void): Promise<TestResult>;
+  test(
+    project: ProjectConfig,
+    dir: string,
+    proposal: Proposal,
+    revision: string,
+    options?: { onSandbox?: (sandbox: Sandbox) => void; signal?: AbortSignal; name?: string },
+  ): Promise<TestResult>;
   /** A bail hook's value, or an error naming the missing plugin. */
   bail<T>(hook: string, promise: Promise<T | undefined>, target: BranchRef): Promise<T>;
   /** Rejection of a finished test run, if any. */
@@ -61,6 +69,8 @@ export interface DriverContext {
   stopped?(): boolean;
   /** `byoci land --batch N`: overrides `queue.batch`. */
   batch?: number;
+  /** `byoci land --window K`: overrides `queue.window` (checked against `queue.slots` first). */
+  window?: number;
 }
 
 /** A final outcome as recorded in the report effect, enough to report it again after a crash. */
