@@ -73,3 +73,4 @@ export { openStore, type Db, type Migration } from '../store/index.js';
 // Resource limits without cgroups (prlimit, taskset), for the namespace sandbox backends.
 export { allowedCpus, cpuList, expandCpuList, limitPrefix, limitProblems, limitTools, parseSize } from './sandbox-limits.js';
 export { copyArtefacts } from './sandbox-artefacts.js';
+export { pinnedLandingText } from './pinned.js';

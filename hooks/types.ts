@@ -211,10 +211,21 @@ export interface RejectionInfo {
   details?: string;
 }
 
+/**
+ * bzr: what landed, pinned by content: the source revision fetched (the reviewed revid) and
+ * the sha1 of its strict testament (`brz testament --strict`), as the fetch computed it.
+ * Forges write it into the landing comment, so a reviewer can check that the content that
+ * landed is the content reviewed (a bzr revid is a name, not a digest of the content).
+ */
+export interface PinnedContent {
+  revision: string;
+  testament: string;
+}
+
 /** What happened to one proposal; handed to every `report` tap. */
 export type Outcome = (
   | { kind: 'started'; proposal: Proposal; project: ProjectConfig; buildUrl?: string }
-  | { kind: 'landed'; proposal: Proposal; project: ProjectConfig; revision: string; buildUrl?: string; test?: TestResult }
+  | { kind: 'landed'; proposal: Proposal; project: ProjectConfig; revision: string; buildUrl?: string; test?: TestResult; pinned?: PinnedContent }
   | { kind: 'rejected'; proposal: Proposal; project: ProjectConfig; rejection: RejectionInfo; buildUrl?: string; test?: TestResult }
   | { kind: 'error'; proposal: Proposal; project: ProjectConfig; message: string; buildUrl?: string }
 ) & {

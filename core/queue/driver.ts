@@ -13,7 +13,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Hooks } from '../../hooks/index.js';
-import type { BranchRef, Checkout, MergeResult, Outcome, ProjectConfig, Proposal, RejectionInfo, Target, TestResult, TestSpec } from '../../hooks/types.js';
+import type { BranchRef, Checkout, MergeResult, Outcome, PinnedContent, ProjectConfig, Proposal, RejectionInfo, Target, TestResult, TestSpec } from '../../hooks/types.js';
 import type { Redactor } from '../../secrets/redact.js';
 import { PluginError, Rejection, asRejection } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -31,7 +31,7 @@ import type { EntryRow, EntryState, LeaseRow, QueueStore, RunRow } from './store
 
 /** What one attempt (one run) came to. */
 type Attempt =
-  | { kind: 'landed'; revision: string; test?: TestResult; already?: boolean }
+  | { kind: 'landed'; revision: string; test?: TestResult; already?: boolean; pinned?: PinnedContent }
   | { kind: 'rejected'; rejection: RejectionInfo; test?: TestResult }
   | { kind: 'retry'; tip: string }
   | { kind: 'error'; message: string }
@@ -319,7 +319,7 @@ export class QueueDriver {
         case 'landed':
           store.updateRun(runRow.id, { state: run.dryRun ? 'landed' : 'reporting' });
           if (run.dryRun) return this.#dryLanded(entry, c, result, log);
-          return this.#report(entry, c, { kind: 'landed', revision: result.revision }, { runId: runRow.id, ...(result.test ? { test: result.test } : {}) });
+          return this.#report(entry, c, { kind: 'landed', revision: result.revision, ...(result.pinned ? { pinned: result.pinned } : {}) }, { runId: runRow.id, ...(result.test ? { test: result.test } : {}) });
         case 'rejected':
           store.updateRun(runRow.id, { state: 'reporting' });
           return this.#report(entry, c, { kind: 'rejected', rejection: result.rejection }, { runId: runRow.id, ...(result.test ? { test: result.test } : {}) });
@@ -337,7 +337,7 @@ export class QueueDriver {
           const found = await this.#attempt(check, entry, c, log, 'check');
           if (found.kind === 'landed') {
             store.updateRun(check.id, { state: 'reporting' });
-            return this.#report(entry, c, { kind: 'landed', revision: found.revision }, { runId: check.id });
+            return this.#report(entry, c, { kind: 'landed', revision: found.revision, ...(found.pinned ? { pinned: found.pinned } : {}) }, { runId: check.id });
           }
           if (found.kind !== 'retry') {
             store.updateRun(check.id, { state: found.kind === 'rejected' ? 'reporting' : found.kind, detail: 'checking whether the moved target holds the landing' });
@@ -416,6 +416,8 @@ export class QueueDriver {
       );
       store.updateRun(runRow.id, { state: 'merging', trunkRevision: checkout.targetRevision });
       log.info('fetched', { target: checkout.targetRevision, source: checkout.sourceRevision });
+      // bzr: the content that lands, by digest, for the landing comment (see PinnedContent).
+      const pinned = checkout.sourceTestament ? { pinned: { revision: checkout.sourceRevision, testament: checkout.sourceTestament } } : {};
       faultPoint('after-fetch');
       step = 'merge';
       const merge = await this.#step(runRow, 'merge', log, where, () => this.#merge(proposal, checkout));
@@ -423,7 +425,7 @@ export class QueueDriver {
       faultPoint('after-merge');
       if (merge.alreadyLanded) {
         log.info('already landed by an earlier run; reporting it', { revision: merge.revision });
-        return { kind: 'landed', revision: merge.revision, already: true };
+        return { kind: 'landed', revision: merge.revision, already: true, ...pinned };
       }
       if (mode === 'check') return { kind: 'retry', tip: checkout.targetRevision };
       log.info('merged', { revision: merge.revision });
@@ -442,11 +444,12 @@ export class QueueDriver {
       if (failed) return { kind: 'rejected', rejection: this.#redacted(failed), test };
       if (run.dryRun) {
         log.info('dry-run: not pushing', { revision: merge.revision, target: proposal.target.url, branch: proposal.target.branch });
-        return { kind: 'landed', revision: merge.revision, test };
+        return { kind: 'landed', revision: merge.revision, test, ...pinned };
       }
       step = 'push';
       store.updateRun(runRow.id, { state: 'pushing' });
-      return await this.#step(runRow, 'push', log, where, () => this.#push(runRow, entry, c, checkout, merge, test!));
+      const pushed = await this.#step(runRow, 'push', log, where, () => this.#push(runRow, entry, c, checkout, merge, test!));
+      return pushed.kind === 'landed' ? { ...pushed, ...pinned } : pushed;
     } catch (error) {
       if (run.signal.aborted) return { kind: 'interrupted', step };
       const rejection = asRejection(error);
@@ -569,7 +572,7 @@ export class QueueDriver {
     const base = { proposal: c.proposal, project: c.project, ...this.#buildUrl(), ...(options.batch ? { batch: options.batch } : {}) };
     const outcome: Outcome =
       final.kind === 'landed'
-        ? { kind: 'landed', ...base, revision: final.revision, ...(options.test ? { test: options.test } : {}), ...(options.replay ? { replay: true } : {}) }
+        ? { kind: 'landed', ...base, revision: final.revision, ...(final.pinned ? { pinned: final.pinned } : {}), ...(options.test ? { test: options.test } : {}), ...(options.replay ? { replay: true } : {}) }
         : { kind: 'rejected', ...base, rejection: final.rejection, ...(options.test ? { test: options.test } : {}), ...(options.replay ? { replay: true } : {}) };
     if (run.dryRun) {
       this.#c.log.child(c.proposal.id).info('dry-run: not reporting', { outcome: outcome.kind });
@@ -597,7 +600,7 @@ export class QueueDriver {
   #dryLanded(entry: EntryRow, c: Candidate, result: Extract<Attempt, { kind: 'landed' }>, log: Logger): LandingResult {
     log.info('dry-run: not reporting', { outcome: 'landed' });
     this.#c.store.setState(entry.id, 'queued', 'dry-run: tested, not pushed');
-    return { kind: 'landed', proposal: c.proposal, project: c.project, revision: result.revision, ...(result.test ? { test: result.test } : {}), ...this.#buildUrl(), dryRun: true };
+    return { kind: 'landed', proposal: c.proposal, project: c.project, revision: result.revision, ...(result.pinned ? { pinned: result.pinned } : {}), ...(result.test ? { test: result.test } : {}), ...this.#buildUrl(), dryRun: true };
   }
 
   /** Tells `queueChanged` taps where the entry stands now. */

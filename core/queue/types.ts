@@ -3,7 +3,7 @@
  * so that neither imports the other's module for them.
  */
 import type { Hooks } from '../../hooks/index.js';
-import type { BranchRef, Outcome, ProjectConfig, Proposal, RejectionInfo, Sandbox, Target, TestResult, TestSpec } from '../../hooks/types.js';
+import type { BranchRef, Outcome, PinnedContent, ProjectConfig, Proposal, RejectionInfo, Sandbox, Target, TestResult, TestSpec } from '../../hooks/types.js';
 import type { Redactor } from '../../secrets/redact.js';
 import type { Rejection } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -75,7 +75,7 @@ export interface DriverContext {
 
 /** A final outcome as recorded in the report effect, enough to report it again after a crash. */
 export type Final =
-  | { kind: 'landed'; revision: string }
+  | { kind: 'landed'; revision: string; pinned?: PinnedContent }
   | { kind: 'rejected'; rejection: RejectionInfo };
 
 /** A proposal id made safe as a directory name. */

@@ -17,9 +17,6 @@ import { ensureStatusReport, reportsFor } from './status-report.js';
 
 export const NAME = 'launchpad';
 
-/** Rejections that are not the proposal's fault and whose text promises another try. */
-const RETRIED: ReadonlySet<string> = new Set(['push-rejected']);
-
 type Secret = 'oauth';
 type Api = PluginApi<LaunchpadConfig, Secret>;
 
@@ -198,14 +195,11 @@ export default definePlugin({
       });
       switch (outcome.kind) {
         case 'landed':
-          return reporter.landed(meta, outcome.revision);
+          return reporter.landed(meta, outcome.revision, { ...(outcome.pinned ? { pinned: outcome.pinned } : {}), ...(buildUrl ? { buildUrl } : {}) });
         case 'rejected':
-          return reporter.rejected(
-            meta,
-            { reason: outcome.rejection.reason, buildUrl, details: outcome.rejection.details ?? outcome.test?.outputTail },
-            // The target moved during the run: the proposal stays approved for the next run.
-            { retry: RETRIED.has(outcome.rejection.code) },
-          );
+          // A push refused because the target moved never gets here: core merges again and
+          // tests again (queue.attempts), then rejects with `trunk-kept-moving` (approve again).
+          return reporter.rejected(meta, { reason: outcome.rejection.reason, buildUrl, details: outcome.rejection.details ?? outcome.test?.outputTail });
         case 'error':
           return reporter.error(meta, buildUrl);
       }

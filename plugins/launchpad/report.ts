@@ -6,7 +6,8 @@
  * mail subject (`Re: [Merge] <source> into <target>`, with its names) and mail threads
  * stay together.
  */
-import type { Logger } from '../../core/index.js';
+import { pinnedLandingText, type Logger } from '../../core/index.js';
+import type { PinnedContent } from '../../hooks/index.js';
 import { LaunchpadApiError, MAYBE_APPLIED, type LaunchpadClient, type LpEntry } from './client.js';
 import { commentSchema, entrySchema, mergeProposalSchema, rootSchema } from './answers.js';
 import type { LaunchpadMeta } from './discover.js';
@@ -52,6 +53,11 @@ export function commentBody(c: CommentText, options: Pick<ReporterOptions, 'reda
     parts.push(`Last lines of the output:\n\n${tail(details, options.commentTail).replace(/^/gm, '    ')}`);
   }
   return options.redact(parts.join('\n\n'));
+}
+
+/** The landing comment of a bzr proposal (see core's pinnedLandingText). */
+export function landedText(revision: string, pinned: PinnedContent): CommentText {
+  return { reason: pinnedLandingText(revision, pinned) };
 }
 
 /** A write whose answer was lost: a front end's 502/503/504, a timeout or a reset connection. */
@@ -156,24 +162,29 @@ export class Reporter {
     return true;
   }
 
-  async landed(meta: LaunchpadMeta, revision: string): Promise<void> {
+  /**
+   * A landing: `Merged` with the landed revision. A bzr landing first gets a comment with
+   * the content it pinned (the reviewed revid and its strict testament sha1): Launchpad
+   * keeps no digest of the reviewed content, so the comment is where a reviewer can check
+   * it. Comment before status: a crash between them leaves the proposal approved, and the
+   * rerun finds the comment (by author and first paragraph) and only sets the status.
+   */
+  async landed(meta: LaunchpadMeta, revision: string, options: { pinned?: PinnedContent; buildUrl?: string } = {}): Promise<void> {
     const mp = await this.client.get(meta.selfLink, undefined, mergeProposalSchema);
+    if (options.pinned && (mp.queue_status === 'Approved' || mp.queue_status === 'Queued')) {
+      await this.ensureComment(meta, mp, { ...landedText(revision, options.pinned), ...(options.buildUrl ? { buildUrl: options.buildUrl } : {}) });
+    }
     await this.ensureStatus(meta, mp, 'Merged', revision);
   }
 
-  /**
-   * A rejection: the comment, then `Needs review` at the reviewed revision, except for
-   * rejections that promise a retry (`retry`: the push raced with another landing), which
-   * keep the proposal approved so that the next run tries again.
-   */
-  async rejected(meta: LaunchpadMeta, c: CommentText, options: { retry?: boolean } = {}): Promise<void> {
+  /** A rejection: the comment, then `Needs review` at the reviewed revision. */
+  async rejected(meta: LaunchpadMeta, c: CommentText): Promise<void> {
     const mp = await this.client.get(meta.selfLink, undefined, mergeProposalSchema);
     if (mp.queue_status !== 'Approved' && mp.queue_status !== 'Queued') {
       this.options.log.info('proposal is no longer approved, nothing to report', { proposal: meta.selfLink, status: String(mp.queue_status) });
       return;
     }
     await this.ensureComment(meta, mp, c);
-    if (options.retry) return;
     const revid = typeof mp.reviewed_revid === 'string' ? mp.reviewed_revid : meta.reviewedRevid ?? undefined;
     await this.ensureStatus(meta, mp, 'Needs review', revid);
   }

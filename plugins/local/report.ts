@@ -4,6 +4,7 @@
  * back to "Needs review"; a landing sets "Merged" and `merged_revision`. Idempotent: a
  * rerun neither duplicates the comment nor rewrites an unchanged file.
  */
+import { pinnedLandingText } from '../../core/index.js';
 import type { Outcome } from '../../hooks/index.js';
 import type { ReadableLocalMeta } from './schema.js';
 import { editProposalFile } from './store.js';
@@ -30,10 +31,17 @@ export async function reportOutcome(outcome: Outcome, meta: ReadableLocalMeta, o
   const file = meta.file;
 
   if (outcome.kind === 'landed') {
+    // bzr: the content that landed, by digest, in a comment (a revid is only a name).
+    const pinned = outcome.pinned;
+    const subject = options.redact(subjectFor(meta));
+    const body = pinned ? options.redact(pinnedLandingText(outcome.revision, pinned)) : undefined;
+    const date = (options.now ?? (() => new Date()))().toISOString();
     return editProposalFile(file, (doc) => {
+      const posted = body === undefined || doc.comments().some((c) => c.subject === subject && c.body === body);
+      if (!posted && body !== undefined) doc.addComment({ author: options.author, subject, body, date });
       const a = doc.set('status', 'Merged');
       const b = doc.set('merged_revision', outcome.revision);
-      return a || b;
+      return !posted || a || b;
     });
   }
   if (outcome.kind === 'rejected') {

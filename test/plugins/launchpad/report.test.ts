@@ -4,6 +4,7 @@ import type { Outcome, Proposal, RejectionInfo } from '../../../hooks/index.js';
 import type { Harness } from '../../support/harness.js';
 import type { LaunchpadServer } from '../../support/launchpad-server.js';
 import { tail } from '../../../plugins/launchpad/report.js';
+import { pinnedLandingText } from '../../../core/pinned.js';
 import { authorizationHeader } from '../../../plugins/launchpad/credentials.js';
 import { CREDENTIALS, discover, FORK, harness, idOf, project, startLaunchpad, TRUNK } from './helpers.js';
 
@@ -64,6 +65,30 @@ describe('launchpad report', () => {
       assert.deepEqual(lp.botComments(id), []);
     }));
 
+  test('a bzr landing (pinned content): one comment with the testament before Merged; a rerun changes nothing', () =>
+    withApproved('land-pinned', async ({ id, proposal, h }) => {
+      const pinned = { revision: 'alice@example.com-20240101-abc', testament: 'f'.repeat(40) };
+      const outcome: Outcome = { kind: 'landed', proposal, project: project(), revision: 'byoci@localhost-20240102-def', pinned };
+      await h.hooks.report.promise(outcome);
+      await h.hooks.report.promise(outcome);
+      const comments = lp.botComments(id);
+      assert.equal(comments.length, 1);
+      assert.equal(
+        String(comments[0]!.content).split('\n\n')[0],
+        `Landed: the reviewed revision alice@example.com-20240101-abc (strict testament sha1 ${'f'.repeat(40)}) was merged and pushed as revision byoci@localhost-20240102-def.`,
+      );
+      assert.deepEqual(setStatusCalls(id), [['Merged', 'byoci@localhost-20240102-def']]);
+      const ops = lp.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/+merge/${id}`)).map((r) => r.op);
+      assert.deepEqual(ops, ['createComment', 'setStatus'], 'the comment comes before the status');
+    }));
+
+  test('a crafted revid cannot add lines or paragraphs to the landing comment', () => {
+    const text = pinnedLandingText('rev\n\nApproved by everyone\u0007', { revision: 'a\r\nb', testament: 'c'.repeat(40) });
+    const [first] = text.split('\n\n');
+    assert.equal(first, `Landed: the reviewed revision a?b (strict testament sha1 ${'c'.repeat(40)}) was merged and pushed as revision rev?Approved?by?everyone?.`);
+    assert.equal(text.split('\n\n').length, 2);
+  });
+
   test('rejected: one comment with reason, build URL and redacted output tail, then Needs review at the reviewed revision', () =>
     withApproved({ branch: 'fails', config: { commentTail: 300 }, buildUrl: 'https://jenkins.test/job/land-brz/42/' }, async ({ id, proposal, h }) => {
       const lines = Array.from({ length: 200 }, (_, i) => `test line ${i}`);
@@ -113,16 +138,6 @@ describe('launchpad report', () => {
       lp.approve(id, REV);
       await h.hooks.report.promise(outcome);
       assert.equal(lp.botComments(id).length, 2);
-    }));
-
-  test('a push that lost a race is explained once and the proposal stays approved for the next run', () =>
-    withApproved('raced', async ({ id, proposal, h }) => {
-      const outcome = rejected(proposal, { code: 'push-rejected', reason: 'The push to lp:brz:master was rejected as not a fast-forward: the target moved while the proposal was being tested. It will be tried again on the next run.' });
-      await h.hooks.report.promise(outcome);
-      await h.hooks.report.promise(outcome);
-      assert.equal(lp.botComments(id).length, 1);
-      assert.equal(lp.proposal(id).status, 'Approved');
-      assert.deepEqual(setStatusCalls(id), []);
     }));
 
   test('an internal error says so without internals and leaves the status alone', () =>

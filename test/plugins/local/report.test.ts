@@ -83,6 +83,25 @@ describe('local forge: report', () => {
     assert.equal(readFileSync(file, 'utf8'), text);
   });
 
+  test('a bzr landing (pinned content) also gets one comment with the testament sha1; a rerun changes nothing', async () => {
+    const { h, file, proposal } = await setup('landed-bzr');
+    const pinned = { revision: 'alice@example.com-20240101-abc', testament: 'f'.repeat(40) };
+    const landed: Outcome = { kind: 'landed', proposal, project: PROJECT as never, revision: 'byoci@localhost-20240102-def', pinned };
+    await h.hooks.report.promise(landed);
+    const text = readFileSync(file, 'utf8');
+    const data = YAML.parse(text);
+    assert.equal(data.status, 'Merged');
+    assert.equal(data.merged_revision, 'byoci@localhost-20240102-def');
+    assert.equal(data.comments.length, 1);
+    assert.equal(data.comments[0].author, 'byoci');
+    assert.equal(
+      data.comments[0].body.split('\n\n')[0],
+      `Landed: the reviewed revision alice@example.com-20240101-abc (strict testament sha1 ${'f'.repeat(40)}) was merged and pushed as revision byoci@localhost-20240102-def.`,
+    );
+    await h.hooks.report.promise(landed);
+    assert.equal(readFileSync(file, 'utf8'), text);
+  });
+
   test('writes are atomic: no temp files left, the file mode is kept', async () => {
     const { h, dir, file, proposal } = await setup('atomic');
     chmodSync(file, 0o640);
