@@ -2,14 +2,16 @@
  * Drains the journal's due triggers into Jenkins, exactly once per decision:
  *
  * 1. `beginAttempt` journals the attempt (state `sending`, attempts + 1) before any request.
- * 2. Except on the first attempt of a decision this very process made, Jenkins is asked
- *    first whether a queue item or a recent build carries the decision id
- *    (`BYOCI_DECISION`): an earlier attempt may have reached it (a kill -9 after the POST,
- *    an answer lost, a timeout, a record lost with the power). If one does, that is
- *    recorded and nothing is sent. So the attempt records need no fsync of their own:
- *    only deliveries wait for one (journal.ts).
- * 3. Else `buildWithParameters`; a 201 with its `Location` is recorded (`queued`), then the
- *    queue item is followed once to record the build when it already started.
+ * 2. Unless every earlier attempt of the decision was made by this very process and
+ *    refused outright by Jenkins (an HTTP 4xx or 503 answer), Jenkins is asked first
+ *    whether a queue item or a recent build carries the decision id (`BYOCI_DECISION`): an
+ *    earlier attempt may have reached it (a kill -9 after the POST, an answer lost, a
+ *    timeout, a 502/504 from a proxy, a record lost with the power). If one does, that is
+ *    recorded and nothing is sent. So the attempt records need no fsync of their own: only
+ *    deliveries wait for one (journal.ts).
+ * 3. Else `buildWithParameters`; a 201 with its `Location` is recorded (`queued`); when no
+ *    other trigger waits for the slot, the queue item is followed once to record the build
+ *    if it already started (best effort).
  * 4. A failure puts the trigger back to `pending`, due after an exponential backoff with
  *    jitter (retryMin doubling up to retryMax); after an answer-less POST the wait is at
  *    least twice the request timeout, so the lost request is over before the check looks
@@ -19,6 +21,9 @@ import type { Logger } from '../core/index.js';
 import { JenkinsError, type JenkinsClient } from './jenkins.js';
 import type { Journal, TriggerRow } from './journal.js';
 import { DECISION_PARAM } from './rules.js';
+
+/** Webhooks closer together than this are a burst (see Dispatcher.slots). */
+const BURST_GAP_MS = 50;
 
 export interface DispatcherOptions {
   journal: Journal;
@@ -39,7 +44,10 @@ export interface DispatcherOptions {
 export class Dispatcher {
   private inFlight = 0;
   private readonly claimed = new Set<string>();
+  /** Triggers of this process whose last attempt may have reached Jenkins: checked before the next. */
+  private readonly uncertain = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private pokeScheduled = false;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
   private readonly now: () => number;
@@ -66,10 +74,32 @@ export class Dispatcher {
     return this.inFlight;
   }
 
-  /** New triggers were journaled, or an attempt ended: look for due work. */
+  /**
+   * New triggers were journaled, or an attempt ended: look for due work, once per turn of
+   * the event loop however many pokes came in it (a query, not one per answered webhook).
+   */
   poke(): void {
+    if (this.stopped || this.pokeScheduled) return;
+    this.pokeScheduled = true;
+    setImmediate(() => {
+      this.pokeScheduled = false;
+      this.pump();
+    });
+  }
+
+  /**
+   * Triggers in flight at once: `concurrency`, but a quarter of it (at least one) while
+   * webhooks keep arriving, so that answering them (the forge waits, and p99 matters)
+   * comes first and the backlog drains in the gaps and after the burst.
+   */
+  private slots(): number {
+    const { concurrency, journal } = this.options;
+    return performance.now() - journal.lastDeliveryAt < BURST_GAP_MS ? Math.max(1, Math.ceil(concurrency / 4)) : concurrency;
+  }
+
+  private pump(): void {
     if (this.stopped) return;
-    const free = this.options.concurrency - this.inFlight;
+    const free = this.slots() - this.inFlight;
     if (free > 0) {
       const rows = this.options.journal.due(free + this.claimed.size, this.now()).filter((r) => !this.claimed.has(r.id));
       for (const row of rows.slice(0, free)) {
@@ -114,10 +144,15 @@ export class Dispatcher {
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.stopped || this.inFlight >= this.options.concurrency) return;
+    if (this.stopped) return;
     const next = this.options.journal.nextDue();
     if (next === undefined) return;
-    this.timer = setTimeout(() => this.poke(), Math.max(0, Math.min(next - this.now(), 60_000)));
+    let wait = next - this.now();
+    // Held back by a burst: look again once it may be over.
+    if (wait <= 0 && this.inFlight >= this.slots()) wait = BURST_GAP_MS;
+    // Due already but not started: claimed by an attempt in flight, whose end pokes again.
+    if (wait <= 0 && this.inFlight > 0) return;
+    this.timer = setTimeout(() => this.poke(), Math.max(0, Math.min(wait, 60_000)));
   }
 
   private backoff(attempts: number, ambiguous: boolean): number {
@@ -131,11 +166,13 @@ export class Dispatcher {
     const { journal, jenkins, log, lookback } = this.options;
     const scope = { trigger: row.id, job: row.job, attempt: row.attempts };
     try {
-      // Sent unchecked only on the first attempt of a decision this process made: any other
-      // attempt may follow one that reached Jenkins (even if its journal record was lost).
-      if (row.attempts > 1 || row.createdAt < this.startedAt) {
+      // Sent unchecked when every earlier attempt was made by this process and refused
+      // outright (HTTP 4xx/503): any other attempt may follow one that reached Jenkins (an
+      // answer lost, a kill -9 after the POST, a record lost with the power).
+      if (row.createdAt < this.startedAt || this.uncertain.has(row.id)) {
         const found = await jenkins.find(row.job, DECISION_PARAM, row.id, { since: row.createdAt, lookback, skewMs: this.options.clockSkewMs });
         if (found) {
+          this.uncertain.delete(row.id);
           await journal.recordQueued(row.id, row.attempts, found.queueUrl, found.where, found.buildUrl);
           this.options.onOutcome?.(row.job, 'found');
           log.info('Jenkins already had this decision: not sent again', { ...scope, where: found.where });
@@ -148,6 +185,9 @@ export class Dispatcher {
       log.info('build queued', { ...scope, queue: queueUrl });
     } catch (error) {
       const ambiguous = error instanceof JenkinsError && error.ambiguous;
+      // Anything but a refusal Jenkins answered (network errors of the check included) makes
+      // the next attempt check first.
+      if (!(error instanceof JenkinsError) || error.mayHaveActed) this.uncertain.add(row.id);
       const message = error instanceof Error ? error.message : String(error);
       const wait = this.backoff(row.attempts, ambiguous);
       this.options.onOutcome?.(row.job, 'failed');
@@ -160,7 +200,16 @@ export class Dispatcher {
       }
       return;
     }
-    this.follow(row).catch(() => undefined);
+    this.uncertain.delete(row.id);
+    // Best effort, and only when no other trigger waits for the slot (under a burst the
+    // queue item is left alone: the status page then links the queue item, not the build).
+    if (this.idleSoon()) this.follow(row).catch(() => undefined);
+  }
+
+  /** No due trigger waits for a free slot. */
+  private idleSoon(): boolean {
+    const next = this.options.journal.nextDue();
+    return next === undefined || next > this.now();
   }
 
   /** Follows the queue item once, to record the build when it already started (best effort). */

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/index.js';
 import { openStore, type Db, type Migration } from '../store/index.js';
 import { BRAIN_SECRETS, type BrainConfig, type SourceName } from './config.js';
+import { startCheckpointer } from './checkpoint.js';
 import { Dispatcher } from './dispatcher.js';
 import { JenkinsClient } from './jenkins.js';
 import { BRAIN_MIGRATIONS, Journal, journalCounts } from './journal.js';
@@ -75,6 +76,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
   const { config, log } = options;
   checkSecrets(config, options.secrets);
   const db = openStore(options.storePath, { migrations: [...QUEUE_MIGRATIONS, ...TESTS_MIGRATIONS, ...(options.migrations ?? []), ...BRAIN_MIGRATIONS] });
+  const checkpointer = options.storePath === ':memory:' ? undefined : startCheckpointer(db, options.storePath, { log: log.child('store') });
   const counters = new Counters();
   const queueOptions = options.queue ?? {};
   let dispatcher: Dispatcher | undefined;
@@ -109,7 +111,13 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     counters,
     status,
     metrics: () => metricsText(db, counters, queueOptions),
-    health: () => ({ ok: true, uptimeSeconds: Math.round((Date.now() - started) / 1000), inFlight: dispatcher?.busy ?? 0, nextDue: journal.nextDue() ?? null }),
+    health: () => ({
+      ok: true,
+      uptimeSeconds: Math.round((Date.now() - started) / 1000),
+      inFlight: dispatcher?.busy ?? 0,
+      nextDue: journal.nextDue() ?? null,
+      groupCommits: { count: journal.commits.count, ops: journal.commits.ops, ms: Math.round(journal.commits.ms), maxMs: Math.round(journal.commits.maxMs * 10) / 10 },
+    }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
@@ -136,7 +144,9 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
       });
       dispatcher?.stop();
       await dispatcher?.drain();
+      jenkins.close();
       journal.flush();
+      await checkpointer?.stop();
       db.close();
     },
   };

@@ -5,7 +5,13 @@
  * the queue item (`<location>api/json`: `executable` once a build started), the queue
  * (`/queue/api/json`) and a job's recent builds, read to find a decision id that may
  * already have been accepted. Authentication: a Jenkins user and its API token (HTTP basic).
+ *
+ * Requests go through node:http(s) with one keep-alive agent (not fetch: its per-request
+ * cost, AbortSignal and WHATWG streams included, was the brain's largest CPU item under load).
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
 export class JenkinsError extends Error {
   override readonly name = 'JenkinsError';
   constructor(
@@ -16,6 +22,16 @@ export class JenkinsError extends Error {
     readonly ambiguous = false,
   ) {
     super(message);
+  }
+
+  /**
+   * Whether the failed request may still have queued a build: no answer, or an answer that
+   * does not rule it out (500 from Jenkins itself, 502/504 from a proxy that forwarded it).
+   * A 4xx or a 503 (Jenkins starting or quieting down) is a refusal: nothing was queued.
+   */
+  get mayHaveActed(): boolean {
+    if (this.ambiguous || this.status === undefined) return true;
+    return this.status >= 500 && this.status !== 503;
   }
 }
 
@@ -43,6 +59,31 @@ export interface Found {
 
 type Json = Record<string, unknown>;
 
+/** What the client needs of an answer: status, headers, the whole body. */
+class Answer {
+  constructor(
+    readonly status: number,
+    private readonly rawHeaders: IncomingHttpHeaders,
+    private readonly body: Buffer,
+  ) {}
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+  header(name: string): string | null {
+    const v = this.rawHeaders[name];
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+  }
+  setCookies(): string[] {
+    return this.rawHeaders['set-cookie'] ?? [];
+  }
+  text(): string {
+    return this.body.toString('utf8');
+  }
+  json(): unknown {
+    return JSON.parse(this.text());
+  }
+}
+
 interface ParamsHolder {
   actions?: ({ parameters?: { name?: string; value?: unknown }[] } | null)[];
 }
@@ -58,34 +99,59 @@ export class JenkinsClient {
   private readonly base: string;
   private readonly auth: string;
   private crumb: { field: string; value: string; cookie?: string } | null | undefined;
+  private readonly agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
   constructor(private readonly options: JenkinsOptions) {
     this.base = options.url.endsWith('/') ? options.url : `${options.url}/`;
     this.auth = `Basic ${Buffer.from(`${options.user}:${options.token}`).toString('base64')}`;
   }
 
-  private async request(method: string, url: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<Response> {
-    try {
-      return await fetch(url, {
-        method,
-        headers: { authorization: this.auth, accept: 'application/json', ...init.headers },
-        ...(init.body !== undefined ? { body: init.body } : {}),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+  /** One exchange, the body read whole, bounded by `timeoutMs` from start to end. */
+  private request(method: string, url: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+    const target = new URL(url);
+    const https = target.protocol === 'https:';
+    const body = init.body !== undefined ? Buffer.from(init.body, 'utf8') : undefined;
+    const headers: Record<string, string> = { authorization: this.auth, accept: 'application/json', ...init.headers };
+    if (body) headers['content-length'] = String(body.length);
+    return new Promise<Answer>((resolve, reject) => {
+      let settled = false;
+      const fail = (reason: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.destroy();
+        // A POST that got no answer may have been acted upon.
+        reject(new JenkinsError(`${method} ${url}: ${reason}`, undefined, method === 'POST'));
+      };
+      const req = (https ? httpsRequest : httpRequest)(target, { method, headers, agent: https ? this.agents.https : this.agents.http }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e: NodeJS.ErrnoException) => fail(e.code ?? e.message));
+        res.on('aborted', () => fail('connection closed before the whole answer'));
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(new Answer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks)));
+        });
       });
-    } catch (error) {
-      const e = error as Error & { cause?: { code?: string } };
-      const reason = e.name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : (e.cause?.code ?? e.message);
-      // A POST that got no answer may have been acted upon.
-      throw new JenkinsError(`${method} ${url}: ${reason}`, undefined, method === 'POST');
-    }
+      const timer = setTimeout(() => fail(`no answer within ${this.options.timeoutMs} ms`), this.options.timeoutMs);
+      req.on('error', (e: NodeJS.ErrnoException) => fail(e.code ?? e.message));
+      req.end(body);
+    });
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
   }
 
   private async json(url: string): Promise<Json> {
     const res = await this.request('GET', url);
     if (!res.ok) throw new JenkinsError(`GET ${url}: HTTP ${res.status}`, res.status);
     try {
-      return (await res.json()) as Json;
+      return res.json() as Json;
     } catch {
       throw new JenkinsError(`GET ${url}: not JSON`, res.status);
     }
@@ -98,9 +164,14 @@ export class JenkinsClient {
     const res = await this.request('GET', url);
     if (res.status === 404) return (this.crumb = null);
     if (!res.ok) throw new JenkinsError(`GET ${url}: HTTP ${res.status}${res.status === 401 ? ' (check brain.jenkins.user and the brain/jenkins-token secret)' : ''}`, res.status);
-    const body = (await res.json()) as { crumb?: string; crumbRequestField?: string };
+    let body: { crumb?: string; crumbRequestField?: string };
+    try {
+      body = res.json() as { crumb?: string; crumbRequestField?: string };
+    } catch {
+      throw new JenkinsError(`GET ${url}: not JSON`, res.status);
+    }
     if (!body.crumb || !body.crumbRequestField) throw new JenkinsError(`GET ${url}: no crumb in the answer`, res.status);
-    const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0]).filter(Boolean);
+    const cookies = res.setCookies().map((c) => c.split(';')[0]).filter(Boolean);
     this.crumb = { field: body.crumbRequestField, value: body.crumb, ...(cookies.length ? { cookie: cookies.join('; ') } : {}) };
     return this.crumb;
   }
@@ -116,7 +187,7 @@ export class JenkinsClient {
         if (crumb.cookie) headers.cookie = crumb.cookie;
       }
       const res = await this.request('POST', url, { body: new URLSearchParams(params).toString(), headers });
-      const text = await res.text().catch(() => '');
+      const text = res.text();
       if (res.status === 403 && round === 0 && /crumb/i.test(text)) {
         this.crumb = undefined; // expired session: a fresh crumb, once
         continue;
@@ -124,7 +195,7 @@ export class JenkinsClient {
       if (res.status !== 201 && res.status !== 200 && res.status !== 302 && res.status !== 303) {
         throw new JenkinsError(`POST ${url}: HTTP ${res.status}${text ? ` ${text.slice(0, 200).replace(/\s+/g, ' ')}` : ''}`, res.status);
       }
-      const location = res.headers.get('location');
+      const location = res.header('location');
       if (!location) throw new JenkinsError(`POST ${url}: HTTP ${res.status} without a Location header`, res.status, true);
       return new URL(location, this.base).toString();
     }

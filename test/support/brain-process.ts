@@ -69,6 +69,15 @@ export interface Delivery {
   id: string;
   event: string;
   body: string;
+  /** Signed headers and body bytes, computed once (the load generator then only sends). */
+  prepared?: { headers: Record<string, string>; bytes: Buffer };
+}
+
+/** Signs `d` now so that sending it later costs the client no HMAC. */
+export function prepare<D extends Delivery>(d: D, secret = SECRET): D {
+  const bytes = Buffer.from(d.body, 'utf8');
+  d.prepared = { headers: { ...signed(d, secret), 'content-length': String(bytes.length) }, bytes };
+  return d;
 }
 
 /** A signed push delivery of about `size` bytes to `branch` with a unique head revision. */
@@ -84,7 +93,7 @@ export function pushDelivery(base: Record<string, unknown>, i: number, branch: s
     p.byoci_padding = 'x'.repeat(size - body.length - 20);
     body = JSON.stringify(p);
   }
-  return { id: `${runId}-${i}`, event: 'push', body, revision };
+  return prepare({ id: `${runId}-${i}`, event: 'push', body, revision });
 }
 
 export function signed(d: Delivery, secret = SECRET): Record<string, string> {
@@ -115,13 +124,14 @@ export async function fire(
   const one = (d: Delivery) =>
     new Promise<Shot>((resolve) => {
       const t0 = performance.now();
-      const req = request(target, { method: 'POST', agent, headers: { ...signed(d), 'content-length': String(Buffer.byteLength(d.body)) } }, (res) => {
+      const headers = d.prepared?.headers ?? { ...signed(d), 'content-length': String(Buffer.byteLength(d.body)) };
+      const req = request(target, { method: 'POST', agent, headers }, (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
         res.on('error', () => resolve({ status: 0, ms: performance.now() - t0 }));
       });
       req.on('error', () => resolve({ status: 0, ms: performance.now() - t0 }));
-      req.end(d.body);
+      req.end(d.prepared?.bytes ?? d.body);
     });
   async function worker(): Promise<void> {
     while (next < deliveries.length && !options.shouldStop?.()) {

@@ -78,6 +78,11 @@ export class JenkinsServer {
   private readonly sockets = new Set<Socket>();
   private nextQueueId = 1;
   private readonly numbers = new Map<string, number>();
+  private readonly byQueueId = new Map<number, QueuedBuild>();
+  /** Builds still in the queue, in queue order. */
+  private readonly waiting = new Set<QueuedBuild>();
+  /** Per job, the started builds in build-number order. */
+  private readonly started = new Map<string, QueuedBuild[]>();
   private readonly jobs: Map<string, JobDef>;
   private isDown = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -215,11 +220,17 @@ export class JenkinsServer {
       for (const [name, fallback] of Object.entries(job.params)) params[name] = given.get(name) ?? fallback;
       const b: QueuedBuild = { queueId: this.nextQueueId++, job: job.name, params, queuedAt: Date.now() };
       this.builds.push(b);
+      this.byQueueId.set(b.queueId, b);
+      this.waiting.add(b);
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         const n = (this.numbers.get(job.name) ?? 0) + 1;
         this.numbers.set(job.name, n);
         b.build = { number: n, url: `${this.url}job/${job.name}/${n}/`, timestamp: Date.now() };
+        this.waiting.delete(b);
+        let started = this.started.get(job.name);
+        if (!started) this.started.set(job.name, (started = []));
+        started.push(b); // oldest first: build numbers ascending
       }, this.options.startDelayMs ?? 20);
       this.timers.add(timer);
       if (loseAnswer) {
@@ -231,11 +242,11 @@ export class JenkinsServer {
     }
     if (req.method !== 'GET') return this.send(req, res, 405, 'text/html', '<html><body>Method Not Allowed</body></html>');
     if (path === '/queue/api/json') {
-      return this.json(req, res, { _class: 'hudson.model.Queue', discoverableItems: [], items: this.builds.filter((b) => !b.build).map((b) => this.item(b)) });
+      return this.json(req, res, { _class: 'hudson.model.Queue', discoverableItems: [], items: [...this.waiting].map((b) => this.item(b)) });
     }
     m = /^\/queue\/item\/(\d+)\/api\/json$/.exec(path);
     if (m) {
-      const b = this.builds.find((x) => x.queueId === Number(m?.[1]));
+      const b = this.byQueueId.get(Number(m[1]));
       if (!b) return this.send(req, res, 404, 'text/html', '<html><body>Not Found</body></html>');
       return this.json(req, res, this.item(b));
     }
@@ -243,14 +254,17 @@ export class JenkinsServer {
     if (m) {
       const job = this.jobs.get(decodeURIComponent(m[1] as string));
       if (!job) return this.send(req, res, 404, 'text/html', '<html><body>Not Found</body></html>');
-      const started = this.builds.filter((b) => b.job === job.name && b.build).sort((a, b) => (b.build?.number ?? 0) - (a.build?.number ?? 0));
+      const started = this.started.get(job.name) ?? [];
       const range = /\{(\d*),(\d*)\}\s*$/.exec(url.searchParams.get('tree') ?? '');
       const from = range?.[1] ? Number(range[1]) : 0;
       const to = range?.[2] ? Number(range[2]) : 100; // Jenkins shows the first 100 builds unless asked otherwise
+      // Newest first: index i from the newest is started[length - 1 - i].
+      const page: QueuedBuild[] = [];
+      for (let i = from; i < to && i < started.length; i++) page.push(started[started.length - 1 - i] as QueuedBuild);
       return this.json(req, res, {
         _class: 'hudson.model.FreeStyleProject',
         name: job.name,
-        builds: started.slice(from, to).map((b) => ({
+        builds: page.map((b) => ({
           _class: 'hudson.model.FreeStyleBuild',
           actions: [parametersAction(b.params), {}],
           number: b.build?.number,
