@@ -1,9 +1,10 @@
 /**
  * Host-side facts about a container: its uid/gid map (to make the workspace writable by
  * the test user, since `shift=true` is unavailable on LXD 5.0.2) and its cgroup's OOM-kill
- * counter (to tell a memory-limit kill from an ordinary exit code 137).
+ * counter (to tell a memory-limit kill from an ordinary exit code 137), and its freezer (to
+ * stop everything in it at once before the artefacts are copied back).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 
 interface IdmapEntry {
   Isuid: boolean;
@@ -58,4 +59,51 @@ export async function oomKillCount(pid: number): Promise<number | undefined> {
     if (match) return Number(match[1]);
   }
   return undefined;
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Freezes every process in the cgroup of host process `pid` (the container's init) and
+ * waits until the kernel says the whole cgroup is frozen (at most `waitMs`): cgroup v1
+ * `freezer.state`, v2 `cgroup.freeze` / `cgroup.events`. A frozen process cannot run, so
+ * nothing in the container can change its workspace while the artefacts are copied back.
+ * This is what LXD's own `freeze` does, without liblxc's one-second polling step (LXD's
+ * freeze took 1.0 s here, this 10 ms). Returns false when no freezer is found or the cgroup
+ * did not freeze in time: the caller then kills the container instead.
+ */
+export async function freezeCgroup(pid: number, waitMs = 3000): Promise<boolean> {
+  const cgroups = await readOr(`/proc/${pid}/cgroup`);
+  if (!cgroups) return false;
+  for (const line of cgroups.split('\n')) {
+    const [, controllers, path] = line.split(':');
+    if (path === undefined || controllers === undefined || path === '/') continue;
+    let request: () => Promise<void>;
+    let frozen: () => Promise<boolean>;
+    if (controllers.split(',').includes('freezer')) {
+      const state = `/sys/fs/cgroup/freezer${path}/freezer.state`;
+      request = () => writeFile(state, 'FROZEN');
+      frozen = async () => (await readOr(state))?.trim() === 'FROZEN';
+    } else if (controllers === '' && line.startsWith('0::')) {
+      const base = (await readOr(`/sys/fs/cgroup${path}/cgroup.events`)) !== undefined ? `/sys/fs/cgroup${path}` : `/sys/fs/cgroup/unified${path}`;
+      // Only a cgroup v2 hierarchy with the freezer (Linux 5.2+) has cgroup.freeze.
+      if ((await readOr(`${base}/cgroup.freeze`)) === undefined) continue;
+      request = () => writeFile(`${base}/cgroup.freeze`, '1');
+      frozen = async () => /^frozen 1$/m.test((await readOr(`${base}/cgroup.events`)) ?? '');
+    } else {
+      continue;
+    }
+    try {
+      await request();
+    } catch {
+      continue;
+    }
+    const until = performance.now() + waitMs;
+    while (performance.now() < until) {
+      if (await frozen()) return true;
+      await pause(5);
+    }
+    return false;
+  }
+  return false;
 }

@@ -8,17 +8,31 @@
  * - testInContainer: handles `backend: lxd`, and `auto` when the daemon answers (else it
  *   passes, so the bwrap backend can take `auto`).
  * - sweep: at the start of every land or test run, deletes the containers of dead runs.
- * - shutdown: deletes any container of this run that is still there.
+ * - shutdown: deletes the warm spare and any container of this run still there, and waits
+ *   for the deletions started in the background after each result.
  */
 import { definePlugin } from '../../core/index.js';
 import type { Note, Problem, ProjectConfig, TestResult } from '../../hooks/index.js';
 import { LxdClient } from './client.js';
 import { buildCommand } from './images.js';
-import { containerName, destroyInstance, inheritedDevices, notByociImage, removeOrphans, resolveSource, type Source } from './container.js';
+import { containerName, inheritedDevices, notByociImage, removeOrphans, resolveSource, type Source } from './container.js';
+import { ContainerPool } from './pool.js';
 import { BACKEND, runInContainer } from './runner.js';
 import { lxdConfigSchema } from './schema.js';
 
 export const NAME = 'lxd';
+
+/** The container pools of the runs in this process, by run id (for the benchmark and the tests). */
+const pools = new Map<string, ContainerPool>();
+
+/**
+ * The lxd plugin's container pool of run `runId` in this process (warm spares, background
+ * deletions), or undefined before its first test or after shutdown. For observing only:
+ * `settled()` waits for the background work, `spareNames()` lists the spares.
+ */
+export function containerPool(runId: string): Pick<ContainerPool, 'settled' | 'spareNames'> | undefined {
+  return pools.get(runId);
+}
 
 function wantsLxd(project: ProjectConfig): boolean {
   return project.test.backend === BACKEND || project.test.backend === 'auto';
@@ -34,7 +48,7 @@ export default definePlugin({
     let client: LxdClient | undefined;
     let orphansChecked = false;
     let sequence = 0;
-    const live = new Set<string>();
+    let pool: ContainerPool | undefined;
     const getClient = () => (client ??= new LxdClient(config.socket));
     // Checks that would run every landing are asked once per run: does the daemon answer,
     // what does an image name resolve to, which devices does it inherit.
@@ -151,27 +165,35 @@ export default definePlugin({
         const removed = await removeOrphans(lxd, config.prefix);
         if (removed.length) api.log.warn('removed containers of dead runs', { containers: removed.join(',') });
       }
-      sequence += 1;
-      const name = containerName(config.prefix, payload.runId, sequence);
-      payload.onSandbox?.({ backend: BACKEND, name });
+      if (!pool) {
+        pool = new ContainerPool({
+          client: lxd,
+          log: api.log,
+          runId: api.run.id,
+          workdir: config.workdir,
+          stagingParent: api.run.workdir,
+          spares: config.spares,
+          nextName: () => containerName(config.prefix, api.run.id, ++sequence),
+          inheritedDevices: cachedDevices,
+        });
+        pools.set(api.run.id, pool);
+      }
       return runInContainer(payload, {
         client: lxd,
         config,
-        name,
         log: api.log,
         redact: (text) => api.redact(text),
-        stagingParent: api.run.workdir,
-        track: (name, alive) => (alive ? live.add(name) : live.delete(name)),
+        pool,
         resolveSource: cachedSource,
-        inheritedDevices: cachedDevices,
       });
     });
 
     hooks.shutdown.tapPromise(async () => {
       if (!client) return;
-      for (const name of [...live]) {
-        await destroyInstance(client, name).catch((error) => api.log.error('container not deleted', { container: name, error }));
-        live.delete(name);
+      if (pool) {
+        await pool.close();
+        pools.delete(api.run.id);
+        pool = undefined;
       }
       client.close();
       client = undefined;

@@ -1,30 +1,19 @@
 /**
- * One test run in a throw-away LXD container:
- *   stage a copy of the tree (owned by the container's test user) → create the ephemeral
- *   container `<prefix>-<run id>` → start → setup phase (may get the ssh agent) → test
- *   phase (never gets credentials) → kill → copy artefacts back → delete, in every case.
+ * One test run in a throw-away LXD container, in steps of one job each:
+ *   containerPlan (what to start from, limits, network) → the pool hands out a started
+ *   container (the warm spare, else a new one) → stageTree (copy of the tree, owned by the
+ *   container's test user) → setup phase (may get the ssh agent) → test phase (never gets
+ *   credentials) → collectArtefacts (the container frozen first) → the result; the pool then
+ *   kills and deletes the container in the background, off the critical path.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TestPayload, TestResult } from '../../hooks/index.js';
 import { LineSplitter, TailBuffer, Watchdog, run, type Logger, type TimeoutKind } from '../../core/index.js';
 import { copyArtefacts } from './artefacts.js';
 import { buildCommand } from './images.js';
 import type { LxdClient } from './client.js';
-import {
-  createInstance,
-  destroyInstance,
-  inheritedDevices,
-  initPid,
-  instanceConfig,
-  killInstance,
-  notByociImage,
-  resolveSource,
-  startInstance,
-} from './container.js';
-import { hostId, oomKillCount } from './host.js';
-import { ownerConfig } from './owner.js';
+import { killInstance, notByociImage, resolveSource } from './container.js';
+import { freezeCgroup, hostId, oomKillCount } from './host.js';
+import type { Container, ContainerPlan, ContainerPool, Lease } from './pool.js';
 import type { LxdConfig } from './schema.js';
 
 export const BACKEND = 'lxd';
@@ -35,16 +24,12 @@ const AGENT_DEVICE = 'byoci-ssh-agent';
 export interface RunContext {
   client: LxdClient;
   config: LxdConfig;
-  name: string;
   log: Logger;
   redact: (text: string) => string;
-  /** Parent of the staging directory (the run's workdir). */
-  stagingParent?: string;
-  /** Called once the container exists and once it is gone (for shutdown cleanup). */
-  track?: (name: string, alive: boolean) => void;
-  /** The image's source and the devices it inherits, cached per run by the plugin. */
+  /** Where the run's containers come from and go back to (warm spares, background deletion). */
+  pool: ContainerPool;
+  /** The image's source, cached per run by the plugin. */
   resolveSource?: typeof resolveSource;
-  inheritedDevices?: typeof inheritedDevices;
 }
 
 /** The environment of a phase: container-local basics, listed host variables, fixed ones. */
@@ -67,194 +52,242 @@ class Aborted extends Error {
 }
 
 export async function runInContainer(payload: TestPayload, ctx: RunContext): Promise<TestResult> {
-  const { client, config, name, log } = ctx;
-  const { spec } = payload;
   const started = performance.now();
-  const tail = new TailBuffer();
-  let killedBy: TimeoutKind | undefined;
-  let phase: 'setup' | 'test' = spec.setup?.length ? 'setup' : 'test';
-  const parent = ctx.stagingParent ?? tmpdir();
-  await mkdir(parent, { recursive: true });
-  const staging = await mkdtemp(join(parent, 'byoci-lxd-'));
-  const tree = join(staging, 'tree');
-  let created = false;
-  const emit = (stream: 'stdout' | 'stderr', line: string) => {
-    const clean = ctx.redact(line);
-    tail.push(clean);
-    payload.onLine(stream, clean);
-  };
-  const say = (line: string) => emit('stderr', `byoci-lxd: ${line}`);
-
-  // Abort (SIGINT/SIGTERM of the bot): kill now; `finally` deletes.
-  const onAbort = () => {
-    if (created) void killInstance(client, name).catch(() => {});
-  };
-  payload.signal.addEventListener('abort', onAbort, { once: true });
-  let watchdog: Watchdog | undefined;
+  const output = new RunOutput(payload, ctx.redact);
+  if (payload.signal.aborted) throw new Aborted('test run aborted before its container was made');
+  const plan = await containerPlan(payload, ctx);
+  const lease = ctx.pool.take(plan);
+  payload.onSandbox?.({ backend: BACKEND, name: lease.name });
+  const run = new ContainerRun(payload, ctx, lease, output);
   try {
-    const checkAbort = () => {
-      if (payload.signal.aborted) throw new Aborted(`test run aborted; container ${name} removed`);
-    };
-    checkAbort();
-    const image = spec.image ?? config.image;
-    const source = await (ctx.resolveSource ?? resolveSource)(client, image);
-    if (!source) throw new Error(`lxd: no image alias or base container named ${JSON.stringify(image)} (byoci image list; byoci image build hostusr)`);
-    const foreign = notByociImage(source);
-    if (foreign) throw new Error(`lxd: ${foreign} (build one with \`${buildCommand(image)}\`, or set test.image to one of \`byoci image list\`)`);
-    const limits = { ...config.limits, ...definedOnly(spec.limits) };
-    let network: { keepProfile: true } | { network: string } | undefined;
-    if (spec.network) network = config.network ? { network: config.network } : { keepProfile: true };
-    // The copy of the tree and the container's creation overlap. Creation is not cut short
-    // by an abort (a half-created container could escape the cleanup below); the abort is
-    // honoured right after.
-    await mkdir(tree);
-    const copying = run(['cp', '-a', '--', `${payload.dir}/.`, tree], { signal: payload.signal });
-    const creating = (async () => {
-      await createInstance(client, {
-        name,
-        source,
-        workspace: tree,
-        workdir: config.workdir,
-        limits,
-        network,
-        inheritedDevices: await (ctx.inheritedDevices ?? inheritedDevices)(client, source),
-        owner: ownerConfig(payload.runId),
-      });
-      created = true;
-      ctx.track?.(name, true);
-    })();
-    const [copied, made] = await Promise.allSettled([copying, creating]);
-    if (made.status === 'rejected') throw made.reason;
-    if (copied.status === 'rejected') throw copied.reason;
-    log.info('container created', { container: name, image, source: source.type });
-    checkAbort();
-    // The container's user owns its copy of the tree; the slave's checkout is untouched.
-    const instConfig = await instanceConfig(client, name);
-    const uid = hostId(instConfig, config.user, 'uid');
-    const gid = hostId(instConfig, config.group, 'gid');
-    await run(['chown', '-R', '--no-dereference', `${uid}:${gid}`, '--', tree], { signal: payload.signal });
-    await startInstance(client, name);
-    checkAbort();
-    if (!(await loopbackUp(client, name))) log.warn('the loopback interface is still down: the image init does not bring lo up', { container: name });
-    const pid = await initPid(client, name);
-    const oomBefore = pid ? await oomKillCount(pid) : undefined;
-    // The timeouts cover setup + test, not the container's creation.
-    watchdog = new Watchdog({
-      totalSeconds: spec.timeout,
-      noOutputSeconds: spec.noOutputTimeout,
-      onTimeout: (kind) => {
-        killedBy = kind;
-        const seconds = kind === 'total' ? spec.timeout : spec.noOutputTimeout;
-        say(
-          kind === 'total'
-            ? `killing the container: the run exceeded its total timeout of ${seconds} s`
-            : `killing the container: no output for ${seconds} s (no-output timeout)`,
-        );
-        void killInstance(client, name).catch((error) => log.warn('kill failed', { container: name, error }));
-      },
-    });
-
-    const runPhase = async (command: string[], env: Record<string, string>, user: number, group: number): Promise<number> => {
-      const out = new LineSplitter((line) => emit('stdout', line));
-      const err = new LineSplitter((line) => emit('stderr', line));
-      try {
-        const result = await client.exec(name, {
-          command,
-          environment: env,
-          user,
-          group,
-          cwd: config.workdir,
-          onStdout: (chunk) => {
-            watchdog?.touch();
-            out.push(chunk);
-          },
-          onStderr: (chunk) => {
-            watchdog?.touch();
-            err.push(chunk);
-          },
-        });
-        // A killed container may end the exec as if it succeeded: the kill decides.
-        if (killedBy || payload.signal.aborted) return result.exitCode === 0 ? 137 : result.exitCode;
-        if (result.notStarted) say(`${command[0]}: ${result.notStarted.toLowerCase()} (exit code ${result.exitCode})`);
-        return result.exitCode;
-      } catch (error) {
-        // A killed container ends the exec operation with an error: that is the kill, not a bug.
-        if (killedBy || payload.signal.aborted) return 137;
-        throw error;
-      } finally {
-        out.end();
-        err.end();
-      }
-    };
-
-    let exitCode = 0;
-    if (spec.setup?.length) {
-      phase = 'setup';
-      const extra: Record<string, string> = {};
-      if (spec.setupAgent) {
-        await addAgent(client, name, config.setupUser ?? config.user, config.setupGroup ?? config.group);
-        extra.SSH_AUTH_SOCK = AGENT_SOCKET;
-      }
-      say(`setup: ${JSON.stringify(spec.setup)}`);
-      exitCode = await runPhase(spec.setup, phaseEnvironment(payload, config, extra), config.setupUser ?? config.user, config.setupGroup ?? config.group);
-      checkAbort();
-      if (spec.setupAgent && !killedBy) await removeAgent(client, name);
-    }
-    if (exitCode === 0 && !killedBy) {
-      phase = 'test';
-      say(`test: ${JSON.stringify(spec.command)}`);
-      exitCode = await runPhase(spec.command, phaseEnvironment(payload, config), config.user, config.group);
-      checkAbort();
-    }
-    watchdog.stop();
-    let oomKilled = false;
-    if (!killedBy && exitCode !== 0 && pid) {
-      const oomAfter = await oomKillCount(pid);
-      oomKilled = oomAfter !== undefined && oomAfter > (oomBefore ?? 0);
-      if (oomKilled) say(`the kernel killed a process for exceeding the memory limit (${limits.memory ?? 'unset'})`);
-    }
-    // Nothing may run in the container while its files are copied back.
-    await killInstance(client, name);
-    // A failure to copy artefacts back must not hide the test result.
-    const copy = await copyArtefacts(tree, spec.artefacts, payload.artefactsDir, config.maxArtefactBytes).catch((error: unknown) => {
-      log.error('artefacts not copied', { error });
-      return { copied: [] as string[], skipped: [] as string[] };
-    });
-    for (const reason of copy.skipped) log.warn('artefact not copied', { reason });
+    const container = await stageTree(payload, lease, ctx.config);
+    // The next test's container starts while this one runs.
+    ctx.pool.refill(plan);
+    run.checkAbort();
+    const { phase, exitCode, oomKilled } = await run.phases(container, plan.limits.memory);
+    const artefacts = await run.collectArtefacts(container);
     const result: TestResult = {
       backend: BACKEND,
       exitCode,
       phase,
-      outputTail: tail.text(),
-      artefacts: copy.copied,
+      outputTail: output.tail.text(),
+      artefacts,
       durationMs: Math.round(performance.now() - started),
     };
-    if (killedBy) result.timedOut = killedBy;
+    if (run.killedBy) result.timedOut = run.killedBy;
     if (oomKilled) result.oomKilled = true;
-    if (limits.memory) result.memoryLimit = limits.memory;
-    log.info('container run done', { container: name, phase, exitCode, ...(killedBy ? { timedOut: killedBy } : {}), oomKilled });
+    if (plan.limits.memory) result.memoryLimit = plan.limits.memory;
+    ctx.log.info('container run done', { container: lease.name, warm: container.warm, phase, exitCode, ...(run.killedBy ? { timedOut: run.killedBy } : {}), oomKilled });
     return result;
   } finally {
-    watchdog?.stop();
-    payload.signal.removeEventListener('abort', onAbort);
-    if (created) {
-      await destroyInstance(client, name).then(
-        () => ctx.track?.(name, false),
-        (error) => log.error('container not deleted', { container: name, error }),
-      );
-    }
-    await rm(staging, { recursive: true, force: true });
+    run.end();
+    // Killed and deleted in the background: the result does not wait for it.
+    ctx.pool.release(lease);
   }
 }
 
 /**
- * Waits (at most 5 s) until the image's init has brought `lo` up, so that a test binding
- * 127.0.0.1 right away does not race it. One exec of a POSIX sh loop.
+ * What the run's container is made from: the image (or base container) the project names,
+ * checked to be a byoci image; the limits (the project's, else the plugin's); the network.
+ * Plans with the same key give interchangeable containers (a spare made for one serves the other).
  */
-async function loopbackUp(client: LxdClient, name: string): Promise<boolean> {
-  const script = 'i=0; while [ "$i" -lt 100 ]; do f=$(cat /sys/class/net/lo/flags 2>/dev/null) && [ $((f & 1)) -eq 1 ] && exit 0; i=$((i+1)); sleep 0.05; done; exit 1';
-  const result = await client.exec(name, { command: ['sh', '-c', script], environment: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
-  return result.exitCode === 0;
+export async function containerPlan(payload: TestPayload, ctx: RunContext): Promise<ContainerPlan> {
+  const { spec } = payload;
+  const image = spec.image ?? ctx.config.image;
+  const source = await (ctx.resolveSource ?? resolveSource)(ctx.client, image);
+  if (!source) throw new Error(`lxd: no image alias or base container named ${JSON.stringify(image)} (byoci image list; byoci image build hostusr)`);
+  const foreign = notByociImage(source);
+  if (foreign) throw new Error(`lxd: ${foreign} (build one with \`${buildCommand(image)}\`, or set test.image to one of \`byoci image list\`)`);
+  const limits = { ...ctx.config.limits, ...definedOnly(spec.limits) };
+  let network: ContainerPlan['network'];
+  if (spec.network) network = ctx.config.network ? { network: ctx.config.network } : { keepProfile: true };
+  const origin = source.type === 'image' ? `image:${source.fingerprint}` : `copy:${source.container}`;
+  return { key: JSON.stringify([origin, limits, network ?? null]), image, source, limits, network };
+}
+
+/**
+ * Copies the merged tree into the container's workspace (while the container is still being
+ * made, when no spare was ready) and gives the copy to the container's test user. The
+ * slave's own checkout is neither written nor re-owned.
+ */
+export async function stageTree(payload: TestPayload, lease: Lease, config: LxdConfig): Promise<Container> {
+  const copying = run(['cp', '-a', '--', `${payload.dir}/.`, lease.tree], { signal: payload.signal });
+  const [copied, made] = await Promise.allSettled([copying, lease.ready]);
+  if (made.status === 'rejected') throw made.reason;
+  if (copied.status === 'rejected') throw copied.reason;
+  const container = made.value;
+  const uid = hostId(container.config, config.user, 'uid');
+  const gid = hostId(container.config, config.group, 'gid');
+  await run(['chown', '-R', '--no-dereference', `${uid}:${gid}`, '--', lease.tree], { signal: payload.signal });
+  return container;
+}
+
+/** The run's output: every line redacted, sent to the job's console and kept for the tail. */
+class RunOutput {
+  readonly tail = new TailBuffer();
+  constructor(
+    readonly payload: TestPayload,
+    readonly redact: (text: string) => string,
+  ) {}
+
+  emit(stream: 'stdout' | 'stderr', line: string): void {
+    const clean = this.redact(line);
+    this.tail.push(clean);
+    this.payload.onLine(stream, clean);
+  }
+
+  /** A line of the plugin's own. */
+  say(line: string): void {
+    this.emit('stderr', `byoci-lxd: ${line}`);
+  }
+}
+
+/** The phases of one run in its container: abort and timeouts kill it at once. */
+class ContainerRun {
+  killedBy: TimeoutKind | undefined;
+  #watchdog: Watchdog | undefined;
+  readonly #onAbort: () => void;
+
+  constructor(
+    readonly payload: TestPayload,
+    readonly ctx: RunContext,
+    readonly lease: Lease,
+    readonly output: RunOutput,
+  ) {
+    // Abort (SIGINT/SIGTERM of the bot): kill now (once the container exists); the pool deletes it.
+    this.#onAbort = () => void lease.ready.then(() => killInstance(ctx.client, lease.name)).catch(() => {});
+    payload.signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  checkAbort(): void {
+    if (this.payload.signal.aborted) throw new Aborted(`test run aborted; container ${this.lease.name} is being deleted`);
+  }
+
+  /** Setup (when configured) then test, under the timeouts; then whether the kernel OOM-killed. */
+  async phases(container: Container, memoryLimit: string | undefined): Promise<{ phase: 'setup' | 'test'; exitCode: number; oomKilled: boolean }> {
+    const { spec } = this.payload;
+    const oomBefore = container.pid ? await oomKillCount(container.pid) : undefined;
+    this.#startWatchdog();
+    let phase: 'setup' | 'test' = spec.setup?.length ? 'setup' : 'test';
+    let exitCode = spec.setup?.length ? await this.#setupPhase(spec.setup) : 0;
+    if (exitCode === 0 && !this.killedBy) {
+      phase = 'test';
+      exitCode = await this.#testPhase();
+    }
+    this.#watchdog?.stop();
+    const oomKilled = !this.killedBy && exitCode !== 0 && (await this.#oomKilled(container, oomBefore));
+    if (oomKilled) this.output.say(`the kernel killed a process for exceeding the memory limit (${memoryLimit ?? 'unset'})`);
+    return { phase, exitCode, oomKilled };
+  }
+
+  /**
+   * Copies the artefacts back with nothing running in the container: it is frozen (its
+   * cgroup's freezer, ~10 ms) or, without a freezer, killed (~1 s). A failure to copy must not
+   * hide the test result.
+   */
+  async collectArtefacts(container: Container): Promise<string[]> {
+    const { spec } = this.payload;
+    const { client, config, log } = this.ctx;
+    if (spec.artefacts.length === 0) return [];
+    if (!container.pid || !(await freezeCgroup(container.pid))) await killInstance(client, this.lease.name);
+    const copy = await copyArtefacts(this.lease.tree, spec.artefacts, this.payload.artefactsDir, config.maxArtefactBytes).catch((error: unknown) => {
+      log.error('artefacts not copied', { error });
+      return { copied: [] as string[], skipped: [] as string[] };
+    });
+    for (const reason of copy.skipped) log.warn('artefact not copied', { reason });
+    return copy.copied;
+  }
+
+  end(): void {
+    this.#watchdog?.stop();
+    this.payload.signal.removeEventListener('abort', this.#onAbort);
+  }
+
+  /** The timeouts cover setup + test, not the container's creation. */
+  #startWatchdog(): void {
+    const { spec } = this.payload;
+    this.#watchdog = new Watchdog({
+      totalSeconds: spec.timeout,
+      noOutputSeconds: spec.noOutputTimeout,
+      onTimeout: (kind) => {
+        this.killedBy = kind;
+        this.output.say(
+          kind === 'total'
+            ? `killing the container: the run exceeded its total timeout of ${spec.timeout} s`
+            : `killing the container: no output for ${spec.noOutputTimeout} s (no-output timeout)`,
+        );
+        void killInstance(this.ctx.client, this.lease.name).catch((error) => this.ctx.log.warn('kill failed', { container: this.lease.name, error }));
+      },
+    });
+  }
+
+  /** The setup phase, with the ssh agent when the project asks for it (removed before the tests). */
+  async #setupPhase(command: string[]): Promise<number> {
+    const { spec } = this.payload;
+    const { client, config } = this.ctx;
+    const user = config.setupUser ?? config.user;
+    const group = config.setupGroup ?? config.group;
+    const extra: Record<string, string> = {};
+    if (spec.setupAgent) {
+      await addAgent(client, this.lease.name, user, group);
+      extra.SSH_AUTH_SOCK = AGENT_SOCKET;
+    }
+    this.output.say(`setup: ${JSON.stringify(command)}`);
+    const exitCode = await this.#exec(command, phaseEnvironment(this.payload, config, extra), user, group);
+    this.checkAbort();
+    if (spec.setupAgent && !this.killedBy) await removeAgent(client, this.lease.name);
+    return exitCode;
+  }
+
+  async #testPhase(): Promise<number> {
+    const { spec } = this.payload;
+    const { config } = this.ctx;
+    this.output.say(`test: ${JSON.stringify(spec.command)}`);
+    const exitCode = await this.#exec(spec.command, phaseEnvironment(this.payload, config), config.user, config.group);
+    this.checkAbort();
+    return exitCode;
+  }
+
+  /** One exec, its output split into lines as it arrives; a kill decides the exit code. */
+  async #exec(command: string[], env: Record<string, string>, user: number, group: number): Promise<number> {
+    const out = new LineSplitter((line) => this.output.emit('stdout', line));
+    const err = new LineSplitter((line) => this.output.emit('stderr', line));
+    const killed = () => this.killedBy !== undefined || this.payload.signal.aborted;
+    try {
+      const result = await this.ctx.client.exec(this.lease.name, {
+        command,
+        environment: env,
+        user,
+        group,
+        cwd: this.ctx.config.workdir,
+        onStdout: (chunk) => {
+          this.#watchdog?.touch();
+          out.push(chunk);
+        },
+        onStderr: (chunk) => {
+          this.#watchdog?.touch();
+          err.push(chunk);
+        },
+      });
+      // A killed container may end the exec as if it succeeded: the kill decides.
+      if (killed()) return result.exitCode === 0 ? 137 : result.exitCode;
+      if (result.notStarted) this.output.say(`${command[0]}: ${result.notStarted.toLowerCase()} (exit code ${result.exitCode})`);
+      return result.exitCode;
+    } catch (error) {
+      // A killed container ends the exec operation with an error: that is the kill, not a bug.
+      if (killed()) return 137;
+      throw error;
+    } finally {
+      out.end();
+      err.end();
+    }
+  }
+
+  async #oomKilled(container: Container, before: number | undefined): Promise<boolean> {
+    if (!container.pid) return false;
+    const after = await oomKillCount(container.pid);
+    return after !== undefined && after > (before ?? 0);
+  }
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -41,6 +41,11 @@ export const lxdConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Containers kept created and started ahead of the next test (warm spares), each used by
+     * exactly one test. 0: every test waits for its container to be made.
+     */
+    spares: z.number().int().min(0).max(8).default(1),
     /** Total bytes of artefacts copied back per run. */
     maxArtefactBytes: z.number().int().positive().default(200 * 1024 * 1024),
   })

@@ -31,7 +31,8 @@ describe('lxd backend: running tests in a container', suiteNeeds('lxd', MISSING)
     assert.equal(result.phase, 'test');
     assert.equal(result.timedOut, undefined);
     assert.deepEqual(commandLines(stdout), ['/src', '1000', 'from the merged tree']);
-    assert.deepEqual(await instancesWithPrefix(box.prefix), [], 'the container is deleted');
+    const spares = await box.settled();
+    assert.deepEqual(await instancesWithPrefix(box.prefix), spares, 'the container is deleted; only the warm spare is left');
   });
 
   test('a failing command keeps its exit code; the tail holds its last lines', async () => {
@@ -88,7 +89,6 @@ describe('lxd backend: running tests in a container', suiteNeeds('lxd', MISSING)
   test('output streams line by line while the command runs, stdout and stderr apart', async () => {
     // The command waits for a file that the test only creates once it has received the
     // first line: buffered output would leave it waiting until the timeout.
-    const workdir = box.harness.run.workdir;
     const { result, all } = await box.run(
       makeSpec({
         command: ['sh', '-c', 'echo first; echo warn >&2; while [ ! -e go ]; do sleep 0.1; done; printf "second\\nno newline"'],
@@ -97,9 +97,8 @@ describe('lxd backend: running tests in a container', suiteNeeds('lxd', MISSING)
       {
         onLine: (stream, line) => {
           if (stream !== 'stdout' || line !== 'first') return;
-          const staging = readdirSync(workdir).find((d) => d.startsWith('byoci-lxd-'));
-          assert.ok(staging, 'the staged tree exists while the run goes on');
-          writeFileSync(join(workdir, staging, 'tree', 'go'), '');
+          // The staged tree exists while the run goes on.
+          writeFileSync(join(box.stagedTree(), 'go'), '');
         },
       },
     );
@@ -116,7 +115,8 @@ describe('lxd backend: running tests in a container', suiteNeeds('lxd', MISSING)
     assert.notEqual(result?.exitCode, 0);
     assert.ok(stderr.some((l) => /no output for 2 s/.test(l)), stderr.join('\n'));
     assert.match(result?.outputTail ?? '', /started[\s\S]*no-output timeout/);
-    assert.deepEqual(await instancesWithPrefix(box.prefix), []);
+    const spares = await box.settled();
+    assert.deepEqual(await instancesWithPrefix(box.prefix), spares);
   });
 
   test('total timeout: a command that keeps printing is killed after the total time, setup included', async () => {
@@ -131,7 +131,8 @@ describe('lxd backend: running tests in a container', suiteNeeds('lxd', MISSING)
     assert.equal(result?.timedOut, 'total');
     assert.equal(result?.phase, 'test');
     assert.ok(stderr.some((l) => /total timeout of 3 s/.test(l)));
-    assert.deepEqual(await instancesWithPrefix(box.prefix), []);
+    const spares = await box.settled();
+    assert.deepEqual(await instancesWithPrefix(box.prefix), spares);
   });
 
   test('exceeding the memory limit is an OOM kill, reported as such', async () => {
@@ -231,23 +232,24 @@ describe('lxd backend: running tests in a container', suiteNeeds('lxd', MISSING)
     assert.deepEqual(result?.artefacts.filter((p) => p.includes('planted')), []);
   });
 
-  test('the container is named <prefix>-<run id> and is gone afterwards; nothing staged is left', async () => {
+  test('the container is named <prefix>-<run id>-n and is gone afterwards; nothing staged is left', async () => {
     const workdir = box.harness.run.workdir;
     let seen: string[] = [];
-    const { result } = await box.run(makeSpec({ command: ['sh', '-c', 'echo ready; while [ ! -e go ]; do sleep 0.1; done'] }), {
+    const { result, stdout } = await box.run(makeSpec({ command: ['sh', '-c', 'hostname; echo ready; while [ ! -e go ]; do sleep 0.1; done'] }), {
       onLine: (_stream, line) => {
         if (line !== 'ready') return;
         void instancesWithPrefix(box.prefix).then((names) => {
           seen = names;
-          const staging = readdirSync(workdir).find((d) => d.startsWith('byoci-lxd-'));
-          writeFileSync(join(workdir, staging!, 'tree', 'go'), '');
+          writeFileSync(join(box.stagedTree(), 'go'), '');
         });
       },
     });
     assert.equal(result?.exitCode, 0);
-    assert.equal(seen.length, 1);
-    assert.ok(seen[0]!.startsWith(`${box.prefix}-${box.harness.run.id.toLowerCase()}`), seen[0]);
-    assert.deepEqual(await instancesWithPrefix(box.prefix), []);
-    assert.deepEqual(readdirSync(workdir).filter((d) => d.startsWith('byoci-lxd-')), []);
+    const [mine] = commandLines(stdout);
+    assert.ok(seen.includes(mine!), `${mine} is listed while it runs: ${seen.join(', ')}`);
+    for (const name of seen) assert.match(name, new RegExp(`^${box.prefix}-${box.harness.run.id.toLowerCase()}-\\d+$`));
+    await box.shutdown();
+    assert.deepEqual(await instancesWithPrefix(box.prefix), [], 'after shutdown: neither the container nor the spare');
+    assert.deepEqual(readdirSync(workdir).filter((d) => d.startsWith('byoci-lxd-')), [], 'nothing staged is left');
   });
 });

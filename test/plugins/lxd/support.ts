@@ -2,11 +2,11 @@
  * Shared set-up of the LXD tests: the plugin applied through the real harness with a prefix
  * unique to the test, a merged tree to run in, and a spec builder.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestResult, TestSpec } from '../../../hooks/index.js';
-import lxdPlugin from '../../../plugins/lxd/index.js';
+import lxdPlugin, { containerPool } from '../../../plugins/lxd/index.js';
 import { applyPlugins, type Harness } from '../../support/harness.js';
 import { LXD_SOCKET, LXD_TEST_IMAGE, testPrefix } from '../../support/lxd.js';
 
@@ -41,7 +41,17 @@ export interface Box {
   dir: string;
   artefactsDir: string;
   root: string;
+  /**
+   * Runs a test through the plugin, once the plugin's background work of earlier runs is
+   * done (so a warm spare, when configured, is ready and earlier containers are gone).
+   */
   run(spec: TestSpec, options?: { signal?: AbortSignal; onLine?: (stream: string, line: string) => void }): Promise<{ result: TestResult | undefined } & Lines>;
+  /** Waits for the background work (deletions, spare creation); returns the spares' names. */
+  settled(): Promise<string[]>;
+  /** The staging directory holding the tree of the test that runs now (under the run's workdir). */
+  stagedTree(): string;
+  /** The plugin's shutdown (deletes the spare, waits for the deletions); the files stay. */
+  shutdown(): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -59,7 +69,22 @@ export async function lxdBox(config: Record<string, unknown> = {}, tag = 'x'): P
     dir,
     artefactsDir,
     root,
+    async settled() {
+      const pool = containerPool(harness.run.id);
+      await pool?.settled();
+      return pool?.spareNames() ?? [];
+    },
+    stagedTree() {
+      const workdir = harness.run.workdir;
+      const staged = readdirSync(workdir)
+        .filter((d) => d.startsWith('byoci-lxd-'))
+        .map((d) => join(workdir, d, 'tree'))
+        .filter((tree) => existsSync(join(tree, 'hello.txt')));
+      if (staged.length !== 1) throw new Error(`expected one staged tree in ${workdir}, found ${staged.length}`);
+      return staged[0]!;
+    },
     async run(spec, options = {}) {
+      await containerPool(harness.run.id)?.settled();
       const lines: Lines = { stdout: [], stderr: [], all: [] };
       const result = await harness.hooks.testInContainer.promise({
         project: { name: 'demo', targets: [], test: spec },
@@ -75,6 +100,9 @@ export async function lxdBox(config: Record<string, unknown> = {}, tag = 'x'): P
         signal: options.signal ?? harness.run.signal,
       });
       return { result, ...lines };
+    },
+    async shutdown() {
+      await harness.hooks.shutdown.promise({ reason: 'done' });
     },
     async cleanup() {
       await harness.hooks.shutdown.promise({ reason: 'done' });

@@ -1,0 +1,95 @@
+/**
+ * Containers off the critical path (real LXD): the warm spare serves exactly one test and
+ * nothing of the previous test is visible in it; a finished container is deleted after
+ * its result is back; shutdown waits for those deletions and deletes the spare.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { suiteNeeds } from '../../support/components.js';
+import { LxdClient } from '../../../plugins/lxd/client.js';
+import { LXD_SOCKET, instancesWithPrefix, lxdMissing } from '../../support/lxd.js';
+import { commandLines, lxdBox, makeSpec, type Box } from './support.js';
+
+const MISSING = await lxdMissing();
+
+async function instanceLimit(name: string): Promise<string | undefined> {
+  const client = new LxdClient(LXD_SOCKET);
+  try {
+    return (await client.request<{ config: Record<string, string> }>('GET', `/1.0/instances/${encodeURIComponent(name)}`)).config['limits.memory'];
+  } finally {
+    client.close();
+  }
+}
+
+describe('lxd backend: warm spare and background deletion', suiteNeeds('lxd', MISSING), () => {
+  const boxes: Box[] = [];
+  after(async () => {
+    for (const box of boxes) await box.cleanup();
+  });
+
+  test('the spare serves the next test once; that test sees nothing the previous one wrote; shutdown waits for the deletions', async () => {
+    const box = await lxdBox({}, 'spare');
+    boxes.push(box);
+    const first = await box.run(
+      makeSpec({ command: ['sh', '-c', 'hostname; echo secret-a > /src/left-by-a; echo secret-a > /tmp/left-by-a; echo secret-a > /home/test/left-by-a 2>/dev/null; sleep 30 </dev/null >/dev/null 2>&1 & echo wrote'] }),
+    );
+    assert.equal(first.result?.exitCode, 0, first.result?.outputTail);
+    const [a] = commandLines(first.stdout);
+    const sparesAfterA = await box.settled();
+    assert.equal(sparesAfterA.length, 1, 'one spare is ready after the first test');
+    assert.notEqual(sparesAfterA[0], a);
+    assert.deepEqual(await instancesWithPrefix(box.prefix), sparesAfterA, `the first test's container ${a} is deleted`);
+
+    const second = await box.run(
+      makeSpec({
+        command: ['sh', '-c', 'hostname; ls -A /src /tmp; cat /src/left-by-a /tmp/left-by-a /home/test/left-by-a 2>&1; ps -eo comm= 2>/dev/null | grep -c "^sleep$" || true'],
+      }),
+    );
+    assert.equal(second.result?.exitCode, 0, second.result?.outputTail);
+    // Right after the result: its container is still there (deleted in the background).
+    const rightAfter = await instancesWithPrefix(box.prefix);
+    const [b, ...rest] = commandLines(second.stdout);
+    assert.equal(b, sparesAfterA[0], 'the second test ran in the warm spare');
+    assert.ok(rightAfter.includes(b!), `the finished container is deleted after its result is back: ${rightAfter.join(', ')}`);
+    const out = rest.join('\n');
+    assert.doesNotMatch(out, /secret-a/, 'nothing the first test wrote is readable');
+    assert.doesNotMatch(out, /left-by-a$/m, 'no file of the first test is listed');
+    assert.match(out, /\/src\/left-by-a: No such file/);
+    assert.match(out, /\/tmp\/left-by-a: No such file/);
+    assert.ok(box.harness.lines.some((l) => l.includes('container run done') && l.includes(b!) && /warm\W+true/.test(l)), 'the log says the run used a warm container');
+
+    const sparesAfterB = await box.settled();
+    assert.equal(sparesAfterB.length, 1);
+    assert.ok(![a, b].includes(sparesAfterB[0]), `a container a test ran in is never a spare again: ${sparesAfterB[0]}`);
+    assert.deepEqual(await instancesWithPrefix(box.prefix), sparesAfterB, 'both finished containers are gone');
+
+    // A third run, then shutdown at once: it waits for the deletion still in flight.
+    const third = await box.run(makeSpec({ command: ['hostname'] }));
+    const [c] = commandLines(third.stdout);
+    assert.equal(c, sparesAfterB[0]);
+    const lines = box.harness.lines.length;
+    await box.shutdown();
+    assert.deepEqual(await instancesWithPrefix(box.prefix), [], 'shutdown returns once the finished container and the new spare are deleted');
+    const deleted = box.harness.lines.slice(lines).filter((l) => l.includes('container deleted'));
+    assert.ok(deleted.some((l) => l.includes(c!)), deleted.join('\n'));
+  });
+
+  test('a spare made for other limits is not used: it is dropped and replaced', async () => {
+    const box = await lxdBox({}, 'sparelim');
+    boxes.push(box);
+    await box.run(makeSpec({ command: ['true'] }));
+    const [spare] = await box.settled();
+    let limit: Promise<string | undefined> | undefined;
+    const other = await box.run(makeSpec({ command: ['sh', '-c', 'hostname; sleep 1'], limits: { memory: '256MiB' } }), {
+      onLine: (stream, line) => {
+        if (stream === 'stdout' && !limit) limit = instanceLimit(line);
+      },
+    });
+    const [name] = commandLines(other.stdout);
+    assert.notEqual(name, spare, 'the spare with the default 2GiB limit was not used');
+    assert.equal(await limit, '256MiB', 'the test ran in a container with its own limit');
+    const [next] = await box.settled();
+    assert.notEqual(next, spare);
+    assert.deepEqual(await instancesWithPrefix(box.prefix), [next], 'the mismatched spare is deleted');
+  });
+});
