@@ -20,11 +20,18 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../core/index.js';
 import type { TestSpec } from '../hooks/index.js';
-import { LxdClient, defaultSocketPath } from '../plugins/lxd/client.js';
-import { createInstance, destroyInstance, inheritedDevices, resolveSource, startInstance } from '../plugins/lxd/container.js';
-import lxdPlugin, { containerPool } from '../plugins/lxd/index.js';
-import { ownerConfig } from '../plugins/lxd/owner.js';
-import { lxdConfigSchema } from '../plugins/lxd/schema.js';
+import lxdPlugin, {
+  LxdClient,
+  containerPool,
+  createInstance,
+  defaultSocketPath,
+  destroyInstance,
+  inheritedDevices,
+  lxdConfigSchema,
+  ownerConfig,
+  resolveSource,
+  startInstance,
+} from '../plugins/lxd/index.js';
 import { applyPlugins, type Harness } from '../test/support/harness.js';
 
 const ITERATIONS = Number(process.argv[2] ?? 7);

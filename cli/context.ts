@@ -74,6 +74,28 @@ export function storesFor(config: LoadedConfig): SecretStore[] {
   return createStores(parsed.data, { baseDir: config.configDir, scrubEnv: true });
 }
 
+/** True for the error of a config file that does not exist (the one problem, at the file). */
+export function isMissingConfigFile(error: unknown): error is ConfigError {
+  return error instanceof ConfigError && error.problems.length === 1 && error.problems[0]!.message === 'configuration file not found';
+}
+
+/**
+ * The config; or, when none was named (no --config, no BYOCI_CONFIG) and ./byoci.yaml does
+ * not exist, every default (`file` undefined) with the not-found error in `missing`, for
+ * the commands that work on a slave before its configuration is written (secrets, image).
+ */
+export function loadConfigOrDefaults(command: Command): { config: LoadedConfig; missing?: ConfigError } {
+  const globals = globalOptions(command);
+  const explicit = Boolean((command.optsWithGlobals() as { config?: string }).config || process.env.BYOCI_CONFIG);
+  const namespace = globals.namespace ? { namespace: globals.namespace } : {};
+  try {
+    return { config: loadConfig({ file: globals.config, overrides: globals.option, ...namespace }) };
+  } catch (error) {
+    if (explicit || !isMissingConfigFile(error)) throw error;
+    return { config: loadConfig({ text: '{}\n', overrides: globals.option, ...namespace }), missing: error };
+  }
+}
+
 export async function loadRuntime(globals: GlobalOptions, redactor = new Redactor()): Promise<Runtime> {
   const output = createOutput(globals, redactor);
   const config = loadConfig({

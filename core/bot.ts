@@ -20,10 +20,10 @@ import type {
   TestSpec,
 } from '../hooks/types.js';
 import type { Redactor } from '../secrets/redact.js';
-import { lookupSecret } from '../secrets/lookup.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { LoadedConfig } from './config.js';
 import { redactArtefacts } from './artefacts.js';
+import { commandLeaves, declaredCommands, lookupPluginSecrets } from './commands.js';
 import { ConfigError, EXIT, PluginError, Rejection, UsageError, asForgeAnswerError, asRejection, type ConfigProblem } from './errors.js';
 import { resolvePlugins, type ExtraNeeds } from './loader.js';
 import { claimRunDir, removeStaleRunDirs } from './rundirs.js';
@@ -76,6 +76,8 @@ export interface LoadedPlugin {
   hooks: HookName[];
   /** The secrets it declares and whether a store holds each (never the values). */
   secrets: { name: string; description: string; required: boolean; set: boolean }[];
+  /** The CLI commands it contributes (`irc say`), with their descriptions. */
+  commands: { name: string; description: string }[];
 }
 
 /** A target another live bot was landing on: left alone, with who holds it. */
@@ -253,6 +255,7 @@ export class Bot {
       for (const p of result.problems) {
         problems.push({ ...p, path: p.path?.replace(`plugins.${entry.plugin.name}`, `plugins.${entry.configKey}`) });
       }
+      for (const message of declaredCommands(entry.plugin).problems) problems.push({ path: `plugins.${entry.configKey}`, message });
       return { ...entry, config: result.config };
     });
     if (problems.length) throw new ConfigError(problems.map(locate));
@@ -284,29 +287,15 @@ export class Bot {
     const secretNotes: Note[] = [];
     const loaded: LoadedPlugin[] = [];
     for (const { plugin, config: pluginConfig, source, configKey } of validated) {
-      const values = new Map<string, string>();
-      for (const [name, declaration] of Object.entries(plugin.secrets ?? {}) as [string, { required?: boolean; description: string }][]) {
-        const key = `${plugin.name}/${name}`;
-        let found: string | undefined;
-        try {
-          found = (await lookupSecret(stores, key)).value;
-        } catch (error) {
-          const message = `secret ${key}: ${(error as Error).message}`;
-          if (declaration.required === false) {
-            // An optional secret behind a broken store must not stop every run.
-            log.warn('optional secret unavailable', { key, error: (error as Error).message });
-            secretNotes.push({ source: plugin.name, message: `${message} (optional: not used)` });
-          } else secretProblems.push({ source: plugin.name, message });
-          continue;
-        }
-        if (found !== undefined) values.set(name, found);
-        else if (declaration.required !== false) {
-          secretProblems.push({
-            source: plugin.name,
-            message: `required secret ${key} (${declaration.description}) is not set in any store (${stores.map((s) => s.name).join(', ') || 'none configured'})`,
-            hint: `byoci secrets set ${key}`,
-          });
-        }
+      const { values, missing, failed, notes } = await lookupPluginSecrets(plugin, stores, log);
+      for (const message of failed) secretProblems.push({ source: plugin.name, message });
+      for (const message of notes) secretNotes.push({ source: plugin.name, message });
+      for (const { key, description } of missing) {
+        secretProblems.push({
+          source: plugin.name,
+          message: `required secret ${key} (${description}) is not set in any store (${stores.map((s) => s.name).join(', ') || 'none configured'})`,
+          hint: `byoci secrets set ${key}`,
+        });
       }
       const tapped = applyPlugin(
         hooks,
@@ -324,6 +313,7 @@ export class Bot {
           const declaration = d as { description: string; required?: boolean };
           return { name, description: declaration.description, required: declaration.required !== false, set: values.has(name) };
         }),
+        commands: commandLeaves(declaredCommands(plugin).commands).map((leaf) => ({ name: leaf.words.join(' '), description: leaf.command.description })),
       });
     }
 

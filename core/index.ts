@@ -21,6 +21,16 @@ export type {
   RegistryEntry,
   RunInfo,
   SecretDeclaration,
+  ArgumentValues,
+  CommandArgumentSpec,
+  CommandConfigView,
+  CommandContext,
+  CommandHelpers,
+  CommandOptionSpec,
+  CommandSpec,
+  OptionValues,
+  PluginCommand,
+  PluginCommandGroup,
 } from './plugin.js';
 export { canonicalUrl, targetKey, targetOptions } from './targets.js';
 export {

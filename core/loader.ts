@@ -71,6 +71,38 @@ async function importPlugin(specifier: string, configDir: string): Promise<AnyPl
   return candidate;
 }
 
+/** Imports a plugin named by path or package and checks its API version. */
+async function importNamed(key: string, configDir: string): Promise<{ plugin: AnyPlugin } | { problem: ConfigProblem }> {
+  if (!isPath(key) && !/^(@[\w.-]+\/)?[\w.-]+$/.test(key)) {
+    return { problem: { path: `plugins.${key}`, message: 'not a built-in plugin, a path or an npm package name' } };
+  }
+  let plugin: AnyPlugin;
+  try {
+    plugin = await importPlugin(key, configDir);
+  } catch (error) {
+    return { problem: { path: `plugins.${key}`, message: `cannot load plugin: ${(error as Error).message}` } };
+  }
+  const mismatch = apiVersionProblem(plugin);
+  return mismatch ? { problem: { path: `plugins.${key}`, message: mismatch } } : { plugin };
+}
+
+/**
+ * The plugins named under `plugins:` by path or npm package (every key that is not a
+ * built-in), imported and checked, loading no built-in: where the CLI looks for the
+ * commands of third-party plugins.
+ */
+export async function loadNamedPlugins(settings: Settings, configDir: string, registry: PluginRegistry): Promise<{ plugins: PluginToLoad[]; problems: ConfigProblem[] }> {
+  const plugins: PluginToLoad[] = [];
+  const problems: ConfigProblem[] = [];
+  for (const [key, rawConfig] of Object.entries(settings.plugins)) {
+    if (registry.has(key)) continue;
+    const named = await importNamed(key, configDir);
+    if ('problem' in named) problems.push(named.problem);
+    else plugins.push({ plugin: named.plugin, configKey: key, rawConfig: rawConfig ?? undefined, source: isPath(key) ? 'path' : 'package' });
+  }
+  return { plugins, problems };
+}
+
 /** Needs a run adds to its config's (e.g. `byoci test --vcs bzr`). */
 export interface ExtraNeeds {
   vcs?: readonly string[];
@@ -141,21 +173,12 @@ export async function resolvePlugins(
         continue;
       }
     } else {
-      if (!isPath(key) && !/^(@[\w.-]+\/)?[\w.-]+$/.test(key)) {
-        problems.push({ path: `plugins.${key}`, message: 'not a built-in plugin, a path or an npm package name' });
+      const named = await importNamed(key, configDir);
+      if ('problem' in named) {
+        problems.push(named.problem);
         continue;
       }
-      try {
-        plugin = await importPlugin(key, configDir);
-      } catch (error) {
-        problems.push({ path: `plugins.${key}`, message: `cannot load plugin: ${(error as Error).message}` });
-        continue;
-      }
-      const mismatch = apiVersionProblem(plugin);
-      if (mismatch) {
-        problems.push({ path: `plugins.${key}`, message: mismatch });
-        continue;
-      }
+      plugin = named.plugin;
     }
     const previous = seen.get(plugin.name);
     if (previous !== undefined) {

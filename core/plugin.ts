@@ -111,6 +111,147 @@ export interface PluginHandles {
   readonly backends?: readonly string[];
 }
 
+/** A positional argument of a plugin command (`byoci irc say <channel> <text...>`). */
+export interface CommandArgumentSpec {
+  /** Lower-case letters, digits and dashes; the key of `args` in the handler. */
+  readonly name: string;
+  readonly description: string;
+  /** May be left out (only after the required ones). Default: required. */
+  readonly optional?: boolean;
+  /** Takes every remaining word (the last argument only); the handler gets a string[]. */
+  readonly variadic?: boolean;
+}
+
+/** An option of a plugin command, keyed by its long name (`alias` is `--alias`). */
+export interface CommandOptionSpec {
+  readonly description: string;
+  /** The option takes a value, shown as `--alias <value>`; absent: a flag (boolean). */
+  readonly value?: string;
+  /** The only values accepted (anything else is a usage error naming them). */
+  readonly choices?: readonly string[];
+}
+
+type ArgumentValue<A extends CommandArgumentSpec> = A extends { readonly variadic: true }
+  ? string[]
+  : A extends { readonly optional: true }
+    ? string | undefined
+    : string;
+/** What a handler receives in `args`, typed from the declared arguments. */
+export type ArgumentValues<A extends readonly CommandArgumentSpec[]> = { readonly [E in A[number] as E['name']]: ArgumentValue<E> };
+
+type OptionValue<O extends CommandOptionSpec> = O extends { readonly value: string }
+  ? (O extends { readonly choices: readonly (infer V extends string)[] } ? V : string) | undefined
+  : boolean;
+/** What a handler receives in `options`, typed from the declared options. */
+export type OptionValues<O extends Readonly<Record<string, CommandOptionSpec>>> = { readonly [N in keyof O]: OptionValue<O[N]> };
+
+/** Core's loaded configuration, as a command handler sees it (read-only). */
+export interface CommandConfigView {
+  /** The config file, or undefined when there is none (a built-in's command on the defaults). */
+  readonly file: string | undefined;
+  readonly configDir: string;
+  readonly namespace: string;
+  /** The merged, validated settings (every section, defaults applied). */
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * What a plugin command's handler receives. Core builds it as it builds a run's
+ * `PluginApi`: the plugin's section validated by its schema (problems with file and line),
+ * the declared secrets looked up in the slave's stores (and registered for redaction),
+ * a logger scoped to the plugin that redacts with the command's redactor.
+ */
+export interface CommandContext<C = unknown, K extends string = string, A = Readonly<Record<string, string | string[] | undefined>>, O = Readonly<Record<string, string | boolean | undefined>>> {
+  readonly args: A;
+  readonly options: O;
+  /** The plugin's validated config (`plugins.<key>`, schema defaults applied). */
+  readonly config: C;
+  /** Core's loaded configuration. */
+  readonly core: CommandConfigView;
+  readonly secrets: PluginSecrets<K>;
+  /** Scoped to the plugin; every line is redacted. */
+  readonly log: Logger;
+  /** The global `--dry-run`: do nothing outside, say what would be done. */
+  readonly dryRun: boolean;
+  /** The global `--json`: print one JSON document (printJson) instead of text. */
+  readonly json: boolean;
+  /** Fires on SIGINT/SIGTERM: hand it to every process and request the command starts. */
+  readonly signal: AbortSignal;
+  /** Masks a string with the command's redactor. */
+  redact(text: string): string;
+  /** Writes a line of output on stdout, redacted. */
+  print(line: string): void;
+  /** Writes a JSON document on stdout, redacted. */
+  printJson(value: unknown): void;
+  /** A path from the plugin's config, made absolute against the config file's directory. */
+  resolvePath(path: string): string;
+}
+
+/** A command as a plugin declares it, through the `command()` helper `commands` receives. */
+export interface CommandSpec<C, K extends string, A extends readonly CommandArgumentSpec[], O extends Readonly<Record<string, CommandOptionSpec>>> {
+  /** One word (lower-case letters, digits, dashes): `say` of `byoci irc say`. */
+  readonly name: string;
+  /** One line: what `--help` lists. */
+  readonly description: string;
+  /** Text shown after the options in `byoci <command> --help` (examples...). */
+  readonly help?: string;
+  readonly arguments?: A;
+  readonly options?: O;
+  /**
+   * How the command treats the global `--dry-run`: `supported` (the handler reads
+   * `dryRun` and changes nothing outside), `read-only` (it never changes anything).
+   * Absent: core refuses `--dry-run` for it with a usage error, rather than run it for real.
+   */
+  readonly dryRun?: 'supported' | 'read-only';
+  /** Runs the command; the exit code it returns (default 0). Throw UsageError/ConfigError for bad input. */
+  run(context: CommandContext<C, K, ArgumentValues<A>, OptionValues<O>>): Promise<number | void> | number | void;
+}
+
+/** A command a plugin contributes (what `command()` returns): a leaf that runs. */
+export interface PluginCommand {
+  readonly kind: 'command';
+  readonly name: string;
+  readonly description: string;
+  readonly help?: string;
+  readonly arguments: readonly CommandArgumentSpec[];
+  readonly options: Readonly<Record<string, CommandOptionSpec>>;
+  readonly dryRun?: 'supported' | 'read-only';
+  run(context: CommandContext): Promise<number | void> | number | void;
+}
+
+/** A word grouping subcommands: `byoci image` of `byoci image build` and `byoci image list`. */
+export interface PluginCommandGroup {
+  readonly kind: 'group';
+  readonly name: string;
+  readonly description: string;
+  readonly commands: readonly PluginCommand[];
+}
+
+/** The helpers `commands` receives: `command()` types a command's arguments and options. */
+export interface CommandHelpers<C, K extends string> {
+  command<const A extends readonly CommandArgumentSpec[] = [], const O extends Readonly<Record<string, CommandOptionSpec>> = {}>(
+    spec: CommandSpec<C, K, A, O>,
+  ): PluginCommand;
+  group(name: string, description: string, commands: readonly PluginCommand[]): PluginCommandGroup;
+}
+
+/** The helpers handed to a plugin's `commands` (they only shape the declarations). */
+export const COMMAND_HELPERS: CommandHelpers<never, never> = Object.freeze({
+  command: (spec: CommandSpec<never, never, readonly CommandArgumentSpec[], Readonly<Record<string, CommandOptionSpec>>>): PluginCommand =>
+    Object.freeze({
+      kind: 'command' as const,
+      name: spec.name,
+      description: spec.description,
+      ...(spec.help !== undefined ? { help: spec.help } : {}),
+      arguments: spec.arguments ?? [],
+      options: spec.options ?? {},
+      ...(spec.dryRun !== undefined ? { dryRun: spec.dryRun } : {}),
+      run: spec.run as PluginCommand['run'],
+    }),
+  group: (name: string, description: string, commands: readonly PluginCommand[]): PluginCommandGroup =>
+    Object.freeze({ kind: 'group' as const, name, description, commands }),
+});
+
 export interface PluginDefinition<
   S extends z.ZodTypeAny = z.ZodTypeAny,
   K extends string = string,
@@ -133,6 +274,12 @@ export interface PluginDefinition<
   readonly forge?: ForgeTargets<T, M>;
   /** What the plugin handles (VCS, container backends). */
   readonly handles?: PluginHandles;
+  /**
+   * CLI commands the plugin contributes (`byoci <name> ...`), declared with the helpers:
+   * `commands: ({ command, group }) => [group('image', '...', [command({...})])]`. Called
+   * without I/O to read the declarations; a handler runs only when its command is called.
+   */
+  readonly commands?: (helpers: CommandHelpers<z.output<S>, K>) => readonly (PluginCommand | PluginCommandGroup)[];
   apply(hooks: TapHooks, api: PluginApi<z.output<S>, K, z.output<M>>): void;
 }
 
@@ -191,6 +338,11 @@ export interface BuiltinPlugin {
    * beyond a stat; `configDir` resolves relative paths). Undefined: git.
    */
   targetVcs?(target: Readonly<Record<string, unknown>>, configDir: string): string | undefined;
+  /**
+   * The top-level words of the CLI commands the plugin contributes, with the description
+   * `byoci --help` lists (a test checks them against the plugin's `commands`).
+   */
+  readonly commands?: readonly { readonly name: string; readonly description: string; /** How `--help` lists it; default the name. */ readonly term?: string }[];
 }
 
 /** A registry entry: a lazily loaded built-in, or a plugin already in memory (tests). */

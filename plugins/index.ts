@@ -52,6 +52,7 @@ export const BUILTINS: readonly BuiltinPlugin[] = [
     name: 'lxd',
     description: 'Runs the tests in a throw-away unprivileged LXD container (REST API over the unix socket)',
     load: () => import('./lxd/index.js').then(pick),
+    commands: [{ name: 'image', description: 'build and list the LXD images the lxd backend starts containers from' }],
     needed: (needs) => usesBackend(needs, 'lxd', 'auto'),
   },
   {
@@ -77,6 +78,7 @@ export const BUILTINS: readonly BuiltinPlugin[] = [
     name: 'irc',
     description: 'Announces landings, rejections and errors in IRC channels',
     load: () => import('./irc/index.js').then(pick),
+    commands: [{ name: 'irc', description: 'IRC reporting (plugins.irc)' }],
   },
   // remote CI results (the gate hook): loaded when named under plugins:
   {

@@ -3,7 +3,7 @@
  * the CLI build (used by scripts/lxd-up.sh and .ci/setup.d/20-lxd.sh on a fresh clone).
  */
 import { createLogger } from '../core/index.js';
-import { formatImageTable, imageBuild, imageList } from '../plugins/lxd/cli.js';
+import { formatImageTable, imageBuild, imageList } from '../plugins/lxd/index.js';
 
 const log = createLogger({});
 const [verb, recipe] = process.argv.slice(2);

@@ -30,6 +30,8 @@ export interface SecretsContext {
   stores?: readonly SecretStore[];
   /** Print one JSON document on stdout instead of text. */
   json?: boolean;
+  /** The global --dry-run: `set` and `delete` say what they would do and change no store. */
+  dryRun?: boolean;
 }
 
 function storesOf(ctx: SecretsContext): readonly SecretStore[] {
@@ -103,6 +105,12 @@ export async function secretsSet(ctx: SecretsContext, opts: SetOptions, io: Secr
     parseKey(opts.key);
     const stores = storesOf(ctx);
     const store = writableStore(stores, opts.store, opts.key);
+    if (ctx.dryRun) {
+      // No value is read: nothing would be done with it.
+      if (ctx.json) printJson(io, { key: opts.key, store: store.name, dryRun: true });
+      line(io.stderr, `${opts.key}: would be stored in ${store.name} (dry run: no value read, nothing stored)`);
+      return SECRETS_EXIT.ok;
+    }
     const value = io.stdin.isTTY
       ? await promptHidden(io.stdin, io.stderr, `Value of ${opts.key} (input hidden, Enter to finish): `)
       : await readPipedValue(io.stdin);
@@ -179,6 +187,14 @@ export async function secretsDelete(ctx: SecretsContext, opts: DeleteOptions, io
     const stores = storesOf(ctx);
     const targets = opts.store ? [writableStore(stores, opts.store, opts.key)] : stores.filter((s) => s.delete);
     const deleted: string[] = [];
+    if (ctx.dryRun) {
+      const holding: string[] = [];
+      for (const store of targets) if ((await store.get(opts.key)) !== undefined) holding.push(store.name);
+      if (ctx.json) printJson(io, { key: opts.key, wouldDeleteFrom: holding, dryRun: true });
+      else if (holding.length) line(io.stderr, `${opts.key}: would be deleted from ${holding.join(', ')} (dry run: nothing deleted)`);
+      else line(io.stderr, `${opts.key}: no ${opts.store ?? 'writable'} store holds it (dry run)`);
+      return holding.length ? SECRETS_EXIT.ok : SECRETS_EXIT.rejected;
+    }
     for (const store of targets) if (await store.delete!(opts.key)) deleted.push(store.name);
     const env = stores.find((s) => s.name === 'env');
     const stillInEnv = !opts.store && env ? (await env.get(opts.key)) !== undefined : false;

@@ -4,6 +4,8 @@
  * names is loaded, so `byoci --help` and `byoci --version` import no command and no
  * plugin. A test checks these facts against what each module registers.
  * Add one entry here per new command file (its module exports `register(program)`).
+ * Commands plugins contribute (`byoci irc`, `byoci image`) are not here: they are the
+ * plugins' own (definePlugin `commands`), listed from the registry's static facts.
  */
 import type { Command } from 'commander';
 
@@ -53,14 +55,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'plugins',
     term: 'plugins',
-    description: 'the plugins this config loads: source (built-in, path, package), API version, hooks tapped, secrets and whether set',
+    description: 'the plugins this config loads: source (built-in, path, package), API version, hooks tapped, secrets and whether set, commands',
     load: () => import('./plugins.js'),
-  },
-  {
-    name: 'image',
-    term: 'image',
-    description: 'build and list the LXD images the lxd backend starts containers from',
-    load: () => import('./image.js'),
   },
   {
     name: 'secrets',
@@ -68,7 +64,6 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'manage the credentials held on this slave (keys are <plugin>/<secret>, e.g. git/ssh-key)',
     load: () => import('./secrets.js'),
   },
-  { name: 'irc', term: 'irc', description: 'IRC reporting (plugins.irc)', load: () => import('./irc.js') },
   {
     name: 'job',
     term: 'job',

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import { resolvePlugins } from '../../core/loader.js';
 import type { AnyPlugin } from '../../core/plugin.js';
 import { DEFAULT_PLUGINS, loadDefaults, registry } from '../../plugins/index.js';
 import { secretsCheck, secretsDelete, secretsGet, secretsList, secretsSet, type SecretsContext, type SecretsIo } from '../../secrets/cli.js';
 import { STORE_NAMES, secretsConfigSchema, type StoreName } from '../../secrets/index.js';
-import { createOutput, globalOptions, reportError } from '../context.js';
+import { createOutput, globalOptions, loadConfigOrDefaults, reportError } from '../context.js';
 
 const io: SecretsIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
 
@@ -22,35 +21,26 @@ interface Loaded {
  */
 function load(command: Command): Loaded {
   const globals = globalOptions(command);
-  const explicit = Boolean((command.optsWithGlobals() as { config?: string }).config || process.env.BYOCI_CONFIG);
-  try {
-    const config = loadConfig({ file: globals.config, overrides: globals.option, ...(globals.namespace ? { namespace: globals.namespace } : {}) });
-    const parsed = secretsConfigSchema.safeParse(config.settings.secrets);
-    if (!parsed.success) {
-      throw new ConfigError(
-        parsed.error.issues.map((issue) => {
-          const path = ['secrets', ...issue.path];
-          return { ...config.locate(path), path: path.join('.'), message: issue.message };
-        }),
-      );
-    }
-    return {
-      ctx: { config: parsed.data, storeOptions: { baseDir: config.configDir }, json: globals.json },
-      plugins: async () => {
-        const { plugins, problems } = await resolvePlugins(config.settings, config.configDir, registry, DEFAULT_PLUGINS);
-        if (problems.length) throw new ConfigError(problems);
-        return plugins.map((p) => p.plugin);
-      },
-    };
-  } catch (error) {
-    const missingFile =
-      error instanceof ConfigError && error.problems.length === 1 && error.problems[0]!.message === 'configuration file not found';
-    if (explicit || !missingFile) throw error;
-    return {
-      ctx: { config: secretsConfigSchema.parse(undefined), json: globals.json },
-      plugins: loadDefaults,
-    };
+  const { config, missing } = loadConfigOrDefaults(command);
+  const parsed = secretsConfigSchema.safeParse(config.settings.secrets);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const path = ['secrets', ...issue.path];
+        return { ...config.locate(path), path: path.join('.'), message: issue.message };
+      }),
+    );
   }
+  const ctx: SecretsContext = { config: parsed.data, json: globals.json, dryRun: globals.dryRun, ...(missing ? {} : { storeOptions: { baseDir: config.configDir } }) };
+  if (missing) return { ctx, plugins: loadDefaults };
+  return {
+    ctx,
+    plugins: async () => {
+      const { plugins, problems } = await resolvePlugins(config.settings, config.configDir, registry, DEFAULT_PLUGINS);
+      if (problems.length) throw new ConfigError(problems);
+      return plugins.map((p) => p.plugin);
+    },
+  };
 }
 
 function storeOption(value: string): StoreName {

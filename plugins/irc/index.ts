@@ -4,6 +4,7 @@
  * an unreachable server costs a landing at most `timeout`.
  */
 import { definePlugin } from '../../core/index.js';
+import { ircCommands } from './cli.js';
 import { ircConfig, portOf } from './config.js';
 import { createReporter } from './reporter.js';
 
@@ -16,6 +17,7 @@ export default definePlugin({
   secrets: {
     password: { description: 'Password for SASL, NickServ or the server (see `auth`)', required: false },
   },
+  commands: ircCommands,
   apply(hooks, api) {
     const { config } = api;
     const reporter = createReporter({

@@ -18,6 +18,7 @@ import { buildCommand } from './images.js';
 import { containerName, inheritedDevices, notByociImage, removeOrphans, resolveSource, type Source } from './container.js';
 import { ContainerPool } from './pool.js';
 import { BACKEND, runInContainer } from './runner.js';
+import { imageCommands } from './cli.js';
 import { lxdConfigSchema } from './schema.js';
 
 export const NAME = 'lxd';
@@ -34,6 +35,14 @@ export function containerPool(runId: string): Pick<ContainerPool, 'settled' | 's
   return pools.get(runId);
 }
 
+// The plugin's public face beyond the plugin itself, for scripts/ and bench/ (they import
+// nothing else of this folder; test/hooks/dependencies.test.ts checks it).
+export { LxdClient, defaultSocketPath } from './client.js';
+export { createInstance, destroyInstance, inheritedDevices, resolveSource, startInstance } from './container.js';
+export { ownerConfig } from './owner.js';
+export { lxdConfigSchema, type LxdConfig } from './schema.js';
+export { formatImageTable, imageBuild, imageList } from './cli.js';
+
 function wantsLxd(project: ProjectConfig): boolean {
   return project.test.backend === BACKEND || project.test.backend === 'auto';
 }
@@ -43,6 +52,7 @@ export default definePlugin({
   description: 'Runs the tests in a throw-away unprivileged LXD container (REST API over the unix socket)',
   config: lxdConfigSchema,
   handles: { backends: [BACKEND] },
+  commands: imageCommands,
   apply(hooks, api) {
     const config = api.config;
     let client: LxdClient | undefined;

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { COMMANDS } from '../../cli/commands/index.js';
-import { buildProgram, commandNamed } from '../../cli/program.js';
+import { BUILTINS } from '../../plugins/index.js';
+import { buildProgram, commandNamed, commandWord, configOptionsOf } from '../../cli/program.js';
 import { ROOT } from '../support/cli.js';
 
 /** The repository files and packages a `byoci` call imports. */
@@ -39,8 +40,12 @@ describe('start-up imports only what the call needs', () => {
       const { files, packages, stdout } = importsOf(args);
       assert.ok(stdout.length > 0);
       assert.ok(files.includes('cli/main.ts') && files.includes('cli/commands/index.ts'), files.join('\n'));
-      assert.deepEqual(files.filter((f) => f.startsWith('plugins/') || (f.startsWith('cli/commands/') && f !== 'cli/commands/index.ts')), []);
+      // The registry's static facts (plugins/index.ts and the no-import helpers it reads) list
+      // the built-in plugins' commands; no plugin itself, no command module.
+      const registryFiles = /^plugins\/(index|[a-z-]+\/vcs)\.ts$/;
+      assert.deepEqual(files.filter((f) => (f.startsWith('plugins/') && !registryFiles.test(f)) || (f.startsWith('cli/') && f !== 'cli/commands/index.ts' && f !== 'cli/main.ts' && f !== 'cli/program.ts')), []);
       assert.deepEqual(packages, ['commander']);
+      if (args[0] === '--help') assert.match(stdout, /^ {2}image +build and list the LXD images/m, 'a built-in plugin\'s command is listed');
     });
   }
 
@@ -52,6 +57,14 @@ describe('start-up imports only what the call needs', () => {
     const registryFiles = /^plugins\/(index|[a-z-]+\/vcs)\.ts$/;
     assert.deepEqual(files.filter((f) => (f.startsWith('plugins/') && !registryFiles.test(f)) || f === 'cli/commands/list.ts'), []);
   });
+
+  test('byoci irc say --help loads the irc plugin, and no other plugin', () => {
+    const { files, stdout } = importsOf(['irc', 'say', '--help']);
+    assert.match(stdout, /Usage: byoci irc say \[options\] <channel> <text\.\.\.>/);
+    const plugins = [...new Set(files.filter((f) => /^plugins\/[a-z-]+\/index\.ts$/.test(f)).map((f) => f.split('/')[1]))];
+    assert.deepEqual(plugins, ['irc']);
+    assert.deepEqual(files.filter((f) => f.startsWith('cli/commands/') && f !== 'cli/commands/index.ts'), []);
+  });
 });
 
 describe('the static command facts', () => {
@@ -61,7 +74,7 @@ describe('the static command facts', () => {
     assert.equal(stubs.helpInformation(), full.helpInformation());
     assert.deepEqual(
       full.commands.map((c) => [c.name(), c.description()]),
-      COMMANDS.map((c) => [c.name, c.description]),
+      [...COMMANDS.map((c) => [c.name, c.description]), ...BUILTINS.flatMap((b) => (b.commands ?? []).map((c) => [c.name, c.description]))],
     );
   });
 
@@ -69,6 +82,13 @@ describe('the static command facts', () => {
     assert.equal(commandNamed(['-c', 'land', 'list']), 'list');
     assert.equal(commandNamed(['--config=x.yaml', '-O', 'a=b', '--json', 'land', '--dry-run']), 'land');
     assert.equal(commandNamed(['help', 'secrets']), 'secrets');
+    assert.equal(commandNamed(['-c', 'x.yaml', 'irc', 'say', '#c', 'hi']), 'irc', "a built-in plugin's command");
+    assert.equal(commandWord(['--json', 'hello', 'ann']), 'hello', 'an unknown word, looked for in the plugins of the config');
+    assert.deepEqual(configOptionsOf(['--config=a.yaml', '-Ox=1', '--option', 'y=2', '-n', 'testing', 'hello', '-c', 'b.yaml']), {
+      config: 'b.yaml',
+      option: ['x=1', 'y=2'],
+      namespace: 'testing',
+    });
     assert.equal(commandNamed(['--help']), undefined);
     assert.equal(commandNamed(['bogus', 'land']), undefined);
     assert.equal(commandNamed(['--', 'land']), undefined);

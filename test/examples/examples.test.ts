@@ -48,6 +48,7 @@ describe('example plugins by package name', suiteNeeds('git', missingCommands('g
         apiVersion: 1,
         hooks: ['report'],
         secrets: [{ name: 'hmac-key', description: 'shared key of the HMAC-SHA256 signature', required: true, set: true }],
+        commands: [],
       });
       assert.deepEqual(
         landing.plugins.filter((p) => p.source === 'built-in').map((p) => p.name).sort(),

@@ -49,6 +49,18 @@ test("plugins import only hooks/, core/index.js and their own folder", () => {
   assert.deepEqual(offenders, []);
 });
 
+test("bench/, scripts/ and cli/ use a plugin's public face: its index (or the registry), never its inner files", () => {
+  const offenders: string[] = [];
+  const files = ['bench', 'scripts', 'cli'].flatMap((d) => sources(d));
+  assert.ok(files.some((f) => f.startsWith('bench/')) && files.some((f) => f.startsWith('scripts/')), 'the folders are read');
+  for (const file of files) {
+    for (const target of relativeImports(file)) {
+      if (target.startsWith('plugins/') && !/^plugins\/(index|[a-z0-9-]+\/index)\.js$/.test(target)) offenders.push(`${file} -> ${target}`);
+    }
+  }
+  assert.deepEqual(offenders, []);
+});
+
 test('store/ imports nothing from core/, plugins/ or cli/', () => {
   const offenders: string[] = [];
   for (const file of sources('store')) {

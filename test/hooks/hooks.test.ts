@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { HOOK_NAMES, createHooks, type TapHooksInStep } from '../../hooks/index.js';
 import { BUILTINS, DEFAULT_PLUGINS, registry } from '../../plugins/index.js';
+import { declaredCommands } from '../../core/commands.js';
 
 test('createHooks builds a frozen object with exactly the documented hooks, fresh per run', () => {
   const a = createHooks();
@@ -41,5 +42,12 @@ test("each registry entry's static facts are those of the plugin it loads", asyn
     const plugin = await entry.load();
     assert.equal(plugin.name, entry.name);
     assert.equal(plugin.description, entry.description, `description of ${entry.name}`);
+    const { commands, problems } = declaredCommands(plugin);
+    assert.deepEqual(problems, [], `commands of ${entry.name}`);
+    assert.deepEqual(
+      commands.map((c) => ({ name: c.name, description: c.description })),
+      (entry.commands ?? []).map((c) => ({ name: c.name, description: c.description })),
+      `the static command facts of ${entry.name}`,
+    );
   }
 });

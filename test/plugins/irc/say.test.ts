@@ -86,6 +86,51 @@ describe('byoci irc say', suiteNeeds('ngircd', ngircdMissing()), () => {
     assert.match(result.stderr, /plugins\.irc: not configured/);
   });
 
+  test('--dry-run prints the lines it would say and connects nowhere; the real server sees nothing of it', async () => {
+    const write = (file: string, port: number, nick: string) =>
+      writeFileSync(
+        file,
+        ['secrets:', '  order: [env]', 'plugins:', '  irc:', `    server: ${HOST}`, `    port: ${port}`, '    tls: false', `    nick: ${nick}`, '    auth: server', '    channels:', "      - channel: '#landing'", ''].join('\n'),
+      );
+    const dry = join(dir, 'dry.yaml');
+    write(dry, server.port, 'dryrunner');
+    const result = byoci(['-c', dry, '--dry-run', 'irc', 'say', '#landing', 'would', 'you', '\x07ring'], { BYOCI_SECRET_IRC_PASSWORD: 'pass-for-jobs' }, dir);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, `would say 1 line in #landing as dryrunner on ${HOST}:${server.port} (dry run: not connecting):\n  would you ring\n`);
+    // Nothing listens on this port: a dry run that connected would fail.
+    const closed = join(dir, 'closed.yaml');
+    write(closed, await freePort(), 'dryrunner');
+    const json = byoci(['-c', closed, '--dry-run', '--json', 'irc', 'say', '#landing', 'hi'], {}, dir);
+    assert.equal(json.status, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), { channel: '#landing', lines: ['hi'], nick: 'dryrunner', dryRun: true });
+    // A real say after the dry runs: the watcher, in the channel all along, saw no line of the dry runner.
+    const real = join(dir, 'real.yaml');
+    write(real, server.port, 'realsayer');
+    assert.equal(byoci(['-c', real, 'irc', 'say', '#landing', 'for real'], { BYOCI_SECRET_IRC_PASSWORD: 'pass-for-jobs' }, dir).status, 0);
+    await watcher.waitFor((l) => l.command === 'PRIVMSG' && l.nick === 'realsayer');
+    assert.deepEqual(watcher.lines.filter((l) => l.nick === 'dryrunner'), []);
+  });
+
+  test('the password, from the stores, is redacted in what is said and in an error', () => {
+    const config = join(dir, 'byoci.yaml');
+    const said = byoci(['-c', config, '--dry-run', 'irc', 'say', '#landing', 'the', 'password', 'is', 'pass-for-jobs'], { BYOCI_SECRET_IRC_PASSWORD: 'pass-for-jobs' }, dir);
+    assert.equal(said.status, 0, said.stderr);
+    assert.match(said.stdout, /^ {2}the password is \[REDACTED\]$/m);
+    assert.ok(!said.stdout.includes('pass-for-jobs'));
+    const failed = byoci(['-c', config, 'irc', 'say', '#no pass-for-jobs', 'hello'], { BYOCI_SECRET_IRC_PASSWORD: 'pass-for-jobs' }, dir);
+    assert.equal(failed.status, 2, failed.stderr);
+    assert.match(failed.stderr, /irc say: "#no \[REDACTED\]" must be an IRC channel name/);
+    assert.ok(!failed.stderr.includes('pass-for-jobs'), failed.stderr);
+  });
+
+  test('an invalid plugins.irc is reported with file and line', () => {
+    const config = join(dir, 'invalid.yaml');
+    writeFileSync(config, ['plugins:', '  irc:', `    server: ${HOST}`, '    port: seventy', "    channels: [{ channel: '#landing' }]", ''].join('\n'));
+    const result = byoci(['-c', config, 'irc', 'say', '#landing', 'hello'], {}, dir);
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, /invalid\.yaml:4:\d+: plugins\.irc\.port: /);
+  });
+
   test('long text is split into lines of at most 512 bytes, control characters removed, rate limited', async () => {
     const config = ircConfig.parse({
       server: HOST,
