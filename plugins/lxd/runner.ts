@@ -66,17 +66,7 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     run.checkAbort();
     const { phase, exitCode, oomKilled } = await run.phases(container, plan.limits.memory);
     const artefacts = await run.collectArtefacts(container);
-    const result: TestResult = {
-      backend: BACKEND,
-      exitCode,
-      phase,
-      outputTail: output.tail.text(),
-      artefacts,
-      durationMs: Math.round(performance.now() - started),
-    };
-    if (run.killedBy) result.timedOut = run.killedBy;
-    if (oomKilled) result.oomKilled = true;
-    if (plan.limits.memory) result.memoryLimit = plan.limits.memory;
+    const result = testResult({ exitCode, phase, oomKilled, artefacts, killedBy: run.killedBy, memoryLimit: plan.limits.memory, tail: output.tail, started });
     ctx.log.info('container run done', { container: lease.name, warm: container.warm, phase, exitCode, ...(run.killedBy ? { timedOut: run.killedBy } : {}), oomKilled });
     return result;
   } finally {
@@ -84,6 +74,31 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
     // Killed and deleted in the background: the result does not wait for it.
     ctx.pool.release(lease);
   }
+}
+
+/** The result handed back, from what the phases and the artefact copy found. */
+function testResult(found: {
+  exitCode: number;
+  phase: 'setup' | 'test';
+  oomKilled: boolean;
+  artefacts: string[];
+  killedBy: TimeoutKind | undefined;
+  memoryLimit: string | undefined;
+  tail: TailBuffer;
+  started: number;
+}): TestResult {
+  const result: TestResult = {
+    backend: BACKEND,
+    exitCode: found.exitCode,
+    phase: found.phase,
+    outputTail: found.tail.text(),
+    artefacts: found.artefacts,
+    durationMs: Math.round(performance.now() - found.started),
+  };
+  if (found.killedBy) result.timedOut = found.killedBy;
+  if (found.oomKilled) result.oomKilled = true;
+  if (found.memoryLimit) result.memoryLimit = found.memoryLimit;
+  return result;
 }
 
 /**
@@ -189,7 +204,10 @@ class ContainerRun {
     const { spec } = this.payload;
     const { client, config, log } = this.ctx;
     if (spec.artefacts.length === 0) return [];
-    if (!container.pid || !(await freezeCgroup(container.pid))) await killInstance(client, this.lease.name);
+    if (!container.pid || !(await freezeCgroup(container.pid))) {
+      log.warn('the container could not be frozen (no cgroup freezer found): killing it before the artefacts are copied', { container: this.lease.name });
+      await killInstance(client, this.lease.name);
+    }
     const copy = await copyArtefacts(this.lease.tree, spec.artefacts, this.payload.artefactsDir, config.maxArtefactBytes).catch((error: unknown) => {
       log.error('artefacts not copied', { error });
       return { copied: [] as string[], skipped: [] as string[] };
