@@ -166,6 +166,8 @@ export class BatchLander {
   #trees = new Map<string, Tree>();
   #known = new Map<string, Known>();
   #running = new Map<string, Probe>();
+  /** Every probe of the round, thrown away ones too (their aborted tests are waited for at the end). */
+  #all: Probe[] = [];
   /** Entry ids out of this round: rejected, left for the next round, or found landed. */
   #out = new Set<number>();
   #trunkMoved = false;
@@ -214,6 +216,7 @@ export class BatchLander {
     this.#trees = new Map();
     this.#known = new Map();
     this.#running = new Map();
+    this.#all = [];
     this.#out = new Set();
     this.#prepared = new Map();
     try {
@@ -259,13 +262,13 @@ export class BatchLander {
       return { stop: true };
     } finally {
       for (const p of this.#running.values()) p.abort.abort();
-      await Promise.allSettled([...this.#running.values()].map((p) => p.done));
+      await Promise.allSettled(this.#all.map((p) => p.done));
     }
   }
 
   // ---- preparation --------------------------------------------------------------------
 
-  /** Every member fetched in a checkout of its own, four at a time; the chain's repository on the tip. */
+  /** Every member fetched in a checkout of its own, eight at a time; the chain's repository on the tip. */
   async #prepare(members: BatchMember[]): Promise<BatchMember[]> {
     const { run, hooks, log } = this.#c;
     const fetched: (Prepared | undefined)[] = new Array(members.length);
@@ -286,7 +289,9 @@ export class BatchLander {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(4, members.length) }, worker));
+    const started = Date.now();
+    await Promise.all(Array.from({ length: Math.min(8, members.length) }, worker));
+    log.info('fetched', { proposals: members.length, ms: Date.now() - started });
     const ok = fetched.filter((p): p is Prepared => p !== undefined);
     if (ok.length === 0) return [];
     const tips = new Set(ok.map((p) => p.checkout.targetRevision));
@@ -304,6 +309,7 @@ export class BatchLander {
     await git(this.#build, ['checkout', '--quiet', '--detach', this.#tip]);
     this.#head = this.#tip;
     this.#trees.set('', { ids: [], merges: [], revision: this.#tip });
+    log.info('chain ready', { tip: this.#tip, ms: Date.now() - started });
     return ok.map((p) => p.m);
   }
 
@@ -554,8 +560,10 @@ export class BatchLander {
     const free = this.#shape.window - this.#running.size;
     if (free <= 0 || this.#seq.length === 0) return true;
     for (const members of this.#plan(free)) {
+      const started = Date.now();
       const tree = await this.#tree(members);
       if (!tree) return false;
+      this.#c.log.info('built', { size: members.length, ms: Date.now() - started });
       await this.#start(members, tree);
     }
     return true;
@@ -641,6 +649,7 @@ export class BatchLander {
       )
       .finally(() => (this.#c.keep ? undefined : rm(dir, { recursive: true, force: true })));
     this.#running.set(key, probe);
+    this.#all.push(probe);
   }
 
   async #settle(settled: { probe: Probe; test?: TestResult; error?: unknown }): Promise<void> {
