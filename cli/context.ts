@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { Bot } from '../core/bot.js';
 import { loadConfig, type LoadedConfig } from '../core/config.js';
 import { killAllGroups } from '../core/children.js';
-import { ConfigError, EXIT, UsageError, exitCodeFor, formatProblem, type ConfigProblem } from '../core/errors.js';
+import { ConfigError, EXIT, UsageError, describeError, exitCodeFor, formatProblem, type ConfigProblem } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { ExtraNeeds } from '../core/loader.js';
 import { DEFAULT_PLUGINS, registry } from '../plugins/index.js';
@@ -74,9 +74,9 @@ export function storesFor(config: LoadedConfig): SecretStore[] {
   return createStores(parsed.data, { baseDir: config.configDir, scrubEnv: true });
 }
 
-/** True for the error of a config file that does not exist (the one problem, at the file). */
+/** True for the error of a config file that does not exist (its code, never its text). */
 export function isMissingConfigFile(error: unknown): error is ConfigError {
-  return error instanceof ConfigError && error.problems.length === 1 && error.problems[0]!.message === 'configuration file not found';
+  return error instanceof ConfigError && error.code === 'config-missing';
 }
 
 /**
@@ -163,23 +163,32 @@ export async function withBot(rt: Runtime, fn: (bot: Bot) => Promise<number>, ne
 }
 
 /**
- * Prints an error that reached the top, in the form its class calls for. Everything goes
- * through the run's redactor (the one that knows the secrets loaded so far): a plugin's
- * error, a configuration or verify problem built from a forge's answer, a stack trace.
+ * Prints an error that reached the top, in the form its class calls for, with its code of
+ * the operator-error catalogue (docs/errors.md) and the hint for it. With `--json` it is one
+ * JSON line on stderr (`msg`, `code`, `hint`, `problems`). Everything goes through the run's
+ * redactor (the one that knows the secrets loaded so far): a plugin's error, a configuration
+ * or verify problem built from a forge's answer, a stack trace.
  */
-export function reportError(error: unknown, log: Logger, redactor: Redactor = new Redactor()): number {
-  const code = exitCodeFor(error);
+export function reportError(error: unknown, log: Logger, redactor: Redactor = new Redactor(), options: { json?: boolean } = {}): number {
+  const exit = exitCodeFor(error);
+  const { code, hint } = describeError(error);
   const write = (text: string) => process.stderr.write(redactor.redact(text));
   if (error instanceof ConfigError) {
-    write(`byoci: ${error.problems.length} configuration problem${error.problems.length === 1 ? '' : 's'}:\n`);
-    for (const p of error.problems as ConfigProblem[]) write(`  ${formatProblem(p)}\n`);
+    const title = `${error.problems.length} configuration problem${error.problems.length === 1 ? '' : 's'}`;
+    if (options.json) log.error(title, { code, hint, problems: (error.problems as ConfigProblem[]).map(formatProblem) });
+    else {
+      write(`byoci: ${title}:\n`);
+      for (const p of error.problems as ConfigProblem[]) write(`  ${formatProblem(p)}\n`);
+      write(`hint: ${hint}\ncode: ${code}\n`);
+    }
   } else if (error instanceof UsageError) {
-    write(`byoci: ${error.message}\n`);
+    if (options.json) log.error(error.message, { code, hint });
+    else write(`byoci: ${error.message}\nhint: ${hint}\ncode: ${code}\n`);
   } else {
-    log.error('internal error', { error: error instanceof Error ? error.message : String(error) });
+    log.error('internal error', { error: error instanceof Error ? error.message : String(error), code, hint });
     if (process.env.BYOCI_DEBUG && error instanceof Error) write(`${error.stack}\n`);
   }
-  return code;
+  return exit;
 }
 
 /**
@@ -197,7 +206,7 @@ export function action<A extends unknown[]>(fn: (rt: Runtime, ...args: A) => Pro
       const rt = await loadRuntime(globals, redactor);
       process.exitCode = await fn(rt, ...(args.slice(0, -1) as A));
     } catch (error) {
-      process.exitCode = reportError(error, fallback.log, redactor);
+      process.exitCode = reportError(error, fallback.log, redactor, { json: globals.json });
     }
   };
 }

@@ -92,7 +92,7 @@ function addCommand(parent: Command, spec: PluginCommand, words: readonly string
       const code = (await spec.run(context)) ?? 0;
       process.exitCode = interrupted ? (interrupted === 'SIGINT' ? 130 : 143) : code;
     } catch (error) {
-      process.exitCode = interrupted ? (interrupted === 'SIGINT' ? 130 : 143) : reportError(error, output.log, redactor);
+      process.exitCode = interrupted ? (interrupted === 'SIGINT' ? 130 : 143) : reportError(error, output.log, redactor, { json: globals.json });
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -121,6 +121,8 @@ Exit codes:
   1  a proposal was rejected (or, for test, the tests failed)
   2  usage or configuration error
   3  internal error
+An error prints a hint and a stable code (code: config-missing; in --json too):
+docs/errors.md lists the codes.
 
 Plugins named by path or package in the config may add commands: byoci plugins lists
 them, byoci <command> --help describes one.

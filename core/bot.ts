@@ -288,13 +288,14 @@ export class Bot {
     const loaded: LoadedPlugin[] = [];
     for (const { plugin, config: pluginConfig, source, configKey } of validated) {
       const { values, missing, failed, notes } = await lookupPluginSecrets(plugin, stores, log);
-      for (const message of failed) secretProblems.push({ source: plugin.name, message });
+      for (const message of failed) secretProblems.push({ source: plugin.name, message, code: 'secret-store' });
       for (const message of notes) secretNotes.push({ source: plugin.name, message });
       for (const { key, description } of missing) {
         secretProblems.push({
           source: plugin.name,
           message: `required secret ${key} (${description}) is not set in any store (${stores.map((s) => s.name).join(', ') || 'none configured'})`,
           hint: `byoci secrets set ${key}`,
+          code: 'secret-missing',
         });
       }
       const tapped = applyPlugin(
@@ -367,7 +368,7 @@ export class Bot {
   async verifyOrThrow(): Promise<Note[]> {
     const { problems, notes } = await this.verify();
     if (problems.length) {
-      throw new ConfigError(problems.map((p) => ({ message: `${p.source}: ${p.message}${p.hint ? ` (${p.hint})` : ''}` })));
+      throw new ConfigError(problems.map((p) => ({ message: `${p.source}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`, code: p.code ?? 'verify-failed' })));
     }
     return notes;
   }

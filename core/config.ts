@@ -279,7 +279,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
 
   let text = options.text;
   if (text === undefined) {
-    if (!file) throw new ConfigError([{ message: 'no configuration file given (use --config or BYOCI_CONFIG)' }]);
+    if (!file) throw new ConfigError([{ message: 'no configuration file given (use --config or BYOCI_CONFIG)', code: 'config-not-given' }]);
     let bytes: Buffer;
     try {
       bytes = readRegularFileSync(file, FILE_LIMITS.config);
@@ -287,20 +287,20 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
       const problem = error instanceof FileReadError ? error.problem : 'unreadable';
       const message =
         problem === 'missing' ? 'configuration file not found' : error instanceof FileReadError ? error.message.slice(file.length + 2) : `cannot read: ${(error as Error).message}`;
-      throw new ConfigError([{ file, message }]);
+      throw new ConfigError([{ file, message, code: problem === 'missing' ? 'config-missing' : 'config-unreadable' }]);
     }
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
       const bad = Math.max(0, firstInvalidUtf8(bytes));
       const pos = lineOf(bytes.subarray(0, bad).toString('utf8'), bad);
-      throw new ConfigError([{ file, line: pos.line, message: `not UTF-8 text (byte 0x${bytes[bad]!.toString(16)} at offset ${bad}): save the file as UTF-8` }]);
+      throw new ConfigError([{ file, line: pos.line, message: `not UTF-8 text (byte 0x${bytes[bad]!.toString(16)} at offset ${bad}): save the file as UTF-8`, code: 'config-unreadable' }]);
     }
   }
 
   const parsedYaml = parseYaml(text);
   const { doc, lines } = parsedYaml;
-  for (const p of parsedYaml.problems) problems.push({ file, line: p.line, column: p.column, message: p.message });
+  for (const p of parsedYaml.problems) problems.push({ file, line: p.line, column: p.column, message: p.message, code: 'config-parse' });
   if (problems.length) throw new ConfigError(problems);
 
   if (parsedYaml.value === null || parsedYaml.value === undefined) {

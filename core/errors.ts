@@ -55,6 +55,38 @@ export class Rejection extends Error {
   }
 }
 
+/**
+ * Operator-facing error codes: stable names (scripts and the CLI match on them, never on
+ * the message text) and the hint byoci prints under the error. Documented in docs/errors.md;
+ * a code is never renamed or reused. The exit code comes from the error's class, not from
+ * its code (configuration and usage errors 2, the others 3).
+ */
+export const OPERATOR_ERRORS = Object.freeze({
+  'config-not-given': 'name the configuration file with --config <file> or BYOCI_CONFIG',
+  'config-missing': 'create it (README.md, "Quick start", has a complete example) or name another file with --config / BYOCI_CONFIG',
+  'config-unreadable': 'the configuration must be a regular UTF-8 file readable by this user, of at most 4 MiB',
+  'config-parse': 'fix the YAML at the line and column shown (quote a value holding ": ", " #", "*" or "&")',
+  'config-invalid': 'fix the options named above; `byoci doctor` checks the whole configuration, README.md lists every option',
+  'plugin-unknown': 'name a built-in plugin (`byoci plugins` lists the loaded ones), a path starting with . or /, or an installed npm package',
+  'plugin-load': 'the plugin could not be imported: install it and its dependencies beside the config file; BYOCI_DEBUG=1 prints the stack',
+  'plugin-api-version': 'use a version of the plugin written for this byoci (docs/plugins.md, "Publishing and loading")',
+  'verify-failed': '`byoci doctor` lists every problem with its fix',
+  'secret-missing': 'store it with `byoci secrets set <plugin>/<name>` (or set BYOCI_SECRET_<PLUGIN>_<NAME> in the environment)',
+  'secret-store': 'fix the secret store named in the message (secrets.order in the config, its file modes or the Secret Service)',
+  'store-unusable': "check that the store's directory exists and is writable by the slave user (store.path, else <workdir>/byoci.db)",
+  'store-newer': 'the store was written by a newer byoci: upgrade this slave, or point store.path elsewhere',
+  'store-locked': 'another byoci process held the store for longer than its busy timeout: check for a hung bot or brain (`byoci queue`), then rerun',
+  'usage': '`byoci <command> --help` shows the options and arguments',
+  'forge-answer': "the forge answered something byoci cannot use: nothing was posted; check the forge's status and rerun",
+  'internal': 'a bug or an environment problem: rerun with BYOCI_DEBUG=1 for the stack trace and report it',
+} as const);
+
+export type OperatorErrorCode = keyof typeof OPERATOR_ERRORS;
+
+export function isOperatorErrorCode(code: unknown): code is OperatorErrorCode {
+  return typeof code === 'string' && Object.hasOwn(OPERATOR_ERRORS, code);
+}
+
 /** One configuration problem, located in its file when known. */
 export interface ConfigProblem {
   message: string;
@@ -63,6 +95,8 @@ export interface ConfigProblem {
   column?: number;
   /** Dotted path of the option, e.g. `projects.demo.test.command`. */
   path?: string;
+  /** What kind of problem (default `config-invalid`): the error's code when all agree. */
+  code?: OperatorErrorCode;
 }
 
 export function formatProblem(p: ConfigProblem): string {
@@ -71,23 +105,83 @@ export function formatProblem(p: ConfigProblem): string {
   return `${where}${path}${p.message}`;
 }
 
+export interface OperatorErrorOptions {
+  code?: OperatorErrorCode;
+  /** Replaces the catalogue's hint (a more precise one). */
+  hint?: string;
+  cause?: unknown;
+}
+
 /** Invalid configuration; every problem at once. Exit code 2. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   readonly problems: readonly ConfigProblem[];
+  /** `config-missing`, `config-parse`, `plugin-unknown`…; `config-invalid` when the problems differ. */
+  readonly code: OperatorErrorCode;
+  readonly hint: string;
 
-  constructor(problems: ConfigProblem[]) {
+  constructor(problems: ConfigProblem[], options: OperatorErrorOptions = {}) {
     super(
       `${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
         problems.map((p) => `  - ${formatProblem(p)}`).join('\n'),
+      options.cause === undefined ? undefined : { cause: options.cause },
     );
     this.problems = problems;
+    const codes = new Set(problems.map((p) => p.code ?? 'config-invalid'));
+    this.code = options.code ?? (codes.size === 1 ? [...codes][0]! : 'config-invalid');
+    this.hint = options.hint ?? OPERATOR_ERRORS[this.code];
   }
 }
 
 /** Wrong command-line usage. Exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  readonly code: OperatorErrorCode;
+  readonly hint: string;
+
+  constructor(message: string, options: OperatorErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options.code ?? 'usage';
+    this.hint = options.hint ?? OPERATOR_ERRORS[this.code];
+  }
+}
+
+/**
+ * An environment problem for the operator (a missing secret, an unusable store), with its
+ * code and hint. Exit code 3, like any error that is not about configuration or usage.
+ */
+export class OperatorError extends Error {
+  override readonly name = 'OperatorError';
+  readonly hint: string;
+
+  constructor(
+    readonly code: OperatorErrorCode,
+    message: string,
+    options: Omit<OperatorErrorOptions, 'code'> = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options.hint ?? OPERATOR_ERRORS[code];
+  }
+}
+
+/**
+ * The code and hint of an error that reached the top, looking through a plugin's wrapping.
+ * Errors of store/ and secrets/ (which import nothing from core) carry a catalogue code of
+ * their own; SQLite's busy error is `store-locked`; anything else is `internal`.
+ */
+export function describeError(error: unknown): { code: OperatorErrorCode; hint: string } {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ConfigError || e instanceof UsageError || e instanceof OperatorError) return { code: e.code, hint: e.hint };
+    if (e instanceof ForgeAnswerError) return { code: 'forge-answer', hint: OPERATOR_ERRORS['forge-answer'] };
+    const own = e as Error & { code?: unknown; hint?: unknown; fix?: unknown };
+    if (own.code === 'SQLITE_BUSY' || own.code === 'SQLITE_LOCKED') return { code: 'store-locked', hint: OPERATOR_ERRORS['store-locked'] };
+    if (isOperatorErrorCode(own.code)) {
+      const hint = typeof own.hint === 'string' ? own.hint : typeof own.fix === 'string' ? own.fix : OPERATOR_ERRORS[own.code];
+      return { code: own.code, hint };
+    }
+    if (!(e instanceof PluginError)) break;
+  }
+  return { code: 'internal', hint: OPERATOR_ERRORS.internal };
 }
 
 /** An error thrown inside a plugin's tap, stamped with where it happened. Exit code 3. */

@@ -38,16 +38,19 @@ export {
   EXIT,
   ForgeAnswerError,
   asForgeAnswerError,
+  OPERATOR_ERRORS,
+  OperatorError,
   PluginError,
   REJECTIONS,
   Rejection,
   TimeoutError,
   UsageError,
   asRejection,
+  describeError,
   exitCodeFor,
   formatProblem,
 } from './errors.js';
-export type { ConfigProblem, RejectionCode } from './errors.js';
+export type { ConfigProblem, OperatorErrorCode, RejectionCode } from './errors.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Fields, Level, Logger, LoggerOptions } from './logger.js';
 export { CommandError, baseEnv, run } from './process.js';

@@ -6,6 +6,7 @@
  * and those default plugins the config needs (`BuiltinPlugin.needed`: the VCS of its
  * targets, the backends of its projects). Built-ins are imported only then.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -74,16 +75,23 @@ async function importPlugin(specifier: string, configDir: string): Promise<AnyPl
 /** Imports a plugin named by path or package and checks its API version. */
 async function importNamed(key: string, configDir: string): Promise<{ plugin: AnyPlugin } | { problem: ConfigProblem }> {
   if (!isPath(key) && !/^(@[\w.-]+\/)?[\w.-]+$/.test(key)) {
-    return { problem: { path: `plugins.${key}`, message: 'not a built-in plugin, a path or an npm package name' } };
+    return { problem: { path: `plugins.${key}`, message: 'not a built-in plugin, a path or an npm package name', code: 'plugin-unknown' } };
   }
   let plugin: AnyPlugin;
   try {
     plugin = await importPlugin(key, configDir);
   } catch (error) {
-    return { problem: { path: `plugins.${key}`, message: `cannot load plugin: ${(error as Error).message}` } };
+    return { problem: { path: `plugins.${key}`, message: `cannot load plugin: ${(error as Error).message}`, code: notFound(error, key, configDir) ? 'plugin-unknown' : 'plugin-load' } };
   }
   const mismatch = apiVersionProblem(plugin);
-  return mismatch ? { problem: { path: `plugins.${key}`, message: mismatch } } : { plugin };
+  return mismatch ? { problem: { path: `plugins.${key}`, message: mismatch, code: 'plugin-api-version' } } : { plugin };
+}
+
+/** Whether importing plugin `key` failed because there is no such file or package (not an error inside it). */
+function notFound(error: unknown, key: string, configDir: string): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== 'ERR_MODULE_NOT_FOUND') return false;
+  return isPath(key) ? !existsSync(resolve(configDir, key)) : (error as Error).message.includes(`'${key}'`);
 }
 
 /**
@@ -154,6 +162,7 @@ export async function resolvePlugins(
           problems.push({
             path: `projects.${projectName}.targets.${index}.forge`,
             message: `no forge plugin named ${JSON.stringify(target.forge)} (built-in: ${[...registry.keys()].join(', ')})`,
+            code: 'plugin-unknown',
           });
         }
       }
@@ -169,7 +178,7 @@ export async function resolvePlugins(
       try {
         plugin = await loadEntry(entry);
       } catch (error) {
-        problems.push({ path: `plugins.${key}`, message: `cannot load built-in plugin: ${(error as Error).message}` });
+        problems.push({ path: `plugins.${key}`, message: `cannot load built-in plugin: ${(error as Error).message}`, code: 'plugin-load' });
         continue;
       }
     } else {

@@ -4,10 +4,11 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
+import { envVarName } from '../secrets/env.js';
 import type { Redactor } from '../secrets/redact.js';
 import { describeIssue } from './zod-issues.js';
 import { proposalMetaReader } from './proposal-meta.js';
-import type { ConfigProblem } from './errors.js';
+import { OperatorError, type ConfigProblem } from './errors.js';
 import type { Logger } from './logger.js';
 import type { AnyPlugin, PluginApi, PluginSecrets, RunInfo } from './plugin.js';
 
@@ -39,9 +40,11 @@ export function pluginSecrets(plugin: string, values: ReadonlyMap<string, string
     require(name: string) {
       const value = values.get(name);
       if (value === undefined) {
-        throw new Error(
+        throw new OperatorError(
+          'secret-missing',
           `secret ${plugin}/${name} is not set (stores tried: ${stores.join(', ') || 'none'}); ` +
             `set it with: byoci secrets set ${plugin}/${name}`,
+          { hint: `byoci secrets set ${plugin}/${name} (or ${envVarName(`${plugin}/${name}`)} in the environment)` },
         );
       }
       return value;

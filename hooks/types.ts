@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import type { testSchema } from '../core/config-schema.js';
+import type { OperatorErrorCode } from '../core/errors.js';
 
 /**
  * Which version control system a branch lives in. A fetch/merge/push plugin handles the
@@ -264,6 +265,8 @@ export interface Problem {
   message: string;
   /** What to do about it. */
   hint?: string;
+  /** A code of the operator-error catalogue (docs/errors.md), e.g. `secret-missing`. Default: `verify-failed`. */
+  code?: OperatorErrorCode;
 }
 
 /** A positive fact found by `verify`, printed by `byoci doctor` as an ok line. */

@@ -10,6 +10,8 @@ export class SecretStoreError extends Error {
   readonly key: string | undefined;
   /** What the operator should do, also part of the message. */
   readonly fix: string | undefined;
+  /** Its code in the operator-error catalogue (core/errors.ts, docs/errors.md). */
+  readonly code = 'secret-store';
 
   constructor(store: string, message: string, options: { key?: string; fix?: string; cause?: unknown } = {}) {
     super(`${store} store: ${message}${options.fix ? `: ${options.fix}` : ''}`, { cause: options.cause });

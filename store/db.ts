@@ -23,14 +23,23 @@ export interface Migration {
   up(db: Db): void;
 }
 
+/** Codes of the operator-error catalogue (core/errors.ts, docs/errors.md) a store error carries. */
+export type StoreErrorCode = 'store-unusable' | 'store-newer' | 'store-locked';
+
 export class StoreError extends Error {
   constructor(
     message: string,
     readonly hint?: string,
+    readonly code: StoreErrorCode = 'store-unusable',
   ) {
     super(message);
     this.name = 'StoreError';
   }
+}
+
+function storeCode(error: unknown): StoreErrorCode {
+  const code = (error as { code?: unknown }).code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' ? 'store-locked' : 'store-unusable';
 }
 
 export interface OpenStoreOptions {
@@ -48,7 +57,7 @@ export function openStore(path: string, options: OpenStoreOptions): Db {
   try {
     db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   } catch (error) {
-    throw new StoreError(`cannot open the store ${path}: ${(error as Error).message}`, 'check that the directory exists and is writable by the slave user');
+    throw new StoreError(`cannot open the store ${path}: ${(error as Error).message}`, 'check that the directory exists and is writable by the slave user', storeCode(error));
   }
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
@@ -62,7 +71,7 @@ export function openStore(path: string, options: OpenStoreOptions): Db {
   } catch (error) {
     db.close();
     if (error instanceof StoreError) throw error;
-    throw new StoreError(`cannot use the store ${path}: ${(error as Error).message}`);
+    throw new StoreError(`cannot use the store ${path}: ${(error as Error).message}`, undefined, storeCode(error));
   }
 }
 
@@ -83,6 +92,7 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
       throw new StoreError(
         `the store has migration ${id}, which this byoci does not know`,
         'it was written by a newer byoci: upgrade this slave, or point the store path elsewhere',
+        'store-newer',
       );
     }
   }

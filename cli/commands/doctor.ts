@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
-import { ConfigError, formatProblem } from '../../core/errors.js';
+import { ConfigError, describeError, formatProblem } from '../../core/errors.js';
 import { createOutput, globalOptions, loadRuntime, createBot, reportError } from '../context.js';
 
 interface Line {
   ok: boolean;
   what: string;
   detail: string;
+  /** A failure's code in the operator-error catalogue (docs/errors.md); in --json output. */
+  code?: string;
 }
 
 export function register(program: Command): void {
@@ -38,16 +40,16 @@ export function register(program: Command): void {
           lines.push({ ok: true, what: 'plugins', detail: bot.plugins.join(', ') });
           const { problems, notes } = await bot.verify();
           for (const note of notes) lines.push({ ok: true, what: note.source, detail: note.message });
-          for (const p of problems) lines.push({ ok: false, what: p.source, detail: p.hint ? `${p.message} -> ${p.hint}` : p.message });
+          for (const p of problems) lines.push({ ok: false, what: p.source, detail: p.hint ? `${p.message} -> ${p.hint}` : p.message, code: p.code ?? 'verify-failed' });
         } finally {
           await bot.shutdown('done');
         }
       } catch (error) {
         if (error instanceof ConfigError) {
-          for (const p of error.problems) lines.push({ ok: false, what: 'config', detail: formatProblem(p) });
+          for (const p of error.problems) lines.push({ ok: false, what: 'config', detail: formatProblem(p), code: p.code ?? error.code });
         } else {
-          reportError(error, output.log, output.redactor);
-          lines.push({ ok: false, what: 'internal', detail: error instanceof Error ? error.message : String(error) });
+          reportError(error, output.log, output.redactor, { json: globals.json });
+          lines.push({ ok: false, what: 'internal', detail: error instanceof Error ? error.message : String(error), code: describeError(error).code });
         }
       }
       if (globals.json) output.printJson(lines);

@@ -55,7 +55,8 @@ function act(fn: (loaded: Loaded, command: Command) => Promise<number>) {
     try {
       process.exitCode = await fn(load(command), command);
     } catch (error) {
-      process.exitCode = reportError(error, createOutput(globalOptions(command)).log);
+      const globals = globalOptions(command);
+      process.exitCode = reportError(error, createOutput(globals).log, undefined, { json: globals.json });
     }
   };
 }

@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { openStore, StoreError, type Db, type Migration } from '../../store/index.js';
 import type { LoadedConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, type OperatorErrorCode } from '../errors.js';
 import { storePath } from './config.js';
 import { QUEUE_MIGRATIONS } from './schema.js';
 
@@ -25,8 +25,8 @@ export function openQueueStore(config: LoadedConfig, options: { readonly?: boole
   const settings = config.settings;
   const path = storePath(settings, config.configDir);
   const where = settings.store.path ? ['store', 'path'] : ['workdir'];
-  const problem = (message: string) =>
-    new ConfigError([{ ...config.locate(where), path: where.join('.'), message }]);
+  const problem = (message: string, code: OperatorErrorCode = 'store-unusable') =>
+    new ConfigError([{ ...config.locate(where), path: where.join('.'), message, code }]);
   if (path !== ':memory:' && !options.readonly) {
     const why = writableDir(dirname(path));
     if (why) throw problem(`the store's directory ${dirname(path)} is not writable: ${why}`);
@@ -42,7 +42,7 @@ export function openQueueStore(config: LoadedConfig, options: { readonly?: boole
     const db = openStore(path, { migrations: [...QUEUE_MIGRATIONS, ...(options.migrations ?? [])], ...(options.readonly ? { readonly: true } : {}) });
     return { db, path };
   } catch (error) {
-    if (error instanceof StoreError) throw problem(`${error.message}${error.hint ? ` (${error.hint})` : ''}`);
+    if (error instanceof StoreError) throw problem(`${error.message}${error.hint ? ` (${error.hint})` : ''}`, error.code);
     throw error;
   }
 }
