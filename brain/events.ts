@@ -4,7 +4,7 @@
  * `BrainEvent`, the small normalised shape the rules match on and the journal stores.
  */
 import { receiveWebhook, WebhookError as GithubWebhookError, type WebhookEvent as GithubEvent } from '../plugins/github/webhooks.js';
-import { parseWebhook, WebhookError as LaunchpadWebhookError, type WebhookEvent as LaunchpadEvent } from '../plugins/launchpad/webhooks.js';
+import { CI_BUILD_FINAL, parseWebhook, WebhookError as LaunchpadWebhookError, type WebhookEvent as LaunchpadEvent } from '../plugins/launchpad/webhooks.js';
 import type { EventKind, SourceName } from './config.js';
 
 export type Headers = Record<string, string | string[] | undefined>;
@@ -33,6 +33,17 @@ export interface BrainEvent {
   sender?: string;
   /** One line for people (journal, status page). */
   summary: string;
+  /**
+   * Routes this delivery teaches the journal (journal.ts brain_routes): `pr:<n>` → a PR's
+   * base branch, `rev:<sha>` → the branch a commit was pushed to.
+   */
+  learns?: Record<string, string>;
+  /** The route key to look the branch up by when `branches` is empty. */
+  routeBy?: string;
+  /** The repository routes are learnt and looked up under, when not `repo` (Launchpad: the url-path). */
+  routeRepo?: string;
+  /** Set by the journal: the delivery the branch was learnt from. */
+  routedFrom?: string;
 }
 
 /** A delivery refused: the HTTP status and a message for the sender. */
@@ -93,11 +104,22 @@ export function fromGithub(e: GithubEvent, delivery: string): BrainEvent {
         proposal: `#${e.number}`,
         revision: e.commitId,
         sender: e.reviewer,
+        learns: { [`pr:${e.number}`]: e.baseRef },
         summary: `${e.repo}#${e.number} review ${e.action} ${e.state} by ${e.reviewer}`,
       };
     }
     case 'pull_request': {
-      const common = { ...base, name: e.event, repo: e.repo, branches: [e.baseRef], proposal: `#${e.number}`, revision: e.headSha, sender: e.sender };
+      // Every pull_request event carries the PR's current base (opened, edited with a new base, ...).
+      const common = {
+        ...base,
+        name: e.event,
+        repo: e.repo,
+        branches: [e.baseRef],
+        proposal: `#${e.number}`,
+        revision: e.headSha,
+        sender: e.sender,
+        learns: { [`pr:${e.number}`]: e.baseRef },
+      };
       if (e.action === 'labeled' && e.label !== undefined) {
         return { ...common, kind: 'pr-labelled', label: e.label, summary: `${e.repo}#${e.number} labelled ${e.label} by ${e.sender}` };
       }
@@ -107,7 +129,8 @@ export function fromGithub(e: GithubEvent, delivery: string): BrainEvent {
     case 'issue_comment': {
       const first = (e.body.split(/\r?\n/)[0] ?? '').trim();
       const kind = e.action === 'created' && e.isPullRequest ? 'pr-command' : 'ignored';
-      // The comment payload does not name the base branch: rules of every branch of the repo match.
+      // The comment payload does not name the base branch: the journal looks it up from the
+      // PR's pull_request events (else rules of every branch of the repo match).
       return {
         ...base,
         name: e.event,
@@ -115,6 +138,7 @@ export function fromGithub(e: GithubEvent, delivery: string): BrainEvent {
         repo: e.repo,
         branches: [],
         proposal: `#${e.number}`,
+        routeBy: `pr:${e.number}`,
         comment: first,
         sender: e.author,
         summary: `${e.repo}#${e.number} comment by ${e.author}`,
@@ -128,7 +152,7 @@ export function fromGithub(e: GithubEvent, delivery: string): BrainEvent {
         kind: done ? 'remote-ci' : 'ignored',
         repo: e.repo,
         branches: [],
-        ...(e.pullRequests[0] !== undefined ? { proposal: `#${e.pullRequests[0]}` } : {}),
+        ...(e.pullRequests[0] !== undefined ? { proposal: `#${e.pullRequests[0]}`, routeBy: `pr:${e.pullRequests[0]}` } : {}),
         revision: e.headSha,
         check: e.name,
         conclusion: e.conclusion ?? e.status,
@@ -205,13 +229,38 @@ export function fromLaunchpad(e: LaunchpadEvent): BrainEvent {
         .filter(([ref, change]) => ref.startsWith('refs/heads/') && change.new !== null)
         .map(([ref]) => branchOf(ref) as string);
       const first = Object.entries(e.refChanges).find(([ref]) => ref === `refs/heads/${branches[0]}`)?.[1];
+      const learns: Record<string, string> = {};
+      for (const [ref, change] of Object.entries(e.refChanges)) {
+        if (ref.startsWith('refs/heads/') && change.new) learns[`rev:${change.new}`] = ref.slice('refs/heads/'.length);
+      }
       return {
         ...base,
         kind: branches.length ? 'push' : 'ignored',
         repo: normaliseRepo(e.repositoryPath || e.repository),
         branches,
         ...(first?.new ? { revision: first.new } : {}),
+        learns,
+        routeRepo: normaliseRepo(e.repository),
         summary: `${normaliseRepo(e.repositoryPath || e.repository)} push ${branches.join(', ') || '(deletions only)'}`,
+      };
+    }
+    case 'ci:build:0.1': {
+      // The payload names the build, the repository, the commit and the status only: no
+      // branch (a branch learnt from a git:push of that commit fills it in, journal.ts) and
+      // no job name (a rule's `checks` cannot select Launchpad CI builds).
+      const final = CI_BUILD_FINAL[e.status];
+      const repo = normaliseRepo(e.repository);
+      return {
+        ...base,
+        kind: final ? 'remote-ci' : 'ignored',
+        repo,
+        branches: [],
+        routeBy: `rev:${e.commitSha1}`,
+        routeRepo: repo,
+        revision: e.commitSha1,
+        check: e.build,
+        conclusion: final ?? e.status,
+        summary: `${repo} CI build ${e.build} ${e.status} (${e.commitSha1.slice(0, 12)})`,
       };
     }
     case 'bzr:push:0.1':

@@ -82,6 +82,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
   let dispatcher: Dispatcher | undefined;
   const journal = new Journal({
     db,
+    log: log.child('journal'),
     decide: (event) => decide(config.rules, event),
     coalesceMs: config.coalesce,
     onTriggers: () => dispatcher?.poke(),
@@ -125,6 +126,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     );
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
+  journal.pruneRoutes();
   dispatcher.start();
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

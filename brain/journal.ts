@@ -14,6 +14,7 @@
  *   (dispatcher.ts).
  */
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '../core/index.js';
 import type { Db, Migration } from '../store/index.js';
 import type { BrainEvent } from './events.js';
 import type { Decision } from './rules.js';
@@ -73,7 +74,30 @@ export const BRAIN_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // What later events need but do not carry: a PR's base branch (issue_comment, check_run
+    // name the PR only) and the branch a commit was pushed to (Launchpad ci:build names the
+    // commit only). Learnt from the deliveries that do carry it; the latest delivery wins.
+    id: 'brain-2',
+    up(db) {
+      db.exec(`
+        CREATE TABLE brain_routes (
+          source TEXT NOT NULL,
+          repo TEXT NOT NULL,
+          key TEXT NOT NULL,
+          branch TEXT NOT NULL,
+          delivery_id TEXT NOT NULL,
+          learnt_at INTEGER NOT NULL,
+          PRIMARY KEY (source, repo, key)
+        );
+        CREATE INDEX brain_routes_learnt ON brain_routes (learnt_at);
+      `);
+    },
+  },
 ];
+
+/** Commit → branch routes older than this are forgotten (PR → base routes are kept). */
+const REVISION_ROUTE_DAYS = 90;
 
 export type TriggerState = 'pending' | 'sending' | 'queued' | 'started';
 
@@ -145,6 +169,8 @@ interface Op {
 
 export interface JournalOptions {
   db: Db;
+  /** Where a delivery's branch came from when the journal supplied it, or that it is unknown. */
+  log?: Logger;
   /** The decisions of an event (rules.ts `decide` bound to the config). */
   decide(event: BrainEvent): Decision[];
   coalesceMs: number;
@@ -192,6 +218,11 @@ export class Journal {
       build: db.prepare(`UPDATE brain_triggers SET state = 'started', build_url = ? WHERE id = ? AND state IN ('queued', 'started')`),
       due: db.prepare(`SELECT * FROM brain_triggers WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?`),
       nextDue: db.prepare(`SELECT MIN(next_at) AS at FROM brain_triggers WHERE state = 'pending'`),
+      learn: db.prepare(
+        `INSERT INTO brain_routes (source, repo, key, branch, delivery_id, learnt_at) VALUES (@source, @repo, @key, @branch, @delivery, @at)
+         ON CONFLICT (source, repo, key) DO UPDATE SET branch = excluded.branch, delivery_id = excluded.delivery_id, learnt_at = excluded.learnt_at`,
+      ),
+      route: db.prepare(`SELECT branch, delivery_id AS delivery FROM brain_routes WHERE source = ? AND repo = ? AND key = ?`),
       syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
       syncFull: db.prepare('PRAGMA synchronous = FULL'),
     };
@@ -275,8 +306,42 @@ export class Journal {
     return result;
   }
 
-  private acceptNow(e: BrainEvent, bodyBytes: number): AcceptResult {
+  /** Forgets commit → branch routes older than REVISION_ROUTE_DAYS (run at start). */
+  pruneRoutes(now = this.now()): number {
+    return this.db.prepare(`DELETE FROM brain_routes WHERE key LIKE 'rev:%' AND learnt_at < ?`).run(now - REVISION_ROUTE_DAYS * 86_400_000).changes;
+  }
+
+  /** Routes this event teaches: a PR's base branch, the branch each pushed commit went to. */
+  private learn(e: BrainEvent, at: number): void {
+    const repo = e.source === 'github' ? e.repo.toLowerCase() : (e.routeRepo ?? e.repo);
+    const put = (key: string, branch: string) => this.statements.learn.run({ source: e.source, repo, key, branch, delivery: e.delivery, at });
+    if (e.learns) for (const [key, branch] of Object.entries(e.learns)) put(key, branch);
+  }
+
+  /**
+   * An event that names no branch but a PR (a comment, a check run) or a commit (a
+   * Launchpad CI build): the branch learnt from an earlier delivery, else unchanged (its
+   * rules then match every branch of the repository) and logged.
+   */
+  private route(e: BrainEvent): BrainEvent {
+    if (e.branches.length || !e.routeBy || e.kind === 'ignored' || e.kind === 'ping') return e;
+    const repo = e.source === 'github' ? e.repo.toLowerCase() : (e.routeRepo ?? e.repo);
+    const found = this.statements.route.get(e.source, repo, e.routeBy) as { branch: string; delivery: string } | undefined;
+    if (!found) {
+      this.options.log?.info('no branch known for this delivery: rules of every branch of the repository apply', {
+        source: e.source,
+        delivery: e.delivery,
+        repo: e.repo,
+        key: e.routeBy,
+      });
+      return e;
+    }
+    return { ...e, branches: [found.branch], routedFrom: found.delivery };
+  }
+
+  private acceptNow(delivered: BrainEvent, bodyBytes: number): AcceptResult {
     const at = this.now();
+    const e = this.route(delivered);
     const inserted = this.statements.insertDelivery.run({
       source: e.source,
       delivery: e.delivery,
@@ -289,6 +354,7 @@ export class Journal {
       at,
     });
     if (inserted.changes === 0) return { outcome: 'duplicate' };
+    this.learn(e, at);
     const triggers: string[] = [];
     for (const d of this.options.decide(e)) {
       let id: string | undefined;

@@ -6,7 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export const WEBHOOK_EVENTS = ['merge-proposal:0.1', 'git:push:0.1', 'bzr:push:0.1', 'ping'] as const;
+export const WEBHOOK_EVENTS = ['merge-proposal:0.1', 'git:push:0.1', 'bzr:push:0.1', 'ci:build:0.1', 'ping'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 /** Values of a merge proposal in `old`/`new` (more keys may appear without a version bump). */
@@ -45,7 +45,37 @@ export type WebhookEvent =
       refChanges: Record<string, { old: string | null; new: string | null }>;
     }
   | { type: 'bzr:push:0.1'; delivery: string; branch: string; branchPath: string; old: string | null; new: string | null }
+  | {
+      /** Launchpad CI (a Git repository's .launchpad.yaml jobs): any status change of a build. */
+      type: 'ci:build:0.1';
+      delivery: string;
+      /** url-path of the CI build. */
+      build: string;
+      /** `created` or `status-changed` (documented values; others are passed on as they come). */
+      action: string;
+      /** url-path of the repository, e.g. `/~brz/brz/+git/brz`. */
+      repository: string;
+      commitSha1: string;
+      /** The build's status, e.g. `Successfully built` (see CI_BUILD_FINAL). */
+      status: string;
+    }
   | { type: 'ping'; delivery: string };
+
+/**
+ * The documented statuses of a CI build after which it will not change by itself (help.launchpad.net
+ * API/Webhooks, `ci:build:0.1`), and whether each is a success. "Needs building", "Currently
+ * building", "Uploading build", "Cancelling build" and "Dependency wait" (Launchpad retries
+ * those builds when the dependency appears) are not final; a status Launchpad adds later is
+ * not known here and counts as not final.
+ */
+export const CI_BUILD_FINAL: Readonly<Record<string, 'success' | 'failure'>> = {
+  'Successfully built': 'success',
+  'Failed to build': 'failure',
+  'Chroot problem': 'failure',
+  'Build for superseded Source': 'failure',
+  'Failed to upload': 'failure',
+  'Cancelled build': 'failure',
+};
 
 /** A delivery to refuse; `status` is what the receiver should answer. */
 export class WebhookError extends Error {
@@ -168,6 +198,16 @@ export function parseWebhook(
         refChanges,
       };
     }
+    case 'ci:build:0.1':
+      return {
+        type: 'ci:build:0.1',
+        delivery,
+        build: text(payload, 'build', type),
+        action: text(payload, 'action', type),
+        repository: text(payload, 'git_repository', type),
+        commitSha1: text(payload, 'commit_sha1', type),
+        status: text(payload, 'status', type),
+      };
     case 'bzr:push:0.1':
       return {
         type: 'bzr:push:0.1',

@@ -325,6 +325,7 @@ describe('fuzz: webhook deliveries', () => {
       ['merge-proposal:0.1', { merge_proposal: '/~alice/brz/+git/brz/+merge/101', action: 'modified', old: { queue_status: 'Needs review' }, new: { queue_status: 'Approved', commit_message: 'Fix it' } }],
       ['git:push:0.1', { git_repository: '/~brz/brz/+git/brz', git_repository_path: '~brz/brz/+git/brz', ref_changes: { 'refs/heads/master': { old: { commit_sha1: 'a'.repeat(40) }, new: { commit_sha1: 'b'.repeat(40) } } } }],
       ['bzr:push:0.1', { bzr_branch: '/~brz/brz/trunk', bzr_branch_path: '~brz/brz/trunk', old: { revision_id: 'r1' }, new: { revision_id: 'r2' } }],
+      ['ci:build:0.1', { build: '/~brz/brz/+git/brz/+build/7', action: 'status-changed', git_repository: '/~brz/brz/+git/brz', commit_sha1: 'd'.repeat(40), status: 'Failed to build' }],
       ['ping', { ping: true }],
     ] as const;
     const started = Date.now();
@@ -333,7 +334,7 @@ describe('fuzz: webhook deliveries', () => {
       const body = Buffer.from(i < bases.length ? JSON.stringify(payload) : mutateText(JSON.stringify(payload, null, 1), rand), 'latin1');
       const headers: Record<string, string | string[]> = { 'X-Launchpad-Event-Type': type, 'X-Launchpad-Delivery': `${i}`, 'X-Hub-Signature': sign('sha1', body) };
       if (rand.int(6) === 0) headers['X-Hub-Signature'] = rand.pick([sign('sha1', body).toUpperCase(), ` ${sign('sha1', body)}`, [sign('sha1', body)], 'sha1=']);
-      if (rand.int(8) === 0) headers['X-Launchpad-Event-Type'] = rand.pick(['', 'ci:build:0.1', '__proto__']);
+      if (rand.int(8) === 0) headers['X-Launchpad-Event-Type'] = rand.pick(['', 'snap:build:0.1', '__proto__']);
       try {
         parseWebhook(headers, body, SECRET);
       } catch (error) {

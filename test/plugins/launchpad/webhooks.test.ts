@@ -44,6 +44,26 @@ describe('Launchpad webhooks', () => {
     });
   });
 
+  test('ci:build:0.1 (a Launchpad CI build changed status) is parsed with the documented keys', () => {
+    // help.launchpad.net/API/Webhooks, "CI build": build, action, git_repository, commit_sha1, status.
+    const body = JSON.stringify({
+      build: '/~brz/brz/+git/brz/+build/7',
+      action: 'status-changed',
+      git_repository: '/~brz/brz/+git/brz',
+      commit_sha1: 'd'.repeat(40),
+      status: 'Successfully built',
+    });
+    assert.deepEqual(parseWebhook(headers('ci:build:0.1', body), body, secret), {
+      type: 'ci:build:0.1',
+      delivery: '1234',
+      build: '/~brz/brz/+git/brz/+build/7',
+      action: 'status-changed',
+      repository: '/~brz/brz/+git/brz',
+      commitSha1: 'd'.repeat(40),
+      status: 'Successfully built',
+    });
+  });
+
   test('bzr:push:0.1 and ping are parsed', () => {
     const e = parseWebhook(headers('bzr:push:0.1', bzr), bzr, secret);
     assert.deepEqual(e, { type: 'bzr:push:0.1', delivery: '1234', branch: '/~brz/brz/trunk', branchPath: '~brz/brz/trunk', old: 'r1', new: 'r2' });
@@ -66,8 +86,10 @@ describe('Launchpad webhooks', () => {
   });
 
   test('unknown event types and broken payloads are refused with 400, naming the problem', () => {
-    const build = '{"build": "/x"}';
-    assert.throws(() => parseWebhook(headers('ci:build:0.1', build), build, secret), /unsupported Launchpad event type "ci:build:0.1"/);
+    const build = '{"snap": "/x"}';
+    assert.throws(() => parseWebhook(headers('snap:build:0.1', build), build, secret), /unsupported Launchpad event type "snap:build:0.1"/);
+    const lacking = '{"build": "/x", "action": "status-changed", "git_repository": "/~brz/brz/+git/brz", "status": "Failed to build"}';
+    assert.throws(() => parseWebhook(headers('ci:build:0.1', lacking), lacking, secret), /ci:build:0.1 payload lacks commit_sha1/);
     const broken = '{"action": "created"}';
     assert.throws(() => parseWebhook(headers('merge-proposal:0.1', broken), broken, secret), /merge-proposal:0.1 payload lacks merge_proposal/);
     assert.throws(() => parseWebhook(headers('ping', 'not json'), 'not json', secret), /ping payload is not JSON/);
