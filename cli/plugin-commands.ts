@@ -86,10 +86,11 @@ function addCommand(parent: Command, spec: PluginCommand, words: readonly string
         signal: controller.signal,
         args,
         options: opts,
-        print: output.print,
-        printJson: output.printJson,
+        print: (line) => void output.print(line),
+        printJson: (value) => void output.printJson(value),
       });
-      const code = (await spec.run(context)) ?? 0;
+      const result = await spec.run(context);
+      const code = typeof result === 'number' ? result : 0;
       process.exitCode = interrupted ? (interrupted === 'SIGINT' ? 130 : 143) : code;
     } catch (error) {
       process.exitCode = interrupted ? (interrupted === 'SIGINT' ? 130 : 143) : reportError(error, output.log, redactor, { json: globals.json });

@@ -71,7 +71,8 @@ export function register(program: Command): void {
 Stores (lookup order: secrets.order, default env, file, keyring):
   env      BYOCI_SECRET_<PLUGIN>_<SECRET> (or ..._FILE: a path), as a Jenkins credentials binding sets it; read-only
   file     <secrets.dir>/<plugin>/<secret>, mode 600 (default dir ~/.config/byoci/secrets)
-  keyring  the Secret Service (gnome-keyring), service secrets.service (default byoci)`,
+  keyring  the Secret Service (gnome-keyring), service secrets.service (default byoci)
+With --dry-run, set and delete say what they would do and change no store (set reads no value).`,
     );
 
   secrets

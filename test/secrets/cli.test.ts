@@ -46,6 +46,26 @@ describe('byoci secrets (logic)', () => {
     assert.equal((await stat(path)).mode & 0o777, 0o600);
   });
 
+  test('--dry-run: set reads no value and stores nothing, delete deletes nothing; both say what they would do', async () => {
+    const dry = { ...ctx, dryRun: true };
+    const input = io('not-read-value\n');
+    assert.equal(await secretsSet(dry, { key: 'remote-ci/jenkins-token' }, input), 0);
+    assert.equal(input.err(), 'remote-ci/jenkins-token: would be stored in file (dry run: no value read, nothing stored)\n');
+    assert.equal(await secretsGet(ctx, { key: 'remote-ci/jenkins-token' }, io()), 1, 'nothing was stored');
+    const stored = io('kept-value\n');
+    assert.equal(await secretsSet(ctx, { key: 'remote-ci/jenkins-token' }, stored), 0);
+    const del = io();
+    assert.equal(await secretsDelete(dry, { key: 'remote-ci/jenkins-token' }, del), 0);
+    assert.equal(del.err(), 'remote-ci/jenkins-token: would be deleted from file (dry run: nothing deleted)\n');
+    const after = io();
+    assert.equal(await secretsGet(ctx, { key: 'remote-ci/jenkins-token', reveal: true }, after), 0);
+    assert.equal(after.out(), 'kept-value\n', 'still there');
+    assert.equal(await secretsDelete(ctx, { key: 'remote-ci/jenkins-token' }, io()), 0);
+    const none = io();
+    assert.equal(await secretsDelete(dry, { key: 'remote-ci/jenkins-token' }, none), 1);
+    assert.equal(none.err(), 'remote-ci/jenkins-token: no writable store holds it (dry run)\n');
+  });
+
   test('set refuses a value given on the command line and stores nothing', async () => {
     const c = io('');
     assert.equal(await secretsSet(ctx, { key: 'launchpad/oauth', extra: ['typed-on-argv'] }, c), 2);
