@@ -5,8 +5,8 @@
  * the stores, the redacting logger, --dry-run and --json), runs it and sets the exit code.
  */
 import { Command, Option } from 'commander';
-import { commandContext, declaredCommands } from '../core/commands.js';
-import { ConfigError, UsageError } from '../core/errors.js';
+import { declaredCommands, runPluginCommand } from '../core/commands.js';
+import { ConfigError } from '../core/errors.js';
 import { validatePluginConfig } from '../core/plugin-api.js';
 import type { AnyPlugin, PluginCommand } from '../core/plugin.js';
 import { Redactor } from '../secrets/redact.js';
@@ -63,9 +63,6 @@ function addCommand(parent: Command, spec: PluginCommand, words: readonly string
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      if (globals.dryRun && !spec.dryRun) {
-        throw new UsageError(`byoci ${words.join(' ')} does not support --dry-run (the ${from.plugin.name} plugin does not say it honours it): run it without --dry-run`);
-      }
       const { config, missing } = loadConfigOrDefaults(self);
       // No config file, and the plugin cannot run on its defaults: the missing file is the problem.
       if (missing && validatePluginConfig(from.plugin, undefined).problems.length) throw missing;
@@ -73,7 +70,7 @@ function addCommand(parent: Command, spec: PluginCommand, words: readonly string
       const args = Object.fromEntries(spec.arguments.map((a, i) => [a.name, values[i] ?? (a.variadic ? [] : undefined)]));
       const given = self.opts<Record<string, string | boolean | undefined>>();
       const opts = Object.fromEntries(options.map((o) => [o.name, o.flag ? Boolean(given[o.attribute]) : given[o.attribute]]));
-      const context = await commandContext({
+      const code = await runPluginCommand(spec, {
         plugin: from.plugin,
         configKey: from.configKey,
         words,
@@ -89,8 +86,6 @@ function addCommand(parent: Command, spec: PluginCommand, words: readonly string
         print: (line) => void output.print(line),
         printJson: (value) => void output.printJson(value),
       });
-      const result = await spec.run(context);
-      const code = typeof result === 'number' ? result : 0;
       process.exitCode = interrupted ? (interrupted === 'SIGINT' ? 130 : 143) : code;
     } catch (error) {
       process.exitCode = interrupted ? (interrupted === 'SIGINT' ? 130 : 143) : reportError(error, output.log, redactor, { json: globals.json });

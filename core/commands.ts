@@ -10,7 +10,7 @@ import { lookupSecret } from '../secrets/lookup.js';
 import type { Redactor } from '../secrets/redact.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { LoadedConfig } from './config.js';
-import { ConfigError, type ConfigProblem } from './errors.js';
+import { ConfigError, UsageError, type ConfigProblem } from './errors.js';
 import type { Logger } from './logger.js';
 import { pluginSecrets, validatePluginConfig } from './plugin-api.js';
 import {
@@ -194,4 +194,17 @@ export async function commandContext(parts: CommandContextParts): Promise<Comman
     printJson: parts.printJson,
     resolvePath: (path: string) => (isAbsolute(path) ? path : resolve(config.configDir, path)),
   });
+}
+
+/**
+ * Runs one plugin command: refuses `--dry-run` for a command that does not declare it,
+ * builds the context (`commandContext`) and returns the handler's exit code (0 when it
+ * returns none). Errors propagate (the CLI and the kit turn them into exit codes).
+ */
+export async function runPluginCommand(command: PluginCommand, parts: CommandContextParts): Promise<number> {
+  if (parts.dryRun && !command.dryRun) {
+    throw new UsageError(`byoci ${parts.words.join(' ')} does not support --dry-run (the ${parts.plugin.name} plugin does not say it honours it): run it without --dry-run`);
+  }
+  const result = await command.run(await commandContext(parts));
+  return typeof result === 'number' ? result : 0;
 }

@@ -26,7 +26,10 @@ import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { Bot, type Candidate, type LandingResult, type LoadedPlugin } from '../core/bot.js';
+import { commandLeaves, declaredCommands, runPluginCommand, type CommandLeaf } from '../core/commands.js';
 import { loadConfig } from '../core/config.js';
+import { ConfigError, UsageError, exitCodeFor } from '../core/errors.js';
+import { resolvePlugins } from '../core/loader.js';
 import { createLogger } from '../core/logger.js';
 import { definePlugin, type AnyPlugin } from '../core/plugin.js';
 import type { HookName } from '../hooks/index.js';
@@ -105,6 +108,28 @@ export interface Landing {
   plugins: readonly LoadedPlugin[];
 }
 
+export interface CommandRun {
+  /** The exit code `byoci <words>` would exit with (2 for a usage or configuration error, 3 internal). */
+  exitCode: number;
+  /** What the command printed (`print`, redacted), line by line. */
+  stdout: string[];
+  /** The documents it printed with `printJson` (parsed back). */
+  json: unknown[];
+  /** Every log line (debug level, redacted). */
+  lines: string[];
+  /** The message of the error it ended with, redacted (undefined when it returned). */
+  error?: string;
+}
+
+export interface CommandInput {
+  /** Positional arguments by name (a variadic one as a list). */
+  args?: Record<string, string | string[] | undefined>;
+  /** Options by their long name (`{ alias: 'x', loud: true }`). */
+  options?: Record<string, string | boolean | undefined>;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
 export interface Kit {
   /** The kit's directory (config file, proposals, work directories). */
   readonly dir: string;
@@ -120,6 +145,12 @@ export interface Kit {
   proposal(id: string): Record<string, unknown>;
   /** Runs `byoci land` (or `land --dry-run`) once. */
   land(options?: { dryRun?: boolean; proposal?: string; buildUrl?: string }): Promise<Landing>;
+  /**
+   * Runs the plugin command `words` (e.g. `'hello'`, `'image list'`) of a plugin of the
+   * kit's config, as `byoci <words>` would: the plugin's section validated, its secrets
+   * from the kit's store, output and log redacted. Arguments come already parsed.
+   */
+  command(words: string, input?: CommandInput): Promise<CommandRun>;
   /** The trunk's `main` tip. */
   trunkTip(): Promise<string>;
   /** Removes everything the kit created. */
@@ -268,6 +299,47 @@ export async function createKit(options: KitOptions = {}): Promise<Kit> {
         return { exitCode: summary.exitCode, results: summary.results, waiting: summary.waiting, outcomes, calls, lines, plugins };
       } finally {
         await bot.shutdown();
+      }
+    },
+
+    async command(words, input = {}) {
+      writeFileSync(configFile, YAML.stringify(config()));
+      const lines: string[] = [];
+      const stdout: string[] = [];
+      const json: unknown[] = [];
+      const redactor = new Redactor();
+      const log = createLogger({ level: 'debug', redactor, write: (line) => void lines.push(line) });
+      const registry = new Map([...builtins, ...(options.definitions ?? []).map((p) => [p.name, p] as const)]);
+      const wanted = words.trim().split(/\s+/);
+      try {
+        const loaded = loadConfig({ file: configFile, namespace: 'selftest', env: {} });
+        const { plugins, problems } = await resolvePlugins(loaded.settings, loaded.configDir, registry, ['git', 'host']);
+        if (problems.length) throw new ConfigError(problems);
+        let found: { leaf: CommandLeaf; plugin: AnyPlugin; configKey: string } | undefined;
+        for (const p of plugins) {
+          const leaf = commandLeaves(declaredCommands(p.plugin).commands).find((l) => l.words.join(' ') === wanted.join(' '));
+          if (leaf) found = { leaf, plugin: p.plugin, configKey: p.configKey };
+        }
+        if (!found) throw new UsageError(`no plugin of the kit's config has the command ${JSON.stringify(words)}`);
+        const exitCode = await runPluginCommand(found.leaf.command, {
+          plugin: found.plugin,
+          configKey: found.configKey,
+          words: wanted,
+          config: loaded,
+          stores: [memoryStore(options.secrets ?? {})],
+          log,
+          redactor,
+          dryRun: input.dryRun ?? false,
+          json: input.json ?? false,
+          signal: new AbortController().signal,
+          args: Object.fromEntries(found.leaf.command.arguments.map((a) => [a.name, input.args?.[a.name] ?? (a.variadic ? [] : undefined)])),
+          options: Object.fromEntries(Object.entries(found.leaf.command.options).map(([name, o]) => [name, o.value ? input.options?.[name] : Boolean(input.options?.[name])])),
+          print: (line) => void stdout.push(redactor.redact(line)),
+          printJson: (value) => void json.push(JSON.parse(redactor.redact(JSON.stringify(redactor.redactValue(value))))),
+        });
+        return { exitCode, stdout, json, lines };
+      } catch (error) {
+        return { exitCode: exitCodeFor(error), stdout, json, lines, error: redactor.redact(error instanceof Error ? error.message : String(error)) };
       }
     },
 

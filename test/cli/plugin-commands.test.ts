@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { commandLeaves, declaredCommands } from '../../core/commands.js';
 import { definePlugin, z } from '../../core/index.js';
+import { createKit } from '../../testing/index.js';
 import { ROOT, byoci } from '../support/cli.js';
+import { missingCommands, suiteNeeds } from '../support/components.js';
 
 const HELLO = join(ROOT, 'test/fixtures/cli/hello-plugin.mjs');
 const SHADOW = join(ROOT, 'test/fixtures/cli/shadow-plugin.mjs');
@@ -150,6 +152,29 @@ describe('the command of docs/plugins.md', () => {
       rmSync(file, { force: true });
       rmSync(dir, { recursive: true, force: true });
       await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe('byoci/testing runs a plugin command', suiteNeeds('git', missingCommands('git')), () => {
+  test("kit.command: the config naming the plugin, its secret from the kit's store, redacted, --dry-run, exit codes", async () => {
+    const kit = await createKit({ plugins: { [HELLO]: { greeting: 'hey' } }, secrets: { 'hello/token': TOKEN } });
+    try {
+      const said = await kit.command('hello', { args: { who: 'ann', more: ['bo'] }, options: { loud: true, 'leak-token': true } });
+      assert.deepEqual(said.stdout, ['HEY ANN, BO token=[REDACTED]']);
+      assert.equal(said.exitCode, 0);
+      assert.ok(said.lines.some((l) => l.includes('greeting')) && !said.lines.some((l) => l.includes(TOKEN)));
+      const dry = await kit.command('hello', { args: { who: 'ann' }, dryRun: true, json: true });
+      assert.deepEqual(dry.json, [{ text: 'would say: hey ann', count: 1, namespace: 'selftest', file: kit.configFile }]);
+      const refused = await kit.command('hello-admin wipe', { dryRun: true });
+      assert.equal(refused.exitCode, 2);
+      assert.match(refused.error ?? '', /does not support --dry-run/);
+      const failed = await kit.command('hello', { args: { who: 'nobody' } });
+      assert.equal(failed.exitCode, 3);
+      assert.equal(failed.error, 'nobody to greet (token [REDACTED])');
+      assert.equal((await kit.command('nothing')).exitCode, 2);
+    } finally {
+      await kit.cleanup();
     }
   });
 });
