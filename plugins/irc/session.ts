@@ -4,7 +4,7 @@
  * server's answer, on the connection closing, or when the caller's signal aborts.
  */
 import IRC from 'irc-framework';
-import type { IrcErrorEvent, JoinEvent } from 'irc-framework';
+import type { Client, ClientOptions, IrcErrorEvent, JoinEvent } from 'irc-framework';
 import PQueue from 'p-queue';
 import type { Logger } from '../../core/index.js';
 import { LINE_BREAKERS, byteLength } from './sanitize.js';
@@ -98,216 +98,280 @@ export interface IrcSession {
   destroy(): void;
 }
 
-export function createSession(options: SessionOptions): IrcSession {
-  const { log } = options;
-  const client = new IRC.Client();
-  const queue = new PQueue({ concurrency: 1, intervalCap: options.rate.lines, interval: options.rate.perMs });
-  const joined = new Set<string>();
-  let registered = false;
-  let closed = false;
-  let pings = 0;
-  const fold = (name: string) => name.toLowerCase();
+/** What one session's steps share: the client, its send queue, and what it knows of the connection. */
+interface SessionState {
+  readonly options: SessionOptions;
+  readonly client: Client;
+  /** Flood control: at most `rate.lines` lines per `rate.perMs`, one at a time. */
+  readonly queue: PQueue;
+  /** Channels we are in, case-folded. */
+  readonly joined: Set<string>;
+  registered: boolean;
+  closed: boolean;
+  pings: number;
+}
 
+const fold = (name: string) => name.toLowerCase();
+
+type Listeners = Record<string, (...args: never[]) => void>;
+
+/** Adds the listeners to the client; the function returned removes them. */
+function listen(client: Client, listeners: Listeners): () => void {
+  const entries = Object.entries(listeners) as [string, (...args: unknown[]) => void][];
+  for (const [event, fn] of entries) client.on(event, fn);
+  return () => {
+    for (const [event, fn] of entries) client.off(event, fn);
+  };
+}
+
+/** Keeps `joined`, `registered` and `closed` up to date from the client's events. */
+function trackConnection(state: SessionState): void {
+  const { client, joined } = state;
+  const mine = (nick: string) => client.caseCompare(nick, client.user.nick);
   client.on('close', () => {
-    closed = true;
-    registered = false;
+    state.closed = true;
+    state.registered = false;
     joined.clear();
-    queue.clear();
+    state.queue.clear();
   });
   client.on('join', (event: JoinEvent) => {
-    if (client.caseCompare(event.nick, client.user.nick)) joined.add(fold(event.channel));
+    if (mine(event.nick)) joined.add(fold(event.channel));
   });
   client.on('part', (event: JoinEvent) => {
-    if (client.caseCompare(event.nick, client.user.nick)) joined.delete(fold(event.channel));
+    if (mine(event.nick)) joined.delete(fold(event.channel));
   });
   client.on('kick', (event: { kicked: string; channel: string }) => {
-    if (client.caseCompare(event.kicked, client.user.nick)) joined.delete(fold(event.channel));
+    if (mine(event.kicked)) joined.delete(fold(event.channel));
   });
+}
 
-  function write(line: string): void {
-    if (LINE_BREAKERS.test(line)) throw new IrcError('refusing to send a line containing CR, LF or NUL');
-    if (byteLength(line) + 2 > MAX_LINE_BYTES) throw new IrcError(`refusing to send a line of ${byteLength(line) + 2} bytes`);
-    client.raw(line);
-  }
+/** Sends one raw line, refusing line breaks and lines over RFC 1459's 512 bytes. */
+function writeLine(client: Client, line: string): void {
+  if (LINE_BREAKERS.test(line)) throw new IrcError('refusing to send a line containing CR, LF or NUL');
+  if (byteLength(line) + 2 > MAX_LINE_BYTES) throw new IrcError(`refusing to send a line of ${byteLength(line) + 2} bytes`);
+  client.raw(line);
+}
 
-  /** Rejects when the connection closes or the server sends ERROR. */
-  function watchClose(reject: (error: Error) => void): () => void {
-    const onClose = () => reject(new IrcError('the server closed the connection'));
-    const onError = (event: IrcErrorEvent) => {
+/** Rejects when the connection closes or the server sends ERROR. */
+function watchClose(client: Client, reject: (error: Error) => void): () => void {
+  return listen(client, {
+    close: () => reject(new IrcError('the server closed the connection')),
+    'irc error': (event: IrcErrorEvent) => {
       if (event.error === 'irc') reject(new IrcError(`the server said: ${event.reason ?? 'ERROR'}`));
-    };
-    client.on('close', onClose);
-    client.on('irc error', onError);
+    },
+  });
+}
+
+/**
+ * irc-framework's connect options: where (TLS and its verification), who, and the
+ * credentials registration sends (PASS for `auth: server`, SASL PLAIN for `auth: sasl`).
+ */
+function connectOptions(options: SessionOptions): ClientOptions {
+  return {
+    host: options.host,
+    port: options.port,
+    tls: options.tls,
+    rejectUnauthorized: options.tlsVerify,
+    nick: options.nick,
+    username: options.username,
+    gecos: options.realname,
+    auto_reconnect: false,
+    ...(options.auth === 'server' && options.password ? { password: options.password } : {}),
+    ...(options.auth === 'sasl' && options.password ? { account: { account: options.account, password: options.password } } : {}),
+  };
+}
+
+/**
+ * Listeners of the registration: done on `registered`; a taken nick is retried with a
+ * suffix (5 times); a refused server password or a failed connection ends it; a failed
+ * SASL is a warning (the session goes on unauthenticated).
+ */
+function registrationListeners(state: SessionState, resolve: () => void, reject: (error: Error) => void): Listeners {
+  const { options, client } = state;
+  let attempt = 0;
+  return {
+    'socket close': (err?: Error) => reject(new IrcError(`cannot connect to ${options.host}:${options.port}: ${err?.message ?? 'connection closed'}`)),
+    registered: () => {
+      state.registered = true;
+      resolve();
+    },
+    'nick in use': () => {
+      if (state.registered) return;
+      attempt += 1;
+      if (attempt > 5) return reject(new IrcError(`nick ${options.nick} and its variants are in use`));
+      client.changeNick(`${options.nick.slice(0, 27)}_${attempt}`);
+    },
+    'irc error': (event: IrcErrorEvent) => {
+      if (event.error === 'password_mismatch') reject(new IrcError('the server refused the password (auth: server)'));
+    },
+    'sasl failed': (event: { reason: string; message?: string }) => {
+      // irc-framework also tries SASL with a server password; only `auth: sasl` cares.
+      if (options.auth !== 'sasl') return;
+      options.log.warn('SASL authentication failed; going on unauthenticated', { reason: event.reason, message: event.message });
+    },
+  };
+}
+
+/** Connects (TLS when configured) and waits until the server has registered us. */
+function connectAndRegister(state: SessionState, signal: AbortSignal): Promise<void> {
+  const { client } = state;
+  return waitFor<void>(signal, (resolve, reject) => {
+    const unwatch = watchClose(client, reject);
+    const unlisten = listen(client, registrationListeners(state, resolve, reject));
+    client.connect(connectOptions(state.options));
     return () => {
-      client.off('close', onClose);
-      client.off('irc error', onError);
+      unwatch();
+      unlisten();
     };
-  }
+  });
+}
 
-  async function open(signal: AbortSignal): Promise<void> {
-    let attempt = 0;
-    await waitFor<void>(signal, (resolve, reject) => {
-      const unwatch = watchClose(reject);
-      const onSocketClose = (err?: Error) =>
-        reject(new IrcError(`cannot connect to ${options.host}:${options.port}: ${err?.message ?? 'connection closed'}`));
-      const onRegistered = () => {
-        registered = true;
-        resolve();
-      };
-      const onNickInUse = () => {
-        if (registered) return;
-        attempt += 1;
-        if (attempt > 5) return reject(new IrcError(`nick ${options.nick} and its variants are in use`));
-        client.changeNick(`${options.nick.slice(0, 27)}_${attempt}`);
-      };
-      const onErrorEvent = (event: IrcErrorEvent) => {
-        if (event.error === 'password_mismatch') reject(new IrcError('the server refused the password (auth: server)'));
-      };
-      const onSasl = (event: { reason: string; message?: string }) => {
-        // irc-framework also tries SASL with a server password; only `auth: sasl` cares.
-        if (options.auth !== 'sasl') return;
-        log.warn('SASL authentication failed; going on unauthenticated', { reason: event.reason, message: event.message });
-      };
-      client.on('socket close', onSocketClose);
-      client.on('registered', onRegistered);
-      client.on('nick in use', onNickInUse);
-      client.on('irc error', onErrorEvent);
-      client.on('sasl failed', onSasl);
-      client.connect({
-        host: options.host,
-        port: options.port,
-        tls: options.tls,
-        rejectUnauthorized: options.tlsVerify,
-        nick: options.nick,
-        username: options.username,
-        gecos: options.realname,
-        auto_reconnect: false,
-        ...(options.auth === 'server' && options.password ? { password: options.password } : {}),
-        ...(options.auth === 'sasl' && options.password
-          ? { account: { account: options.account, password: options.password } }
-          : {}),
-      });
-      return () => {
-        unwatch();
-        client.off('socket close', onSocketClose);
-        client.off('registered', onRegistered);
-        client.off('nick in use', onNickInUse);
-        client.off('irc error', onErrorEvent);
-        client.off('sasl failed', onSasl);
-      };
-    });
-    log.debug('registered', { server: options.host, port: options.port, nick: client.user.nick });
-    if (options.auth === 'nickserv' && options.password) {
-      write(`PRIVMSG NickServ :IDENTIFY ${options.account} ${options.password}`);
-    }
+/** `auth: nickserv`: identifies to NickServ once registered (no answer is awaited). */
+function identifyToNickServ(state: SessionState): void {
+  const { options } = state;
+  if (options.auth === 'nickserv' && options.password) {
+    writeLine(state.client, `PRIVMSG NickServ :IDENTIFY ${options.account} ${options.password}`);
   }
+}
 
-  function join(channel: string, key: string | undefined, signal: AbortSignal): Promise<void> {
-    if (joined.has(fold(channel))) return Promise.resolve();
-    return waitFor<void>(signal, (resolve, reject) => {
-      const unwatch = watchClose(reject);
-      const onJoin = (event: JoinEvent) => {
+async function open(state: SessionState, signal: AbortSignal): Promise<void> {
+  await connectAndRegister(state, signal);
+  const { options, client } = state;
+  options.log.debug('registered', { server: options.host, port: options.port, nick: client.user.nick });
+  identifyToNickServ(state);
+}
+
+/** Joins `channel` unless already in it: done on our JOIN, rejected on the server's refusal. */
+function joinChannel(state: SessionState, channel: string, key: string | undefined, signal: AbortSignal): Promise<void> {
+  const { client } = state;
+  if (state.joined.has(fold(channel))) return Promise.resolve();
+  return waitFor<void>(signal, (resolve, reject) => {
+    const unwatch = watchClose(client, reject);
+    const unlisten = listen(client, {
+      join: (event: JoinEvent) => {
         if (client.caseCompare(event.nick, client.user.nick) && client.caseCompare(event.channel, channel)) resolve();
-      };
-      const onError = (event: IrcErrorEvent) => {
+      },
+      'irc error': (event: IrcErrorEvent) => {
         if (JOIN_ERRORS.has(event.error) && event.channel && client.caseCompare(event.channel, channel)) {
           reject(new IrcError(`cannot join ${channel}: ${event.reason ?? event.error}`));
         }
-      };
-      const onUnknown = (command: { command: string; params: string[] }) => {
+      },
+      'unknown command': (command: { command: string; params: string[] }) => {
         if (REFUSALS.has(command.command) && command.params[1] && client.caseCompare(command.params[1], channel)) {
           reject(new IrcError(`cannot join ${channel}: ${command.params[command.params.length - 1] ?? command.command}`));
         }
-      };
-      client.on('join', onJoin);
-      client.on('irc error', onError);
-      client.on('unknown command', onUnknown);
-      write(key ? `JOIN ${channel} ${key}` : `JOIN ${channel}`);
-      return () => {
-        unwatch();
-        client.off('join', onJoin);
-        client.off('irc error', onError);
-        client.off('unknown command', onUnknown);
-      };
+      },
     });
-  }
+    writeLine(client, key ? `JOIN ${channel} ${key}` : `JOIN ${channel}`);
+    return () => {
+      unwatch();
+      unlisten();
+    };
+  });
+}
 
-  async function say(target: string, texts: readonly string[], signal: AbortSignal): Promise<void> {
-    const refusals: string[] = [];
-    let cannotSend = false;
-    const onError = (event: IrcErrorEvent) => {
+/** Sends PING and waits for its PONG: the server has processed every line sent before. */
+function pingPong(state: SessionState, signal: AbortSignal): Promise<void> {
+  const { client } = state;
+  state.pings += 1;
+  const token = `byoci-${state.pings}`;
+  return waitFor<void>(signal, (resolve, reject) => {
+    const unwatch = watchClose(client, reject);
+    const unlisten = listen(client, {
+      pong: (event: { message: string }) => {
+        if (event.message === token) resolve();
+      },
+    });
+    writeLine(client, `PING :${token}`);
+    return () => {
+      unwatch();
+      unlisten();
+    };
+  });
+}
+
+/**
+ * Sends `PRIVMSG <target> :<text>` for each text through the flood-control queue, then
+ * waits for the server to have processed them; rejects with the refusals it answered.
+ */
+async function say(state: SessionState, target: string, texts: readonly string[], signal: AbortSignal): Promise<void> {
+  const { client } = state;
+  const refusals: string[] = [];
+  let cannotSend = false;
+  const unlisten = listen(client, {
+    'irc error': (event: IrcErrorEvent) => {
       if (event.error === 'cannot_send_to_channel' || event.error === 'no_such_nick') {
         cannotSend ||= event.error === 'cannot_send_to_channel';
         refusals.push(`${event.channel ?? event.nick ?? target}: ${event.reason ?? event.error}`);
       }
-    };
-    client.on('irc error', onError);
-    try {
-      for (const text of texts) {
-        await queue.add(() => write(`PRIVMSG ${target} :${text}`), { signal });
-      }
-      // The server answers in order: once the PONG is here, any refusal has arrived too.
-      pings += 1;
-      const token = `byoci-${pings}`;
-      await waitFor<void>(signal, (resolve, reject) => {
-        const unwatch = watchClose(reject);
-        const onPong = (event: { message: string }) => {
-          if (event.message === token) resolve();
-        };
-        client.on('pong', onPong);
-        write(`PING :${token}`);
-        return () => {
-          unwatch();
-          client.off('pong', onPong);
-        };
-      });
-    } finally {
-      client.off('irc error', onError);
+    },
+  });
+  try {
+    for (const text of texts) {
+      await state.queue.add(() => writeLine(client, `PRIVMSG ${target} :${text}`), { signal });
     }
-    if (refusals.length) throw new IrcRefusal(`the server refused the message: ${refusals.join('; ')}`, cannotSend && !joined.has(fold(target)));
+    // The server answers in order: once the PONG is here, any refusal has arrived too.
+    await pingPong(state, signal);
+  } finally {
+    unlisten();
   }
+  if (refusals.length) throw new IrcRefusal(`the server refused the message: ${refusals.join('; ')}`, cannotSend && !state.joined.has(fold(target)));
+}
 
-  async function quit(message: string, waitMs = 2000): Promise<void> {
-    if (closed || !client.connected) return destroy();
-    const timer = new AbortController();
-    const t = setTimeout(() => timer.abort(new IrcError('QUIT not answered')), waitMs);
-    try {
-      await waitFor<void>(timer.signal, (resolve) => {
-        const done = () => resolve();
-        client.on('close', done);
-        client.quit(message);
-        return () => client.off('close', done);
-      });
-    } catch {
-      // The server did not close in time: drop the socket ourselves.
-    } finally {
-      clearTimeout(t);
-      destroy();
-    }
+/** Sends QUIT and waits (at most `waitMs`) for the server to close; then drops the socket. */
+async function quit(state: SessionState, message: string, waitMs: number): Promise<void> {
+  const { client } = state;
+  if (state.closed || !client.connected) return destroy(state);
+  const timer = new AbortController();
+  const t = setTimeout(() => timer.abort(new IrcError('QUIT not answered')), waitMs);
+  try {
+    await waitFor<void>(timer.signal, (resolve) => {
+      const done = () => resolve();
+      client.on('close', done);
+      client.quit(message);
+      return () => client.off('close', done);
+    });
+  } catch {
+    // The server did not close in time: drop the socket ourselves.
+  } finally {
+    clearTimeout(t);
+    destroy(state);
   }
+}
 
-  function destroy(): void {
-    queue.clear();
-    try {
-      client.connection.end(undefined, true);
-    } catch {
-      // Already gone.
-    }
-    closed = true;
-    registered = false;
+function destroy(state: SessionState): void {
+  state.queue.clear();
+  try {
+    state.client.connection.end(undefined, true);
+  } catch {
+    // Already gone.
   }
+  state.closed = true;
+  state.registered = false;
+}
 
+export function createSession(options: SessionOptions): IrcSession {
+  const state: SessionState = {
+    options,
+    client: new IRC.Client(),
+    queue: new PQueue({ concurrency: 1, intervalCap: options.rate.lines, interval: options.rate.perMs }),
+    joined: new Set<string>(),
+    registered: false,
+    closed: false,
+    pings: 0,
+  };
+  trackConnection(state);
   return {
     get connected() {
-      return registered && !closed && client.connected;
+      return state.registered && !state.closed && state.client.connected;
     },
     get nick() {
-      return client.user.nick;
+      return state.client.user.nick;
     },
-    open,
-    join,
-    say,
-    quit,
-    destroy,
+    open: (signal) => open(state, signal),
+    join: (channel, key, signal) => joinChannel(state, channel, key, signal),
+    say: (target, texts, signal) => say(state, target, texts, signal),
+    quit: (message, waitMs = 2000) => quit(state, message, waitMs),
+    destroy: () => destroy(state),
   };
 }
