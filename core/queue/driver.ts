@@ -202,7 +202,10 @@ export class QueueDriver {
           store.done(effect.key, { unknown: 'the run died before recording the result; the next attempt reads the target' });
           continue;
         }
-        const final = JSON.parse(effect.result ?? 'null') as Final | null;
+        // The outcome as written with the intent (a batch's sentence with it, for the comment).
+        const recorded = JSON.parse(effect.result ?? 'null') as (Final & { batch?: string }) | null;
+        const batch = recorded?.batch;
+        const final: Final | null = recorded ? (recorded.kind === 'landed' ? { kind: 'landed', revision: recorded.revision } : { kind: 'rejected', rejection: recorded.rejection }) : null;
         const candidate = byId.get(entry.proposal_id);
         if (!final) {
           store.done(effect.key, { lost: true });
@@ -215,7 +218,7 @@ export class QueueDriver {
           continue;
         }
         log.child(entry.proposal_id).warn('finishing the report a dead run began', { outcome: final.kind });
-        results.push(await this.#report(entry, candidate, final, { replay: true, effectKey: effect.key }));
+        results.push(await this.#report(entry, candidate, final, { replay: true, effectKey: effect.key, ...(batch ? { batch } : {}) }));
       }
     }
     return results;
@@ -301,7 +304,8 @@ export class QueueDriver {
     const log = this.#c.log.child(c.proposal.id);
     if (entry.state === 'pushed' && entry.landed_revision) {
       log.info('on the target already; reporting the landing', { revision: entry.landed_revision });
-      return this.#report(entry, c, { kind: 'landed', revision: entry.landed_revision });
+      const batch = this.#pushedWith(entry);
+      return this.#report(entry, c, { kind: 'landed', revision: entry.landed_revision }, batch ? { batch } : {});
     }
     if (c.proposal.readiness.state === 'rejected') {
       const rejection = { code: c.proposal.readiness.code, reason: c.proposal.readiness.reason };
@@ -387,6 +391,25 @@ export class QueueDriver {
     const done = await lander.land(members);
     results.push(...done.results);
     return { results, stop: done.stop };
+  }
+
+  /**
+   * For an entry pushed by a run that died before reporting it: the batch sentence, when that
+   * run pushed several proposals at once (its push effect lists them).
+   */
+  #pushedWith(entry: EntryRow): string | undefined {
+    const { store } = this.#c;
+    const row = store.db
+      .prepare(
+        `SELECT f.run_id, f.intent_at FROM queue_effects f JOIN queue_run_entries x ON x.run_id = f.run_id
+         WHERE x.entry_id = ? AND f.kind = 'push' AND f.done_at IS NOT NULL AND f.result LIKE '%"revision"%' ORDER BY f.id DESC LIMIT 1`,
+      )
+      .get(entry.id) as { run_id: number } | undefined;
+    if (!row) return undefined;
+    const ids = store.runEntries(row.run_id).map((id) => store.entry(id)?.proposal_id ?? `entry ${id}`);
+    if (ids.length < 2) return undefined;
+    const runs = (store.db.prepare('SELECT run_id FROM queue_run_entries WHERE entry_id = ? ORDER BY run_id').all(entry.id) as { run_id: number }[]).map((r) => r.run_id);
+    return `Landed in run ${row.run_id} of a batch with ${ids.join(', ')}, tested together as ${store.run(row.run_id)?.tree_revision ?? '?'} (the run died after its push; reported by the next run); runs it was in: ${runs.join(', ')}.`;
   }
 
   /** Push refusals (trunk moved) of this approval so far, across runs and crashes. */
@@ -580,7 +603,7 @@ export class QueueDriver {
     }
     const key = options.effectKey ?? `entry-${entry.id}:report`;
     const previous = store.effect(key);
-    if (!previous) store.intend(key, { entryId: entry.id, ...(options.runId ? { runId: options.runId } : {}), kind: 'report', payload: final });
+    if (!previous) store.intend(key, { entryId: entry.id, ...(options.runId ? { runId: options.runId } : {}), kind: 'report', payload: { ...final, ...(options.batch ? { batch: options.batch } : {}) } });
     if (!previous?.done_at) {
       await hooks.report.promise(outcome);
       store.done(key);

@@ -71,6 +71,8 @@ export interface RejectionComment {
   triggerId: string;
   code: string;
   reason: string;
+  /** A batched proposal: which runs it was in and why it was judged the culprit (untrusted ids inside). */
+  batch?: string;
   details?: string;
   buildUrl?: string;
   headSha: string;
@@ -86,8 +88,31 @@ export function rejectionComment(c: RejectionComment): string {
     '',
     inertText(c.redact(c.reason)),
   ];
+  if (c.batch) lines.push('', inertText(c.redact(c.batch)));
   if (c.buildUrl) lines.push('', `Build: ${inertText(c.redact(c.buildUrl))}`);
   const details = c.details ? tail(c.redact(c.details), c.maxDetails) : '';
   if (details.trim()) lines.push('', codeBlock(details));
+  return lines.join('\n');
+}
+
+export interface LandedComment {
+  triggerId: string;
+  revision: string;
+  headSha: string;
+  /** Which batch run it landed in, with whom, and the runs it was in. */
+  batch: string;
+  buildUrl?: string;
+  redact: (text: string) => string;
+}
+
+/** The comment of a landing made in a batch (a landing alone says nothing but its status). */
+export function landedComment(c: LandedComment): string {
+  const lines = [
+    marker(c.triggerId, 'landed'),
+    `byoci landed this pull request (head ${c.headSha.slice(0, 12)}) as ${c.revision.slice(0, 12)}.`,
+    '',
+    inertText(c.redact(c.batch)),
+  ];
+  if (c.buildUrl) lines.push('', `Build: ${inertText(c.redact(c.buildUrl))}`);
   return lines.join('\n');
 }

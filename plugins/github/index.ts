@@ -9,7 +9,7 @@ import type { Problem } from '../../hooks/index.js';
 import { openCache, type StoreCache } from './cache.js';
 import { createClient, memoryCache, type ConditionalCache, type GithubClient } from './client.js';
 import { protectionProblems } from './protection.js';
-import { rejectionComment } from './comments.js';
+import { landedComment, rejectionComment } from './comments.js';
 import { parseTarget, pluginConfigSchema, targetBranch, targetSchema, type GithubConfig, type GithubTarget } from './config.js';
 import { discoverTarget, metaSchema, type PermissionCache } from './discover.js';
 import { ensureComment, ensureStatus, removeLabel, type StatusState } from './report.js';
@@ -163,6 +163,12 @@ export default definePlugin({
           case 'landed':
             await status(meta.headSha, 'success', `Landed on ${target} as ${outcome.revision.slice(0, 12)}`);
             if (outcome.revision !== meta.headSha) await status(outcome.revision, 'success', `Tested merge of #${meta.number}`);
+            if (outcome.batch) {
+              // Landed in a batch: say in which run, with whom (once: the marker is looked for first).
+              const triggerId = meta.triggerId ?? `head-${meta.headSha}`;
+              const body = landedComment({ triggerId, revision: outcome.revision, headSha: meta.headSha, batch: outcome.batch, ...(buildUrl ? { buildUrl } : {}), redact: (text) => api.redact(text) });
+              await ensureComment(gh, { ...where, number: meta.number, triggerId, code: 'landed', botLogin: await botLogin(gh) }, body);
+            }
             return;
           case 'error':
             await status(meta.headSha, 'error', `byoci failed: ${outcome.message}`);
@@ -175,6 +181,7 @@ export default definePlugin({
               triggerId,
               code,
               reason,
+              ...(outcome.batch ? { batch: outcome.batch } : {}),
               ...(details ?? outcome.test?.outputTail ? { details: details ?? outcome.test?.outputTail } : {}),
               ...(buildUrl ? { buildUrl } : {}),
               headSha: meta.headSha,

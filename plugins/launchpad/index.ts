@@ -195,11 +195,20 @@ export default definePlugin({
       });
       switch (outcome.kind) {
         case 'landed':
-          return reporter.landed(meta, outcome.revision, { ...(outcome.pinned ? { pinned: outcome.pinned } : {}), ...(buildUrl ? { buildUrl } : {}) });
+          return reporter.landed(meta, outcome.revision, {
+            ...(outcome.pinned ? { pinned: outcome.pinned } : {}),
+            ...(outcome.batch ? { batch: outcome.batch } : {}),
+            ...(buildUrl ? { buildUrl } : {}),
+          });
         case 'rejected':
           // A push refused because the target moved never gets here: core merges again and
           // tests again (queue.attempts), then rejects with `trunk-kept-moving` (approve again).
-          return reporter.rejected(meta, { reason: outcome.rejection.reason, buildUrl, details: outcome.rejection.details ?? outcome.test?.outputTail });
+          return reporter.rejected(meta, {
+            reason: outcome.rejection.reason,
+            ...(outcome.batch ? { batch: outcome.batch } : {}),
+            buildUrl,
+            details: outcome.rejection.details ?? outcome.test?.outputTail,
+          });
         case 'error':
           return reporter.error(meta, buildUrl);
       }

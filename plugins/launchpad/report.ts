@@ -27,6 +27,8 @@ export interface ReporterOptions {
 export interface CommentText {
   /** First paragraph; what identifies the comment when a rerun looks for it. */
   reason: string;
+  /** A batched proposal: which runs it was in, and why it was judged the culprit (second paragraph). */
+  batch?: string;
   buildUrl?: string;
   /** Extra text (test output tail, conflict list...), quoted and size-limited. */
   details?: string;
@@ -46,6 +48,7 @@ export function tail(text: string, max: number): string {
 
 export function commentBody(c: CommentText, options: Pick<ReporterOptions, 'redact' | 'commentTail'>): string {
   const parts = [c.reason.trim()];
+  if (c.batch && c.batch.trim()) parts.push(c.batch.trim());
   if (c.buildUrl) parts.push(`Build: ${c.buildUrl}`);
   // Redact the whole text before cutting it: a cut must never leave half a secret behind.
   const details = c.details ? options.redact(c.details) : '';
@@ -166,13 +169,18 @@ export class Reporter {
    * A landing: `Merged` with the landed revision. A bzr landing first gets a comment with
    * the content it pinned (the reviewed revid and its strict testament sha1): Launchpad
    * keeps no digest of the reviewed content, so the comment is where a reviewer can check
-   * it. Comment before status: a crash between them leaves the proposal approved, and the
-   * rerun finds the comment (by author and first paragraph) and only sets the status.
+   * it. A landing made in a batch gets one too, saying in which run, with whom, and the runs
+   * it was in (the second paragraph when both). Comment before status: a crash between them
+   * leaves the proposal approved, and the rerun finds the comment (by author and first
+   * paragraph) and only sets the status.
    */
-  async landed(meta: LaunchpadMeta, revision: string, options: { pinned?: PinnedContent; buildUrl?: string } = {}): Promise<void> {
+  async landed(meta: LaunchpadMeta, revision: string, options: { pinned?: PinnedContent; batch?: string; buildUrl?: string } = {}): Promise<void> {
     const mp = await this.client.get(meta.selfLink, undefined, mergeProposalSchema);
-    if (options.pinned && (mp.queue_status === 'Approved' || mp.queue_status === 'Queued')) {
-      await this.ensureComment(meta, mp, { ...landedText(revision, options.pinned), ...(options.buildUrl ? { buildUrl: options.buildUrl } : {}) });
+    if ((options.pinned || options.batch) && (mp.queue_status === 'Approved' || mp.queue_status === 'Queued')) {
+      const text: CommentText = options.pinned
+        ? { ...landedText(revision, options.pinned), ...(options.batch ? { batch: options.batch } : {}) }
+        : { reason: options.batch! };
+      await this.ensureComment(meta, mp, { ...text, ...(options.buildUrl ? { buildUrl: options.buildUrl } : {}) });
     }
     await this.ensureStatus(meta, mp, 'Merged', revision);
   }

@@ -19,8 +19,13 @@ export function subjectFor(meta: Pick<ReadableLocalMeta, 'sourceLabel' | 'target
   return `Re: [Merge] ${meta.sourceLabel} into ${meta.targetLabel}`;
 }
 
-export function rejectionBody(reason: string, details: string | undefined, buildUrl: string | undefined): string {
+/**
+ * The comment of a rejection: the reason, then (a batched proposal) the sentence saying which
+ * runs it was in and why it was judged the culprit, then the output, then the build.
+ */
+export function rejectionBody(reason: string, details: string | undefined, buildUrl: string | undefined, batch?: string): string {
   const parts = [reason.trim()];
+  if (batch && batch.trim()) parts.push(batch.trim());
   if (details && details.trim()) parts.push(details.trimEnd());
   if (buildUrl) parts.push(`Build: ${buildUrl}`);
   return parts.join('\n\n');
@@ -31,10 +36,14 @@ export async function reportOutcome(outcome: Outcome, meta: ReadableLocalMeta, o
   const file = meta.file;
 
   if (outcome.kind === 'landed') {
-    // bzr: the content that landed, by digest, in a comment (a revid is only a name).
+    // The comment of a landing: bzr: the content that landed, by digest (a revid is only a
+    // name); in a batch: in which run, with whom, and the runs it was in.
     const pinned = outcome.pinned;
     const subject = options.redact(subjectFor(meta));
-    const body = pinned ? options.redact(pinnedLandingText(outcome.revision, pinned)) : undefined;
+    const paragraphs = [...(pinned ? [pinnedLandingText(outcome.revision, pinned)] : []), ...(outcome.batch ? [outcome.batch] : [])];
+    const body = paragraphs.length
+      ? options.redact(outcome.batch ? rejectionBody(paragraphs[0]!, undefined, outcome.buildUrl, paragraphs[1]) : paragraphs[0]!)
+      : undefined;
     const date = (options.now ?? (() => new Date()))().toISOString();
     return editProposalFile(file, (doc) => {
       const posted = body === undefined || doc.comments().some((c) => c.subject === subject && c.body === body);
@@ -46,7 +55,7 @@ export async function reportOutcome(outcome: Outcome, meta: ReadableLocalMeta, o
   }
   if (outcome.kind === 'rejected') {
     const subject = options.redact(subjectFor(meta));
-    const body = options.redact(rejectionBody(outcome.rejection.reason, outcome.rejection.details, outcome.buildUrl));
+    const body = options.redact(rejectionBody(outcome.rejection.reason, outcome.rejection.details, outcome.buildUrl, outcome.batch));
     const date = (options.now ?? (() => new Date()))().toISOString();
     return editProposalFile(file, (doc) => {
       const last = doc.comments().at(-1);

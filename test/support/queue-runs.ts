@@ -67,16 +67,31 @@ export function runs(w: QueueWorld): RunRec[] {
  * Every push is a tested-green tree, pushed over the tip it was merged onto: the run's trunk
  * tip, or (a speculative run) the merge commit of one of its own entries that landed first.
  */
-export function assertPushedAsTested(w: QueueWorld): void {
+export function assertPushedAsTested(w: QueueWorld, others: readonly string[] = []): { old: string; new: string }[] {
   const tested = runs(w).filter((r) => r.test_ms !== null);
-  for (const p of pushes(w)) {
+  // `others`: pushes the test made itself (a concurrent landing), not byoci's.
+  const mine = pushes(w).filter((p) => !others.includes(p.new));
+  for (const p of mine) {
     const run = tested.find((r) => r.tree_revision === p.new);
     assert.ok(run, `pushed ${p.new} was never tested`);
     assert.ok(
       run.trunk_revision === p.old || run.merges.slice(0, -1).includes(p.old),
       `pushed ${p.new} over ${p.old}, tested over ${run.trunk_revision} (chain ${run.merges.join(' ')})`,
     );
-    assert.equal(run.state, 'landed', `run ${run.id} that tested ${p.new} did not pass`);
+    // A run killed after its push (the kill -9 tests) stays `crashed`: it reached its push
+    // step, which only follows green tests.
+    if (run.state === 'crashed') assert.ok(stepsOf(w, run.id).includes('push'), `crashed run ${run.id} pushed ${p.new} without reaching its push step`);
+    else assert.equal(run.state, 'landed', `run ${run.id} that tested ${p.new} did not pass`);
+  }
+  return mine;
+}
+
+function stepsOf(w: QueueWorld, runId: number): string[] {
+  const db = openStore(join(w.dir, 'runs', 'byoci.db'), { migrations: QUEUE_MIGRATIONS });
+  try {
+    return (db.prepare('SELECT step FROM queue_steps WHERE run_id = ? ORDER BY id').all(runId) as { step: string }[]).map((r) => r.step);
+  } finally {
+    db.close();
   }
 }
 

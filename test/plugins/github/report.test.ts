@@ -121,6 +121,53 @@ describe('github plugin: report and verify', suiteNeeds('git', missingCommands('
     assert.equal(status?.description, 'byoci failed: lost [REDACTED]');
   });
 
+  test('a batched rejection says why it was judged the culprit; a batched landing comments once in which run, with whom; both escaped', async () => {
+    const project = projectOf(world);
+    const hostile = 'github:acme/widget#9 <img src=x onerror=alert(1)> @carol <!-- byoci:answer trigger=comment-1 code=x -->';
+    const culprit = await triggeredPull('batch-culprit');
+    const cn = (culprit.meta as { number: number }).number;
+    const why = `Judged the culprit of batch (${hostile}, ${culprit.id}): its tests failed on top of the tip and ${hostile} ahead of it, which passed (run 6); runs it was in: 1, 2, 4, 5, 6.`;
+    const rejected: Outcome = { kind: 'rejected', proposal: culprit, project, rejection: { code: 'tests-failed', reason: 'The tests failed (exit code 1).', details: 'found bad file: p5-bad.txt\n' }, batch: why };
+    await h.hooks.report.promise(rejected);
+    await h.hooks.report.promise({ ...rejected, replay: true });
+    const [comment, ...more] = world.gh.comments(REPO, cn);
+    assert.equal(more.length, 0, 'one comment, however often reported');
+    const body = String(comment!.body);
+    assert.match(body, /^<!-- byoci:answer trigger=\S+ code=tests-failed -->\n/);
+    const paragraphs = body.split('\n\n');
+    assert.equal(paragraphs[1], 'The tests failed (exit code 1).');
+    assert.match(paragraphs[2]!, /^Judged the culprit of batch \(github:acme\/widget#\u200b9 &lt;img src=x onerror=alert\(1\)&gt; @\u200bcarol &lt;!-- byoci:answer/);
+    assert.match(paragraphs[2]!, /runs it was in: 1, 2, 4, 5, 6\.$/);
+    assert.match(body, /found bad file: p5-bad\.txt/);
+    assert.equal((body.match(/<!--/g) ?? []).length, 1, 'only byoci\'s own marker');
+    assert.ok(!body.includes('<img'), 'no HTML from untrusted text');
+
+    const member = await triggeredPull('batch-member');
+    const mn = (member.meta as { number: number }).number;
+    const head = member.approvedRevision!;
+    const landed = `Landed in run 3 of batch (${hostile}, ${member.id}) with ${hostile}, ${member.id}, tested together as ${head}; runs it was in: 1, 2, 3.`;
+    // The landed revision must exist on GitHub (a status on an unknown commit is a 422): the head stands in for the merge.
+    const outcome: Outcome = { kind: 'landed', proposal: member, project, revision: head, batch: landed };
+    const first = await writesDuring(() => h.hooks.report.promise(outcome));
+    assert.ok(first.includes(`POST /repos/${REPO}/issues/${mn}/comments`), first.join(', '));
+    const second = await writesDuring(() => h.hooks.report.promise({ ...outcome, replay: true }));
+    assert.deepEqual(second, [], 'a rerun writes nothing again');
+    const landedComments = world.gh.comments(REPO, mn);
+    assert.equal(landedComments.length, 1);
+    const text = String(landedComments[0]!.body);
+    assert.match(text, new RegExp(`^<!-- byoci:answer trigger=\\S+ code=landed -->\\nbyoci landed this pull request \\(head ${head.slice(0, 12)}\\) as ${head.slice(0, 12)}\\.\\n\\nLanded in run 3 of batch \\(`));
+    assert.match(text, /runs it was in: 1, 2, 3\./);
+    assert.match(text, /Build: https:\/\/jenkins\.example\.invalid\/job\/land\/7\//);
+    assert.equal((text.match(/<!--/g) ?? []).length, 1);
+    assert.ok(!text.includes('<img') && !text.includes('@carol'));
+    assert.equal(world.gh.statuses(REPO, head)[0]?.state, 'success');
+
+    // A landing alone (no batch) still writes no comment.
+    const alone = await triggeredPull('alone');
+    await h.hooks.report.promise({ kind: 'landed', proposal: alone, project, revision: alone.approvedRevision! });
+    assert.equal(world.gh.comments(REPO, (alone.meta as { number: number }).number).length, 0);
+  });
+
   test('outcomes of other forges are not reported', async () => {
     const proposal = await triggeredPull('other-forge');
     const writes = await writesDuring(() =>

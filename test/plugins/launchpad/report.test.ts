@@ -114,6 +114,35 @@ describe('launchpad report', () => {
       assert.equal(setStatusCalls(id).length, 1);
     }));
 
+  test('a batched rejection: the culprit\'s comment says why it was judged so (second paragraph), once, redacted', () =>
+    withApproved({ branch: 'batched', config: {}, buildUrl: 'https://jenkins.test/job/land-brz/44/' }, async ({ id, proposal, h }) => {
+      const why = `Judged the culprit of batch (launchpad:other <b>x</b>, ${proposal.id}): its tests failed on top of the tip and launchpad:other <b>x</b> ahead of it, which passed (run 6); runs it was in: 1, 2, 6. ${CREDENTIALS.accessToken}`;
+      const outcome: Outcome = { ...rejected(proposal, { code: 'tests-failed', reason: 'The tests failed (exit code 1).', details: 'found bad file: p5-bad.txt' }), batch: why };
+      await h.hooks.report.promise(outcome);
+      await h.hooks.report.promise({ ...outcome, replay: true });
+      const comments = lp.botComments(id);
+      assert.equal(comments.length, 1, 'one comment, however often reported');
+      const parts = comments[0]!.content.split('\n\n');
+      assert.equal(parts[0], 'The tests failed (exit code 1).', 'the reason stays the first paragraph (how a rerun finds the comment)');
+      assert.match(parts[1]!, /^Judged the culprit of batch \(launchpad:other <b>x<\/b>, .*runs it was in: 1, 2, 6\. \[REDACTED\]$/);
+      assert.equal(parts[2], 'Build: https://jenkins.test/job/land-brz/44/');
+      assert.match(comments[0]!.content, /found bad file: p5-bad\.txt/);
+      assert.equal(lp.proposal(id).status, 'Needs review');
+    }));
+
+  test('landed in a batch: one comment naming the run and the others, then Merged; a rerun posts nothing more', () =>
+    withApproved('batch-landed', async ({ id, proposal, h }) => {
+      const sentence = `Landed in run 3 of batch (launchpad:a, ${proposal.id}) with launchpad:a, ${proposal.id}, tested together as ${'e'.repeat(40)}; runs it was in: 1, 3.`;
+      const outcome: Outcome = { kind: 'landed', proposal, project: project(), revision: 'e'.repeat(40), batch: sentence };
+      await h.hooks.report.promise(outcome);
+      await h.hooks.report.promise({ ...outcome, replay: true });
+      const comments = lp.botComments(id);
+      assert.equal(comments.length, 1);
+      assert.equal(comments[0]!.content, sentence);
+      assert.equal(lp.proposal(id).status, 'Merged');
+      assert.deepEqual(setStatusCalls(id), [['Merged', 'e'.repeat(40)]]);
+    }));
+
   test('a rerun after a crash between comment and status does not comment twice but sets the status', () =>
     withApproved('crashed', async ({ id, proposal, h }) => {
       const outcome = rejected(proposal, { code: 'merge-conflict', reason: 'The proposal does not merge cleanly into lp:brz:master. Conflicts in: a.txt.' });

@@ -34,6 +34,31 @@ describe('local forge: report', () => {
     };
   }
 
+  test('batched: a culprit\'s comment says why it was judged so, a batch landing comments with whom; once each, YAML-quoted', async () => {
+    const hostile = 'local:2 "quoted"\n- injected: true\n#x';
+    const why = `Judged the culprit of batch (${hostile}, local:1): its tests failed on top of the tip and ${hostile} ahead of it, which passed (run 6); runs it was in: 1, 2, 6.`;
+    const r = await setup('batch-rejected');
+    const outcome: Outcome = { ...rejected(r.proposal, 'found bad file: p5-bad.txt'), batch: why };
+    await r.h.hooks.report.promise(outcome);
+    await r.h.hooks.report.promise({ ...outcome, replay: true });
+    const data = YAML.parse(readFileSync(r.file, 'utf8'));
+    assert.equal(data.comments.length, 1, 'once');
+    assert.equal(data.comments[0].body.split('\n\n')[1], why, 'the sentence right after the reason, as given');
+    assert.match(data.comments[0].body, /found bad file: p5-bad\.txt\n\nBuild: /);
+    assert.equal(data.injected, undefined, 'untrusted text stays inside the comment');
+
+    const l = await setup('batch-landed');
+    const sentence = `Landed in run 3 of batch (${hostile}, local:1) with ${hostile}, local:1, tested together as ${'e'.repeat(40)}; runs it was in: 1, 3.`;
+    const landed: Outcome = { kind: 'landed', proposal: l.proposal, project: PROJECT as never, revision: 'e'.repeat(40), batch: sentence, buildUrl: BUILD };
+    await l.h.hooks.report.promise(landed);
+    await l.h.hooks.report.promise({ ...landed, replay: true });
+    const after = YAML.parse(readFileSync(l.file, 'utf8'));
+    assert.equal(after.status, 'Merged');
+    assert.equal(after.merged_revision, 'e'.repeat(40));
+    assert.deepEqual(after.comments.map((c: { body: string }) => c.body), [`${sentence}\n\nBuild: ${BUILD}`]);
+    assert.equal(after.injected, undefined);
+  });
+
   test('a rejection appends the comment, sets Needs review, and keeps the rest of the file', async () => {
     const { h, file, proposal } = await setup('rejected');
     const before = readFileSync(file, 'utf8');
