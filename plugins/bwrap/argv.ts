@@ -8,62 +8,10 @@
  * sockets (except the agent in the setup phase when asked for).
  */
 import { lstatSync, readlinkSync } from 'node:fs';
-
-/** Where things live inside the sandbox. */
-export const INSIDE = Object.freeze({
-  home: '/home/byoci',
-  agent: '/run/byoci/ssh-agent.sock',
-  path: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-});
-
-/**
- * /etc entries the sandbox sees (read-only, when they exist). Not /etc as a whole: it
- * holds /etc/ssl/private, ssh host keys, /etc/shadow, npmrc/pip.conf tokens.
- */
-export const ETC_ALLOW = Object.freeze([
-  'alternatives',
-  'bash.bashrc',
-  'ca-certificates',
-  'ca-certificates.conf',
-  'debian_version',
-  'gai.conf',
-  'group',
-  'host.conf',
-  'hostname',
-  'hosts',
-  'inputrc',
-  'ld.so.cache',
-  'ld.so.conf',
-  'ld.so.conf.d',
-  'locale.alias',
-  'localtime',
-  'lsb-release',
-  'magic',
-  'magic.mime',
-  'mime.types',
-  'networks',
-  'nsswitch.conf',
-  'os-release',
-  'passwd',
-  'protocols',
-  'resolv.conf',
-  'services',
-  'ssl/certs',
-  'ssl/openssl.cnf',
-  'timezone',
-]);
+import { ETC_ALLOW, SANDBOX_INSIDE as INSIDE } from '../../core/index.js';
 
 /** Top-level entries that merged-/usr systems make symlinks into /usr. */
 const USR_LINKS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
-
-/**
- * VCS metadata in the tree. The bot pushes from this checkout after the tests, on the
- * host, with the push credentials: code under test that could write `.git/hooks/pre-push`,
- * `core.fsmonitor` in `.git/config` or a ref would run commands on the host or change what
- * lands. So these stay read-only inside the sandbox (and, being mount points, cannot be
- * renamed or removed either).
- */
-export const VCS_METADATA = Object.freeze(['.git', '.bzr', '.hg', '.svn']);
 
 export type RootEntry = { name: string; kind: 'symlink'; target: string } | { name: string; kind: 'dir' };
 
@@ -141,21 +89,4 @@ export function bwrapArgv(layout: Layout, command: readonly string[]): string[] 
   if (layout.statusFd !== undefined) a.push('--json-status-fd', String(layout.statusFd));
   a.push('--', ...command);
   return a;
-}
-
-/**
- * The environment inside: PATH and HOME, the host values of `names` (HOME excepted: the
- * slave's home does not exist inside), then `fixed`, which wins.
- */
-export function sandboxEnv(
-  names: readonly string[],
-  fixed: Readonly<Record<string, string>>,
-  host: NodeJS.ProcessEnv = process.env,
-): Record<string, string> {
-  const env: Record<string, string> = { PATH: INSIDE.path, HOME: INSIDE.home };
-  for (const name of names) {
-    const value = host[name];
-    if (name !== 'HOME' && value !== undefined) env[name] = value;
-  }
-  return { ...env, ...fixed };
 }

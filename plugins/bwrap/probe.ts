@@ -2,23 +2,7 @@
  * Whether bwrap is installed and can create the namespaces the sandbox needs. Run once per
  * bot run (the plugin caches the answer) by `verify` and by `auto` backend selection.
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { run } from '../../core/index.js';
-
-/** The executable `command` resolves to on PATH (or itself when it has a slash). */
-export function findExecutable(command: string, path = process.env.PATH ?? ''): string | undefined {
-  const candidates = command.includes('/') ? [command] : path.split(delimiter).filter(Boolean).map((d) => join(d, command));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+import { findExecutable, run } from '../../core/index.js';
 
 export type Probe = { ok: true; version: string } | { ok: false; reason: string; hint: string };
 

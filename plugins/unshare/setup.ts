@@ -3,42 +3,27 @@
  * untrusted string is ever part of the script: paths, environment and command are its
  * positional arguments). The sandbox sees a read-only tmpfs root holding the host's /usr
  * (and its /bin, /lib... links) read-only, an allow-list of /etc, a fresh /proc, a minimal
- * /dev, a private /tmp, the phase's HOME and the tree read-write (its VCS metadata
- * read-only). Its own network (only `lo`, up, unless `network: true`), pid, mount, ipc and
+ * /dev, a private /tmp, HOME as a tmpfs of the phase (as under bwrap), the tree read-write
+ * (its VCS metadata read-only), and in the setup phase with `setupAgent` the ssh agent socket. Its own network (only `lo`, up, unless `network: true`), pid, mount, ipc and
  * uts namespaces; a user namespace (`--map-root-user`) when the bot is not root.
  */
-
-/** Where things live inside the sandbox (the same places as under bwrap). */
-export const INSIDE = Object.freeze({
-  home: '/home/byoci',
-  path: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-});
-
-/** /etc entries exposed read-only when present: not /etc as a whole (shadow, keys, tokens). */
-export const ETC_ALLOW = Object.freeze([
-  'alternatives', 'bash.bashrc', 'ca-certificates', 'ca-certificates.conf', 'debian_version', 'gai.conf',
-  'group', 'host.conf', 'hostname', 'hosts', 'inputrc', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d',
-  'locale.alias', 'localtime', 'lsb-release', 'magic', 'magic.mime', 'mime.types', 'networks',
-  'nsswitch.conf', 'os-release', 'passwd', 'protocols', 'resolv.conf', 'services', 'ssl/certs',
-  'ssl/openssl.cnf', 'timezone',
-]);
-
-/** VCS metadata kept read-only: the bot pushes from this checkout after the tests. */
-export const VCS_METADATA = Object.freeze(['.git', '.bzr', '.hg', '.svn']);
+import { ETC_ALLOW, SANDBOX_INSIDE } from '../../core/index.js';
 
 /**
- * $1 root (an empty directory), $2 tree, $3 tree path inside, $4 HOME directory (host),
- * $5 1 when the network namespace is private; then the /etc entries up to a `--`; then
- * `env` assignments and the command. Prints `ready` on fd 3 just before the command runs.
+ * $1 root (an empty directory), $2 tree, $3 tree path inside, $4 HOME inside, $5 1 when the
+ * network namespace is private, $6 the host ssh agent socket to expose at $7 (empty: none);
+ * then the /etc entries up to a `--`; then the tree's VCS metadata entries (kept read-only)
+ * up to a `--`; then `env` assignments and the command. Prints `ready` on fd 3 just before
+ * the command runs.
  */
 export const SETUP_SCRIPT = String.raw`set -eu
-R=$1 TREE=$2 TP=$3 H=$4 NET=$5
-shift 5
+R=$1 TREE=$2 TP=$3 H=$4 NET=$5 AGENT=$6 AT=$7
+shift 7
 ro() { mount --bind "$1" "$2"; mount -o remount,bind,ro "$2"; }
 if [ "$NET" = 1 ]; then ip link set lo up; fi
 mount --make-rprivate /
 mount -t tmpfs -o mode=0755 byoci-root "$R"
-mkdir -p "$R/usr" "$R/etc" "$R/tmp" "$R/proc" "$R/dev" "$R/home/byoci" "$R$TP"
+mkdir -p "$R/usr" "$R/etc" "$R/tmp" "$R/proc" "$R/dev" "$R$H" "$R$TP"
 ro /usr "$R/usr"
 for l in bin sbin lib lib32 lib64 libx32; do
   if [ -L "/$l" ]; then ln -s "$(readlink "/$l")" "$R/$l"
@@ -55,11 +40,11 @@ for d in null zero full random urandom tty; do : > "$R/dev/$d"; mount --bind "/d
 ln -s /proc/self/fd "$R/dev/fd"
 mount -t proc proc "$R/proc"
 mount -t tmpfs -o mode=1777 byoci-tmp "$R/tmp"
-mount --bind "$H" "$R/home/byoci"
+mount -t tmpfs -o mode=0700 byoci-home "$R$H"
+if [ -n "$AGENT" ]; then mkdir -p "$(dirname "$R$AT")"; : > "$R$AT"; ro "$AGENT" "$R$AT"; fi
 mount --bind "$TREE" "$R$TP"
-for m in .git .bzr .hg .svn; do
-  if [ -e "$TREE/$m" ] && [ ! -L "$TREE/$m" ]; then ro "$R$TP/$m" "$R$TP/$m"; fi
-done
+while [ "$1" != -- ]; do ro "$R$TP/$1" "$R$TP/$1"; shift; done
+shift
 mount -o remount,ro byoci-root "$R"
 echo ready >&3
 exec 3>&-
@@ -72,8 +57,11 @@ export interface Layout {
   root: string;
   tree: string;
   treePath: string;
-  home: string;
+  /** VCS metadata entries of the tree (relative names), bound read-only (see core's VCS_METADATA). */
+  protect: readonly string[];
   network: boolean;
+  /** Host ssh agent socket exposed at SANDBOX_INSIDE.agent (setup phase with setupAgent only). */
+  agentSocket?: string;
   etc: readonly string[];
   env: Readonly<Record<string, string>>;
   /** A user namespace (`--map-root-user`): when the bot is not root. */
@@ -94,18 +82,13 @@ export function unshareArgv(layout: Layout, command: readonly string[]): string[
     ...(layout.network ? [] : ['--net']),
     '--pid', '--fork', '--kill-child', '--mount', '--ipc', '--uts',
     '--', '/bin/sh', '-c', SETUP_SCRIPT, 'byoci-unshare',
-    layout.root, layout.tree, layout.treePath, layout.home, layout.network ? '0' : '1',
+    layout.root, layout.tree, layout.treePath, SANDBOX_INSIDE.home, layout.network ? '0' : '1',
+    layout.agentSocket ?? '', SANDBOX_INSIDE.agent,
     ...new Set([...ETC_ALLOW, ...layout.etc]), '--',
+    ...layout.protect.map((name) => {
+      if (name.startsWith('-') || name.includes('/')) throw new Error(`VCS metadata entry ${JSON.stringify(name)} is not a plain name`);
+      return name;
+    }), '--',
     ...assignments, ...command,
   ];
-}
-
-/** The environment inside: PATH and HOME, the names the project passes through, setEnv. */
-export function sandboxEnv(names: readonly string[], fixed: Readonly<Record<string, string>>, host: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const env: Record<string, string> = { PATH: INSIDE.path, HOME: INSIDE.home };
-  for (const name of names) {
-    const value = host[name];
-    if (name !== 'HOME' && value !== undefined) env[name] = value;
-  }
-  return { ...env, ...fixed };
 }

@@ -12,6 +12,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { missingCommands, needs, suiteNeeds } from '../../support/components.js';
+import { useTestAgent } from '../../support/ssh-agent.js';
 import { BWRAP_MISSING, makeSpec, runSpec, sandbox, type Sandbox } from './support.js';
 
 function hostInterfaces(): string[] {
@@ -231,28 +232,7 @@ describe('bwrap backend: isolation', suiteNeeds('bwrap', BWRAP_MISSING), () => {
   });
 
   describe('ssh agent', suiteNeeds('ssh-agent', missingCommands('ssh-agent', 'ssh-add', 'ssh-keygen')), () => {
-    let agent: ChildProcess;
-    let dir: string;
-    let socket: string;
-    let saved: string | undefined;
-    before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'byoci-bwrap-agent-'));
-      socket = join(dir, 'agent.sock');
-      agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
-      for (let i = 0; i < 100 && spawnSync('test', ['-S', socket]).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
-      const key = join(dir, 'id_ed25519');
-      spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'byoci-bwrap-test-key', '-f', key], { stdio: 'ignore' });
-      const added = spawnSync('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
-      assert.equal(added.status, 0, 'the test key is in the agent');
-      saved = process.env.SSH_AUTH_SOCK;
-      process.env.SSH_AUTH_SOCK = socket;
-    });
-    after(() => {
-      if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
-      else process.env.SSH_AUTH_SOCK = saved;
-      if (agent.pid) process.kill(agent.pid, 'SIGTERM');
-      rmSync(dir, { recursive: true, force: true });
-    });
+    useTestAgent('byoci-bwrap-test-key');
 
     test('with setupAgent the setup phase can use the agent; the test phase cannot', async () => {
       const { result, stdout } = await runSpec(

@@ -210,10 +210,26 @@ describe('bwrap backend: running tests', suiteNeeds('bwrap', BWRAP_MISSING), () 
     }
   });
 
-  test('the run’s scratch directory is removed after the run', async () => {
-    await runSpec(box, makeSpec({ command: ['sh', '-c', 'echo x > "$HOME/f"'] }));
-    const leftovers = readdirSync(box.harness.run.workdir).filter((n) => n.startsWith('bwrap-'));
-    assert.deepEqual(leftovers, []);
+  test('a run makes no directory on the host: the run’s workdir is the same during and after the run', async () => {
+    const workdir = box.harness.run.workdir;
+    mkdirSync(workdir, { recursive: true });
+    const before = readdirSync(workdir).sort();
+    const go = join(box.dir, 'go-scratch');
+    let during: string[] | undefined;
+    const { result } = await runSpec(
+      box,
+      makeSpec({ setup: ['sh', '-c', 'echo x > "$HOME/f"'], command: ['sh', '-c', 'echo x > "$HOME/f"; echo running; while [ ! -e go-scratch ]; do sleep 0.05; done'] }),
+      {
+        onLine(_stream, line) {
+          if (line !== 'running') return;
+          during = readdirSync(workdir).sort();
+          writeFileSync(go, '');
+        },
+      },
+    );
+    assert.equal(result?.exitCode, 0, result?.outputTail);
+    assert.deepEqual(during, before, 'nothing made for HOME or scratch while the sandbox runs');
+    assert.deepEqual(readdirSync(workdir).sort(), before, 'nothing left behind');
   });
 });
 

@@ -1,2 +1,0 @@
-/** Copying artefacts out of a sandbox's tree is generic: it lives in core. */
-export { copyArtefacts } from '../../core/index.js';
