@@ -106,6 +106,13 @@ export const brainConfigSchema = z
       })
       .strict(),
     rules: z.array(ruleSchema).default([]),
+    /**
+     * The user the brain runs as. Started as root, it binds `listen`, then drops to this user
+     * (and `group`, default the user's primary group) before opening the store or reading any
+     * webhook; started as this user, nothing changes; as anyone else, a startup error.
+     */
+    user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'not a user name or uid').optional(),
+    group: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'not a group name or gid').optional(),
     /** Public URL of the status page, for links (optional). */
     publicUrl: z.string().url().optional(),
   })
@@ -121,6 +128,9 @@ export const brainConfigSchema = z
         });
       }
     });
+    if (config.group !== undefined && config.user === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['group'], message: 'brain.group needs brain.user' });
+    }
     const names = new Set<string>();
     config.rules.forEach((rule, i) => {
       if (names.has(rule.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rules', i, 'name'], message: `rule ${rule.name} is defined twice` });

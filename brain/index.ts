@@ -5,7 +5,8 @@
  *
  * `startBrain()` is what `byoci brain` runs; tests start it in-process or as a child.
  */
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { BrainStartupError } from './errors.js';
 import type { Logger } from '../core/index.js';
 import { openStore, type Db, type Migration } from '../store/index.js';
 import { BRAIN_SECRETS, type BrainConfig, type SourceName } from './config.js';
@@ -29,9 +30,8 @@ export { statusView } from './status/source.js';
 export type { QueueViewOptions } from './status/queue.js';
 export type { StatusView } from './status/view.js';
 
-export class BrainStartupError extends Error {
-  override readonly name = 'BrainStartupError';
-}
+export { BrainStartupError } from './errors.js';
+export { checkStoreWritable, dropPrivileges, resolveAccount, type Account } from './privileges.js';
 
 export interface BrainSecrets {
   github?: string;
@@ -49,6 +49,18 @@ export interface StartBrainOptions {
   queue?: QueueViewOptions;
   /** Other features' migrations to apply too (the store is shared). */
   migrations?: readonly Migration[];
+  /** A socket already bound (bindBrain), e.g. before dropping root; else brain.listen is bound here. */
+  listener?: NetServer;
+}
+
+/** Binds brain.listen; the brain's HTTP server takes the socket over (startBrain `listener`). */
+export async function bindBrain(listen: BrainConfig['listen']): Promise<NetServer> {
+  const socket = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', (error: NodeJS.ErrnoException) => reject(new BrainStartupError(`cannot listen on ${listen.host}:${listen.port}: ${error.code ?? error.message}`)));
+    socket.listen(listen.port, listen.host, () => resolve());
+  });
+  return socket;
 }
 
 export interface Brain {
@@ -120,12 +132,12 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
       groupCommits: { count: journal.commits.count, ops: journal.commits.ops, ms: Math.round(journal.commits.ms), maxMs: Math.round(journal.commits.maxMs * 10) / 10 },
     }),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new BrainStartupError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${error.code ?? error.message}`)),
-    );
-    server.listen(config.listen.port, config.listen.host, () => resolve());
-  });
+  const listener = options.listener ?? (await bindBrain(config.listen).catch((error) => {
+    void checkpointer?.stop();
+    db.close();
+    throw error;
+  }));
+  await new Promise<void>((resolve) => server.listen(listener, () => resolve()));
   journal.pruneRoutes();
   dispatcher.start();
   const address = server.address() as AddressInfo;

@@ -1,8 +1,19 @@
 import type { Command } from 'commander';
 import { ConfigError, type ConfigProblem } from '../../core/errors.js';
-import { QueueStore, openQueueStore, syncConfigFreezes } from '../../core/queue/index.js';
+import { QueueStore, openQueueStore, storePath as storePathOf, syncConfigFreezes } from '../../core/queue/index.js';
 import { TESTS_MIGRATIONS } from '../../core/test-report/index.js';
-import { BRAIN_MIGRATIONS, BRAIN_SECRETS, brainConfigSchema, startBrain, type BrainConfig } from '../../brain/index.js';
+import {
+  BRAIN_MIGRATIONS,
+  BRAIN_SECRETS,
+  BrainStartupError,
+  bindBrain,
+  brainConfigSchema,
+  checkStoreWritable,
+  dropPrivileges,
+  resolveAccount,
+  startBrain,
+  type BrainConfig,
+} from '../../brain/index.js';
 import { unknownFields, PARAM_FIELDS } from '../../brain/rules.js';
 import { lookupSecret } from '../../secrets/index.js';
 import { action, type Runtime } from '../context.js';
@@ -64,15 +75,25 @@ Secrets (the only ones the brain reads; it holds no forge token):
   ${BRAIN_SECRETS.launchpad}   X-Hub-Signature of Launchpad deliveries
   ${BRAIN_SECRETS.jenkins}             API token of brain.jenkins.user
 A configured source without its secret is a startup error (exit 2).
-Runs until SIGTERM or SIGINT; run it as its own user.`,
+
+Runs as its own user: with brain.user (and brain.group) set and started as root, it reads
+its secrets, binds brain.listen, then drops to that user (supplementary groups, gid, uid)
+before it opens the store or reads any webhook; the store must be writable by that user.
+Runs until SIGTERM or SIGINT.`,
     )
     .action(
       action(async (rt: Runtime, opts: { listen?: string }) => {
         const config = brainSettings(rt);
-        // Checks the store (path, writable, migrations) with located errors before anything listens.
-        const store = openBrainStore(rt);
-        store.db.close();
-        const storePath = store.path;
+        const startupError = (path: string, error: unknown): never => {
+          if (error instanceof BrainStartupError) throw new ConfigError([{ ...rt.config.locate(path.split('.')), path, message: error.message }]);
+          throw error;
+        };
+        let account;
+        try {
+          account = config.user !== undefined ? resolveAccount(config.user, config.group) : undefined;
+        } catch (error) {
+          startupError('brain.user', error);
+        }
         if (opts.listen) {
           const m = /^(.+):(\d+)$/.exec(opts.listen);
           if (!m) throw new ConfigError([{ file: '--listen', message: `expected host:port, got ${JSON.stringify(opts.listen)}` }]);
@@ -95,10 +116,40 @@ Runs until SIGTERM or SIGINT; run it as its own user.`,
             })),
           );
         }
-        if (process.getuid?.() === 0) rt.log.warn('the brain runs as root: give it a user of its own (it needs only the store and its secrets)');
+        // Bound (as root if started so, for a port below 1024) before any privilege is dropped...
+        let listener;
+        try {
+          listener = await bindBrain(config.listen);
+        } catch (error) {
+          startupError('brain.listen', error);
+        }
+        if (account) {
+          try {
+            // ...and dropped before the store is opened or any webhook read.
+            const done = dropPrivileges(account);
+            rt.log.info(done === 'dropped' ? 'dropped root: running as brain.user' : 'running as brain.user', { user: account.user, uid: account.uid, group: account.group, gid: account.gid });
+            checkStoreWritable(storePathOf(rt.config.settings, rt.config.configDir), account);
+          } catch (error) {
+            listener?.close();
+            startupError('brain.user', error);
+          }
+        } else if (process.getuid?.() === 0) {
+          rt.log.warn('the brain runs as root: set brain.user to give it a user of its own (it needs only the store and its secrets)');
+        }
+        let storePath: string;
+        try {
+          // Checks the store (path, writable, migrations) with located errors before any webhook is read.
+          const store = openBrainStore(rt);
+          store.db.close();
+          storePath = store.path;
+        } catch (error) {
+          listener?.close();
+          throw error;
+        }
         const brain = await startBrain({
           config,
           storePath,
+          ...(listener ? { listener } : {}),
           secrets: secrets as { jenkinsToken: string },
           log: rt.log.child('brain'),
           queue: { history: rt.config.settings.queue.history },
