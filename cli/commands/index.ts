@@ -37,7 +37,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'queue',
     term: 'queue [options] [target]',
-    description: "each target's landing queue in order: position, proposal, forge, state, attempts, priority, freeze; the last landings",
+    description: "each target's landing queue in order: position, proposal, forge, state, attempts, priority, freeze; runs and batches under way and their containers; the last landings and runs",
     load: () => import('./queue.js'),
   },
   {

@@ -21,7 +21,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { durationSchema as duration } from '../duration.js';
-import { parseSize } from '../sandbox-limits.js';
+import { parseSize } from '../size.js';
 
 const priorityName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'priority names are lower-case letters, digits and dashes');
 
