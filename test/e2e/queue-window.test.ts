@@ -10,6 +10,7 @@ import { after, describe, test } from 'node:test';
 import { missingCommands, suiteNeeds } from '../support/components.js';
 import { QueueWorld } from '../support/queue-world.js';
 import { assertPushedAsTested, logPushes, pushes, runs } from '../support/queue-runs.js';
+import { BWRAP_MISSING } from '../plugins/bwrap/support.js';
 
 const worlds: QueueWorld[] = [];
 after(() => worlds.forEach((w) => w.remove()));
@@ -94,5 +95,20 @@ describe('speculative window through byoci land', { ...suiteNeeds('git', missing
     assert.match(result.stderr, /sets no test\.limits\.memory/);
     assert.deepEqual(await w.landings(), [], 'nothing landed');
     assert.equal(pushes(w).length, 0);
+  });
+});
+
+describe('speculative window in bubblewrap sandboxes', { ...suiteNeeds('bwrap', missingCommands('git') ?? BWRAP_MISSING) }, () => {
+  test('window 2 of 3 proposals, the middle failing, each tree in a sandbox of its own: p1 and p3 land, p2 is rejected', async () => {
+    const w = await world('window-bwrap', ['p1', 'p2-bad', 'p3']);
+    w.writeConfig({ backend: 'bwrap', command: bad(1), extra: { queue: { window: 2, slots: 2 } } });
+    const result = await w.land();
+    assert.equal(result.code, 1, result.stderr);
+    assert.deepEqual(await w.landings(), ['Land p1', 'Land p3']);
+    assert.match(w.proposal('2').comments?.[0]?.body ?? '', /found bad file: p2-bad\.txt/);
+    const all = runs(w);
+    assert.deepEqual(all.slice(0, 2).map((r) => r.proposals), [['local:1'], ['local:1', 'local:2']]);
+    assert.ok(all[1]!.started_at < all[0]!.finished_at!, 'two sandboxes at once');
+    assertPushedAsTested(w);
   });
 });
