@@ -11,6 +11,7 @@
  *   BYOCI_BENCH_N      proposals (default 16; smaller while developing on a shared machine)
  *   BYOCI_BENCH_K      window of the speculative rows (default 8; queue.slots is set to it)
  *   BYOCI_BENCH_MODES  comma-separated subset of: serial,batch,spec,batch+spec,batch+spec+opt
+ *   BYOCI_BENCH_BACKEND=bwrap  bubblewrap even when LXD answers
  *   BYOCI_BENCH_LOG    a path prefix: each byoci land's console goes to <prefix>-<mode>-<bad>.log
  *
  * Prints wall time in T units, test runs, container seconds (sum of the test steps), the
@@ -44,7 +45,7 @@ const wanted = process.env.BYOCI_BENCH_MODES?.split(',').map((s) => s.trim());
 const modes = ALL.filter((m) => !wanted || wanted.includes(m.name));
 if (!modes.some((m) => m.name === 'serial')) modes.unshift(ALL[0]!);
 
-const lxd = await lxdMissing();
+const lxd = process.env.BYOCI_BENCH_BACKEND === 'bwrap' ? 'not asked for (BYOCI_BENCH_BACKEND=bwrap)' : await lxdMissing();
 const backend = lxd === undefined ? 'lxd' : missingCommands('bwrap') === undefined ? 'bwrap' : undefined;
 if (!backend) {
   console.error(`bench:queue needs LXD (${lxd}) or bubblewrap`);

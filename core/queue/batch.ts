@@ -14,8 +14,10 @@
  *    most, shorter than any known red). N = 1 is Zuul's dependent pipeline (tip+A, tip+A+B,
  *    tip+A+B+C); K = 1 is plain batching with sequential bisection.
  * 2. Spare slots bisect the first unproven stretch side by side: prefixes spread evenly between
- *    g and the shortest red (or running) probe. So a red batch of 16 with K = 8 is cut in 8
- *    pieces at once, not halved one level per test duration.
+ *    g (or the longest prefix under test) and the shortest red probe (or the unit just planned).
+ *    So a red batch of 16 with K = 8 is cut in 8 pieces at once, not halved one level per test
+ *    duration; a prefix shorter than one under test is never started later than it (it would
+ *    hold back that one's landing).
  * 3. Once a red prefix r is known, the culprit is one of s(g+1)…s(r). Slots still free test
  *    the hypotheses "sj is the culprit": S without sj, its full length first, then its middle
  *    points. When the verdict comes, the right hypothesis' results are already in (its trees
@@ -592,9 +594,13 @@ export class BatchLander {
       }
       if (L >= n) break;
     }
-    const above = [...lengths].filter((L) => L > g);
-    const u = Math.min(r, above.length ? Math.min(...above) : n + 1);
-    for (const L of spread(g, u, free - plan.length)) add(S.slice(0, L));
+    // Side by side: points between the longest green (or running) prefix and the first red (or
+    // the units just planned), never shorter than a prefix under test: a shorter one started
+    // later would hold back the landing of a longer green one that was started before it.
+    const lo = Math.max(g, ...[...running].filter((L) => L < r));
+    const above = [...lengths].filter((L) => L > lo);
+    const hi = Number.isFinite(r) ? r : above.length ? Math.min(...above) : lo;
+    for (const L of spread(lo, hi, free - plan.length)) add(S.slice(0, L));
     if (Number.isFinite(r) && plan.length < free) {
       const lists = [];
       for (let j = g + 1; j <= r; j++) {
