@@ -11,7 +11,8 @@
  * - including the background cleanup: until the finished container is deleted and the next
  *   spare is started, i.e. all the container work one test costs.
  * The same with `spares: 0` (the container made on the critical path, deleted after the
- * result) and the REST steps one by one (create+start, exec, delete) are printed beside.
+ * result), a test whose JUnit file is copied back (the container frozen for the copy), and
+ * the REST steps one by one (create+start, exec, delete) are printed beside.
  *
  *   npm run bench:container -- [iterations]      (default 7; needs a daemon and the hostusr image)
  */
@@ -69,6 +70,8 @@ const SPEC: TestSpec = {
   quarantine: [],
   limits: {},
 };
+/** The same test writing a JUnit file the run copies back (the container is frozen for the copy). */
+const ARTEFACT_SPEC: TestSpec = { ...SPEC, command: ['sh', '-c', 'echo "<testsuite/>" > junit.xml'], artefacts: ['junit.xml'] };
 
 /** The plugin as core drives it (real hooks), with `spares` warm spares. */
 async function pluginHarness(spares: number, root: string): Promise<Harness> {
@@ -82,12 +85,12 @@ async function pluginHarness(spares: number, root: string): Promise<Harness> {
  * (deleting the finished container, starting the next spare) is done. Starts once the
  * background work of the previous one is done (the warm spare, if any, is ready).
  */
-async function pluginRoundTrip(harness: Harness, dir: string, artefactsDir: string): Promise<{ result: number; total: number }> {
+async function pluginRoundTrip(harness: Harness, dir: string, artefactsDir: string, spec: TestSpec = SPEC): Promise<{ result: number; total: number }> {
   await containerPool(harness.run.id)?.settled();
   const t = performance.now();
   const outcome = await harness.hooks.testInContainer.promise({
-    project: { name: 'bench', targets: [], test: SPEC },
-    spec: SPEC,
+    project: { name: 'bench', targets: [], test: spec },
+    spec,
     dir,
     runId: harness.run.id,
     artefactsDir,
@@ -96,6 +99,7 @@ async function pluginRoundTrip(harness: Harness, dir: string, artefactsDir: stri
   });
   const result = performance.now() - t;
   if (outcome?.exitCode !== 0) throw new Error(`the plugin's run failed: ${outcome?.outputTail}`);
+  if (outcome.artefacts.length !== spec.artefacts.length) throw new Error(`the plugin's run copied ${outcome.artefacts.length} artefacts, not ${spec.artefacts.length}`);
   await containerPool(harness.run.id)?.settled();
   return { result, total: performance.now() - t };
 }
@@ -134,6 +138,7 @@ async function main(): Promise<void> {
   const cliTrip: number[] = [];
   const warmTrip = { result: [] as number[], total: [] as number[] };
   const coldTrip = { result: [] as number[], total: [] as number[] };
+  const artefactTrip: number[] = [];
   try {
     for (let i = 0; i <= ITERATIONS; i++) {
       const warmUp = i === 0;
@@ -169,6 +174,7 @@ async function main(): Promise<void> {
 
       const w = await pluginRoundTrip(warm, tree, artefactsDir);
       const k = await pluginRoundTrip(cold, tree, artefactsDir);
+      const a = await pluginRoundTrip(warm, tree, artefactsDir, ARTEFACT_SPEC);
       if (warmUp) continue;
       for (const step of Object.keys(p) as Step[]) {
         plugin[step].push(...p[step]);
@@ -179,6 +185,7 @@ async function main(): Promise<void> {
       warmTrip.total.push(w.total);
       coldTrip.result.push(k.result);
       coldTrip.total.push(k.total);
+      artefactTrip.push(a.result);
     }
   } finally {
     for (const harness of [warm, cold]) {
@@ -198,6 +205,7 @@ async function main(): Promise<void> {
   row('round trip, incl. background cleanup', median(warmTrip.total), trip);
   row('no spare (spares: 0), until the result', median(coldTrip.result), trip);
   row('no spare (spares: 0), incl. cleanup', median(coldTrip.total), trip);
+  row('with an artefact copied back, until the result', median(artefactTrip), trip);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const load = loadavg().map((l) => l.toFixed(2)).join(' ');
   console.log(`LXD ${version}, image ${IMAGE}, median of ${ITERATIONS} interleaved iterations (after 1 warm-up); load average ${load}`);
