@@ -18,7 +18,7 @@ import { chmod, chown, copyFile, cp, mkdir, readdir, readFile, rm, stat, symlink
 import { join } from 'node:path';
 import { run, type Logger } from '../../core/index.js';
 import { LxdError, type LxdClient } from './client.js';
-import { IMAGE_PROPS } from './container.js';
+import { IMAGE_PROPS, notByociImage, type Source } from './container.js';
 
 export const RECIPES = ['hostusr', 'busybox', 'debootstrap'] as const;
 export type Recipe = (typeof RECIPES)[number];
@@ -30,6 +30,22 @@ export function isRecipe(name: string): name is Recipe {
 /** The command that (re)builds image `image`: its own recipe if it is named after one, else hostusr. */
 export function buildCommand(image: string): string {
   return `byoci image build ${isRecipe(image) ? image : 'hostusr'}`;
+}
+
+/**
+ * Why byoci cannot start from `source`: an image alias that is not a byoci image (see
+ * notByociImage), or a base container made from one. LXD copies every property of the
+ * image a container was made from into its configuration as `image.<property>`, so a base
+ * container prepared from a byoci image carries `image.byoci.recipe` and `image.byoci.init`;
+ * one made from another image (a distribution's, one imported by hand) does not, and would
+ * fail later with LXD's opaque `forkstart` error. Undefined when it can be used.
+ */
+export function notByociSource(source: Source): string | undefined {
+  if (source.type === 'image') return notByociImage(source);
+  const missing = [IMAGE_PROPS.recipe, IMAGE_PROPS.init].filter((k) => !source.properties[k]).map((k) => `image.${k}`);
+  if (missing.length === 0) return undefined;
+  const image = source.properties.description ? ` (its image: ${JSON.stringify(source.properties.description)})` : '';
+  return `LXD base container ${JSON.stringify(source.container)} was not made from a byoci image${image}: its configuration has no ${missing.join(' or ')}`;
 }
 
 const PERL_LO_UP =

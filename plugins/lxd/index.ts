@@ -14,8 +14,8 @@
 import { definePlugin } from '../../core/index.js';
 import type { Note, Problem, ProjectConfig, TestResult } from '../../hooks/index.js';
 import { LxdClient } from './client.js';
-import { buildCommand } from './images.js';
-import { containerName, inheritedDevices, notByociImage, removeOrphans, resolveSource, type Source } from './container.js';
+import { buildCommand, notByociSource } from './images.js';
+import { containerName, inheritedDevices, removeOrphans, resolveSource, type Source } from './container.js';
 import { ContainerPool } from './pool.js';
 import { BACKEND, runInContainer } from './runner.js';
 import { imageCommands } from './cli.js';
@@ -118,7 +118,7 @@ export default definePlugin({
           });
           continue;
         }
-        const foreign = notByociImage(source);
+        const foreign = notByociSource(source);
         if (foreign) {
           problems.push({
             source: NAME,

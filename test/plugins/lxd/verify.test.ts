@@ -148,10 +148,11 @@ describe('lxd backend: verify and base containers with the daemon', suiteNeeds('
     assert.match(problems[0]!.hint ?? '', /byoci image build hostusr/);
   });
 
-  test('an image alias that is not a byoci image is a problem naming it and the fix, and a run says so too (not a forkstart error)', async () => {
+  test('an image alias that is not a byoci image, or a base container made from one, is a problem naming it and the fix; a run says so too (not a forkstart error)', async () => {
     // A throw-away image as LXD would accept from anyone: a rootfs and metadata, without the
     // properties `byoci image build` sets (byoci.recipe, byoci.init).
     const alias = `${testPrefix('foreign')}img`;
+    const foreignBase = `${testPrefix('foreign')}base`;
     const work = mkdtempSync(join(tmpdir(), 'byoci-lxd-foreign-'));
     let fingerprint: string | undefined;
     try {
@@ -179,13 +180,26 @@ describe('lxd backend: verify and base containers with the daemon', suiteNeeds('
         assert.doesNotMatch(error.message, /forkstart/);
         return true;
       });
+
+      // A base container made from that image (never started): just as unusable, named as such.
+      await client.request('POST', '/1.0/instances', { name: foreignBase, source: { type: 'image', alias } }, { timeoutMs: 0 });
+      const fromBase = await verify({ socket: LXD_SOCKET }, [project(makeSpec({ image: foreignBase }))]);
+      assert.equal(fromBase.problems.length, 1, JSON.stringify(fromBase.problems));
+      assert.equal(
+        fromBase.problems[0]!.message,
+        `project demo: LXD base container "${foreignBase}" was not made from a byoci image (its image: "not made by byoci ${alias}"): its configuration has no image.byoci.recipe or image.byoci.init; byoci cannot start a container from it`,
+      );
+      assert.match(fromBase.problems[0]!.hint ?? '', /build one with `byoci image build hostusr`, or set test.image to one of `byoci image list`/);
     } finally {
+      await client.request('DELETE', `/1.0/instances/${foreignBase}`, undefined, { timeoutMs: 0 }).catch(() => {});
       await client.request('DELETE', `/1.0/images/aliases/${encodeURIComponent(alias)}`).catch(() => {});
       if (fingerprint) await client.request('DELETE', `/1.0/images/${fingerprint}`, undefined, { timeoutMs: 0 }).catch(() => {});
       rmSync(work, { recursive: true, force: true });
     }
     const left = await client.request<string[]>('GET', '/1.0/images/aliases');
     assert.ok(!left.some((a) => a.endsWith(`/${alias}`)), 'the throw-away alias is gone');
+    const instances = await client.request<string[]>('GET', '/1.0/instances');
+    assert.ok(!instances.some((i) => i.endsWith(`/${foreignBase}`)), 'the throw-away base container is gone');
   });
 
   test('network asked for without a network to attach is a problem', async () => {
