@@ -103,6 +103,16 @@ describe('kill -9 of byoci land at six points, then a rerun', { ...suiteNeeds('g
     assert.equal(snap.entries.length, 0, point);
     assert.deepEqual(snap.landings.map((l) => l.proposal), ['local:1'], point);
     assert.equal(snap.lease, null, `${point}: the lease is released`);
+    // The queue says where the landing run was tested: the container its backend named.
+    const tested = snap.recentRuns.find((r) => r.state === 'landed' && r.testMs !== null);
+    // (After the push, or during it, the rerun may find the landing on trunk and test nothing.)
+    if (point !== 'after-push' && point !== 'during-push') assert.ok(tested, `${point}: the rerun tested and landed: ${JSON.stringify(snap.recentRuns)}`);
+    if (tested) {
+      const where = tested.sandboxes.at(-1);
+      assert.ok(where, `${point}: the landing run names its container`);
+      if (lxd === undefined) assert.ok(where.backend === 'lxd' && where.name.startsWith(prefix), `${point}: ${JSON.stringify(where)}`);
+      else assert.equal(where.backend, 'bwrap', point);
+    }
     if (lxd === undefined) assert.deepEqual(await instancesWithPrefix(prefix), [], `${point}: no container left`);
     assert.deepEqual(keyFiles(w.dir), [], `${point}: no key file left`);
   }
