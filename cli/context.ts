@@ -13,6 +13,7 @@ import { DEFAULT_PLUGINS, registry } from '../plugins/index.js';
 import { Redactor } from '../secrets/redact.js';
 import { createStores, secretsConfigSchema } from '../secrets/index.js';
 import type { SecretStore } from '../secrets/types.js';
+import { timeSpan, timeSpanSync } from '../core/timings.js';
 
 export interface GlobalOptions {
   config: string;
@@ -98,12 +99,14 @@ export function loadConfigOrDefaults(command: Command): { config: LoadedConfig; 
 
 export async function loadRuntime(globals: GlobalOptions, redactor = new Redactor()): Promise<Runtime> {
   const output = createOutput(globals, redactor);
-  const config = loadConfig({
-    file: globals.config,
-    overrides: globals.option,
-    ...(globals.namespace ? { namespace: globals.namespace } : {}),
-  });
-  return { globals, config, stores: storesFor(config), ...output };
+  const config = timeSpanSync('step', 'config', () =>
+    loadConfig({
+      file: globals.config,
+      overrides: globals.option,
+      ...(globals.namespace ? { namespace: globals.namespace } : {}),
+    }),
+  );
+  return { globals, config, stores: timeSpanSync('step', 'secret stores', () => storesFor(config)), ...output };
 }
 
 /** A bot for the runtime's config; `needs` adds what the command itself needs (e.g. a VCS). */
@@ -129,7 +132,7 @@ export async function createBot(rt: Runtime, needs?: ExtraNeeds): Promise<Bot> {
  * only a third exits without cleaning up.
  */
 export async function withBot(rt: Runtime, fn: (bot: Bot) => Promise<number>, needs?: ExtraNeeds): Promise<number> {
-  const bot = await createBot(rt, needs);
+  const bot = await timeSpan('step', 'bot (plugins, secrets, run dir)', () => createBot(rt, needs));
   let interrupted: NodeJS.Signals | undefined;
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -154,7 +157,7 @@ export async function withBot(rt: Runtime, fn: (bot: Bot) => Promise<number>, ne
   try {
     code = await fn(bot);
   } finally {
-    await bot.shutdown(interrupted ? 'signal' : code === EXIT.internal ? 'error' : 'done');
+    await timeSpan('step', 'shutdown + run dir removed', () => bot.shutdown(interrupted ? 'signal' : code === EXIT.internal ? 'error' : 'done'));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

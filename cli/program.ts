@@ -9,6 +9,7 @@ import { EXIT } from '../core/errors.js';
 import { BUILTINS } from '../plugins/index.js';
 import { COMMANDS } from './commands/index.js';
 import type { CommandSource } from './plugin-commands.js';
+import { timeSpan } from '../core/timings.js';
 
 /** byoci's own package.json, found from this file in the source tree or in dist/. */
 function packageJson(): { version: string } {
@@ -134,7 +135,7 @@ Quick start: npm run demo (a real landing on a local forge), then see README.md.
   const terms = new Map<Command, string>();
   for (const entry of COMMANDS) {
     if (options.only === undefined || options.only === entry.name) {
-      (await entry.load()).register(program);
+      (await timeSpan('step', `module load (${entry.name})`, () => entry.load())).register(program);
       continue;
     }
     const stub = program

@@ -34,6 +34,7 @@ import { applyPlugin, interceptHooks, type InterceptOptions, type TapStatus } fr
 import { resolveTargets, type RawTarget } from './targets.js';
 import type { HookName } from '../hooks/index.js';
 import { processOwner } from './owner.js';
+import { timeSpan, timeSpanSync } from './timings.js';
 import { openStore, type Db } from '../store/index.js';
 import { QUEUE_MIGRATIONS, QueueStore, openQueueStore, syncConfigFreezes, targetKey } from './queue/index.js';
 import { QueueDriver, safeName, type Candidate, type LandingResult, type TargetGroup } from './queue/driver.js';
@@ -248,7 +249,9 @@ export class Bot {
       return { ...config.locate(path), ...problem };
     };
 
-    const { plugins, problems, needs } = await resolvePlugins(settings, config.configDir, options.registry, options.defaultPlugins, options.needs);
+    const { plugins, problems, needs } = await timeSpan('step', 'plugins loaded', () =>
+      resolvePlugins(settings, config.configDir, options.registry, options.defaultPlugins, options.needs),
+    );
     const validated = plugins.map((entry) => {
       const result = validatePluginConfig(entry.plugin, entry.rawConfig);
       // Problems carry the plugin's name; point them at the config key it was read from.
@@ -287,7 +290,7 @@ export class Bot {
     const secretNotes: Note[] = [];
     const loaded: LoadedPlugin[] = [];
     for (const { plugin, config: pluginConfig, source, configKey } of validated) {
-      const { values, missing, failed, notes } = await lookupPluginSecrets(plugin, stores, log);
+      const { values, missing, failed, notes } = await timeSpan('step', `secrets of ${plugin.name}`, () => lookupPluginSecrets(plugin, stores, log));
       for (const message of failed) secretProblems.push({ source: plugin.name, message, code: 'secret-store' });
       for (const message of notes) secretNotes.push({ source: plugin.name, message });
       for (const { key, description } of missing) {
@@ -407,8 +410,8 @@ export class Bot {
       if (problem && filter.window !== undefined) throw new UsageError(problem);
       if (problem) throw new ConfigError([{ path: 'queue.window', message: problem }]);
     }
-    await this.sweep();
-    const candidates = (await this.discover(filter)).map((c) => ({ ...c, proposal: withMessageChecked(c.proposal) }));
+    await timeSpan('step', 'sweep', () => this.sweep());
+    const candidates = (await timeSpan('step', 'discover', () => this.discover(filter))).map((c) => ({ ...c, proposal: withMessageChecked(c.proposal) }));
     if (filter.proposal && !candidates.some((c) => c.proposal.id === filter.proposal)) {
       const known = candidates.map((c) => c.proposal.id);
       throw new UsageError(
@@ -418,7 +421,7 @@ export class Bot {
     const waiting = candidates.filter((c) => c.proposal.readiness.state === 'waiting' && (!filter.proposal || c.proposal.id === filter.proposal));
     const results: LandingResult[] = [];
     const busy: BusyTarget[] = [];
-    const { db, store } = this.#openQueue();
+    const { db, store } = timeSpanSync('step', 'queue store opened', () => this.#openQueue());
     try {
       const driver = this.#driver(store, filter.batch, filter.window);
       const groups = groupByTarget(candidates);

@@ -1,55 +1,63 @@
 /**
- * An exclusive lock on a file, held by a `flock(1)` child process: the kernel releases it
- * when the holder dies, also after kill -9 of the bot (the child sees its stdin close and
- * exits), so no stale lock can outlive its owner and there is no takeover guesswork.
+ * An exclusive lock on a file: `flock(2)` on a file descriptor the bot holds open, taken by
+ * a `flock(1)` child that gets the descriptor as its fd 3, locks it and exits (node has no
+ * flock call). The lock belongs to the open file: it stays held while the bot keeps the
+ * descriptor, and the kernel releases it when the bot closes it or dies, also after kill -9
+ * of the bot, so no stale lock can outlive its owner and there is no takeover guesswork.
+ * Descriptors node opens are close-on-exec: no other child inherits the lock.
  * Used for caches shared by the bots of a slave (the VCS mirrors).
  */
 import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { recordSpan } from './timings.js';
 
 export interface FileLock {
-  /** Releases the lock (idempotent); resolves once the holder has exited. */
+  /** Releases the lock (idempotent); resolves once the descriptor is closed. */
   release(): Promise<void>;
 }
 
 /** Takes an exclusive lock on `path` (created if missing), waiting for other holders. */
 export async function lockFile(path: string, options: { signal?: AbortSignal } = {}): Promise<FileLock> {
+  const started = performance.now();
   await mkdir(dirname(path), { recursive: true });
   options.signal?.throwIfAborted();
-  // The script is a constant: the path is an argument of flock, never shell text.
-  const child = spawn('flock', ['--exclusive', path, 'sh', '-c', 'echo locked && exec cat >/dev/null'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-  });
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const onAbort = () => child.kill('SIGKILL');
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const handle = await open(path, 'a', 0o600);
   try {
     await new Promise<void>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('locked\n')) resolve();
+      // The path never reaches flock: it locks its fd 3, our open file.
+      const child = spawn('flock', ['--exclusive', '3'], {
+        stdio: ['ignore', 'ignore', 'pipe', handle.fd],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       });
-      child.once('error', (error) => reject(new Error(`cannot lock ${path}: ${error.message} (is util-linux's flock installed?)`)));
-      child.once('close', (code) => reject(new Error(`cannot lock ${path}: flock exited with ${code}${stderr ? `: ${stderr.trim()}` : ''}`)));
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      const onAbort = () => child.kill('SIGKILL');
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      child.once('error', (error) => {
+        options.signal?.removeEventListener('abort', onAbort);
+        reject(new Error(`cannot lock ${path}: ${error.message} (is util-linux's flock installed?)`));
+      });
+      child.once('close', (code, signal) => {
+        options.signal?.removeEventListener('abort', onAbort);
+        if (code === 0) resolve();
+        else reject(new Error(`cannot lock ${path}: flock exited with ${code ?? signal}${stderr ? `: ${stderr.trim()}` : ''}`));
+      });
     });
   } catch (error) {
-    options.signal?.removeEventListener('abort', onAbort);
+    await handle.close();
     options.signal?.throwIfAborted();
     throw error;
   }
-  options.signal?.removeEventListener('abort', onAbort);
+  if (options.signal?.aborted) {
+    await handle.close();
+    options.signal.throwIfAborted();
+  }
+  recordSpan('lock', 'flock (taken)', started);
   let released: Promise<void> | undefined;
   return {
     release() {
-      released ??= (async () => {
-        child.stdin.end();
-        await exited;
-      })();
+      released ??= handle.close();
       return released;
     },
   };

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { killGroup, prepareReaper, trackGroup, untrackGroup } from './children.js';
 import type { Logger } from './logger.js';
+import { commandName, recordSpan, timingsOn } from './timings.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -62,6 +63,7 @@ export async function run(command: readonly string[], options: RunOptions = {}):
   const [file, ...args] = command;
   if (!file) throw new Error('run: empty command');
   options.log?.debug('run', { command: command.join(' '), cwd: options.cwd });
+  const started = timingsOn ? performance.now() : 0;
   const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; failure?: string }>(
     (resolve) => {
       let child: ChildProcess;
@@ -125,6 +127,7 @@ export async function run(command: readonly string[], options: RunOptions = {}):
       });
     },
   );
+  if (timingsOn) recordSpan('proc', commandName(command), started);
   const out: RunResult = {
     exitCode: outcome.code ?? (outcome.signal ? 128 : 1),
     stdout: stripFinalNewline(outcome.stdout),

@@ -16,6 +16,7 @@ import { PluginError, TimeoutError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { AnyPlugin, PluginApi } from './plugin.js';
 import { checkDiscovered } from './proposal-meta.js';
+import { recordSpan } from './timings.js';
 
 /** Default time a tap of each hook may take before core aborts it (ms; 0 = none). */
 export const DEFAULT_TAP_TIMEOUTS: Readonly<Record<HookName, number>> = Object.freeze({
@@ -225,6 +226,7 @@ export function interceptHooks(hooks: Hooks, log: Logger, options: InterceptOpti
             throw stamped;
           } finally {
             running.delete(id);
+            recordSpan('hook', `${hookName} (${plugin})`, started);
           }
         };
         return { ...tap, fn: wrapped };

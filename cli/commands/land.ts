@@ -3,6 +3,7 @@ import type { LandingResult } from '../../core/bot.js';
 import type { TestSummary } from '../../hooks/types.js';
 import { action, withBot, type Runtime } from '../context.js';
 import { UsageError } from '../../core/errors.js';
+import { timeSpan } from '../../core/timings.js';
 
 function line(result: LandingResult): string {
   const p = result.proposal;
@@ -63,7 +64,7 @@ export function register(program: Command): void {
           if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= 64)) {
             throw new UsageError(`--window: not a whole number from 1 to 64: ${JSON.stringify(opts.window)}`);
           }
-          await bot.verifyOrThrow();
+          await timeSpan('step', 'verify', () => bot.verifyOrThrow());
           const summary = await bot.landAll({
             ...(batch !== undefined ? { batch } : {}),
             ...(window !== undefined ? { window } : {}),

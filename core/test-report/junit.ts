@@ -5,7 +5,8 @@
  * `<skipped>`. Parsed with fast-xml-parser (already a dependency); entities other than XML's
  * five are refused, so a report cannot expand itself (billion laughs) or read files.
  */
-import { XMLParser } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
+import type { XMLParser as XMLParserClass } from 'fast-xml-parser';
 import { cleanId, type TestCase } from './cases.js';
 
 export class ReportError extends Error {
@@ -43,8 +44,16 @@ export function looksLikeJunit(text: string): boolean {
   return /^<testsuites?[\s>/]/.test(head);
 }
 
+let parserClass: typeof XMLParserClass | undefined;
+/** fast-xml-parser, loaded on the first report (a landing without JUnit reports never loads it). */
+function xmlParser(): typeof XMLParserClass {
+  parserClass ??= (createRequire(import.meta.url)('fast-xml-parser') as { XMLParser: typeof XMLParserClass }).XMLParser;
+  return parserClass;
+}
+
 /** The test cases of a JUnit XML report; throws ReportError when it is not one. */
 export function parseJunit(text: string): TestCase[] {
+  const XMLParser = xmlParser();
   if (/<!ENTITY/i.test(text)) throw new ReportError('the report declares XML entities; refused');
   const parser = new XMLParser({
     ignoreAttributes: false,

@@ -34,14 +34,24 @@ export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
 
   // The target comes from the operator's config / the forge: a bad name is a config error.
   const targetUrl = checkUrl('target', proposal.target.url);
-  const targetBranch = await checkBranch(g, 'target', proposal.target.branch);
+  // Both names are checked at once (a git process each); the target's problem is said first.
+  const [target, source] = await Promise.allSettled([
+    checkBranch(g, 'target', proposal.target.branch),
+    (async () => {
+      checkUrl('source', proposal.source.url);
+      return checkBranch(g, 'source', proposal.source.branch);
+    })(),
+  ]);
+  if (target.status === 'rejected') throw target.reason;
+  const targetBranch = target.value;
 
   // The source is the proposer's: a bad name rejects the proposal, saying why.
   let sourceUrl: string;
   let sourceBranch: string;
   try {
+    if (source.status === 'rejected') throw source.reason;
     sourceUrl = checkUrl('source', proposal.source.url);
-    sourceBranch = await checkBranch(g, 'source', proposal.source.branch);
+    sourceBranch = source.value;
   } catch (error) {
     if (!(error instanceof RefError)) throw error;
     throw new Rejection('source-unavailable', { branch: JSON.stringify(proposal.source.branch), detail: error.message });
@@ -99,6 +109,8 @@ export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
  */
 async function approvedRevision(g: GitRunner, approved: string | undefined, branch: string, tip: string): Promise<string> {
   if (approved === undefined) return tip;
+  // The full id of the tip just fetched (and resolved as a commit): nothing to look up.
+  if (approved === tip) return tip;
   const full = await resolveCommit(g, approved);
   if (!full || !(await isAncestorOrEqual(g, full, tip))) {
     throw new Rejection('approved-revision-missing', { approved, branch });

@@ -11,7 +11,7 @@ import { fetchProposal } from './fetch.js';
 import { mergeProposal } from './merge.js';
 import { pushMerge } from './push.js';
 import { createSshSession, type SshSession } from './ssh.js';
-import { checkPushKey, parsePrivateKey, remoteLabel, targetRemotes } from './ssh-check.js';
+import { remoteLabel, targetRemotes } from './ssh-remote.js';
 
 export const NAME = 'git';
 
@@ -86,6 +86,8 @@ export default definePlugin({
         return;
       }
       if (!isPrivateKey(key)) return; // already a problem above
+      // ssh2 is loaded only here: a slave with no ssh remote and no key never loads it.
+      const { checkPushKey, parsePrivateKey } = await import('./ssh-check.js');
       const parsed = parsePrivateKey(key);
       if (typeof parsed === 'string') {
         problems.push({

@@ -4,11 +4,11 @@
  * MERGE_HEAD or an empty index diff → nothing to merge. The commit carries the author of
  * the approved revision, the landing identity as committer and the message core composed.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Checkout, MergeResult, Proposal } from '../../hooks/index.js';
 import { Rejection } from '../../core/index.js';
-import { git, lastLine, resolveCommit, splitZ, type Identity } from './git.js';
+import { git, lastLine, resolveCommit, splitZ, type GitRunner, type Identity } from './git.js';
 
 export interface MergeOptions {
   proposal: Proposal;
@@ -39,12 +39,14 @@ export async function mergeProposal(options: MergeOptions): Promise<MergeResult>
     failure = error;
   }
 
-  const conflicts = splitZ(await g.raw(['diff', '--name-only', '-z', '--diff-filter=U']));
+  // One look at the index: unmerged paths (status U) and what the merge staged.
+  const { conflicts, staged } = indexState(await g.raw(['diff', '--cached', '--name-status', '-z']));
   if (conflicts.length > 0) {
     await abortMerge(dir, options.signal);
     throw new Rejection('merge-conflict', { target, files: conflicts.join(', '), approved });
   }
-  const mergeHead = await resolveCommit(g, 'MERGE_HEAD');
+  const gitDir = await gitDirOf(dir, g);
+  const mergeHead = await mergeHeadOf(gitDir, g);
   if (!mergeHead) {
     if (failure) throw new Error(`git merge of ${approved} into ${target} failed: ${lastLine(failure)}`);
     const landed = await findLanding(dir, approved, proposal.url, options.signal);
@@ -55,14 +57,12 @@ export async function mergeProposal(options: MergeOptions): Promise<MergeResult>
     await abortMerge(dir, options.signal);
     throw new Error(`git merge of ${approved} into ${target} failed: ${lastLine(failure)}`);
   }
-  const staged = splitZ(await g.raw(['diff', '--cached', '--name-only', '-z']));
   if (staged.length === 0) {
     await abortMerge(dir, options.signal);
     throw new Rejection('nothing-to-merge', { target, approved });
   }
 
   const author = await authorOf(dir, approved, options.signal);
-  const gitDir = (await g.raw(['rev-parse', '--absolute-git-dir'])).trim();
   const messageFile = join(gitDir, 'BYOCI_MERGE_MSG');
   await writeFile(messageFile, options.message.endsWith('\n') ? options.message : `${options.message}\n`);
   try {
@@ -72,9 +72,47 @@ export async function mergeProposal(options: MergeOptions): Promise<MergeResult>
   } finally {
     await rm(messageFile, { force: true });
   }
-  const revision = await resolveCommit(g, 'HEAD');
+  const revision = await headOf(gitDir, g);
   if (!revision) throw new Error('HEAD does not resolve after the merge commit');
   return { revision };
+}
+
+/** Paths of `git diff --cached --name-status -z`: the unmerged ones (U) and all of them. */
+export function indexState(output: string): { conflicts: string[]; staged: string[] } {
+  const fields = splitZ(output);
+  const conflicts: string[] = [];
+  const staged: string[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const status = fields[i]!;
+    // Renames and copies (R100, C75) carry two paths; -M is off, but read them right anyway.
+    const paths = /^[RC]/.test(status) ? [fields[i + 1]!, fields[i + 2]!] : [fields[i + 1]!];
+    i += paths.length;
+    const path = paths[paths.length - 1]!;
+    staged.push(path);
+    if (status === 'U') conflicts.push(path);
+  }
+  return { conflicts, staged };
+}
+
+/** The checkout's git directory: `<dir>/.git` as fetch makes it, else what git says. */
+async function gitDirOf(dir: string, g: GitRunner): Promise<string> {
+  const plain = join(dir, '.git');
+  if ((await stat(plain).catch(() => undefined))?.isDirectory()) return plain;
+  return (await g.raw(['rev-parse', '--absolute-git-dir'])).trim();
+}
+
+/** The commit being merged, read from MERGE_HEAD as git wrote it (git answers when the file is unusual). */
+async function mergeHeadOf(gitDir: string, g: GitRunner): Promise<string | undefined> {
+  const text = await readFile(join(gitDir, 'MERGE_HEAD'), 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : undefined));
+  if (text === '') return undefined;
+  const oid = text === undefined ? undefined : /^([0-9a-f]{40}|[0-9a-f]{64})\n?$/.exec(text)?.[1];
+  return oid ?? resolveCommit(g, 'MERGE_HEAD');
+}
+
+/** The detached HEAD's commit as git wrote it into HEAD (git answers for a symbolic or unusual HEAD). */
+async function headOf(gitDir: string, g: GitRunner): Promise<string | undefined> {
+  const text = await readFile(join(gitDir, 'HEAD'), 'utf8').catch(() => '');
+  return /^([0-9a-f]{40}|[0-9a-f]{64})\n?$/.exec(text)?.[1] ?? resolveCommit(g, 'HEAD');
 }
 
 /** How far back along the target's first-parent line a previous landing is looked for. */

@@ -25,7 +25,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rejection, run, withFileLock, type Logger } from '../../core/index.js';
-import { GIT_CONFIG, git, gitEnv, gitReason, lastLine, resolveCommit } from './git.js';
+import { GIT_CONFIG, git, gitEnv, gitReason, lastLine, resolveCommit, type GitRunner } from './git.js';
 import { displayUrl, fetchRefOf } from './refs.js';
 
 const MARKER = 'byoci-clean';
@@ -153,6 +153,42 @@ async function fetchedTip(dir: string): Promise<string | undefined> {
   return oid;
 }
 
+/**
+ * Full ids of two refs in one git process; each undefined when it names no commit. (The
+ * slow path, one process each, only runs when one of them does not resolve.)
+ */
+async function resolveBoth(m: GitRunner, a: string, b: string): Promise<[string | undefined, string | undefined]> {
+  const out = await m.raw(['rev-parse', '--quiet', '--end-of-options', `${a}^{commit}`, `${b}^{commit}`]).catch(() => '');
+  const ids = out.split('\n').map((l) => l.trim());
+  if (ids.length === 2 && ids.every((id) => /^[0-9a-f]{40,64}$/.test(id))) return [ids[0], ids[1]];
+  return [await resolveCommit(m, a), await resolveCommit(m, b)];
+}
+
+/**
+ * Removes the `[remote "origin"]` section `git clone` wrote into the checkout's config
+ * (so the copy a container gets does not name the mirror), without a git process; false
+ * when the file does not look as expected (the caller asks git then).
+ */
+async function dropOrigin(workspace: string): Promise<boolean> {
+  const file = join(workspace, '.git', 'config');
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return false;
+  const kept: string[] = [];
+  let inOrigin = false;
+  let found = false;
+  for (const line of text.split('\n')) {
+    if (/^\s*\[/.test(line)) {
+      inOrigin = /^\[remote "origin"\]\s*$/.test(line);
+      found ||= inOrigin;
+    }
+    if (!inOrigin) kept.push(line);
+  }
+  const out = kept.join('\n');
+  if (!found || /origin/.test(out.replace(/^\s*remote\s*=\s*origin\s*$/gm, ''))) return false;
+  await writeFile(file, out);
+  return true;
+}
+
 async function emptyDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -167,8 +203,6 @@ async function attempt(dir: string, r: MirrorRequest): Promise<MirrorCheckout> {
   } catch (error) {
     throw new TargetFetchError(`cannot fetch the target branch ${r.targetBranch} of ${displayUrl(r.targetUrl)}: ${r.redact(gitReason(error))}`);
   }
-  const targetRevision = await resolveCommit(m, `refs/heads/${r.targetBranch}`);
-  if (!targetRevision) throw new Error(`the mirror has no commit for the target branch ${r.targetBranch}`);
 
   const kept = sourceRefOf(r.sourceUrl, r.sourceBranch);
   await rm(join(dir, 'FETCH_HEAD'), { force: true });
@@ -180,7 +214,9 @@ async function attempt(dir: string, r: MirrorRequest): Promise<MirrorCheckout> {
     throw new Rejection('source-unavailable', { branch: r.sourceBranch, detail: r.redact(gitReason(error)) });
   }
   const sourceTip = await fetchedTip(dir);
-  if (!sourceTip || sourceTip !== (await resolveCommit(m, kept))) {
+  const [targetRevision, keptTip] = await resolveBoth(m, `refs/heads/${r.targetBranch}`, kept);
+  if (!targetRevision) throw new Error(`the mirror has no commit for the target branch ${r.targetBranch}`);
+  if (!sourceTip || sourceTip !== keptTip) {
     throw new Error(`the fetch of ${r.sourceBranch} from ${displayUrl(r.sourceUrl)} left no usable FETCH_HEAD`);
   }
   await writeFile(join(dir, MARKER), `${new Date().toISOString()}\n`);
@@ -189,15 +225,18 @@ async function attempt(dir: string, r: MirrorRequest): Promise<MirrorCheckout> {
   // no remote naming the mirror. Checked out under the lock, so a broken object shows here.
   const w = git({ cwd: r.workspace, signal: r.signal });
   await w.raw(['clone', '--quiet', '--no-checkout', '--single-branch', '--branch', r.targetBranch, '--', dir, '.']);
-  await w.raw(['config', '--remove-section', 'remote.origin']);
+  if (!(await dropOrigin(r.workspace))) await w.raw(['config', '--remove-section', 'remote.origin']);
   const refs = [
     `update ${r.targetRef} ${targetRevision}`,
     `update ${r.sourceRef} ${sourceTip}`,
     `delete refs/remotes/origin/${r.targetBranch}`,
   ].join('\n');
-  const updated = await gitStatus(r.workspace, ['update-ref', '--stdin'], { input: `${refs}\n`, ...(r.signal ? { signal: r.signal } : {}) });
+  // The refs (ref locks) and the work tree (index and HEAD locks) at once: neither reads the other.
+  const [updated] = await Promise.all([
+    gitStatus(r.workspace, ['update-ref', '--stdin'], { input: `${refs}\n`, ...(r.signal ? { signal: r.signal } : {}) }),
+    w.raw(['checkout', '--quiet', '--detach', targetRevision]),
+  ]);
   if (!updated.ok) throw new Error(`cannot set the checkout's refs: ${updated.stderr.trim()}`);
-  await w.raw(['checkout', '--quiet', '--detach', r.targetRef]);
   return { mirror: dir, targetRevision, sourceTip };
 }
 

@@ -10,12 +10,21 @@ export class RefError extends Error {
   override readonly name = 'RefError';
 }
 
+/**
+ * Names git's `check-ref-format --branch` accepted (the answer depends on the name and git's
+ * rules only): a run lands several proposals on one target and names its branch in fetch
+ * and push, and each check is a git process. Bounded; refused names are not kept.
+ */
+const acceptedBranches = new Set<string>();
+const ACCEPTED_MAX = 1000;
+
 /** A branch name git accepts (`git check-ref-format --branch`) and that is no option. */
 export async function checkBranch(g: GitRunner, what: string, branch: string): Promise<string> {
   if (branch.length === 0) throw new RefError(`${what} branch name is empty`);
   if (branch.startsWith('-')) throw new RefError(`${what} branch name ${JSON.stringify(branch)} starts with "-"`);
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(branch)) throw new RefError(`${what} branch name ${JSON.stringify(branch)} contains control characters`);
+  if (acceptedBranches.has(branch)) return branch;
   let normalised = '';
   try {
     normalised = (await g.raw(['check-ref-format', '--branch', branch])).trim();
@@ -25,6 +34,8 @@ export async function checkBranch(g: GitRunner, what: string, branch: string): P
   if (normalised !== branch) {
     throw new RefError(`${what} branch name ${JSON.stringify(branch)} is not a valid git branch name`);
   }
+  if (acceptedBranches.size >= ACCEPTED_MAX) acceptedBranches.clear();
+  acceptedBranches.add(branch);
   return branch;
 }
 

@@ -8,7 +8,25 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { recordSpan, timingsOn } from '../../core/timings.js';
+
+/** A request's name in BYOCI_TIMINGS: method, path without instance names or ids, a state change's action. */
+function spanName(method: string, path: string, body: RequestBody): string {
+  const pattern = path.replace(/^(\/1\.0\/(?:instances|operations|images(?:\/aliases)?|profiles))\/[^/?]+/, '$1/*').replace(/\?.*$/, '');
+  const action = body && typeof body === 'object' && typeof (body as { action?: unknown }).action === 'string' ? ` ${(body as { action: string }).action}` : '';
+  return `${method} ${pattern}${action}`;
+}
+
+let wsModule: Promise<typeof import('ws')> | undefined;
+/**
+ * ws, for exec only: loaded when a container is created (its exec follows) or at the first
+ * exec, so that start-up and commands that never exec do not load it.
+ */
+function loadWs(): Promise<typeof import('ws')> {
+  wsModule ??= import('ws');
+  return wsModule;
+}
 
 /** Where Debian's lxd package puts the socket (`$LXD_DIR/unix.socket`). */
 export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -148,6 +166,17 @@ export class LxdClient {
 
   /** A sync request: returns `metadata`, throws LxdError on an error answer. */
   async request<T = unknown>(method: string, path: string, body?: RequestBody, options: RequestOptions = {}): Promise<T> {
+    // Creating an instance means an exec comes next: load its transport while the daemon works.
+    if (method === 'POST' && path === '/1.0/instances') void loadWs().catch(() => undefined);
+    const started = timingsOn && !path.endsWith('/wait?timeout=-1') ? performance.now() : undefined;
+    try {
+      return await this.#request<T>(method, path, body, options);
+    } finally {
+      if (started !== undefined) recordSpan('lxd', spanName(method, path, body), started);
+    }
+  }
+
+  async #request<T>(method: string, path: string, body: RequestBody, options: RequestOptions): Promise<T> {
     const env = await this.#send<T>(method, path, body, options);
     if (env.type === 'error') {
       throw new LxdError(`lxd ${method} ${path}: ${env.error || `error ${env.error_code}`}`, env.error_code, method, path);
@@ -195,6 +224,16 @@ export class LxdClient {
    * Resolves when the command has exited and its output is drained.
    */
   async exec(instance: string, options: ExecOptions): Promise<ExecResult> {
+    const started = performance.now();
+    try {
+      return await this.#exec(instance, options);
+    } finally {
+      recordSpan('lxd', `exec ${(options.command[0] ?? '?').split('/').pop()}`, started);
+    }
+  }
+
+  async #exec(instance: string, options: ExecOptions): Promise<ExecResult> {
+    const { default: WebSocket } = await loadWs();
     const body: Record<string, unknown> = {
       command: options.command,
       environment: options.environment,
