@@ -10,7 +10,12 @@
  * hardlinked clone of the target). Also `byoci --help` against `node -e ''`, and the bot's
  * peak RSS (process.resourceUsage().maxRSS of the node process, children excluded).
  *
+ * Where the time goes: each byoci run writes its step timings (BYOCI_TIMINGS, see
+ * core/timings.ts) and the script stamps its steps ($EPOCHREALTIME, no extra process); for
+ * the run with the median time of each tree, both breakdowns are printed side by side.
+ *
  *   npm run bench:landing -- [runs]      (default 5; LXD with the hostusr image when it answers, else bwrap)
+ *   BYOCI_BENCH_LARGE=1000x500 npm run bench:landing -- 1     (a smaller large tree, files x commits, while developing)
  *
  * The last three lines read `small tree: <ratio>x`, `large tree: <ratio>x`, `peak memory: <MB> MB`.
  */
@@ -21,6 +26,12 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 
 const RUNS = Number(process.argv[2] ?? 5);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`bench:landing: runs must be a whole number ≥ 1, not ${JSON.stringify(process.argv[2])}`);
+const largeSize = /^(\d+)x(\d+)$/.exec(process.env.BYOCI_BENCH_LARGE ?? '5000x3000');
+if (!largeSize || Number(largeSize[1]) < 1 || Number(largeSize[2]) < 1) {
+  throw new Error(`BYOCI_BENCH_LARGE: expected <files>x<commits>, both at least 1 (e.g. 5000x3000), not ${JSON.stringify(process.env.BYOCI_BENCH_LARGE)}`);
+}
+const LARGE = { files: Number(largeSize[1]), commits: Number(largeSize[2]) };
 const ROOT = resolve(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
 const RSS_HOOK = join(ROOT, 'bench', 'rss.mjs');
@@ -50,8 +61,34 @@ function median(values: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** A fast-import stream: `files` files in the first commit, then `commits - 1` commits touching a few each. */
-function fastImport(files: number, commits: number): string {
+const WORDS = 'the of and to in is for return if else const let function import export class new this value error file path test data result string number case while break default throw await async interface type null undefined true false'.split(' ');
+
+/**
+ * Source-like text of about `bytes` bytes: lines of words from a small vocabulary picked by a
+ * seeded generator, so the trunk compresses about as real code does (not like repeated x's).
+ */
+function sourceText(seed: number, bytes: number): string {
+  let x = (seed * 2654435761) >>> 0 || 1;
+  const next = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8);
+  const lines: string[] = [];
+  let size = 0;
+  while (size < bytes) {
+    const indent = '  '.repeat(next() % 4);
+    const words = Array.from({ length: 3 + (next() % 9) }, () => WORDS[next() % WORDS.length]!);
+    const line = `${indent}${words.join(' ')}${next() % 3 === 0 ? ` ${next()};` : ''}`;
+    lines.push(line);
+    size += line.length + 1;
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * A fast-import stream: `files` files in the first commit, then `commits - 1` commits each
+ * changing a line in three files. Small files (200 to 500 bytes, as in the earlier runs of
+ * this bench) or, `sized`, source-like text of 0.5 to 12 KB each (the large tree: tens of MB
+ * of files, a trunk of real size in bytes, not only in file count).
+ */
+function fastImport(files: number, commits: number, sized: boolean): string {
   const out: string[] = [];
   let mark = 0;
   const blob = (text: string) => {
@@ -60,11 +97,17 @@ function fastImport(files: number, commits: number): string {
     return mark;
   };
   const path = (i: number) => `src/d${Math.floor(i / 100)}/f${i}.txt`;
+  const contents = Array.from({ length: files }, (_, i) =>
+    sized ? sourceText(i + 1, 512 + ((i * 7919) % 11_776)) : `file ${i}\n${'x'.repeat(200 + (i % 300))}\n`,
+  );
   let time = 1_700_000_000;
   for (let c = 0; c < commits; c++) {
     const changes: string[] = [];
     const touched = c === 0 ? Array.from({ length: files }, (_, i) => i) : [c % files, (c * 7) % files, (c * 13) % files];
-    for (const i of touched) changes.push(`M 100644 :${blob(`file ${i}\nrevision ${c}\n${'x'.repeat(200 + (i % 300))}\n`)} ${path(i)}`);
+    for (const i of touched) {
+      if (c > 0) contents[i] = `revision ${c} of file ${i}\n${contents[i]!.slice(contents[i]!.indexOf('\n') + 1)}`;
+      changes.push(`M 100644 :${blob(contents[i]!)} ${path(i)}`);
+    }
     mark += 1;
     const msg = `commit ${c}`;
     out.push('commit refs/heads/main', `mark :${mark}`, `author Bench <bench@example.invalid> ${time} +0000`, `committer Bench <bench@example.invalid> ${time} +0000`, `data ${msg.length}`, msg);
@@ -85,12 +128,12 @@ interface Tree {
   commits: number;
 }
 
-function buildTree(root: string, name: string, files: number, commits: number): Tree {
+function buildTree(root: string, name: string, files: number, commits: number, sized: boolean): Tree {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   const trunk = join(dir, 'trunk.git');
   sh('git', ['init', '-q', '--bare', '-b', 'main', trunk]);
-  sh('git', ['fast-import', '--quiet'], { cwd: trunk, input: fastImport(files, commits) });
+  sh('git', ['fast-import', '--quiet'], { cwd: trunk, input: fastImport(files, commits, sized) });
   sh('git', ['gc', '-q'], { cwd: trunk });
   const base = sh('git', ['rev-parse', 'refs/heads/main'], { cwd: trunk });
   const work = join(dir, 'work');
@@ -116,26 +159,111 @@ function script(backend: 'lxd' | 'bwrap', profile: string): string {
   const container =
     backend === 'lxd'
       ? `name="bench-$$-$RANDOM"
+stamp "container create"
 lxc init -q hostusr "$name" --ephemeral -p default -p "${profile}" >/dev/null
 lxc config device add -q "$name" src disk source="$stage" path=/src >/dev/null
+stamp "container start"
 lxc start "$name"
+stamp "test (exec)"
 lxc exec "$name" --cwd /src -- true
+stamp "container stop"
 lxc stop --force "$name"`
-      : `bwrap --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --proc /proc --dev /dev \\
+      : `stamp "test (bwrap)"
+bwrap --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --proc /proc --dev /dev \\
   --unshare-all --die-with-parent --bind "$stage" /src --chdir /src true`;
   return `#!/bin/bash
 # clone, fetch, merge, container, tree in, no-op test, stop, commit, push
 set -euo pipefail
 trunk=$1 source=$2 work=$3
+# Step stamps for the breakdown: a builtin printf of bash's clock, no extra process.
+stamp() { if [ -n "\${TIMES:-}" ]; then printf '%s\\t%s\\n' "$1" "$EPOCHREALTIME" >>"$TIMES"; fi; }
+stamp "clone"
 git clone -q --no-tags --branch main "file://$trunk" "$work/w"
 cd "$work/w"
+stamp "fetch source"
 git fetch -q --no-tags "file://$source" feature:refs/src
+stamp "merge + commit"
 git merge -q --no-ff --no-commit refs/src
 git commit -q -m "Add NEWS (merged)"
+stamp "stage copy"
 stage="$work/stage"; mkdir "$stage"; cp -a . "$stage"
 ${container}
+stamp "push"
 git push -q "file://$trunk" HEAD:main
+stamp "end"
 `;
+}
+
+interface BotTimings {
+  total: number;
+  cpu: number;
+  spans: { kind: 'step' | 'hook' | 'proc' | 'lxd' | 'lock'; name: string; start: number; ms: number }[];
+}
+
+interface ScriptStep {
+  name: string;
+  ms: number;
+}
+
+/** The script's steps from its stamps: bash start-up first, then each stamped step until `end`. */
+function scriptSteps(file: string, spawnedAt: number, total: number): ScriptStep[] {
+  const stamps = readFileSync(file, 'utf8').trim().split('\n').map((line) => {
+    const [name = '', at = '0'] = line.split('\t');
+    return { name, at: Number(at) * 1000 };
+  });
+  const steps: ScriptStep[] = [{ name: 'bash start', ms: stamps[0]!.at - spawnedAt }];
+  for (let i = 0; i + 1 < stamps.length; i++) steps.push({ name: stamps[i]!.name, ms: stamps[i + 1]!.at - stamps[i]!.at });
+  steps.push({ name: 'exit', ms: Math.max(0, total - (stamps.at(-1)!.at - spawnedAt)) });
+  return steps;
+}
+
+/** One row per step or hook of byoci's run, nested ones indented, with the processes and requests inside it. */
+function botRows(t: BotTimings): { name: string; ms: number; inner: string }[] {
+  const outer = t.spans.filter((s) => s.kind === 'step' || s.kind === 'hook').sort((a, b) => a.start - b.start || b.ms - a.ms);
+  const within = (a: { start: number; ms: number }, b: { start: number; ms: number }) => a.start >= b.start - 0.5 && a.start + a.ms <= b.start + b.ms + 0.5;
+  const rows: { name: string; ms: number; inner: string; depth: number }[] = [];
+  const open: (typeof outer)[number][] = [];
+  let top = 0;
+  for (const s of outer) {
+    while (open.length && !within(s, open.at(-1)!)) open.pop();
+    if (open.length === 0) top += s.ms;
+    const children = t.spans.filter((c) => c.kind !== 'step' && c.kind !== 'hook' && within(c, s));
+    // Only what no deeper row holds.
+    const own = children.filter((c) => !outer.some((o) => o !== s && within(o, s) && within(c, o)));
+    const counts = new Map<string, { n: number; ms: number }>();
+    for (const c of own) {
+      const key = c.kind === 'lxd' ? `lxd ${c.name}` : c.name;
+      const e = counts.get(key) ?? { n: 0, ms: 0 };
+      counts.set(key, { n: e.n + 1, ms: e.ms + c.ms });
+    }
+    const inner = [...counts].map(([k, v]) => `${k}${v.n > 1 ? ` ×${v.n}` : ''} ${v.ms.toFixed(0)}`).join(', ');
+    rows.push({ name: `${'  '.repeat(open.length)}${s.name}`, ms: s.ms, inner, depth: open.length });
+    open.push(s);
+  }
+  rows.push({ name: 'other (queue bookkeeping, SQLite, logging, exit)', ms: Math.max(0, t.total - top), inner: '', depth: 0 });
+  return rows;
+}
+
+/** The median run of a tree, byoci's steps next to the script's. */
+function breakdown(tree: string, bot: number[], botTimings: BotTimings[], script: number[], steps: ScriptStep[][]): string {
+  const pick = (values: number[]) => values.indexOf([...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!);
+  const b = pick(bot);
+  const s = pick(script);
+  const t = botTimings[b]!;
+  const procs = t.spans.filter((x) => x.kind === 'proc').length;
+  const lines = [
+    `${tree} tree, where the time goes (the median run of each; byoci: ${bot[b]!.toFixed(0)} ms wall, ${t.cpu.toFixed(0)} ms CPU of the node process, ${procs} child processes run by core; script: ${script[s]!.toFixed(0)} ms)`,
+    '',
+    '| byoci step | ms | inside it (ms) |',
+    '|---|---|---|',
+    ...botRows(t).map((r) => `| ${r.name} | ${r.ms.toFixed(0)} | ${r.inner} |`),
+    `| process start before node's clock + exit | ${Math.max(0, bot[b]! - t.total).toFixed(0)} | |`,
+    '',
+    '| script step | ms |',
+    '|---|---|',
+    ...steps[s]!.map((x) => `| ${x.name} | ${x.ms.toFixed(0)} |`),
+  ];
+  return lines.join('\n');
 }
 
 async function main(): Promise<void> {
@@ -150,12 +278,12 @@ async function main(): Promise<void> {
       sh('lxc', ['profile', 'device', 'add', profile, 'usr', 'disk', 'source=/usr', 'path=/usr', 'readonly=true'], { env: process.env });
     }
     const t0 = performance.now();
-    const trees = [buildTree(root, 'small', 200, 50), buildTree(root, 'large', 5000, 3000)];
+    const trees = [buildTree(root, 'small', 200, 50, false), buildTree(root, 'large', LARGE.files, LARGE.commits, true)];
     const built = performance.now() - t0;
     const scriptFile = join(root, 'land.sh');
     writeFileSync(scriptFile, script(backend, profile), { mode: 0o755 });
     const rssFile = join(root, 'rss');
-    const results: { tree: Tree; script: number[]; bot: number[]; size: string }[] = [];
+    const results: { tree: Tree; script: number[]; bot: number[]; size: string; scriptSteps: ScriptStep[][]; botTimings: BotTimings[] }[] = [];
 
     for (const tree of trees) {
       const proposals = join(tree.dir, 'proposals');
@@ -186,24 +314,37 @@ async function main(): Promise<void> {
           }),
         );
       const reset = () => sh('git', ['update-ref', 'refs/heads/main', tree.base], { cwd: tree.trunk });
-      const r = { tree, script: [] as number[], bot: [] as number[], size: sh('du', ['-sh', tree.trunk]).split('\t')[0]! };
+      const r = {
+        tree,
+        script: [] as number[],
+        bot: [] as number[],
+        size: sh('du', ['-sh', tree.trunk]).split('\t')[0]!,
+        scriptSteps: [] as ScriptStep[][],
+        botTimings: [] as BotTimings[],
+      };
       for (let i = 0; i <= RUNS; i++) {
         // Interleaved: script then bot, each from the same trunk state; run 0 warms up (and fills the mirror).
         reset();
         const work = mkdtempSync(join(root, 'script-'));
-        const s = await timed('bash', [scriptFile, tree.trunk, tree.source, work], { ...GIT_ENV, PATH: process.env.PATH ?? '' });
+        const stamps = join(root, `stamps-${tree.name}-${i}`);
+        const spawnedAt = Date.now();
+        const s = await timed('bash', [scriptFile, tree.trunk, tree.source, work], { ...GIT_ENV, PATH: process.env.PATH ?? '', TIMES: stamps });
         rmSync(work, { recursive: true, force: true });
         reset();
         propose();
+        const timings = join(root, `timings-${tree.name}-${i}`);
         const b = await timed(process.execPath, ['--import', RSS_HOOK, MAIN, '--config', config, 'land', '--proposal', 'local:1'], {
           ...process.env,
           BYOCI_BENCH_RSS: rssFile,
+          BYOCI_TIMINGS: timings,
         });
         const status = readFileSync(join(proposals, '1.yaml'), 'utf8');
         if (!/status: Merged/.test(status)) throw new Error(`byoci did not land the proposal on the ${tree.name} tree:\n${status}`);
         if (i > 0) {
           r.script.push(s);
           r.bot.push(b);
+          r.scriptSteps.push(scriptSteps(stamps, spawnedAt, s));
+          r.botTimings.push(JSON.parse(readFileSync(timings, 'utf8').trim().split('\n').at(-1)!) as BotTimings);
         }
       }
       results.push(r);
@@ -240,10 +381,14 @@ async function main(): Promise<void> {
     if (ratios[0]! > 1.2 || ratios[1]! >= 1.0) {
       console.log('');
       console.log(
-        "why not met: byoci's fixed cost per landing (node start-up and module load, config, the SQLite queue store, " +
-          'discovery, the mirror lock and its extra git processes, the staging copy + chown, the report) is not broken ' +
-          "down by this bench; on a shared machine the spread between runs (below) is large: compare node -e '' above.",
+        "why not met: see the breakdowns below (byoci's median run step by step next to the script's); what byoci " +
+          'does beyond the script is node start-up and module load, config, plugins, the SQLite queue store, verify, ' +
+          "discovery, the mirror and its lock, chown, the report and the clean-up. On a shared machine compare node -e '' above.",
       );
+    }
+    for (const r of results) {
+      console.log('');
+      console.log(breakdown(r.tree.name, r.bot, r.botTimings, r.script, r.scriptSteps));
     }
     console.log('');
     console.log('script runs: ' + results.map((r) => `${r.tree.name} [${r.script.map((v) => v.toFixed(0)).join(', ')}]`).join('; '));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { suiteNeeds, missingCommands } from '../../support/components.js';
 import { ALICE, BOB, advanceTarget, branchWith, commitFiles, gitIn, makeRepos, snapshot, type Repos } from '../../support/git-repos.js';
 import { COMMITTER, gitRuns, messageFor, proposalFor, rejectionOf } from './helpers.js';
+import { indexState } from '../../../plugins/git/merge.js';
 
 describe('git plugin: landing', suiteNeeds('git', missingCommands('git')), () => {
   let repos: Repos;
@@ -207,4 +208,10 @@ describe('git plugin: landing', suiteNeeds('git', missingCommands('git')), () =>
     const idents = await gitIn(checkout.dir, ['show', '--no-patch', '--format=%an|%cn|%ce', merged.revision]);
     assert.equal(idents, `${BOB.name}|${COMMITTER.name}|${COMMITTER.email}`);
   });
+});
+
+test('indexState reads git diff --cached --name-status -z: unmerged paths, and renames with their two paths', () => {
+  const out = ['U', 'a.txt', 'A', 'new file', 'R100', 'old.txt', 'renamed.txt', 'M', 'b\nc'].join('\0') + '\0';
+  assert.deepEqual(indexState(out), { conflicts: ['a.txt'], staged: ['a.txt', 'new file', 'renamed.txt', 'b\nc'] });
+  assert.deepEqual(indexState(''), { conflicts: [], staged: [] });
 });
