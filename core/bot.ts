@@ -469,7 +469,7 @@ export class Bot {
   /** Removes what dead runs left (containers, sandboxes…): every backend's `sweep` taps. */
   async sweep(): Promise<void> {
     const removed: string[] = [];
-    await this.hooks.sweep.promise({ runId: this.run.id, workdir: this.run.workdir, removed, signal: this.run.signal });
+    await this.hooks.sweep.promise({ runId: this.run.id, workdir: this.run.workdir, removed, projects: this.projects, signal: this.run.signal });
     if (removed.length) this.#log.warn('removed leftovers of dead runs', { removed: removed.join(', ') });
   }
 

@@ -8,7 +8,7 @@
  * Used for caches shared by the bots of a slave (the VCS mirrors).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { recordSpan } from './timings.js';
 
@@ -19,48 +19,74 @@ export interface FileLock {
 
 /** Takes an exclusive lock on `path` (created if missing), waiting for other holders. */
 export async function lockFile(path: string, options: { signal?: AbortSignal } = {}): Promise<FileLock> {
+  return (await takeLock(path, true, options))!;
+}
+
+/** The lock on `path` if nobody holds it now, else undefined (never waits). */
+export async function tryLockFile(path: string): Promise<FileLock | undefined> {
+  return takeLock(path, false, {});
+}
+
+async function takeLock(path: string, wait: boolean, options: { signal?: AbortSignal }): Promise<FileLock | undefined> {
   const started = performance.now();
   await mkdir(dirname(path), { recursive: true });
-  options.signal?.throwIfAborted();
-  const handle = await open(path, 'a', 0o600);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      // The path never reaches flock: it locks its fd 3, our open file.
-      const child = spawn('flock', ['--exclusive', '3'], {
-        stdio: ['ignore', 'ignore', 'pipe', handle.fd],
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      });
-      let stderr = '';
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      const onAbort = () => child.kill('SIGKILL');
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      child.once('error', (error) => {
-        options.signal?.removeEventListener('abort', onAbort);
-        reject(new Error(`cannot lock ${path}: ${error.message} (is util-linux's flock installed?)`));
-      });
-      child.once('close', (code, signal) => {
-        options.signal?.removeEventListener('abort', onAbort);
-        if (code === 0) resolve();
-        else reject(new Error(`cannot lock ${path}: flock exited with ${code ?? signal}${stderr ? `: ${stderr.trim()}` : ''}`));
-      });
-    });
-  } catch (error) {
-    await handle.close();
+  for (;;) {
     options.signal?.throwIfAborted();
-    throw error;
+    const handle = await open(path, 'a', 0o600);
+    let got: boolean;
+    try {
+      got = await flockChild(path, handle.fd, wait, options.signal);
+    } catch (error) {
+      await handle.close();
+      options.signal?.throwIfAborted();
+      throw error;
+    }
+    if (!got || options.signal?.aborted) {
+      await handle.close();
+      options.signal?.throwIfAborted();
+      return undefined;
+    }
+    // A lock file may be removed by its holder (the cache sweep does, under the lock): a
+    // lock taken on a file no longer at `path` locks nothing anyone else sees. Take it again.
+    const [held, now] = await Promise.all([handle.stat(), stat(path).catch(() => undefined)]);
+    if (!now || now.ino !== held.ino || now.dev !== held.dev) {
+      await handle.close();
+      continue;
+    }
+    recordSpan('lock', wait ? 'flock (taken)' : 'flock (tried)', started);
+    let released: Promise<void> | undefined;
+    return {
+      release() {
+        released ??= handle.close();
+        return released;
+      },
+    };
   }
-  if (options.signal?.aborted) {
-    await handle.close();
-    options.signal.throwIfAborted();
-  }
-  recordSpan('lock', 'flock (taken)', started);
-  let released: Promise<void> | undefined;
-  return {
-    release() {
-      released ??= handle.close();
-      return released;
-    },
-  };
+}
+
+/** Runs `flock(1)` on fd 3 = `fd`: true when locked, false when busy (only without `wait`). */
+function flockChild(path: string, fd: number, wait: boolean, signal?: AbortSignal): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    // The path never reaches flock: it locks its fd 3, our open file. Exit 1 = busy (--nonblock).
+    const child = spawn('flock', ['--exclusive', ...(wait ? [] : ['--nonblock', '--conflict-exit-code', '75']), '3'], {
+      stdio: ['ignore', 'ignore', 'pipe', fd],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const onAbort = () => child.kill('SIGKILL');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.once('error', (error) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(new Error(`cannot lock ${path}: ${error.message} (is util-linux's flock installed?)`));
+    });
+    child.once('close', (code, sig) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (code === 0) resolve(true);
+      else if (!wait && code === 75) resolve(false);
+      else reject(new Error(`cannot lock ${path}: flock exited with ${code ?? sig}${stderr ? `: ${stderr.trim()}` : ''}`));
+    });
+  });
 }
 
 /** Runs `fn` holding the lock on `path`; the lock is released however `fn` ends. */

@@ -139,6 +139,8 @@ export interface SweepPayload {
   workdir: string;
   /** Push a line per leftover removed (e.g. "lxd: container byoci-…"), for the log. */
   removed: string[];
+  /** The configured projects (what caches are still in use: the VCS mirrors of their targets). */
+  projects?: readonly ProjectConfig[];
   signal: AbortSignal;
 }
 

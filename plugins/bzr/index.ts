@@ -5,10 +5,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, sshCredentialProblems } from '../../core/index.js';
+import { definePlugin, mirrorAgeSchema, sshCredentialProblems, sweepMirrors } from '../../core/index.js';
 import type { Proposal, VerifyPayload } from '../../hooks/index.js';
 import { brz, type BrzEnv } from './brz.js';
 import { fetchProposal } from './fetch.js';
+import { BZR_MIRROR_MARKER, bzrMirrorPath } from './mirror.js';
 import { mergeProposal } from './merge.js';
 import { pushMerge } from './push.js';
 import { createSshSession, usesSsh, type SshSession } from './ssh.js';
@@ -29,6 +30,8 @@ export const configSchema = z
       .optional(),
     /** Keep a shared-repository mirror of each target in the cache directory (default true). */
     mirror: z.boolean().default(true),
+    /** A mirror no configured target uses goes after this long without a landing (default 14 days). */
+    mirrorMaxAge: mirrorAgeSchema.default('14d'),
   })
   .strict()
   .default({});
@@ -102,6 +105,15 @@ export default definePlugin({
       }
       const key = api.secrets.get('ssh-key');
       problems.push(...(await sshCredentialProblems({ plugin: NAME, knownHosts, key, keyscanHint: 'ssh-keyscan bazaar.launchpad.net' })));
+    });
+
+    hooks.sweep.tapPromise(async ({ projects, removed }) => {
+      // Mirrors of targets no longer configured (whatever plugins.bzr.mirror says now).
+      const root = join(api.run.cacheDir, 'bzr');
+      const keep = new Set((projects ?? []).flatMap((p) => p.targets.filter((t) => t.branch.vcs === 'bzr').map((t) => bzrMirrorPath(root, t.branch.url))));
+      for (const dir of await sweepMirrors({ root, keep, maxAgeSeconds: api.config.mirrorMaxAge, marker: BZR_MIRROR_MARKER, log: api.log })) {
+        removed.push(`bzr: mirror ${dir}`);
+      }
     });
 
     hooks.fetch.tapPromise(async ({ proposal, workspace, signal }) => {

@@ -28,6 +28,8 @@ import { BranchError, brz, lastLine, tipOf, type BrzEnv } from './brz.js';
 import { displayUrl } from './names.js';
 
 const MARKER = 'byoci-clean';
+/** The clean marker, rewritten by every update: its mtime is the mirror's last use (the cache sweep reads it). */
+export const BZR_MIRROR_MARKER = MARKER;
 
 function hashOf(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);

@@ -5,9 +5,10 @@
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, isPrivateKey, run, sshCredentialProblems } from '../../core/index.js';
+import { definePlugin, isPrivateKey, mirrorAgeSchema, run, sshCredentialProblems, sweepMirrors } from '../../core/index.js';
 import type { Proposal } from '../../hooks/index.js';
 import { fetchProposal } from './fetch.js';
+import { MIRROR_MARKER, mirrorPath } from './mirror.js';
 import { mergeProposal } from './merge.js';
 import { pushMerge } from './push.js';
 import { createSshSession, type SshSession } from './ssh.js';
@@ -23,6 +24,8 @@ export const configSchema = z
     sshCheckTimeout: z.number().positive().max(50, 'must be at most 50 s (verify itself times out at 60 s)').default(10),
     /** Keep a mirror of each target in the cache directory and check out from it (default true). */
     mirror: z.boolean().default(true),
+    /** A mirror no configured target uses goes after this long without a landing (default 14 days). */
+    mirrorMaxAge: mirrorAgeSchema.default('14d'),
   })
   .strict()
   .default({});
@@ -103,6 +106,15 @@ export default definePlugin({
       for (const result of results) {
         if (result.ok) notes.push({ source: NAME, message: result.message });
         else problems.push({ source: NAME, message: result.message, hint: result.hint });
+      }
+    });
+
+    hooks.sweep.tapPromise(async ({ projects, removed }) => {
+      // Mirrors of targets no longer configured (whatever plugins.git.mirror says now).
+      const root = join(api.run.cacheDir, 'git');
+      const keep = new Set((projects ?? []).flatMap((p) => p.targets.filter((t) => t.branch.vcs === 'git').map((t) => mirrorPath(root, t.branch.url))));
+      for (const dir of await sweepMirrors({ root, keep, maxAgeSeconds: api.config.mirrorMaxAge, marker: MIRROR_MARKER, log: api.log })) {
+        removed.push(`git: mirror ${dir}`);
       }
     });
 

@@ -29,6 +29,8 @@ import { GIT_CONFIG, git, gitEnv, gitReason, lastLine, resolveCommit, type GitRu
 import { displayUrl, fetchRefOf } from './refs.js';
 
 const MARKER = 'byoci-clean';
+/** The clean marker, rewritten by every update: its mtime is the mirror's last use (the cache sweep reads it). */
+export const MIRROR_MARKER = MARKER;
 /** Settings of every mirror: gc in the foreground (under our lock), packs kept as packs. */
 const MIRROR_CONFIG = `[gc]
 \tautoDetach = false

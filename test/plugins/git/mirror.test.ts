@@ -4,7 +4,7 @@
  * broken mirror is found and fetched again; two landings at once share it safely.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { run } from '../../../core/process.js';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -160,6 +160,37 @@ describe('git plugin: the mirror', suiteNeeds('git', missingCommands('git')), ()
     assert.ok(existsSync(join(cb.dir, 'pb.txt')) && !existsSync(join(cb.dir, 'pa.txt')));
     assert.notEqual(ma.revision, mb.revision);
     assert.ok(await mirrorHealthy(mirror()));
+  });
+
+  test('the sweep removes the mirror of a target no longer configured once unused for mirrorMaxAge, never a configured one', async () => {
+    const approved = await branchWith(repos, 'swept', { 's.txt': 's\n' }, 'Swept');
+    const r = await newRun();
+    await r.fetch(proposalFor(repos, 'swept', approved));
+    const dir = mirror();
+    assert.ok(existsSync(join(dir, 'byoci-clean')));
+    const configured = [{ name: 'p', test: {} as never, targets: [{ forge: 'local', branch: { vcs: 'git' as const, url: repos.target, branch: 'main' } }] }] as never;
+    const sweep = async (projects: unknown) => {
+      const removed: string[] = [];
+      await r.harness.hooks.sweep.promise({ runId: r.harness.run.id, workdir: r.harness.run.workdir, removed, projects: projects as never, signal: r.harness.run.signal });
+      return removed;
+    };
+    // Unused for 20 days (its marker's mtime), but configured: kept.
+    const old = Date.now() / 1000 - 20 * 86_400;
+    utimesSync(join(dir, 'byoci-clean'), old, old);
+    assert.deepEqual(await sweep(configured), []);
+    // No longer configured, but used recently: kept.
+    const recent = Date.now() / 1000 - 86_400;
+    utimesSync(join(dir, 'byoci-clean'), recent, recent);
+    assert.deepEqual(await sweep([]), []);
+    // No longer configured and unused for 20 days (default mirrorMaxAge 14d): removed, its lock file too.
+    utimesSync(join(dir, 'byoci-clean'), old, old);
+    assert.deepEqual(await sweep([]), [`git: mirror ${dir}`]);
+    assert.equal(existsSync(dir), false);
+    assert.equal(existsSync(`${dir}.lock`), false);
+    // The next landing makes it again.
+    const again = await (await newRun()).fetch(proposalFor(repos, 'swept', approved));
+    assert.equal(again.sourceRevision, approved);
+    assert.ok(existsSync(join(dir, 'byoci-clean')));
   });
 
   test('plugins.git.mirror: false fetches afresh and keeps no mirror', async () => {
