@@ -132,6 +132,10 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const drainMs = performance.now() - tDrain;
+    // The restarted brain's group commits (redeliveries and the drain's bookkeeping).
+    const commits = await http(new URL('healthz', brain.url).toString())
+      .then((r) => (JSON.parse(r.body) as { groupCommits?: { count: number; ops: number; ms: number; maxMs: number } }).groupCommits)
+      .catch(() => undefined);
     await brain.stop();
 
     const accepted = [...first.values(), ...second.values()].filter((s) => s.status === 202);
@@ -158,6 +162,11 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`kill -9 after ${acceptedBeforeKill} accepted; ${unanswered.length} delivered again after the restart (${second.size - [...second.values()].filter((s) => s.status === 202).length} already journaled: 200)`);
     console.log(`Jenkins: ${jenkins.builds.length} builds for ${everAccepted.length} accepted deliveries; ${refused} triggers refused (503), ${lostAnswers} queued with the answer lost; backlog drained ${(drainMs / 1000).toFixed(1)} s after the last delivery`);
+    if (commits?.count) {
+      console.log(
+        `group commits after the restart: ${commits.count}, ${(commits.ops / commits.count).toFixed(1)} writes each, ${(commits.ms / commits.count).toFixed(2)} ms each (fsync included), longest ${commits.maxMs} ms`,
+      );
+    }
     console.log(`missing ${missing}, doubled ${doubled}, never accepted ${neverAccepted}`);
     const ratio = b.rate / f.rate;
     console.log(`goals: rate >= 0.25x floor ${ratio >= 0.25 ? 'met' : 'NOT met'}; p99 <= 20 ms ${b.p99 <= 20 ? 'met' : 'NOT met'}; nothing lost ${missing + doubled + neverAccepted === 0 ? 'met' : 'NOT met'}`);
