@@ -94,6 +94,13 @@ export const BRAIN_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Retries first (see Journal.due): their pending rows by due time, without a sort.
+    id: 'brain-3',
+    up(db) {
+      db.exec(`CREATE INDEX brain_triggers_retry ON brain_triggers (next_at) WHERE state = 'pending' AND attempts > 0`);
+    },
+  },
 ];
 
 /** Commit → branch routes older than this are forgotten (PR → base routes are kept). */
@@ -216,7 +223,8 @@ export class Journal {
       outcome: db.prepare(`UPDATE brain_attempts SET outcome = ?, detail = ? WHERE trigger_id = ? AND attempt = ?`),
       failed: db.prepare(`UPDATE brain_triggers SET state = 'pending', next_at = ?, last_error = ? WHERE id = ?`),
       build: db.prepare(`UPDATE brain_triggers SET state = 'started', build_url = ? WHERE id = ? AND state IN ('queued', 'started')`),
-      due: db.prepare(`SELECT * FROM brain_triggers WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?`),
+      dueRetries: db.prepare(`SELECT * FROM brain_triggers WHERE state = 'pending' AND attempts > 0 AND next_at <= ? ORDER BY next_at LIMIT ?`),
+      due: db.prepare(`SELECT * FROM brain_triggers WHERE state = 'pending' AND attempts = 0 AND next_at <= ? ORDER BY next_at LIMIT ?`),
       nextDue: db.prepare(`SELECT MIN(next_at) AS at FROM brain_triggers WHERE state = 'pending'`),
       learn: db.prepare(
         `INSERT INTO brain_routes (source, repo, key, branch, delivery_id, learnt_at) VALUES (@source, @repo, @key, @branch, @delivery, @at)
@@ -387,8 +395,15 @@ export class Journal {
     return this.db.prepare(`UPDATE brain_triggers SET state = 'pending' WHERE state = 'sending'`).run().changes;
   }
 
+  /**
+   * Due triggers, retries first: a retry may have to find its earlier attempt among the
+   * job's newest builds (Jenkins.find, at most `lookback`), so it must not wait behind a
+   * backlog of first attempts that would push that build out of reach.
+   */
   due(limit: number, now = this.now()): TriggerRow[] {
-    return (this.statements.due.all(now, limit) as RawTrigger[]).map(toRow);
+    const retries = this.statements.dueRetries.all(now, limit) as RawTrigger[];
+    const first = retries.length < limit ? (this.statements.due.all(now, limit - retries.length) as RawTrigger[]) : [];
+    return [...retries, ...first].map(toRow);
   }
 
   /** The earliest time a pending trigger is due, if any. */
