@@ -205,7 +205,7 @@ export class QueueDriver {
         // The outcome as written with the intent (a batch's sentence with it, for the comment).
         const recorded = JSON.parse(effect.result ?? 'null') as (Final & { batch?: string }) | null;
         const batch = recorded?.batch;
-        const final: Final | null = recorded ? (recorded.kind === 'landed' ? { kind: 'landed', revision: recorded.revision } : { kind: 'rejected', rejection: recorded.rejection }) : null;
+        const final: Final | null = recorded ? (recorded.kind === 'landed' ? { kind: 'landed', revision: recorded.revision, ...(recorded.pinned ? { pinned: recorded.pinned } : {}) } : { kind: 'rejected', rejection: recorded.rejection }) : null;
         const candidate = byId.get(entry.proposal_id);
         if (!final) {
           store.done(effect.key, { lost: true });
