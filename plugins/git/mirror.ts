@@ -160,7 +160,10 @@ async function fetchedTip(dir: string): Promise<string | undefined> {
  * slow path, one process each, only runs when one of them does not resolve.)
  */
 async function resolveBoth(m: GitRunner, a: string, b: string): Promise<[string | undefined, string | undefined]> {
-  const out = await m.raw(['rev-parse', '--quiet', '--end-of-options', `${a}^{commit}`, `${b}^{commit}`]).catch(() => '');
+  // Both are refs/… names we built from checked branch names (never an option); git 2.39's
+  // rev-parse without --verify would print `--end-of-options` back, so it is not passed.
+  if (!a.startsWith('refs/') || !b.startsWith('refs/')) return [await resolveCommit(m, a), await resolveCommit(m, b)];
+  const out = await m.raw(['rev-parse', '--quiet', `${a}^{commit}`, `${b}^{commit}`]).catch(() => '');
   const ids = out.split('\n').map((l) => l.trim());
   if (ids.length === 2 && ids.every((id) => /^[0-9a-f]{40,64}$/.test(id))) return [ids[0], ids[1]];
   return [await resolveCommit(m, a), await resolveCommit(m, b)];
