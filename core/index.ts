@@ -93,3 +93,4 @@ export { runSandboxPhase, signalExitCode, type SandboxPhaseEnd, type SandboxPhas
 export { tapSandboxBackend, type SandboxBackendTaps, type SandboxProbe } from './sandbox-plugin.js';
 export { runSandboxed, type SandboxBackend, type SandboxPhaseResult, type SandboxedPhase } from './sandbox-run.js';
 export { pinnedLandingText } from './pinned.js';
+export { recordSpan, timingsOn, type Span, type SpanKind } from './timings.js';

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import type WebSocket from 'ws';
-import { recordSpan, timingsOn } from '../../core/timings.js';
+import { recordSpan, timingsOn } from '../../core/index.js';
 
 /** A request's name in BYOCI_TIMINGS: method, path without instance names or ids, a state change's action. */
 function spanName(method: string, path: string, body: RequestBody): string {
