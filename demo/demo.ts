@@ -8,7 +8,7 @@
  * generated code only; NOT ISOLATED). Override with BYOCI_DEMO_BACKEND=lxd|bwrap|unshare|unsafe-host.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -71,8 +71,12 @@ async function main(): Promise<number> {
   say(`  tests run:  ${choice.backend} (${choice.why})`);
   say();
   say('$ byoci --config byoci.yaml land');
-  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
-  const land = spawnSync(process.execPath, [cli, '--config', demo.config, 'land'], { stdio: 'inherit', cwd: dir });
+  // Built (npm run demo): dist/cli/main.js beside dist/demo; from the sources (a test runs
+  // demo/demo.ts through tsx): cli/main.ts, through tsx as well.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const built = join(here, '..', 'cli', 'main.js');
+  const cli = existsSync(built) ? [built] : ['--import', import.meta.resolve('tsx'), join(here, '..', 'cli', 'main.ts')];
+  const land = spawnSync(process.execPath, [...cli, '--config', demo.config, 'land'], { stdio: 'inherit', cwd: dir });
   say(`(exit code ${land.status}: 1 means a proposal was rejected, as expected here)`);
   say();
 
