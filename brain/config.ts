@@ -99,8 +99,14 @@ export const brainConfigSchema = z
         retryMax: millis('5m'),
         /** Triggers in flight at once. */
         concurrency: z.number().int().min(1).max(64).default(4),
-        /** Most builds of a job searched (newest first, back to the decision's creation) for its id before re-sending. */
-        lookback: z.number().int().min(1).max(100_000).default(1000),
+        /**
+         * A cap on the builds of a job searched (newest first) for a decision's id before
+         * re-sending. The search itself stops at the first build older than the decision (less
+         * clockSkew); the cap only bounds a pathological scan. A low cap re-sends decisions whose
+         * build scrolled past it while the decision waited in a backlog (seen: 198 doubles of
+         * 10,000 at 1,000), so the default is the most allowed.
+         */
+        lookback: z.number().int().min(1).max(100_000).default(100_000),
         /** How far Jenkins' clock may be behind the brain's, for that search. */
         clockSkew: millis('1m'),
       })
