@@ -97,9 +97,13 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
     }
   }
   const record = db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
+  const recorded = db.prepare('SELECT 1 FROM schema_migrations WHERE id = ?');
   for (const m of migrations) {
     if (applied.has(m.id)) continue;
     db.transaction(() => {
+      // Another process opening the same new store may have applied it while this one
+      // waited for the write lock: look again under the lock.
+      if (recorded.get(m.id)) return;
       m.up(db);
       record.run(m.id, new Date().toISOString());
     }).immediate();

@@ -69,3 +69,34 @@ test('a committed write survives kill -9 of the writer', () => {
   assert.deepEqual(db.prepare('SELECT name FROM demo_items').all(), [{ name: 'committed' }]);
   db.close();
 });
+
+test('processes opening one new store at once each apply a migration at most once (no "table already exists")', async () => {
+  const path = join(dir, 'race.db');
+  const go = join(dir, 'race.go');
+  // Each child starts, then spins until `go` exists, so their opens meet at the same moment.
+  const script = `
+    import { existsSync } from 'node:fs';
+    import { openStore } from ${JSON.stringify(join(process.cwd(), 'store/index.ts'))};
+    const until = Date.now() + 30000;
+    while (!existsSync(${JSON.stringify(go)}) && Date.now() < until) {}
+    const db = openStore(${JSON.stringify(path)}, { migrations: [
+      { id: 'demo-1', up: (db) => db.exec('CREATE TABLE demo_items (id INTEGER PRIMARY KEY, name TEXT)') },
+      { id: 'demo-2', up: (db) => db.exec('CREATE TABLE demo_more (id INTEGER PRIMARY KEY)') },
+    ] });
+    db.close();`;
+  const { spawn } = await import('node:child_process');
+  const children = Array.from({ length: 6 }, () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    return new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+  });
+  await new Promise((r) => setTimeout(r, 3000)); // every child is up and spinning
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(go, '');
+  const results = await Promise.all(children);
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  const db = openStore(path, { migrations: [] });
+  assert.deepEqual(db.prepare('SELECT id FROM schema_migrations ORDER BY id').all(), [{ id: 'demo-1' }, { id: 'demo-2' }]);
+  db.close();
+});
