@@ -27,12 +27,16 @@ export interface SecretService {
 
 /** Reason the Secret Service cannot be started here, for `needs()`/`suiteNeeds()`. */
 export function missingSecretService(): string | undefined {
-  return missingCommands('dbus-run-session', 'gnome-keyring-daemon');
+  return missingCommands('dbus-run-session', 'gnome-keyring-daemon', 'secret-tool');
 }
 
 // The script prints the bus address once the keyring answers, then waits to be killed.
+// The daemon creates and unlocks its login collection asynchronously: a client that comes
+// too early (a loaded machine) gets "unlock prompt was dismissed". So READY waits until an
+// item can be stored and cleared (secret-tool, libsecret-tools), 100 tries 0.2 s apart.
 const SCRIPT = [
   'echo byoci-test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 1',
+  'i=0; until echo probe | secret-tool store --label=byoci-probe byoci-probe ready 2>/dev/null && secret-tool clear byoci-probe ready 2>/dev/null; do i=$((i+1)); [ $i -ge 100 ] && exit 1; sleep 0.2; done',
   'echo "READY $DBUS_SESSION_BUS_ADDRESS"',
   'exec sleep infinity',
 ].join('; ');
