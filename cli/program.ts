@@ -138,14 +138,7 @@ Quick start: npm run demo (a real landing on a local forge), then see README.md.
       (await timeSpan('step', `module load (${entry.name})`, () => entry.load())).register(program);
       continue;
     }
-    const stub = program
-      .command(entry.name)
-      .description(entry.description)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .action(() => {
-        throw new Error(`command ${entry.name} was not loaded (a bug in byoci's command dispatch)`);
-      });
+    const stub = unloadedCommand(program, entry.name, entry.description, `command ${entry.name}`);
     terms.set(stub, entry.term);
   }
   // Commands of the built-in plugins: the plugin is loaded only when one of them is called.
@@ -158,14 +151,7 @@ Quick start: npm run demo (a real landing on a local forge), then see README.md.
       registerPluginCommands(program, { plugin: await entry.plugin.load(), configKey: entry.plugin.name, source: 'built-in' });
       continue;
     }
-    const stub = program
-      .command(entry.name)
-      .description(entry.description)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .action(() => {
-        throw new Error(`command ${entry.name} of plugin ${entry.plugin.name} was not loaded (a bug in byoci's command dispatch)`);
-      });
+    const stub = unloadedCommand(program, entry.name, entry.description, `command ${entry.name} of plugin ${entry.plugin.name}`);
     terms.set(stub, entry.term);
   }
   if (options.extra?.length) {
@@ -253,4 +239,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw error;
   }
   return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+}
+
+/** A listed command whose module was not loaded: shown by --help, never run. */
+function unloadedCommand(program: Command, name: string, description: string, what: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(() => {
+      throw new Error(`${what} was not loaded (a bug in byoci's command dispatch)`);
+    });
 }
