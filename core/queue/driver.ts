@@ -64,8 +64,7 @@ export class QueueDriver {
   /** Lands a target's queue in order (or only `only`), under the target's lease. */
   async driveTarget(group: TargetGroup, only?: string): Promise<TargetResult> {
     const { store, run } = this.#c;
-    store.upsertTarget({ key: group.key, vcs: group.ref.vcs, url: group.ref.url, branch: group.ref.branch, project: group.project.name });
-    const busy = await this.#lease(group);
+    const busy = await this.#lease(group, () => store.upsertTarget({ key: group.key, vcs: group.ref.vcs, url: group.ref.url, branch: group.ref.branch, project: group.project.name }));
     if (busy) return { results: [], busy };
     try {
       this.#bury(group);
@@ -106,8 +105,7 @@ export class QueueDriver {
   /** Updates a target's queue from what was discovered, without landing (under the lease). */
   async syncTarget(group: TargetGroup): Promise<LeaseRow | undefined> {
     const { store, run } = this.#c;
-    store.upsertTarget({ key: group.key, vcs: group.ref.vcs, url: group.ref.url, branch: group.ref.branch, project: group.project.name });
-    const busy = await this.#lease(group);
+    const busy = await this.#lease(group, () => store.upsertTarget({ key: group.key, vcs: group.ref.vcs, url: group.ref.url, branch: group.ref.branch, project: group.project.name }));
     if (busy) return busy;
     try {
       this.#bury(group);
@@ -156,12 +154,15 @@ export class QueueDriver {
     return undefined;
   }
 
-  /** Takes the target's lease, waiting up to `queue.leaseWait`; answers the holder when busy. */
-  async #lease(group: TargetGroup): Promise<LeaseRow | undefined> {
+  /**
+   * Takes the target's lease, waiting up to `queue.leaseWait`; answers the holder when busy.
+   * `first` (the target's row) is written in the same transaction as the first try.
+   */
+  async #lease(group: TargetGroup, first?: () => void): Promise<LeaseRow | undefined> {
     const { store, run, owner, settings, log } = this.#c;
     const deadline = Date.now() + settings.leaseWait * 1000;
-    for (;;) {
-      const got = store.acquire(group.key, run.id, owner);
+    for (let tries = 0; ; tries++) {
+      const got = tries === 0 && first ? store.atOnce(() => (first(), store.acquire(group.key, run.id, owner))) : store.acquire(group.key, run.id, owner);
       if (got.ok) return undefined;
       if (Date.now() >= deadline || run.signal.aborted) {
         log.warn('another bot is landing on this target: leaving it alone', {
@@ -313,20 +314,27 @@ export class QueueDriver {
       return this.#report(entry, c, { kind: 'rejected', rejection });
     }
     log.info('landing', { ...this.#position(entry), title: c.proposal.title, source: c.proposal.source.url, branch: c.proposal.source.branch, target: c.proposal.target.url });
-    await this.#reportStarted(entry, c);
-    for (;;) {
+    // The attempt's count and its run (written with the `started` report's result when there is one).
+    const begin = () => {
       const attempts = store.countAttempt(entry.id);
-      const runRow = store.startRun({ targetKey: group.key, project: c.project.name, botRun: run.id, owner: this.#c.owner, attempt: attempts, entries: [entry.id] });
+      return { attempts, runRow: store.startRun({ targetKey: group.key, project: c.project.name, botRun: run.id, owner: this.#c.owner, attempt: attempts, entries: [entry.id] }) };
+    };
+    let first: ReturnType<typeof begin> | undefined;
+    await this.#reportStarted(entry, c, () => (first = begin()));
+    for (;;) {
+      const { attempts, runRow } = first ?? store.atOnce(begin);
+      first = undefined;
       await this.#changed(group, entry, c, 'testing');
       const result = await this.#attempt(runRow, entry, c, log);
       switch (result.kind) {
         case 'landed':
-          store.updateRun(runRow.id, { state: run.dryRun ? 'landed' : 'reporting' });
-          if (run.dryRun) return this.#dryLanded(entry, c, result, log);
-          return this.#report(entry, c, { kind: 'landed', revision: result.revision, ...(result.pinned ? { pinned: result.pinned } : {}) }, { runId: runRow.id, ...(result.test ? { test: result.test } : {}) });
+          if (run.dryRun) {
+            store.updateRun(runRow.id, { state: 'landed' });
+            return this.#dryLanded(entry, c, result, log);
+          }
+          return this.#report(entry, c, { kind: 'landed', revision: result.revision, ...(result.pinned ? { pinned: result.pinned } : {}) }, { runId: runRow.id, reporting: true, ...(result.test ? { test: result.test } : {}) });
         case 'rejected':
-          store.updateRun(runRow.id, { state: 'reporting' });
-          return this.#report(entry, c, { kind: 'rejected', rejection: result.rejection }, { runId: runRow.id, ...(result.test ? { test: result.test } : {}) });
+          return this.#report(entry, c, { kind: 'rejected', rejection: result.rejection }, { runId: runRow.id, reporting: true, ...(result.test ? { test: result.test } : {}) });
         case 'retry': {
           store.updateRun(runRow.id, { state: 'retry', detail: `push refused: the target moved to ${result.tip}` });
           const moved = this.#retries(entry.id);
@@ -434,17 +442,22 @@ export class QueueDriver {
     try {
       await rm(workspace, { recursive: true, force: true });
       await mkdir(workspace, { recursive: true });
-      const checkout = await this.#step(runRow, 'fetch', log, where, () =>
-        this.#c.bail('fetch', hooks.fetch.promise({ proposal, workspace, signal: run.signal }), proposal.target),
+      const checkout = await this.#step(
+        runRow,
+        'fetch',
+        log,
+        where,
+        () => this.#c.bail('fetch', hooks.fetch.promise({ proposal, workspace, signal: run.signal }), proposal.target),
+        { after: (fetched) => store.updateRun(runRow.id, { state: 'merging', trunkRevision: fetched.targetRevision }) },
       );
-      store.updateRun(runRow.id, { state: 'merging', trunkRevision: checkout.targetRevision });
       log.info('fetched', { target: checkout.targetRevision, source: checkout.sourceRevision });
       // bzr: the content that lands, by digest, for the landing comment (see PinnedContent).
       const pinned = checkout.sourceTestament ? { pinned: { revision: checkout.sourceRevision, testament: checkout.sourceTestament } } : {};
       faultPoint('after-fetch');
       step = 'merge';
-      const merge = await this.#step(runRow, 'merge', log, where, () => this.#merge(proposal, checkout));
-      store.updateRun(runRow.id, { state: 'testing', treeRevision: merge.revision });
+      const merge = await this.#step(runRow, 'merge', log, where, () => this.#merge(proposal, checkout), {
+        after: (merged) => store.updateRun(runRow.id, { state: 'testing', treeRevision: merged.revision }),
+      });
       faultPoint('after-merge');
       if (merge.alreadyLanded) {
         log.info('already landed by an earlier run; reporting it', { revision: merge.revision });
@@ -459,8 +472,9 @@ export class QueueDriver {
       };
       await this.#step(runRow, 'gate', log, where, () => hooks.gate.promise({ proposal, project, checkout, merge, waiting, signal: run.signal }));
       step = 'test';
-      test = await this.#step(runRow, 'test', log, where, () => this.#test(runRow, entry, c, checkout.dir, merge.revision, log));
-      store.updateRun(runRow.id, { testMs: test.durationMs });
+      test = await this.#step(runRow, 'test', log, where, () => this.#test(runRow, entry, c, checkout.dir, merge.revision, log), {
+        after: (tested) => store.updateRun(runRow.id, { testMs: tested.durationMs }),
+      });
       faultPoint('after-test');
       if (run.signal.aborted) return { kind: 'interrupted', step };
       const failed = this.#c.testRejection(test, project.test);
@@ -470,8 +484,9 @@ export class QueueDriver {
         return { kind: 'landed', revision: merge.revision, test, ...pinned };
       }
       step = 'push';
-      store.updateRun(runRow.id, { state: 'pushing' });
-      const pushed = await this.#step(runRow, 'push', log, where, () => this.#push(runRow, entry, c, checkout, merge, test!));
+      const pushed = await this.#step(runRow, 'push', log, where, () => this.#push(runRow, entry, c, checkout, merge, test!), {
+        before: () => store.updateRun(runRow.id, { state: 'pushing' }),
+      });
       return pushed.kind === 'landed' ? { ...pushed, ...pinned } : pushed;
     } catch (error) {
       if (run.signal.aborted) return { kind: 'interrupted', step };
@@ -521,8 +536,10 @@ export class QueueDriver {
     store.intend(key, { entryId: entry.id, runId: runRow.id, kind: 'push', payload: { revision: merge.revision, over: checkout.targetRevision } });
     try {
       const pushed = await this.#c.bail('push', hooks.push.promise({ proposal: c.proposal, checkout, merge, signal: run.signal }), c.proposal.target);
-      store.done(key, { revision: pushed.revision });
-      store.setState(entry.id, 'pushed', null, { landedRevision: pushed.revision });
+      store.atOnce(() => {
+        store.done(key, { revision: pushed.revision });
+        store.setState(entry.id, 'pushed', null, { landedRevision: pushed.revision });
+      });
       this.#c.log.child(c.proposal.id).info('landed', { revision: pushed.revision });
       faultPoint('after-push');
       return { kind: 'landed', revision: pushed.revision, test };
@@ -535,21 +552,38 @@ export class QueueDriver {
     }
   }
 
-  /** Runs one step between its intent and its result in the journal; one console line per step. */
-  async #step<T>(runRow: RunRow, name: string, log: Logger, where: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one step between its intent and its result in the journal; one console line per step.
+   * `before` is written with the intent and `after` with the result (one transaction each).
+   */
+  async #step<T>(
+    runRow: RunRow,
+    name: string,
+    log: Logger,
+    where: Record<string, unknown>,
+    fn: () => Promise<T>,
+    journal: { before?: () => void; after?: (value: T) => void } = {},
+  ): Promise<T> {
     const { store } = this.#c;
-    store.renew(runRow.target_key, this.#c.run.id);
     log.info(name, where);
-    const id = store.beginStep(runRow.id, name);
+    const id = store.atOnce(() => {
+      journal.before?.();
+      store.renew(runRow.target_key, this.#c.run.id);
+      return store.beginStep(runRow.id, name);
+    });
+    let value: T;
     try {
-      const value = await fn();
-      store.finishStep(id, 'ok');
-      return value;
+      value = await fn();
     } catch (error) {
       const result = this.#c.run.signal.aborted ? 'interrupted' : asRejection(error) ? 'rejected' : 'error';
       store.finishStep(id, result, { message: this.#c.redactor.redact(error instanceof Error ? error.message : String(error)) });
       throw error;
     }
+    store.atOnce(() => {
+      store.finishStep(id, 'ok');
+      journal.after?.(value);
+    });
+    return value;
   }
 
   #redacted(r: Rejection | RejectionInfo): RejectionInfo {
@@ -561,15 +595,21 @@ export class QueueDriver {
     return this.#c.run.buildUrl ? { buildUrl: this.#c.run.buildUrl } : {};
   }
 
-  /** `started` once per entry (a retry after trunk moved or a crash does not say it again). */
-  async #reportStarted(entry: EntryRow, c: Candidate): Promise<void> {
+  /**
+   * `started` once per entry (a retry after trunk moved or a crash does not say it again).
+   * `then` is written with its result when it is reported now (else the caller writes it).
+   */
+  async #reportStarted(entry: EntryRow, c: Candidate, then?: () => void): Promise<void> {
     const { store, run, hooks } = this.#c;
     if (run.dryRun) return;
     const key = `entry-${entry.id}:started`;
     if (store.effect(key)) return;
     store.intend(key, { entryId: entry.id, kind: 'started' });
     await hooks.report.promise({ kind: 'started', proposal: c.proposal, project: c.project, ...this.#buildUrl() });
-    store.done(key);
+    store.atOnce(() => {
+      store.done(key);
+      then?.();
+    });
   }
 
   async #reportError(entry: EntryRow, c: Candidate, runRow: RunRow, message: string): Promise<void> {
@@ -589,7 +629,8 @@ export class QueueDriver {
     entry: EntryRow,
     c: Candidate,
     final: Final,
-    options: { runId?: number; test?: TestResult; replay?: boolean; effectKey?: string; batch?: string } = {},
+    /** `reporting`: the run (runId) enters its `reporting` state, written with the report's intent. */
+    options: { runId?: number; test?: TestResult; replay?: boolean; effectKey?: string; batch?: string; reporting?: boolean } = {},
   ): Promise<LandingResult> {
     const { store, run, hooks } = this.#c;
     const base = { proposal: c.proposal, project: c.project, ...this.#buildUrl(), ...(options.batch ? { batch: options.batch } : {}) };
@@ -597,19 +638,28 @@ export class QueueDriver {
       final.kind === 'landed'
         ? { kind: 'landed', ...base, revision: final.revision, ...(final.pinned ? { pinned: final.pinned } : {}), ...(options.test ? { test: options.test } : {}), ...(options.replay ? { replay: true } : {}) }
         : { kind: 'rejected', ...base, rejection: final.rejection, ...(options.test ? { test: options.test } : {}), ...(options.replay ? { replay: true } : {}) };
+    const reporting = () => {
+      if (options.runId && options.reporting) store.updateRun(options.runId, { state: 'reporting' });
+    };
     if (run.dryRun) {
+      reporting();
       this.#c.log.child(c.proposal.id).info('dry-run: not reporting', { outcome: outcome.kind });
       return { ...outcome, dryRun: true };
     }
     const key = options.effectKey ?? `entry-${entry.id}:report`;
-    const previous = store.effect(key);
-    if (!previous) store.intend(key, { entryId: entry.id, ...(options.runId ? { runId: options.runId } : {}), kind: 'report', payload: { ...final, ...(options.batch ? { batch: options.batch } : {}) } });
-    if (!previous?.done_at) {
-      await hooks.report.promise(outcome);
-      store.done(key);
-    }
-    this.#close(entry, final);
-    if (options.runId) store.updateRun(options.runId, { state: final.kind === 'landed' ? 'landed' : 'rejected' });
+    const previous = store.atOnce(() => {
+      reporting();
+      const found = store.effect(key);
+      if (!found) store.intend(key, { entryId: entry.id, ...(options.runId ? { runId: options.runId } : {}), kind: 'report', payload: { ...final, ...(options.batch ? { batch: options.batch } : {}) } });
+      return found;
+    });
+    if (!previous?.done_at) await hooks.report.promise(outcome);
+    // The report's result, the entry closed and the run's final state: one transaction.
+    store.atOnce(() => {
+      if (!previous?.done_at) store.done(key);
+      this.#close(entry, final);
+      if (options.runId) store.updateRun(options.runId, { state: final.kind === 'landed' ? 'landed' : 'rejected' });
+    });
     await this.#changed(undefined, store.entry(entry.id)!, c, final.kind === 'landed' ? 'landed' : 'out');
     return { ...outcome, dryRun: false };
   }

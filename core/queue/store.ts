@@ -1,7 +1,9 @@
 /**
  * The queue's durable state: every read and write of the `queue_*` tables goes through
  * here, each in one short transaction (no transaction is held across an effect: take the
- * lease, write the intent, do the effect outside, record the result).
+ * lease, write the intent, do the effect outside, record the result). Writes that follow
+ * each other with no effect between them share one transaction (`atOnce`): a landing
+ * commits about 20 times instead of about 37, each commit an fsync.
  */
 import type { Db } from '../../store/index.js';
 import { hostname } from 'node:os';
@@ -135,6 +137,16 @@ export class QueueStore {
     readonly db: Db,
     readonly clock: () => string = now,
   ) {}
+
+  /**
+   * Runs `fn`'s writes as one transaction (one commit, one fsync of the WAL): for writes that
+   * follow each other with no effect between them, so a crash leaves all of them or none.
+   * Inside another transaction it is part of that one.
+   */
+  atOnce<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    return this.db.transaction(fn).immediate();
+  }
 
   // ---- targets -------------------------------------------------------------------------
 
