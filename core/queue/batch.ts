@@ -46,8 +46,8 @@
  * green (tested in that round as the s12 hypothesis): 3 T in all, against about 5 T for
  * bisection with halves side by side and 16 T serial.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Checkout, MergeResult, Proposal, RejectionInfo, TestResult } from '../../hooks/types.js';
 import { Rejection, asRejection } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -92,6 +92,12 @@ interface Tree {
   revision: string;
 }
 
+interface Settled {
+  probe: Probe;
+  test?: TestResult;
+  error?: unknown;
+}
+
 interface Probe {
   key: string;
   tree: Tree;
@@ -99,7 +105,9 @@ interface Probe {
   /** Members after the tip the run was started over (the run's entries). */
   members: BatchMember[];
   abort: AbortController;
-  done: Promise<{ probe: Probe; test?: TestResult; error?: unknown }>;
+  done: Promise<Settled>;
+  /** Set once the test is over (result or error): applied at the next decision with every other one in by then. */
+  result?: Settled;
   discarded?: boolean;
 }
 
@@ -114,6 +122,13 @@ const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
 
 async function git(dir: string, args: string[]): Promise<string> {
   return (await runCommand(['git', ...args], { cwd: dir, env: GIT_ENV })).stdout.trim();
+}
+
+/** A checkout's object directory: `<dir>/.git/objects` as the fetch hook makes it, else what git says. */
+async function objectsOf(dir: string): Promise<string> {
+  const plain = resolve(dir, '.git', 'objects');
+  if ((await stat(plain).catch(() => undefined))?.isDirectory()) return plain;
+  return git(dir, ['rev-parse', '--path-format=absolute', '--git-path', 'objects']);
 }
 
 /** Up to `m` whole numbers strictly between lo and hi, spread evenly. */
@@ -173,6 +188,8 @@ export class BatchLander {
   /** Entry ids out of this round: rejected, left for the next round, or found landed. */
   #out = new Set<number>();
   #trunkMoved = false;
+  /** Entries whose attempt of this round is counted. */
+  #tried = new Set<number>();
 
   constructor(context: DriverContext, group: TargetGroup, tools: BatchTools, shape: BatchShape) {
     this.#c = context;
@@ -221,13 +238,17 @@ export class BatchLander {
     this.#all = [];
     this.#out = new Set();
     this.#prepared = new Map();
+    this.#tried = new Set();
     try {
       await rm(workspace, { recursive: true, force: true });
       await mkdir(workspace, { recursive: true });
-      this.#seq = await this.#prepare(members);
+      this.#seq = [];
+      await this.#prepare(members);
       if (this.#seq.length === 0) return { stop: false };
       for (;;) {
         if (run.signal.aborted || this.#c.stopped?.()) throw new Interrupted('the batch');
+        // Every result in by now is applied before deciding (runs of one round end together).
+        for (const p of [...this.#running.values()]) if (p.result) await this.#settle(p.result);
         await this.#decide();
         if (this.#trunkMoved) {
           this.#discardAll('the target moved: built again on the new tip');
@@ -240,8 +261,7 @@ export class BatchLander {
         }
         if (!(await this.#schedule())) continue;
         if (this.#running.size === 0) throw new Error('the batch schedule found nothing to test (a bug): entries left queued');
-        const settled = await Promise.race([...this.#running.values()].map((p) => p.done));
-        await this.#settle(settled);
+        if (![...this.#running.values()].some((p) => p.result)) await Promise.race([...this.#running.values()].map((p) => p.done));
       }
     } catch (error) {
       const interrupted = error instanceof Interrupted || run.signal.aborted || this.#c.stopped?.() === true;
@@ -270,49 +290,89 @@ export class BatchLander {
 
   // ---- preparation --------------------------------------------------------------------
 
-  /** Every member fetched in a checkout of its own, eight at a time; the chain's repository on the tip. */
-  async #prepare(members: BatchMember[]): Promise<BatchMember[]> {
+  /**
+   * Every member fetched in a checkout of its own, eight at a time, and merged onto the chain
+   * as soon as it and every member ahead of it are in (fetching and merging overlap: the chain
+   * of 16 is ready about one merge after the last fetch). Sets `#seq` (the members in the chain).
+   */
+  async #prepare(members: BatchMember[]): Promise<void> {
     const { run, hooks, log } = this.#c;
-    const fetched: (Prepared | undefined)[] = new Array(members.length);
+    type Slot = { promise: Promise<Prepared | undefined>; resolve: (p: Prepared | undefined) => void; reject: (e: unknown) => void };
+    const slots: Slot[] = members.map(() => {
+      const slot = {} as Slot;
+      slot.promise = new Promise((resolve, reject) => Object.assign(slot, { resolve, reject }));
+      slot.promise.catch(() => undefined); // awaited below, in order; an error there stops the round
+      return slot;
+    });
     let next = 0;
+    let halt = false;
     const worker = async () => {
       for (let i = next++; i < members.length; i = next++) {
+        if (halt) {
+          slots[i]!.reject(new Interrupted('fetch'));
+          continue;
+        }
         const m = members[i]!;
         const own = join(this.#workspace, `p${m.entry.id}`);
-        await mkdir(own, { recursive: true });
         try {
+          await mkdir(own, { recursive: true });
           const checkout = await this.#c.bail('fetch', hooks.fetch.promise({ proposal: m.c.proposal, workspace: own, signal: run.signal }), m.c.proposal.target);
-          fetched[i] = { m, checkout };
+          slots[i]!.resolve({ m, checkout });
         } catch (error) {
           const rejection = asRejection(error);
-          if (!rejection || run.signal.aborted) throw error;
-          log.child(m.c.proposal.id).info('taken out of the batch alone', { code: rejection.code, reason: rejection.reason });
-          this.#results.push(await this.#t.report(m.entry, m.c, { kind: 'rejected', rejection: this.#t.redacted(rejection) }, { batch: `Taken out of batch (${this.#label}) before it was tested: it does not fetch.` }));
+          if (!rejection || run.signal.aborted) {
+            halt = true;
+            slots[i]!.reject(error);
+            continue;
+          }
+          try {
+            log.child(m.c.proposal.id).info('taken out of the batch alone', { code: rejection.code, reason: rejection.reason });
+            this.#results.push(await this.#t.report(m.entry, m.c, { kind: 'rejected', rejection: this.#t.redacted(rejection) }, { batch: `Taken out of batch (${this.#label}) before it was tested: it does not fetch.` }));
+            slots[i]!.resolve(undefined);
+          } catch (reportError) {
+            halt = true;
+            slots[i]!.reject(reportError);
+          }
         }
       }
     };
     const started = Date.now();
-    await Promise.all(Array.from({ length: Math.min(8, members.length) }, worker));
-    log.info('fetched', { proposals: members.length, ms: Date.now() - started });
-    const ok = fetched.filter((p): p is Prepared => p !== undefined);
-    if (ok.length === 0) return [];
-    const tips = new Set(ok.map((p) => p.checkout.targetRevision));
-    if (tips.size > 1) throw new Error(`the target moved while the batch was fetched (${[...tips].join(', ')}); tried again on the next run`);
-    this.#tip = ok[0]!.checkout.targetRevision;
-    this.#build = join(this.#workspace, 'chain');
-    await mkdir(this.#build, { recursive: true });
-    await git(this.#build, ['init', '--quiet', '.']);
-    const alternates: string[] = [];
-    for (const p of ok) {
-      this.#prepared.set(p.m.entry.id, p);
-      alternates.push((await git(p.checkout.dir, ['rev-parse', '--path-format=absolute', '--git-path', 'objects'])));
+    const workers = Promise.all(Array.from({ length: Math.min(8, members.length) }, worker));
+    void workers.then(() => log.info('fetched', { proposals: members.length, ms: Date.now() - started }));
+    const alternates = new Set<string>();
+    try {
+      for (const slot of slots) {
+        const p = await slot.promise;
+        if (!p) continue;
+        const objects = await objectsOf(p.checkout.dir);
+        if (this.#seq.length === 0 && this.#prepared.size === 0) {
+          this.#tip = p.checkout.targetRevision;
+          this.#build = join(this.#workspace, 'chain');
+          await mkdir(this.#build, { recursive: true });
+          await git(this.#build, ['init', '--quiet', '.']);
+          alternates.add(objects);
+          await writeFile(join(this.#build, '.git', 'objects', 'info', 'alternates'), `${objects}\n`);
+          await git(this.#build, ['checkout', '--quiet', '--detach', this.#tip]);
+          this.#head = this.#tip;
+          this.#trees.set('', { ids: [], merges: [], revision: this.#tip });
+        } else {
+          if (p.checkout.targetRevision !== this.#tip) throw new Error(`the target moved while the batch was fetched (${this.#tip}, ${p.checkout.targetRevision}); tried again on the next run`);
+          // Read by each git process when it starts: the member's objects are reachable from its merge on.
+          if (!alternates.has(objects)) {
+            alternates.add(objects);
+            await appendFile(join(this.#build, '.git', 'objects', 'info', 'alternates'), `${objects}\n`);
+          }
+        }
+        this.#prepared.set(p.m.entry.id, p);
+        this.#seq.push(p.m);
+        // The chain grows by this member (a conflict or an earlier landing takes it out again).
+        await this.#tree([...this.#seq]);
+      }
+    } finally {
+      halt = true;
+      await workers;
     }
-    await writeFile(join(this.#build, '.git', 'objects', 'info', 'alternates'), `${[...new Set(alternates)].join('\n')}\n`);
-    await git(this.#build, ['checkout', '--quiet', '--detach', this.#tip]);
-    this.#head = this.#tip;
-    this.#trees.set('', { ids: [], merges: [], revision: this.#tip });
-    log.info('chain ready', { tip: this.#tip, ms: Date.now() - started });
-    return ok.map((p) => p.m);
+    if (this.#prepared.size > 0) log.info('chain ready', { tip: this.#tip, size: this.#seq.length, ms: Date.now() - started });
   }
 
   /**
@@ -561,14 +621,27 @@ export class BatchLander {
   async #schedule(): Promise<boolean> {
     const free = this.#shape.window - this.#running.size;
     if (free <= 0 || this.#seq.length === 0) return true;
-    for (const members of this.#plan(free)) {
+    // Trees already merged start first; each further merge is a git process or four.
+    const plan = this.#plan(free).map((members, i) => ({ members, i, cost: this.#cost(members) }));
+    plan.sort((a, b) => a.cost - b.cost || a.i - b.i);
+    for (const { members } of plan) {
       const started = Date.now();
       const tree = await this.#tree(members);
       if (!tree) return false;
       this.#c.log.info('built', { size: members.length, ms: Date.now() - started });
       await this.#start(members, tree);
+      // A result that came in while trees were merged may change the plan: decide first.
+      if ([...this.#running.values()].some((p) => p.result)) return false;
     }
     return true;
+  }
+
+  /** Merges still to make for the tree holding `members`. */
+  #cost(members: BatchMember[]): number {
+    const ids = [...this.#landed, ...members.map((m) => m.entry.id)];
+    let have = ids.length;
+    while (have > 0 && !this.#trees.has(ids.slice(0, have).join(','))) have--;
+    return ids.length - have;
   }
 
   #plan(free: number): BatchMember[][] {
@@ -620,7 +693,13 @@ export class BatchLander {
     const key = tree.ids.join(',');
     const offset = this.#landed.length;
     const first = members[0]!;
-    const attempt = Math.max(...members.map((m) => store.countAttempt(m.entry.id)));
+    // One attempt per member per round (one chain on one tip), however many of its prefixes run.
+    const fresh = members.filter((m) => !this.#tried.has(m.entry.id));
+    for (const m of fresh) {
+      store.countAttempt(m.entry.id);
+      this.#tried.add(m.entry.id);
+    }
+    const attempt = Math.max(...members.map((m) => store.entry(m.entry.id)?.attempts ?? 1));
     const runRow = store.startRun({
       targetKey: this.#group.key,
       project: first.c.project.name,
@@ -631,34 +710,36 @@ export class BatchLander {
       merges: tree.merges.slice(offset),
     });
     store.updateRun(runRow.id, { state: 'testing', trunkRevision: this.#currentTip(), treeRevision: tree.revision });
-    for (const m of members) {
-      this.#runsOf.set(m.entry.id, [...(this.#runsOf.get(m.entry.id) ?? []), runRow.id]);
-      await this.#t.changed(m.entry, m.c, 'testing');
-    }
+    for (const m of members) this.#runsOf.set(m.entry.id, [...(this.#runsOf.get(m.entry.id) ?? []), runRow.id]);
+    // Taps hear "testing" once per member and round (a further run of the same chain changes nothing they see).
+    for (const m of fresh) await this.#t.changed(m.entry, m.c, 'testing');
     const dir = join(this.#workspace, `run-${runRow.id}`);
-    await git(this.#build, ['worktree', 'add', '--quiet', '--detach', dir, tree.revision]);
     const abort = new AbortController();
     const ids = members.map((m) => m.c.proposal.id).join(', ');
     const where = { run: runRow.id, size: members.length, proposals: ids };
     const probe: Probe = { key, tree, runRow, members, abort, done: undefined as never };
     const project = first.c.project;
+    // The work tree is made inside the run's own promise: the probes of one schedule start together.
     probe.done = this.#t
-      .step(runRow, 'test', log, where, () => this.#c.test(project, dir, members.at(-1)!.c.proposal, tree.revision, {
+      .step(runRow, 'test', log, where, async () => {
+        await git(this.#build, ['worktree', 'add', '--quiet', '--detach', dir, tree.revision]);
+        return this.#c.test(project, dir, members.at(-1)!.c.proposal, tree.revision, {
           signal: abort.signal,
           name: `run-${runRow.id}`,
           onSandbox: (sandbox) => store.addSandbox(runRow.id, sandbox),
-        }),
-      )
+        });
+      })
       .then(
         (test) => ({ probe, test }),
         (error: unknown) => ({ probe, error }),
       )
-      .finally(() => (this.#c.keep ? undefined : rm(dir, { recursive: true, force: true })));
+      .finally(() => (this.#c.keep ? undefined : rm(dir, { recursive: true, force: true })))
+      .then((result) => (probe.result = result));
     this.#running.set(key, probe);
     this.#all.push(probe);
   }
 
-  async #settle(settled: { probe: Probe; test?: TestResult; error?: unknown }): Promise<void> {
+  async #settle(settled: Settled): Promise<void> {
     const { store, run, log } = this.#c;
     const { probe } = settled;
     if (probe.discarded) return;
