@@ -4,29 +4,53 @@
  * reaper (a small `sh` reading a pipe from the bot) holds the list of live groups: when the
  * bot ends in any way, kill -9 included, the pipe closes, and the reaper kills every group
  * still listed. A killed bot's push therefore stops instead of completing behind its back.
+ *
+ * A child runs before the bot can list it: it execs inside `spawn()`, and its group is
+ * listed only once `spawn()` has returned (a loaded machine runs the child's first commands
+ * in between). So the bot tells the reaper `s` before each spawn, and every child gets the
+ * reaper's mark in its environment (`BYOCI_REAPER=<token>`, a random token, not a secret).
+ * A bot that dies between the two leaves `s` unanswered: the reaper then also kills every
+ * process whose environment at exec carries its mark. That scan cannot miss the child: until
+ * the child execs it holds a copy of the bot's end of the pipe (close-on-exec), so the
+ * reaper reads the end of its input only after the child exec'd with the mark, or died.
  */
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeSync } from 'node:fs';
 
+/** The environment variable that marks a child as this bot's (see above). */
+export const REAPER_MARK = 'BYOCI_REAPER';
+
 /**
- * The reaper: `+ <pgid>` adds a group, `- <pgid>` removes it; at end of input (the bot is
- * gone) every listed group gets SIGKILL. It ignores INT/TERM/HUP so that a Ctrl-C on the
- * bot's terminal leaves it waiting for the end of input like any other exit.
+ * The reaper (`$0` is its token): `s` a spawn begins, `+ <pgid>` adds a group, `x` the spawn
+ * failed, `- <pgid>` removes a group; at end of input (the bot is gone) every listed group
+ * gets SIGKILL, and after an unanswered `s` so does every process carrying the mark. It
+ * ignores INT/TERM/HUP so that a Ctrl-C on the bot's terminal leaves it waiting for the end
+ * of input like any other exit.
  */
 const REAPER = [
   "trap '' INT TERM HUP",
   'set --',
+  'spawning=',
   'while read -r op pg; do',
   '  case $op in',
-  '    +) set -- "$@" "$pg" ;;',
+  '    s) spawning=1 ;;',
+  '    x) spawning= ;;',
+  '    +) spawning=; set -- "$@" "$pg" ;;',
   '    -) for x do shift; [ "$x" = "$pg" ] || set -- "$@" "$x"; done ;;',
   '  esac',
   'done',
   'for pg do kill -KILL "-$pg" 2>/dev/null; done',
+  '[ -n "$spawning" ] || exit 0',
+  `for f in $(grep -lsxzF "${REAPER_MARK}=$0" /proc/[0-9]*/environ); do`,
+  '  p=${f#/proc/}; p=${p%/environ}',
+  '  kill -KILL "-$p" "$p" 2>/dev/null',
+  'done',
 ].join('\n');
 
 interface ReaperState {
   child: ChildProcess;
+  token: string;
   groups: Set<number>;
 }
 
@@ -36,12 +60,13 @@ let reaper: ReaperState | undefined;
 function reaperState(): ReaperState | undefined {
   if (reaper && reaper.child.exitCode === null && reaper.child.stdin?.writable) return reaper;
   try {
-    const child = spawn('/bin/sh', ['-c', REAPER], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    const token = randomBytes(12).toString('hex');
+    const child = spawn('/bin/sh', ['-c', REAPER, token], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
     child.on('error', () => undefined);
     child.stdin?.on('error', () => undefined);
     child.unref();
     (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    reaper = { child, groups: reaper?.groups ?? new Set() };
+    reaper = { child, token, groups: reaper?.groups ?? new Set() };
     for (const pg of reaper.groups) tell(reaper, `+ ${pg}\n`);
     return reaper;
   } catch {
@@ -66,16 +91,26 @@ function tell(r: ReaperState, line: string): void {
   if (r.child.stdin?.writable) r.child.stdin.write(line);
 }
 
-/** Starts the reaper now (before spawning a child), so that tracking the child is one write. */
-export function prepareReaper(): void {
-  reaperState();
+/**
+ * Call right before spawning a child that will lead its own process group (`detached`):
+ * starts the reaper if need be, tells it a spawn begins, and returns `env` plus the
+ * reaper's mark: the environment to give the child. Then call trackGroup with its pid.
+ */
+export function spawnEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
+  const r = reaperState();
+  if (!r) return { ...env };
+  tell(r, 's\n');
+  return { ...env, [REAPER_MARK]: r.token };
 }
 
-/** Records a child that leads its own process group (spawned `detached`). */
+/** Records a child that leads its own process group (spawned `detached`, after spawnEnv). */
 export function trackGroup(pgid: number | undefined): void {
-  if (!pgid) return;
   const r = reaperState();
   if (!r) return;
+  if (!pgid) {
+    tell(r, 'x\n');
+    return;
+  }
   r.groups.add(pgid);
   tell(r, `+ ${pgid}\n`);
 }

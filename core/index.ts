@@ -55,7 +55,7 @@ export { createLogger, silentLogger } from './logger.js';
 export type { Fields, Level, Logger, LoggerOptions } from './logger.js';
 export { CommandError, baseEnv, run } from './process.js';
 export { closeInheritedFds } from './fds.js';
-export { killAllGroups, killGroup, trackGroup, untrackGroup } from './children.js';
+export { killAllGroups, killGroup, REAPER_MARK, spawnEnv, trackGroup, untrackGroup } from './children.js';
 export { startSshAgent } from './ssh-agent.js';
 export type { SshAgent } from './ssh-agent.js';
 export { bootId, ownerIsAlive, processOwner, processStartTime } from './owner.js';

@@ -5,13 +5,16 @@
  * whole group (git and the ssh it started), and so does the bot's death.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { killGroup, prepareReaper, trackGroup, untrackGroup } from './children.js';
+import { killGroup, spawnEnv, trackGroup, untrackGroup } from './children.js';
 import type { Logger } from './logger.js';
 import { commandName, recordSpan, timingsOn } from './timings.js';
 
 export interface RunOptions {
   cwd?: string;
-  /** The whole environment of the child; PATH is added when missing. Nothing else leaks in. */
+  /**
+   * The whole environment of the child; PATH is added when missing. Nothing else leaks in
+   * but the reaper's mark (`BYOCI_REAPER`, a random token: see children.ts).
+   */
   env?: Record<string, string | undefined>;
   /** Bytes to write on stdin. */
   input?: string;
@@ -67,11 +70,11 @@ export async function run(command: readonly string[], options: RunOptions = {}):
   const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; failure?: string }>(
     (resolve) => {
       let child: ChildProcess;
-      prepareReaper();
       try {
         child = spawn(file, args, {
           cwd: options.cwd,
-          env: options.env ? baseEnv(options.env) : process.env,
+          // With the reaper's mark (children.ts), so that a kill -9 during this spawn still finds it.
+          env: spawnEnv(options.env ? baseEnv(options.env) : process.env),
           // A group of its own (children.ts): the reaper kills it if the bot dies.
           detached: true,
           stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

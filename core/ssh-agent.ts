@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killGroup, prepareReaper, trackGroup, untrackGroup } from './children.js';
+import { killGroup, spawnEnv, trackGroup, untrackGroup } from './children.js';
 import { run } from './process.js';
 
 export interface SshAgent {
@@ -34,11 +34,10 @@ export async function startSshAgent(dir: string, key: string): Promise<SshAgent>
     ownSocketDir = true;
   }
   const socket = join(socketDir, 'agent.sock');
-  prepareReaper();
   const child = spawn('ssh-agent', ['-D', '-a', socket], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' },
+    env: spawnEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' }),
   });
   trackGroup(child.pid);
   let output = '';

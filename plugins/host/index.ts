@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import { execa } from 'execa';
 import type { TestPayload, TestResult } from '../../hooks/index.js';
-import { LineSplitter, TailBuffer, Watchdog, definePlugin, trackGroup, untrackGroup } from '../../core/index.js';
+import { LineSplitter, TailBuffer, Watchdog, definePlugin, spawnEnv, trackGroup, untrackGroup } from '../../core/index.js';
 
 export const NAME = 'host';
 export const BACKEND = 'unsafe-host';
@@ -38,7 +38,8 @@ async function runPhase(
   if (!file) throw new Error(`empty ${phase} command`);
   const child = execa(file, args, {
     cwd: payload.dir,
-    env: testEnvironment(payload),
+    // Plus the reaper's mark (core/children.ts): a kill -9 of the bot during this spawn still finds it.
+    env: spawnEnv(testEnvironment(payload)),
     extendEnv: false,
     stdin: 'ignore',
     buffer: false,

@@ -3,7 +3,7 @@
  * when the bot process is killed with SIGKILL, and when a run is aborted.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,22 +29,53 @@ async function until(what: () => boolean, ms: number): Promise<boolean> {
   return what();
 }
 
-test('kill -9 of the bot kills the grandchildren of the commands it ran', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'byoci-children-'));
+/** Starts a bot-like fixture and resolves with the pid of its `sleep` grandchild, once running. */
+async function startBot(fixture: string, dir: string): Promise<{ bot: ChildProcess; sleeper: number }> {
   const pidFile = join(dir, 'pid');
-  const bot = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/core/run-grandchild.ts'), pidFile], { stdio: 'ignore', cwd: ROOT, env: { ...process.env, NODE_TEST_CONTEXT: undefined } });
+  const bot = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/core', fixture), pidFile], { stdio: 'ignore', cwd: ROOT, env: { ...process.env, NODE_TEST_CONTEXT: undefined } });
+  const started = await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 30_000);
+  if (!started) bot.kill('SIGKILL');
+  assert.ok(started, 'the grandchild started');
+  return { bot, sleeper: Number(readFileSync(pidFile, 'utf8').trim()) };
+}
+
+/** Kills each bot with SIGKILL as soon as its grandchild runs; asserts every grandchild dies. */
+async function killedAtOnce(fixture: string, bots: number): Promise<void> {
+  const dirs = Array.from({ length: bots }, () => mkdtempSync(join(tmpdir(), 'byoci-children-')));
+  const started: { bot: ChildProcess; sleeper: number }[] = [];
   try {
-    assert.ok(await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 20_000), 'the grandchild started');
-    const sleeper = Number(readFileSync(pidFile, 'utf8').trim());
-    assert.ok(alive(sleeper));
-    bot.kill('SIGKILL');
-    assert.ok(await until(() => !alive(sleeper), 15_000), `the grandchild ${sleeper} died with the bot`);
+    await Promise.all(
+      dirs.map(async (dir) => {
+        const one = await startBot(fixture, dir);
+        started.push(one);
+        assert.ok(alive(one.sleeper));
+        one.bot.kill('SIGKILL');
+      }),
+    );
+    const survivors: number[] = [];
+    for (const { sleeper } of started) if (!(await until(() => !alive(sleeper), 15_000))) survivors.push(sleeper);
+    assert.deepEqual(survivors, [], 'every grandchild died with its bot');
   } finally {
-    bot.kill('SIGKILL');
-    const left = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0;
-    if (left && alive(left)) process.kill(left, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    for (const { bot, sleeper } of started) {
+      bot.kill('SIGKILL');
+      if (alive(sleeper)) process.kill(sleeper, 'SIGKILL');
+    }
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('kill -9 of the bot kills the grandchildren of the commands it ran', async () => {
+  await killedAtOnce('run-grandchild.ts', 1);
+});
+
+// The child runs before spawn() returns, so before its group can be listed: under load its
+// first commands run in between. Six bots at once, each killed right after its command started.
+test('kill -9 of bots right after their commands started (six at once) still kills every grandchild', async () => {
+  await killedAtOnce('run-grandchild.ts', 6);
+});
+
+test('kill -9 between a spawn and the listing of its group: the reaper finds the child by its mark', async () => {
+  await killedAtOnce('spawn-unlisted.ts', 1);
 });
 
 test('an aborted command takes its whole process group with it', async () => {
