@@ -119,8 +119,6 @@ export const brainConfigSchema = z
      */
     user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'not a user name or uid').optional(),
     group: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'not a group name or gid').optional(),
-    /** Public URL of the status page, for links (optional). */
-    publicUrl: z.string().url().optional(),
   })
   .strict()
   .superRefine((config, ctx) => {
