@@ -188,6 +188,8 @@ export class BatchLander {
   /** Entry ids out of this round: rejected, left for the next round, or found landed. */
   #out = new Set<number>();
   #trunkMoved = false;
+  /** The last `git worktree add` queued (see #worktree). */
+  #worktrees: Promise<void> = Promise.resolve();
   /** Entries whose attempt of this round is counted. */
   #tried = new Set<number>();
 
@@ -722,7 +724,7 @@ export class BatchLander {
     // The work tree is made inside the run's own promise: the probes of one schedule start together.
     probe.done = this.#t
       .step(runRow, 'test', log, where, async () => {
-        await git(this.#build, ['worktree', 'add', '--quiet', '--detach', dir, tree.revision]);
+        await this.#worktree(dir, tree.revision);
         return this.#c.test(project, dir, members.at(-1)!.c.proposal, tree.revision, {
           signal: abort.signal,
           name: `run-${runRow.id}`,
@@ -737,6 +739,17 @@ export class BatchLander {
       .then((result) => (probe.result = result));
     this.#running.set(key, probe);
     this.#all.push(probe);
+  }
+
+  /**
+   * A work tree of the chain at `revision`. One `git worktree add` at a time: two at once in
+   * one repository read each other's half-written `.git/worktrees/<name>` ("failed to read
+   * …/commondir"). Queued here, so the schedule does not wait for them.
+   */
+  #worktree(dir: string, revision: string): Promise<void> {
+    const made = this.#worktrees.then(() => git(this.#build, ['worktree', 'add', '--quiet', '--detach', dir, revision]));
+    this.#worktrees = made.then(() => undefined, () => undefined);
+    return made.then(() => undefined);
   }
 
   async #settle(settled: Settled): Promise<void> {
