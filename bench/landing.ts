@@ -10,6 +10,12 @@
  * hardlinked clone of the target). Also `byoci --help` against `node -e ''`, and the bot's
  * peak RSS (process.resourceUsage().maxRSS of the node process, children excluded).
  *
+ * Wall time is the process's, spawn to exit (what the ratios use). Beside it, "until
+ * reported": from the spawn until the proposal's final report is written (the local forge's
+ * proposal file gets `status: Merged`; its mtime), which comes before the exit because
+ * byoci deletes the finished container in the background and waits for that only at
+ * shutdown. The script's report is its exit (its push is its last step).
+ *
  * Where the time goes: each byoci run writes its step timings (BYOCI_TIMINGS, see
  * core/timings.ts) and the script stamps its steps ($EPOCHREALTIME, no extra process); for
  * the run with the median time of each tree, both breakdowns are printed side by side.
@@ -20,7 +26,7 @@
  * The last three lines read `small tree: <ratio>x`, `large tree: <ratio>x`, `peak memory: <MB> MB`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -44,8 +50,9 @@ function sh(cmd: string, args: string[], options: { cwd?: string; input?: string
   return r.stdout.trim();
 }
 
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<number> {
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string, onSpawn?: () => void): Promise<number> {
   return new Promise((resolvePromise, reject) => {
+    onSpawn?.();
     const t = performance.now();
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -245,14 +252,14 @@ function botRows(t: BotTimings): { name: string; ms: number; inner: string }[] {
 }
 
 /** The median run of a tree, byoci's steps next to the script's. */
-function breakdown(tree: string, bot: number[], botTimings: BotTimings[], script: number[], steps: ScriptStep[][]): string {
+function breakdown(tree: string, bot: number[], botTimings: BotTimings[], reported: number[], script: number[], steps: ScriptStep[][]): string {
   const pick = (values: number[]) => values.indexOf([...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!);
   const b = pick(bot);
   const s = pick(script);
   const t = botTimings[b]!;
   const procs = t.spans.filter((x) => x.kind === 'proc').length;
   const lines = [
-    `${tree} tree, where the time goes (the median run of each; byoci: ${bot[b]!.toFixed(0)} ms wall, ${t.cpu.toFixed(0)} ms CPU of the node process, ${procs} child processes run by core; script: ${script[s]!.toFixed(0)} ms)`,
+    `${tree} tree, where the time goes (the median run of each; byoci: ${bot[b]!.toFixed(0)} ms wall (the final report written at ${reported[b]!.toFixed(0)} ms), ${t.cpu.toFixed(0)} ms CPU of the node process, ${procs} child processes run by core; script: ${script[s]!.toFixed(0)} ms)`,
     '',
     '| byoci step | ms | inside it (ms) |',
     '|---|---|---|',
@@ -283,7 +290,7 @@ async function main(): Promise<void> {
     const scriptFile = join(root, 'land.sh');
     writeFileSync(scriptFile, script(backend, profile), { mode: 0o755 });
     const rssFile = join(root, 'rss');
-    const results: { tree: Tree; script: number[]; bot: number[]; size: string; scriptSteps: ScriptStep[][]; botTimings: BotTimings[] }[] = [];
+    const results: { tree: Tree; script: number[]; bot: number[]; reported: number[]; size: string; scriptSteps: ScriptStep[][]; botTimings: BotTimings[] }[] = [];
 
     for (const tree of trees) {
       const proposals = join(tree.dir, 'proposals');
@@ -318,6 +325,7 @@ async function main(): Promise<void> {
         tree,
         script: [] as number[],
         bot: [] as number[],
+        reported: [] as number[],
         size: sh('du', ['-sh', tree.trunk]).split('\t')[0]!,
         scriptSteps: [] as ScriptStep[][],
         botTimings: [] as BotTimings[],
@@ -333,16 +341,23 @@ async function main(): Promise<void> {
         reset();
         propose();
         const timings = join(root, `timings-${tree.name}-${i}`);
-        const b = await timed(process.execPath, ['--import', RSS_HOOK, MAIN, '--config', config, 'land', '--proposal', 'local:1'], {
-          ...process.env,
-          BYOCI_BENCH_RSS: rssFile,
-          BYOCI_TIMINGS: timings,
-        });
-        const status = readFileSync(join(proposals, '1.yaml'), 'utf8');
+        let botSpawned = 0;
+        const b = await timed(
+          process.execPath,
+          ['--import', RSS_HOOK, MAIN, '--config', config, 'land', '--proposal', 'local:1'],
+          { ...process.env, BYOCI_BENCH_RSS: rssFile, BYOCI_TIMINGS: timings },
+          undefined,
+          () => (botSpawned = Date.now()),
+        );
+        const proposalFile = join(proposals, '1.yaml');
+        const status = readFileSync(proposalFile, 'utf8');
         if (!/status: Merged/.test(status)) throw new Error(`byoci did not land the proposal on the ${tree.name} tree:\n${status}`);
+        // The final report wrote the proposal file (atomically: written, then renamed over it).
+        const reported = statSync(proposalFile).mtimeMs - botSpawned;
         if (i > 0) {
           r.script.push(s);
           r.bot.push(b);
+          r.reported.push(reported);
           r.scriptSteps.push(scriptSteps(stamps, spawnedAt, s));
           r.botTimings.push(JSON.parse(readFileSync(timings, 'utf8').trim().split('\n').at(-1)!) as BotTimings);
         }
@@ -365,19 +380,27 @@ async function main(): Promise<void> {
     const ms = (v: number) => `${v.toFixed(0)} ms`.padStart(9);
     console.log(`byoci landing benchmark: backend ${backend}, ${RUNS} runs each (median, after one warm-up), trees built in ${(built / 1000).toFixed(1)} s`);
     console.log('');
-    console.log('| what | files | commits | trunk size | script | byoci land | ratio | goal |');
-    console.log('|---|---|---|---|---|---|---|---|');
+    console.log('| what | files | commits | trunk size | script | byoci land | ratio | goal | byoci until reported | ratio until reported |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
     const ratios: number[] = [];
     for (const r of results) {
       const ratio = median(r.bot) / median(r.script);
       ratios.push(ratio);
       const goal = r.tree.name === 'small' ? 1.2 : 1.0;
       const verdict = r.tree.name === 'small' ? (ratio <= goal ? 'met (≤ 1.2)' : `NOT met: ${((ratio / goal - 1) * 100).toFixed(0)}% over 1.2x`) : ratio < goal ? 'met (< 1.0)' : `NOT met: ${((ratio / goal - 1) * 100).toFixed(0)}% over 1.0x`;
-      console.log(`| ${r.tree.name} tree | ${r.tree.files} | ${r.tree.commits} | ${r.size} | ${ms(median(r.script))} | ${ms(median(r.bot))} | ${ratio.toFixed(2)}x | ${verdict} |`);
+      const untilReported = median(r.reported);
+      console.log(
+        `| ${r.tree.name} tree | ${r.tree.files} | ${r.tree.commits} | ${r.size} | ${ms(median(r.script))} | ${ms(median(r.bot))} | ${ratio.toFixed(2)}x | ${verdict} | ${ms(untilReported)} | ${(untilReported / median(r.script)).toFixed(2)}x |`,
+      );
     }
     const helpRatio = median(help) / median(bare);
-    console.log(`| byoci --help vs node -e '' | | | | ${ms(median(bare))} | ${ms(median(help))} | ${helpRatio.toFixed(2)}x | ${helpRatio <= 4 ? 'met (≤ 4)' : 'NOT met (≤ 4)'} |`);
-    console.log(`| peak RSS of the bot (node process) | | | | | ${rss.toFixed(0)} MB | | ${rss <= 120 ? 'met (≤ 120 MB)' : `NOT met: ${(rss - 120).toFixed(0)} MB over 120`} |`);
+    console.log(`| byoci --help vs node -e '' | | | | ${ms(median(bare))} | ${ms(median(help))} | ${helpRatio.toFixed(2)}x | ${helpRatio <= 4 ? 'met (≤ 4)' : 'NOT met (≤ 4)'} | | |`);
+    console.log(`| peak RSS of the bot (node process) | | | | | ${rss.toFixed(0)} MB | | ${rss <= 120 ? 'met (≤ 120 MB)' : `NOT met: ${(rss - 120).toFixed(0)} MB over 120`} | | |`);
+    console.log('');
+    console.log(
+      'The ratios and goals are on process wall time (spawn to exit). "until reported": spawn until the final report was written ' +
+        "(the proposal file's mtime); byoci's exit after it waits for the finished container's deletion, which the script does before its push.",
+    );
     if (ratios[0]! > 1.2 || ratios[1]! >= 1.0) {
       console.log('');
       console.log(
@@ -388,11 +411,12 @@ async function main(): Promise<void> {
     }
     for (const r of results) {
       console.log('');
-      console.log(breakdown(r.tree.name, r.bot, r.botTimings, r.script, r.scriptSteps));
+      console.log(breakdown(r.tree.name, r.bot, r.botTimings, r.reported, r.script, r.scriptSteps));
     }
     console.log('');
     console.log('script runs: ' + results.map((r) => `${r.tree.name} [${r.script.map((v) => v.toFixed(0)).join(', ')}]`).join('; '));
     console.log('byoci runs:  ' + results.map((r) => `${r.tree.name} [${r.bot.map((v) => v.toFixed(0)).join(', ')}]`).join('; '));
+    console.log('byoci until reported: ' + results.map((r) => `${r.tree.name} [${r.reported.map((v) => v.toFixed(0)).join(', ')}]`).join('; '));
     console.log(`small tree: ${ratios[0]!.toFixed(2)}x`);
     console.log(`large tree: ${ratios[1]!.toFixed(2)}x`);
     console.log(`peak memory: ${rss.toFixed(0)} MB`);

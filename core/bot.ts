@@ -39,7 +39,7 @@ import { openStore, type Db } from '../store/index.js';
 import { QUEUE_MIGRATIONS, QueueStore, openQueueStore, syncConfigFreezes, targetKey } from './queue/index.js';
 import { QueueDriver, safeName, type Candidate, type LandingResult, type TargetGroup } from './queue/driver.js';
 import { storePath, windowProblem } from './queue/config.js';
-import { Ledger, recordTestRun, runTests } from './test-report/index.js';
+import { Ledger, TESTS_MIGRATIONS, recordTestRun, runTests } from './test-report/index.js';
 import { failureWords, failuresForgiven, forgivenWords } from './test-report/verdict.js';
 
 export interface BotOptions {
@@ -421,7 +421,9 @@ export class Bot {
     const waiting = candidates.filter((c) => c.proposal.readiness.state === 'waiting' && (!filter.proposal || c.proposal.id === filter.proposal));
     const results: LandingResult[] = [];
     const busy: BusyTarget[] = [];
-    const { db, store } = timeSpanSync('step', 'queue store opened', () => this.#openQueue());
+    const { db, store } = timeSpanSync('step', 'queue store opened', () => this.#openQueue({ ledger: true }));
+    // The flake ledger is in the same store: it writes through this connection meanwhile.
+    const returnLedger = this.run.dryRun ? undefined : this.#ledger.borrow(db);
     try {
       const driver = this.#driver(store, filter.batch, filter.window);
       const groups = groupByTarget(candidates);
@@ -441,6 +443,7 @@ export class Bot {
         await driver.closeUnlisted(projects, new Set(groups.map((g) => g.key)));
       }
     } finally {
+      returnLedger?.();
       db.close();
     }
     if (results.length === 0) this.#log.info('nothing to land', { waiting: waiting.length, ...(busy.length ? { busy: busy.length } : {}) });
@@ -474,12 +477,12 @@ export class Bot {
   }
 
   /** The store's queue; with --dry-run a throw-away copy in memory, so the store stays as it was. */
-  #openQueue(): { db: Db; store: QueueStore } {
+  #openQueue(options: { ledger?: boolean } = {}): { db: Db; store: QueueStore } {
     if (this.run.dryRun) {
       const db = openStore(':memory:', { migrations: QUEUE_MIGRATIONS });
       return { db, store: new QueueStore(db) };
     }
-    const { db } = openQueueStore(this.#config);
+    const { db } = openQueueStore(this.#config, options.ledger ? { migrations: TESTS_MIGRATIONS } : {});
     const store = new QueueStore(db);
     syncConfigFreezes(store, this.#config.settings.queue);
     return { db, store };

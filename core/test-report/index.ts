@@ -12,14 +12,28 @@ export { TESTS_MIGRATIONS, flakiest, recordRun } from './ledger.js';
 export type { Flake, FlakeEvidence, RunRecord } from './ledger.js';
 export { blockingFailures, failureWords, failuresForgiven, forgivenWords } from './verdict.js';
 
-/** The flake ledger of one bot run: the store opened on first use, closed at shutdown. */
+/**
+ * The flake ledger of one bot run: the store opened on first use, closed at shutdown; or,
+ * while the queue has the same store open (a landing), that connection (`borrow`), so a
+ * landing opens the store once.
+ */
 export class Ledger {
   #db: Db | undefined;
+  #borrowed: Db | undefined;
   constructor(readonly path: string) {}
 
   get db(): Db {
+    if (this.#borrowed?.open) return this.#borrowed;
     this.#db ??= openStore(this.path, { migrations: TESTS_MIGRATIONS });
     return this.#db;
+  }
+
+  /** Uses `db` (the same store, TESTS_MIGRATIONS applied, owned by the caller) until the returned function is called. */
+  borrow(db: Db): () => void {
+    this.#borrowed = db;
+    return () => {
+      if (this.#borrowed === db) this.#borrowed = undefined;
+    };
   }
 
   close(): void {
