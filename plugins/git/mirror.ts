@@ -227,20 +227,20 @@ async function attempt(dir: string, r: MirrorRequest): Promise<MirrorCheckout> {
   await writeFile(join(dir, MARKER), `${new Date().toISOString()}\n`);
 
   // The checkout: objects hardlinked from the mirror (no alternates), only our two refs,
-  // no remote naming the mirror. Checked out under the lock, so a broken object shows here.
+  // no remote naming the mirror. Checked out under the lock, so a broken object shows here:
+  // by the clone itself (the mirror's branch is the target revision: we hold the lock), then
+  // HEAD detached at that revision with the refs, in one update-ref (two processes in all).
   const w = git({ cwd: r.workspace, signal: r.signal });
-  await w.raw(['clone', '--quiet', '--no-checkout', '--single-branch', '--branch', r.targetBranch, '--', dir, '.']);
+  await w.raw(['clone', '--quiet', '--single-branch', '--branch', r.targetBranch, '--', dir, '.']);
   if (!(await dropOrigin(r.workspace))) await w.raw(['config', '--remove-section', 'remote.origin']);
   const refs = [
+    'option no-deref',
+    `update HEAD ${targetRevision} ${targetRevision}`,
     `update ${r.targetRef} ${targetRevision}`,
     `update ${r.sourceRef} ${sourceTip}`,
     `delete refs/remotes/origin/${r.targetBranch}`,
   ].join('\n');
-  // The refs (ref locks) and the work tree (index and HEAD locks) at once: neither reads the other.
-  const [updated] = await Promise.all([
-    gitStatus(r.workspace, ['update-ref', '--stdin'], { input: `${refs}\n`, ...(r.signal ? { signal: r.signal } : {}) }),
-    w.raw(['checkout', '--quiet', '--detach', targetRevision]),
-  ]);
+  const updated = await gitStatus(r.workspace, ['update-ref', '--stdin'], { input: `${refs}\n`, ...(r.signal ? { signal: r.signal } : {}) });
   if (!updated.ok) throw new Error(`cannot set the checkout's refs: ${updated.stderr.trim()}`);
   return { mirror: dir, targetRevision, sourceTip };
 }
