@@ -66,8 +66,9 @@ export async function mergeProposal(options: MergeOptions): Promise<MergeResult>
   const messageFile = join(gitDir, 'BYOCI_MERGE_MSG');
   await writeFile(messageFile, options.message.endsWith('\n') ? options.message : `${options.message}\n`);
   try {
+    // No auto maintenance (a `git maintenance run --auto` process) in a checkout thrown away after the landing.
     await git({ cwd: dir, committer, author, signal: options.signal }).raw([
-      'commit', '--quiet', '--no-verify', '--cleanup=whitespace', '--file', messageFile,
+      '-c', 'maintenance.auto=false', 'commit', '--quiet', '--no-verify', '--cleanup=whitespace', '--file', messageFile,
     ]);
   } finally {
     await rm(messageFile, { force: true });
