@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import type { ExtraNeeds } from '../core/loader.js';
 import { DEFAULT_PLUGINS, registry } from '../plugins/index.js';
 import { Redactor } from '../secrets/redact.js';
-import { createStores, secretsConfigSchema } from '../secrets/index.js';
+import { createStores, secretsConfigSchema, type SecretsConfig } from '../secrets/index.js';
 import type { SecretStore } from '../secrets/types.js';
 import { timeSpan, timeSpanSync } from '../core/timings.js';
 
@@ -61,18 +61,21 @@ export function createOutput(globals: GlobalOptions, redactor = new Redactor()) 
   };
 }
 
-/** Secret stores from the `secrets:` section; problems are located in the config. */
-export function storesFor(config: LoadedConfig): SecretStore[] {
+/** The `secrets:` section, validated; its problems are located in the config. */
+export function secretsConfigOf(config: LoadedConfig): SecretsConfig {
   const parsed = secretsConfigSchema.safeParse(config.settings.secrets);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const path = ['secrets', ...issue.path];
-        return { ...config.locate(path), path: path.join('.'), message: issue.message };
-      }),
-    );
-  }
-  return createStores(parsed.data, { baseDir: config.configDir, scrubEnv: true });
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(
+    parsed.error.issues.map((issue) => {
+      const path = ['secrets', ...issue.path];
+      return { ...config.locate(path), path: path.join('.'), message: issue.message };
+    }),
+  );
+}
+
+/** Secret stores from the `secrets:` section. */
+export function storesFor(config: LoadedConfig): SecretStore[] {
+  return createStores(secretsConfigOf(config), { baseDir: config.configDir, scrubEnv: true });
 }
 
 /** True for the error of a config file that does not exist (its code, never its text). */

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, UsageError } from '../../core/errors.js';
 import { resolvePlugins } from '../../core/loader.js';
 import type { AnyPlugin } from '../../core/plugin.js';
 import { DEFAULT_PLUGINS, loadDefaults, registry } from '../../plugins/index.js';
 import { secretsCheck, secretsDelete, secretsGet, secretsList, secretsSet, type SecretsContext, type SecretsIo } from '../../secrets/cli.js';
-import { STORE_NAMES, secretsConfigSchema, type StoreName } from '../../secrets/index.js';
-import { createOutput, globalOptions, loadConfigOrDefaults, reportError } from '../context.js';
+import { STORE_NAMES, type StoreName } from '../../secrets/index.js';
+import { createOutput, globalOptions, loadConfigOrDefaults, reportError, secretsConfigOf } from '../context.js';
 
 const io: SecretsIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
 
@@ -22,16 +22,7 @@ interface Loaded {
 function load(command: Command): Loaded {
   const globals = globalOptions(command);
   const { config, missing } = loadConfigOrDefaults(command);
-  const parsed = secretsConfigSchema.safeParse(config.settings.secrets);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const path = ['secrets', ...issue.path];
-        return { ...config.locate(path), path: path.join('.'), message: issue.message };
-      }),
-    );
-  }
-  const ctx: SecretsContext = { config: parsed.data, json: globals.json, dryRun: globals.dryRun, ...(missing ? {} : { storeOptions: { baseDir: config.configDir } }) };
+  const ctx: SecretsContext = { config: secretsConfigOf(config), json: globals.json, dryRun: globals.dryRun, ...(missing ? {} : { storeOptions: { baseDir: config.configDir } }) };
   if (missing) return { ctx, plugins: loadDefaults };
   return {
     ctx,
@@ -43,9 +34,12 @@ function load(command: Command): Loaded {
   };
 }
 
-function storeOption(value: string): StoreName {
-  if (!(STORE_NAMES as readonly string[]).includes(value)) throw new Error(`--store must be one of ${STORE_NAMES.join(', ')}`);
-  return value as StoreName;
+/** The `--store` option of a subcommand, if given: a usage error (exit 2) when no store has that name. */
+function storeOf(command: Command): { store?: StoreName } {
+  const { store } = command.opts<{ store?: string }>();
+  if (store === undefined) return {};
+  if (!(STORE_NAMES as readonly string[]).includes(store)) throw new UsageError(`--store must be one of ${STORE_NAMES.join(', ')}, not ${JSON.stringify(store)}`);
+  return { store: store as StoreName };
 }
 
 /** Runs a subcommand: loads the secrets context, sets the exit code, reports errors. */
@@ -78,14 +72,11 @@ With --dry-run, set and delete say what they would do and change no store (set r
   secrets
     .command('set <key>')
     .description('store a secret; the value is read from stdin or a hidden prompt, never from the command line')
-    .option('--store <name>', 'file or keyring (default: the first writable store of secrets.order)', storeOption)
+    .option('--store <name>', 'file or keyring (default: the first writable store of secrets.order)')
     .allowExcessArguments(true)
     .addHelpText('after', '\nExamples:\n  byoci secrets set git/ssh-key < ~/.ssh/byoci_ed25519\n  byoci secrets set github/token          (prompts, input hidden)')
     .action(
-      act(({ ctx }, command) => {
-        const opts = command.opts<{ store?: StoreName }>();
-        return secretsSet(ctx, { key: command.args[0]!, extra: command.args.slice(1), ...(opts.store ? { store: opts.store } : {}) }, io);
-      }),
+      act(({ ctx }, command) => secretsSet(ctx, { key: command.args[0]!, extra: command.args.slice(1), ...storeOf(command) }, io)),
     );
 
   secrets
@@ -102,12 +93,9 @@ With --dry-run, set and delete say what they would do and change no store (set r
   secrets
     .command('delete <key>')
     .description('delete a secret from the writable stores holding it (or only --store)')
-    .option('--store <name>', 'file or keyring', storeOption)
+    .option('--store <name>', 'file or keyring')
     .action(
-      act(({ ctx }, command) => {
-        const opts = command.opts<{ store?: StoreName }>();
-        return secretsDelete(ctx, { key: command.args[0]!, ...(opts.store ? { store: opts.store } : {}) }, io);
-      }),
+      act(({ ctx }, command) => secretsDelete(ctx, { key: command.args[0]!, ...storeOf(command) }, io)),
     );
 
   secrets

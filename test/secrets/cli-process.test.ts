@@ -229,6 +229,17 @@ describe('byoci secrets with the keyring store (child process, real Secret Servi
     assert.equal(r.status, 3);
     assert.match(r.stderr, /keyring store: the Secret Service is unavailable or locked .*remove keyring from secrets\.order/);
   });
+});
+
+describe('byoci secrets: bad input (child process)', () => {
+  test('--store naming no store is a usage error (exit 2) naming it; nothing is read or stored', async () => {
+    for (const args of [['set', '--store', 'vault', 'git/ssh-key'], ['delete', 'git/ssh-key', '--store', 'vault']]) {
+      const r = spawnSync(CLI[0]!, [...CLI.slice(1), '-c', configFile, 'secrets', ...args], { cwd: ROOT, env: childEnv(), input: 'not-stored\n', encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^byoci: --store must be one of env, file, keyring, not "vault"\nhint: .*--help.*\ncode: usage\n$/, r.stderr);
+    }
+    await assert.rejects(stat(join(secretsDir, 'git', 'ssh-key')), { code: 'ENOENT' });
+  });
 
   test('a bad secrets section is a configuration error naming the option', async () => {
     const bad = join(home, 'bad.yaml');
