@@ -15,7 +15,6 @@ import type {
   ProjectConfig,
   Proposal,
   RejectionInfo,
-  Sandbox,
   TestResult,
   TestSpec,
 } from '../hooks/types.js';
@@ -38,6 +37,7 @@ import { timeSpan, timeSpanSync } from './timings.js';
 import { openStore, type Db } from '../store/index.js';
 import { QUEUE_MIGRATIONS, QueueStore, openQueueStore, syncConfigFreezes, targetKey } from './queue/index.js';
 import { QueueDriver, safeName, type Candidate, type LandingResult, type TargetGroup } from './queue/driver.js';
+import type { TestOptions } from './queue/types.js';
 import { storePath, windowProblem } from './queue/config.js';
 import { Ledger, TESTS_MIGRATIONS, recordTestRun, runTests } from './test-report/index.js';
 import { failureWords, failuresForgiven, forgivenWords } from './test-report/verdict.js';
@@ -427,14 +427,16 @@ export class Bot {
     try {
       const driver = this.#driver(store, filter.batch, filter.window);
       const groups = groupByTarget(candidates);
-      for (const group of groups) {
+      // Ready proposals of the targets after each one (the hint of how many tests follow).
+      const ready = groups.map((g) => (filter.proposal ? 0 : g.candidates.filter((c) => c.proposal.readiness.state === 'ready').length));
+      for (const [index, group] of groups.entries()) {
         if (this.run.signal.aborted) break;
         if (this.taps.abandoned.length) {
           // A tap ignored its abort and may still be working: land nothing more in this run.
           this.#log.error('a tap did not stop after being aborted: not landing anything more in this run', { taps: [...this.taps.abandoned] });
           break;
         }
-        const done = await driver.driveTarget(group, filter.proposal);
+        const done = await driver.driveTarget(group, filter.proposal, ready.slice(index + 1).reduce((a, b) => a + b, 0));
         results.push(...done.results);
         if (done.busy) busy.push({ target: group.key, holder: done.busy.holder, pid: done.busy.pid, host: done.busy.host, since: done.busy.acquired_at });
       }
@@ -512,7 +514,7 @@ export class Bot {
    * reports among the artefacts, reruns failed ids (`test.retry`) and records every case in
    * the flake ledger when the tested `revision` is known.
    */
-  async test(project: ProjectConfig, dir: string, proposal?: Proposal, revision?: string, options: { onSandbox?: (sandbox: Sandbox) => void; signal?: AbortSignal; name?: string } = {}): Promise<TestResult> {
+  async test(project: ProjectConfig, dir: string, proposal?: Proposal, revision?: string, options: TestOptions = {}): Promise<TestResult> {
     const out = this.#log.child(options.name ?? (proposal ? `${proposal.id}/test` : 'test'));
     const result = await runTests({
       spec: project.test,
@@ -529,7 +531,7 @@ export class Bot {
     return result;
   }
 
-  async #testOnce(project: ProjectConfig, spec: TestSpec, dir: string, attempt: number, proposal?: Proposal, options: { onSandbox?: (sandbox: Sandbox) => void; signal?: AbortSignal; name?: string } = {}): Promise<TestResult> {
+  async #testOnce(project: ProjectConfig, spec: TestSpec, dir: string, attempt: number, proposal?: Proposal, options: TestOptions = {}): Promise<TestResult> {
     const out = this.#log.child(options.name ?? (proposal ? `${proposal.id}/test` : 'test'));
     const name = safeName(options.name ?? proposal?.id ?? project.name);
     const artefactsDir = join(this.#artefactsRoot, this.run.id, attempt ? `${name}.rerun-${attempt}` : name);
@@ -542,6 +544,7 @@ export class Bot {
       runId: this.run.id,
       artefactsDir,
       onLine: (stream, line) => out.info(`| ${line}`, stream === 'stderr' ? { stream } : {}),
+      ...(options.upcoming !== undefined ? { upcoming: Math.max(0, Math.floor(options.upcoming)) } : {}),
       onSandbox: (sandbox) => {
         out.info('testing in', { backend: sandbox.backend, sandbox: sandbox.name });
         try {
@@ -593,7 +596,8 @@ export class Bot {
         this.hooks.merge.promise({ proposal, checkout, message: `Try ${source.branch}\n`, committer, signal: this.run.signal }),
         target,
       );
-      return await this.test(project, checkout.dir);
+      // One tree, one test: no spare container is worth warming.
+      return await this.test(project, checkout.dir, undefined, undefined, { upcoming: 0 });
     } finally {
       if (!this.#keep) await rm(workspace, { recursive: true, force: true });
     }

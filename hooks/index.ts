@@ -107,6 +107,17 @@ export interface TestPayload {
    * each further container of the same payload (none today).
    */
   onSandbox?: (sandbox: Sandbox) => void;
+  /**
+   * A hint, set by core: how many further tests this process expects to start soon after
+   * this one (while it runs or right after its result), not counting `test.retry` reruns.
+   * The serial queue: the ready entries after this one, over all targets of the run (0 for
+   * the last one, and for `byoci test`); the batch/window engine: the trees it is starting
+   * together with this one, plus the window's other slots while more rounds are expected.
+   * Backends may prepare that many sandboxes ahead (LXD warms `min(spares, upcoming)`
+   * containers). Absent: unknown (a third-party caller); the backend does what it did
+   * before the hint existed. Never a promise: more or fewer tests may follow.
+   */
+  upcoming?: number;
   signal: AbortSignal;
 }
 

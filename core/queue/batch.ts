@@ -626,12 +626,14 @@ export class BatchLander {
     // Trees already merged start first; each further merge is a git process or four.
     const plan = this.#plan(free).map((members, i) => ({ members, i, cost: this.#cost(members) }));
     plan.sort((a, b) => a.cost - b.cost || a.i - b.i);
-    for (const { members } of plan) {
+    const later = this.#laterRounds(plan.map((p) => p.members));
+    for (const [n, { members }] of plan.entries()) {
       const started = Date.now();
       const tree = await this.#tree(members);
       if (!tree) return false;
       this.#c.log.info('built', { size: members.length, ms: Date.now() - started });
-      await this.#start(members, tree);
+      // The hint of how many tests follow: the rest of this schedule, then the later rounds.
+      await this.#start(members, tree, plan.length - 1 - n + later);
       // A result that came in while trees were merged may change the plan: decide first.
       if ([...this.#running.values()].some((p) => p.result)) return false;
     }
@@ -644,6 +646,18 @@ export class BatchLander {
     let have = ids.length;
     while (have > 0 && !this.#trees.has(ids.slice(0, have).join(','))) have--;
     return ids.length - have;
+  }
+
+  /**
+   * For the hint of how many tests follow (`TestPayload.upcoming`): the window's other slots
+   * when more rounds are expected after this schedule (a red prefix is being bisected, or
+   * members lie beyond the longest tree planned or under test); 0 when, if everything under
+   * test passes, the round is over (the 0-bad case: nothing is warmed in vain).
+   */
+  #laterRounds(plan: BatchMember[][]): number {
+    const { r, running } = this.#prefixes();
+    const longest = Math.max(0, ...running, ...plan.map((m) => m.length));
+    return Number.isFinite(r) || longest < this.#seq.length ? this.#shape.window - 1 : 0;
   }
 
   #plan(free: number): BatchMember[][] {
@@ -690,7 +704,7 @@ export class BatchLander {
     return plan;
   }
 
-  async #start(members: BatchMember[], tree: Tree): Promise<void> {
+  async #start(members: BatchMember[], tree: Tree, upcoming: number): Promise<void> {
     const { store, run, log } = this.#c;
     const key = tree.ids.join(',');
     const offset = this.#landed.length;
@@ -728,6 +742,7 @@ export class BatchLander {
         return this.#c.test(project, dir, members.at(-1)!.c.proposal, tree.revision, {
           signal: abort.signal,
           name: `run-${runRow.id}`,
+          upcoming,
           onSandbox: (sandbox) => store.addSandbox(runRow.id, sandbox),
         });
       })

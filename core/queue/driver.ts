@@ -56,13 +56,19 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 export class QueueDriver {
   readonly #c: DriverContext;
+  /** The serial path's `TestPayload.upcoming` hint for the entry being landed (see #upcomingAfter). */
+  #upcoming: number | undefined;
 
   constructor(context: DriverContext) {
     this.#c = context;
   }
 
-  /** Lands a target's queue in order (or only `only`), under the target's lease. */
-  async driveTarget(group: TargetGroup, only?: string): Promise<TargetResult> {
+  /**
+   * Lands a target's queue in order (or only `only`), under the target's lease. `later`: how
+   * many ready proposals of targets driven after this one in the same run (for the hint of
+   * how many tests follow: `TestPayload.upcoming`).
+   */
+  async driveTarget(group: TargetGroup, only?: string, later = 0): Promise<TargetResult> {
     const { store, run } = this.#c;
     const busy = await this.#lease(group, () => store.upsertTarget({ key: group.key, vcs: group.ref.vcs, url: group.ref.url, branch: group.ref.branch, project: group.project.name }));
     if (busy) return { results: [], busy };
@@ -94,6 +100,7 @@ export class QueueDriver {
         const next = this.#next(group, only, results);
         if (!next) break;
         const candidate = byId.get(next.proposal_id)!;
+        this.#upcoming = this.#upcomingAfter(group, only, results, next) + later;
         results.push(await this.#landEntry(group, next, candidate));
       }
       return { results };
@@ -152,6 +159,26 @@ export class QueueDriver {
       return entry;
     }
     return undefined;
+  }
+
+  /**
+   * How many entries the serial loop will test after `entry` in this run (ready, not frozen,
+   * not handled yet, not already pushed): a hint for the backends, which warm that many
+   * containers ahead at most. A trunk that moves means one test more than said.
+   */
+  #upcomingAfter(group: TargetGroup, only: string | undefined, results: LandingResult[], entry: EntryRow): number {
+    if (only) return 0;
+    const handled = new Set(results.map((r) => r.proposal.id));
+    const freeze = freezeOf(this.#c.store.db, group.key, group.project.name);
+    let n = 0;
+    for (const e of this.#c.store.openEntries(group.key)) {
+      if (e.id === entry.id || handled.has(e.proposal_id) || (e.state === 'pushed' && e.landed_revision)) continue;
+      const c = group.candidates.find((x) => x.proposal.id === e.proposal_id);
+      if (!c || c.proposal.readiness.state !== 'ready') continue;
+      if (freeze && (freeze.below === null || e.priority < freeze.below)) continue;
+      n++;
+    }
+    return n;
   }
 
   /**
@@ -523,7 +550,7 @@ export class QueueDriver {
       : undefined;
     timer?.unref();
     try {
-      return await this.#c.test(c.project, dir, c.proposal, revision, { onSandbox: (sandbox) => store.addSandbox(runRow.id, sandbox) });
+      return await this.#c.test(c.project, dir, c.proposal, revision, { onSandbox: (sandbox) => store.addSandbox(runRow.id, sandbox), ...(this.#upcoming !== undefined ? { upcoming: this.#upcoming } : {}) });
     } finally {
       if (timer) clearInterval(timer);
     }

@@ -36,6 +36,15 @@ export interface TargetResult {
   busy?: LeaseRow;
 }
 
+/** Options of one test (Bot.test, DriverContext.test). */
+export interface TestOptions {
+  onSandbox?: (sandbox: Sandbox) => void;
+  signal?: AbortSignal;
+  name?: string;
+  /** `TestPayload.upcoming`: further tests expected to start soon (absent: unknown). */
+  upcoming?: number;
+}
+
 export interface DriverContext {
   hooks: Hooks;
   run: RunInfo & { signal: AbortSignal };
@@ -49,15 +58,10 @@ export interface DriverContext {
    * Runs the project's tests on a merged tree (Bot.test). `onSandbox` hears the container or
    * sandbox each test run is in (the driver records it with the queue run: store.addSandbox);
    * `signal` stops this one test (a speculative run thrown away); `name` names its log and
-   * artefacts directory (several trees of one proposal under test at once).
+   * artefacts directory (several trees of one proposal under test at once); `upcoming` is
+   * the hint `TestPayload.upcoming` (how many further tests are expected to start soon).
    */
-  test(
-    project: ProjectConfig,
-    dir: string,
-    proposal: Proposal,
-    revision: string,
-    options?: { onSandbox?: (sandbox: Sandbox) => void; signal?: AbortSignal; name?: string },
-  ): Promise<TestResult>;
+  test(project: ProjectConfig, dir: string, proposal: Proposal, revision: string, options?: TestOptions): Promise<TestResult>;
   /** A bail hook's value, or an error naming the missing plugin. */
   bail<T>(hook: string, promise: Promise<T | undefined>, target: BranchRef): Promise<T>;
   /** Rejection of a finished test run, if any. */

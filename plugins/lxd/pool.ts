@@ -1,8 +1,10 @@
 /**
  * The run's containers, kept off the test's critical path:
- * - a **warm spare**: a container created from the image and started (its empty workspace
- *   mounted, `lo` up) while the previous test runs, handed to the next test whose image,
- *   limits and network match; a new spare is started as soon as one is handed out;
+ * - **warm spares**: containers created from the image and started (their empty workspace
+ *   mounted, `lo` up) while the previous test runs, handed to the next tests whose image,
+ *   limits and network match; once a test has its container, up to `spares` new ones are
+ *   started, no more than core's hint says tests follow (`TestPayload.upcoming`: none after
+ *   the last test of a run, several for a speculative window);
  * - **background deletion**: a finished container is killed and deleted after the run's
  *   result was handed back, tracked here and awaited by `close()` (the plugin's shutdown),
  *   so the process never exits with a container of its own left.
@@ -95,17 +97,21 @@ export class ContainerPool {
   }
 
   /**
-   * Keeps `spares` containers for `plan` on the way (in the background); spares made for
-   * another plan (another image, limits or network) are dropped.
+   * Keeps `min(spares, upcoming)` containers for `plan` on the way (in the background):
+   * `upcoming` is core's hint of how many further tests follow soon (`TestPayload.upcoming`;
+   * undefined: unknown, `spares` as before the hint). Spares made for another plan (another
+   * image, limits or network) are dropped; spares beyond the number are kept (already made,
+   * a later test may still take them; the shutdown deletes what is left).
    */
-  refill(plan: ContainerPlan): void {
+  refill(plan: ContainerPlan, upcoming?: number): void {
     if (this.#closed) return;
     for (const spare of [...this.#spares]) {
       if (spare.key === plan.key && !spare.failed) continue;
       this.#spares.splice(this.#spares.indexOf(spare), 1);
       this.#delete(spare);
     }
-    while (this.#spares.length < this.#options.spares) {
+    const wanted = sparesWanted(this.#options.spares, upcoming);
+    while (this.#spares.length < wanted) {
       const spare: Spare = { ...this.#create(plan, true), key: plan.key, failed: false };
       spare.ready.catch((error: unknown) => {
         spare.failed = true;
@@ -202,6 +208,12 @@ export class ContainerPool {
       })(),
     );
   }
+}
+
+/** How many spares to keep for the next tests: `spares`, at most as many as core says follow. */
+export function sparesWanted(spares: number, upcoming: number | undefined): number {
+  if (upcoming === undefined || !Number.isFinite(upcoming)) return spares;
+  return Math.max(0, Math.min(spares, Math.floor(upcoming)));
 }
 
 /**

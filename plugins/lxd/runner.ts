@@ -61,8 +61,8 @@ export async function runInContainer(payload: TestPayload, ctx: RunContext): Pro
   const run = new ContainerRun(payload, ctx, lease, output);
   try {
     const container = await stageTree(payload, lease, ctx.config);
-    // The next test's container starts while this one runs.
-    ctx.pool.refill(plan);
+    // The next tests' containers start while this one runs (as many as core says follow).
+    ctx.pool.refill(plan, payload.upcoming);
     run.checkAbort();
     const { phase, exitCode, oomKilled } = await run.phases(container, plan.limits.memory);
     const artefacts = await run.collectArtefacts(container);

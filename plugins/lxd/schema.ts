@@ -43,7 +43,9 @@ export const lxdConfigSchema = z
       .default({}),
     /**
      * Containers kept created and started ahead of the next test (warm spares), each used by
-     * exactly one test. 0: every test waits for its container to be made.
+     * exactly one test. At most: no more are made than core says tests follow (none after the
+     * last test of a run). 0: every test waits for its container to be made. With a
+     * speculative window of K, K - 1 lets a whole new round start warm.
      */
     spares: z.number().int().min(0).max(8).default(1),
     /** Total bytes of artefacts copied back per run. */

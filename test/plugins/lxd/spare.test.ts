@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { suiteNeeds } from '../../support/components.js';
 import { LxdClient } from '../../../plugins/lxd/client.js';
+import { sparesWanted } from '../../../plugins/lxd/pool.js';
 import { LXD_SOCKET, instancesWithPrefix, lxdMissing } from '../../support/lxd.js';
 import { commandLines, lxdBox, makeSpec, type Box } from './support.js';
 
@@ -72,6 +73,49 @@ describe('lxd backend: warm spare and background deletion', suiteNeeds('lxd', MI
     assert.deepEqual(await instancesWithPrefix(box.prefix), [], 'shutdown returns once the finished container and the new spare are deleted');
     const deleted = box.harness.lines.slice(lines).filter((l) => l.includes('container deleted'));
     assert.ok(deleted.some((l) => l.includes(c!)), deleted.join('\n'));
+  });
+
+  test("core's hint of the tests that follow: no spare after the last test; K - 1 spares for a window of K, each serving one test", async () => {
+    const box = await lxdBox({ spares: 2 }, 'sparehint');
+    boxes.push(box);
+    // The last test of a run (a one-landing `byoci land`): nothing is warmed for nobody.
+    const last = await box.run(makeSpec({ command: ['hostname'] }), { upcoming: 0 });
+    assert.equal(last.result?.exitCode, 0, last.result?.outputTail);
+    assert.deepEqual(await box.settled(), [], 'no spare is made when no test follows');
+    assert.deepEqual(await instancesWithPrefix(box.prefix), [], 'and its own container is gone');
+    assert.ok(!box.harness.lines.some((l) => l.includes('spare container ready')), 'no spare was ever started');
+
+    // A window of 3: the test says two more follow; spares: 2 makes both.
+    const first = await box.run(makeSpec({ command: ['hostname'] }), { upcoming: 2 });
+    const [a] = commandLines(first.stdout);
+    const spares = await box.settled();
+    assert.equal(spares.length, 2, `two spares for the two tests that follow: ${spares.join(', ')}`);
+    assert.ok(!spares.includes(a!));
+    assert.deepEqual((await instancesWithPrefix(box.prefix)).sort(), [...spares].sort());
+
+    // The next round of the window starts two tests at once: both warm, each in its own spare.
+    const [x, y] = await Promise.all([
+      box.run(makeSpec({ command: ['hostname'] }), { upcoming: 0 }),
+      box.run(makeSpec({ command: ['hostname'] }), { upcoming: 0 }),
+    ]);
+    const names = [commandLines(x.stdout)[0], commandLines(y.stdout)[0]];
+    assert.deepEqual([...names].sort(), [...spares].sort(), 'the two tests ran in the two spares, one each');
+    for (const name of names) {
+      assert.ok(box.harness.lines.some((l) => l.includes('container run done') && l.includes(name!) && /warm\W+true/.test(l)), `${name} was warm`);
+    }
+    assert.deepEqual(await box.settled(), [], 'and no test follows them: no new spare');
+    assert.deepEqual(await instancesWithPrefix(box.prefix), []);
+  });
+
+  test('sparesWanted: spares at most, no more than the hint, the configured number when the hint is absent', () => {
+    assert.equal(sparesWanted(1, undefined), 1);
+    assert.equal(sparesWanted(3, undefined), 3);
+    assert.equal(sparesWanted(1, 0), 0);
+    assert.equal(sparesWanted(2, 5), 2);
+    assert.equal(sparesWanted(4, 2), 2);
+    assert.equal(sparesWanted(0, 7), 0);
+    assert.equal(sparesWanted(2, -1), 0);
+    assert.equal(sparesWanted(2, Number.NaN), 2);
   });
 
   test('a spare made for other limits is not used: it is dropped and replaced', async () => {

@@ -45,7 +45,7 @@ export interface Box {
    * Runs a test through the plugin, once the plugin's background work of earlier runs is
    * done (so a warm spare, when configured, is ready and earlier containers are gone).
    */
-  run(spec: TestSpec, options?: { signal?: AbortSignal; onLine?: (stream: string, line: string) => void }): Promise<{ result: TestResult | undefined } & Lines>;
+  run(spec: TestSpec, options?: { signal?: AbortSignal; onLine?: (stream: string, line: string) => void; upcoming?: number }): Promise<{ result: TestResult | undefined } & Lines>;
   /** Waits for the background work (deletions, spare creation); returns the spares' names. */
   settled(): Promise<string[]>;
   /** The staging directory holding the tree of the test that runs now (under the run's workdir). */
@@ -98,6 +98,7 @@ export async function lxdBox(config: Record<string, unknown> = {}, tag = 'x'): P
           options.onLine?.(stream, line);
         },
         signal: options.signal ?? harness.run.signal,
+        ...(options.upcoming !== undefined ? { upcoming: options.upcoming } : {}),
       });
       return { result, ...lines };
     },
