@@ -42,10 +42,15 @@ function ticker(file: string): ChildProcess {
   return spawn('sh', ['-c', 'i=0; while :; do i=$((i+1)); echo $i > "$1"; sleep 0.05; done', 'ticker', file], { stdio: 'ignore' });
 }
 
-async function advances(file: string, ms = 400): Promise<boolean> {
+/** Whether the counter in `file` moves within `ms` (true as soon as it does). */
+async function advances(file: string, ms = 5000): Promise<boolean> {
   const before = counter(file);
-  await sleep(ms);
-  return counter(file) > before;
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    await sleep(25);
+    if (counter(file) > before) return true;
+  }
+  return false;
 }
 
 function procState(pid: number): string {
