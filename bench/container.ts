@@ -16,29 +16,17 @@
  *
  *   npm run bench:container -- [iterations]      (default 7; needs a daemon and the hostusr image)
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { run } from '../core/index.js';
 import type { TestSpec } from '../hooks/index.js';
-import lxdPlugin, {
-  LxdClient,
-  containerPool,
-  createInstance,
-  defaultSocketPath,
-  destroyInstance,
-  inheritedDevices,
-  lxdConfigSchema,
-  ownerConfig,
-  resolveSource,
-  startInstance,
-} from '../plugins/lxd/index.js';
-import { applyPlugins, type Harness } from '../test/support/harness.js';
+import { LxdClient, createInstance, destroyInstance, inheritedDevices, lxdConfigSchema, ownerConfig, resolveSource, startInstance } from '../plugins/lxd/index.js';
+import { lxdBox, makeSpec, type Box } from '../test/plugins/lxd/support.js';
+import { LXD_SOCKET, LXD_TEST_IMAGE } from '../test/support/lxd.js';
 
 const ITERATIONS = Number(process.argv[2] ?? 7);
-const IMAGE = 'hostusr';
+const IMAGE = LXD_TEST_IMAGE;
 const PROFILE = `byoci-bench-${process.pid}`;
-const socket = process.env.BYOCI_LXD_SOCKET ?? defaultSocketPath();
+const socket = LXD_SOCKET;
 
 type Step = 'create+start' | 'exec' | 'delete';
 type Times = Record<Step, number[]>;
@@ -56,51 +44,25 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-const SPEC: TestSpec = {
-  backend: 'lxd',
-  image: IMAGE,
-  command: ['true'],
-  env: [],
-  setEnv: {},
-  timeout: 120,
-  noOutputTimeout: 60,
-  artefacts: [],
-  network: false,
-  setupAgent: false,
-  quarantine: [],
-  limits: {},
-};
+/** The LXD tests' spec: `true` in the test image, nothing else. */
+const SPEC = makeSpec();
 /** The same test writing a JUnit file the run copies back (the container is frozen for the copy). */
-const ARTEFACT_SPEC: TestSpec = { ...SPEC, command: ['sh', '-c', 'echo "<testsuite/>" > junit.xml'], artefacts: ['junit.xml'] };
-
-/** The plugin as core drives it (real hooks), with `spares` warm spares. */
-async function pluginHarness(spares: number, root: string): Promise<Harness> {
-  return applyPlugins([{ plugin: lxdPlugin, config: { socket, prefix: `bench${spares}p${process.pid}`.slice(0, 20), spares } }], {
-    workdir: join(root, `work-${spares}`),
-  });
-}
+const ARTEFACT_SPEC = makeSpec({ command: ['sh', '-c', 'echo "<testsuite/>" > junit.xml'], artefacts: ['junit.xml'] });
 
 /**
- * One test through the plugin: ms until the result, and until the plugin's background work
- * (deleting the finished container, starting the next spare) is done. Starts once the
- * background work of the previous one is done (the warm spare, if any, is ready).
+ * One test through the plugin (real hooks, the LXD tests' box): ms until the result, and
+ * until the plugin's background work (deleting the finished container, starting the next
+ * spare) is done. Starts once the background work of the previous one is done (the warm
+ * spare, if any, is ready).
  */
-async function pluginRoundTrip(harness: Harness, dir: string, artefactsDir: string, spec: TestSpec = SPEC): Promise<{ result: number; total: number }> {
-  await containerPool(harness.run.id)?.settled();
+async function pluginRoundTrip(box: Box, spec: TestSpec = SPEC): Promise<{ result: number; total: number }> {
+  await box.settled();
   const t = performance.now();
-  const outcome = await harness.hooks.testInContainer.promise({
-    project: { name: 'bench', targets: [], test: spec },
-    spec,
-    dir,
-    runId: harness.run.id,
-    artefactsDir,
-    onLine: () => {},
-    signal: harness.run.signal,
-  });
+  const { result: outcome } = await box.run(spec);
   const result = performance.now() - t;
   if (outcome?.exitCode !== 0) throw new Error(`the plugin's run failed: ${outcome?.outputTail}`);
   if (outcome.artefacts.length !== spec.artefacts.length) throw new Error(`the plugin's run copied ${outcome.artefacts.length} artefacts, not ${spec.artefacts.length}`);
-  await containerPool(harness.run.id)?.settled();
+  await box.settled();
   return { result, total: performance.now() - t };
 }
 
@@ -111,13 +73,10 @@ async function main(): Promise<void> {
   if (!source) throw new Error(`no image ${IMAGE}: run scripts/lxd-up.sh (or byoci image build hostusr)`);
   const config = lxdConfigSchema.parse({ socket });
   const devices = await inheritedDevices(client, source);
-  const scratch = mkdtempSync(join(tmpdir(), 'byoci-bench-'));
-  const tree = join(scratch, 'tree');
-  mkdirSync(tree);
-  writeFileSync(join(tree, 'file'), 'x\n');
-  const artefactsDir = join(scratch, 'artefacts');
-  const warm = await pluginHarness(1, scratch);
-  const cold = await pluginHarness(0, scratch);
+  // The plugin with a warm spare and with none (spares: 0), each in a box of its own.
+  const warm = await lxdBox({ spares: 1 }, 'benchwarm');
+  const cold = await lxdBox({ spares: 0 }, 'benchcold');
+  const tree = warm.dir;
 
   // The CLI gets what the plugin sets per instance (host /usr, init) as a profile, made once.
   await run(['lxc', 'profile', 'create', PROFILE]);
@@ -172,9 +131,9 @@ async function main(): Promise<void> {
       c.exec.push(await timed(() => run(['lxc', 'exec', cname, '--', 'true'], { input: '' })));
       c.delete.push(await timed(() => run(['lxc', 'delete', '--force', cname], { input: '' }).catch(() => undefined)));
 
-      const w = await pluginRoundTrip(warm, tree, artefactsDir);
-      const k = await pluginRoundTrip(cold, tree, artefactsDir);
-      const a = await pluginRoundTrip(warm, tree, artefactsDir, ARTEFACT_SPEC);
+      const w = await pluginRoundTrip(warm);
+      const k = await pluginRoundTrip(cold);
+      const a = await pluginRoundTrip(warm, ARTEFACT_SPEC);
       if (warmUp) continue;
       for (const step of Object.keys(p) as Step[]) {
         plugin[step].push(...p[step]);
@@ -188,12 +147,8 @@ async function main(): Promise<void> {
       artefactTrip.push(a.result);
     }
   } finally {
-    for (const harness of [warm, cold]) {
-      await harness.hooks.shutdown.promise({ reason: 'done' });
-      harness.cleanup();
-    }
+    for (const box of [warm, cold]) await box.cleanup();
     await run(['lxc', 'profile', 'delete', PROFILE], { reject: false });
-    rmSync(scratch, { recursive: true, force: true });
     client.close();
   }
 

@@ -9,23 +9,11 @@ import type { TestResult, TestSpec } from '../../../hooks/index.js';
 import lxdPlugin, { containerPool } from '../../../plugins/lxd/index.js';
 import { applyPlugins, type Harness } from '../../support/harness.js';
 import { LXD_SOCKET, LXD_TEST_IMAGE, testPrefix } from '../../support/lxd.js';
+import { testSpec } from '../../support/spec.js';
 
+/** The default test spec (test/support/spec.ts) on LXD: `true` in the test image, 120 s. */
 export function makeSpec(overrides: Partial<TestSpec> = {}): TestSpec {
-  return {
-    backend: 'lxd',
-    image: LXD_TEST_IMAGE,
-    command: ['true'],
-    env: [],
-    quarantine: [],
-    setEnv: {},
-    timeout: 120,
-    noOutputTimeout: 60,
-    artefacts: [],
-    network: false,
-    setupAgent: false,
-    limits: {},
-    ...overrides,
-  };
+  return testSpec({ backend: 'lxd', image: LXD_TEST_IMAGE, timeout: 120, ...overrides });
 }
 
 export interface Lines {
