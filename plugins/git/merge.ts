@@ -26,6 +26,18 @@ export async function authorOf(dir: string, revision: string, signal?: AbortSign
 }
 
 export async function mergeProposal(options: MergeOptions): Promise<MergeResult> {
+  // The approved revision's author is read (`git show`, read-only) while git merges; no
+  // process of it outlives the hook, whatever the merge comes to.
+  const author = authorOf(options.checkout.dir, options.checkout.sourceRevision, options.signal);
+  const settled = author.catch(() => undefined); // a failure is the commit's to report (or nobody's)
+  try {
+    return await merge(options, author);
+  } finally {
+    await settled;
+  }
+}
+
+async function merge(options: MergeOptions, authorOfApproved: Promise<Identity>): Promise<MergeResult> {
   const { checkout, proposal, committer } = options;
   const dir = checkout.dir;
   const approved = checkout.sourceRevision;
@@ -62,7 +74,7 @@ export async function mergeProposal(options: MergeOptions): Promise<MergeResult>
     throw new Rejection('nothing-to-merge', { target, approved });
   }
 
-  const author = await authorOf(dir, approved, options.signal);
+  const author = await authorOfApproved;
   const messageFile = join(gitDir, 'BYOCI_MERGE_MSG');
   await writeFile(messageFile, options.message.endsWith('\n') ? options.message : `${options.message}\n`);
   try {
