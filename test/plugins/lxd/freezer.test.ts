@@ -7,6 +7,8 @@
  * cgroup.events says `frozen 1`, the counters stop; thawed they move again (so it was the
  * freezer); then everything is killed and the cgroups removed. Needs root and a cgroup2 mount
  * (pure v2 on /sys/fs/cgroup, or the hybrid /sys/fs/cgroup/unified): else skipped with the reason.
+ * With LXD too: a real container frozen through the v2 path (not the v1 one its init is also
+ * under here), its `lxc exec` process stops; the plugin's force stop + delete then removes it.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +18,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { suiteNeeds } from '../../support/components.js';
 import { cgroupFreezers, containerCgroupV2, freezeCgroup } from '../../../plugins/lxd/host.js';
+import { LxdClient } from '../../../plugins/lxd/client.js';
+import { destroyInstance, initPid } from '../../../plugins/lxd/container.js';
+import { run } from '../../../core/process.js';
+import { LXD_SOCKET, LXD_TEST_IMAGE, instancesWithPrefix, lxdMissing, testPrefix } from '../../support/lxd.js';
 
 /** The cgroup2 mount point, when there is one with the freezer (cgroup.freeze in a child). */
 function cgroup2Mount(): string | undefined {
@@ -124,5 +130,38 @@ describe('lxd: freezing a container through the cgroup v2 freezer', suiteNeeds('
       rmSync(scratch, { recursive: true, force: true });
     }
     assert.equal(existsSync(top), false, 'the cgroup is removed');
+  });
+});
+
+const LXD = MISSING ?? (await lxdMissing());
+
+describe('lxd: a real container frozen through the cgroup v2 freezer, then deleted', suiteNeeds('cgroup v2 (root) and LXD', LXD), () => {
+  test("its exec processes stop; the plugin's force stop and delete remove the frozen container", async (t) => {
+    const name = `${testPrefix('frz')}-c`;
+    const client = new LxdClient(LXD_SOCKET);
+    try {
+      // What the plugin's image gives a container: the host's /usr and the image's init.
+      await run(['lxc', 'init', LXD_TEST_IMAGE, name, '--ephemeral', '-q', '-c', 'raw.lxc=lxc.init.cmd = /init-sh'], { input: '' });
+      await run(['lxc', 'config', 'device', 'add', name, 'usr', 'disk', 'source=/usr', 'path=/usr', 'readonly=true', '-q'], { input: '' });
+      await run(['lxc', 'start', name, '-q'], { input: '' });
+      const pid = await initPid(client, name);
+      assert.ok(pid, 'the container runs');
+      await run(['lxc', 'exec', name, '--', 'sh', '-c', 'nohup sh -c "i=0; while :; do i=\\$((i+1)); echo \\$i > /tmp/c; sleep 0.05; done" >/dev/null 2>&1 &'], { input: '' });
+      const file = `/proc/${pid}/root/tmp/c`;
+      assert.ok(await advances(file), 'the exec process runs');
+      const v2 = (await cgroupFreezers(pid)).find((f) => f.kind === 'v2');
+      assert.ok(v2, 'the container is under a v2 freezer');
+      assert.match(v2.dir, /\/lxc\.payload\.[^/]+$/, v2.dir);
+      assert.equal(await freezeCgroup(pid, 3000, 'v2'), true);
+      assert.match(read(join(v2.dir, 'cgroup.events')), /^frozen 1$/m);
+      assert.equal(await advances(file, 600), false, 'the frozen exec process makes no progress');
+      const started = performance.now();
+      await destroyInstance(client, name);
+      t.diagnostic(`force stop + delete of the v2-frozen container: ${Math.round(performance.now() - started)} ms`);
+      assert.deepEqual(await instancesWithPrefix(name), [], 'the frozen container is gone');
+    } finally {
+      await run(['lxc', 'delete', '--force', name], { input: '' }).catch(() => undefined);
+      client.close();
+    }
   });
 });
