@@ -7,7 +7,7 @@
  * one repository, every member's objects reached through git alternates instead of fetches).
  * Any commit of the chain is a tree that can be tested ("a probe of length L"), and a green
  * probe cL is pushed as it is: it is trunk plus everything ahead of sL, merged onto exactly the
- * tip it is pushed over. Up to K probes are under test at once, each in a worktree of its own.
+ * tip it is pushed over. Up to K probes are under test at once, each in a checkout of its own.
  *
  * The schedule (what the K slots test), recomputed after every result:
  * 1. Units: with g the longest green prefix known, probes of length g+N, g+2N, … (K of them at
@@ -18,9 +18,10 @@
  *    So a red batch of 16 with K = 8 is cut in 8 pieces at once, not halved one level per test
  *    duration; a prefix shorter than one under test is never started later than it (it would
  *    hold back that one's landing).
- * 3. Once a red prefix r is known, the culprit is one of s(g+1)…s(r). Slots still free test
- *    the hypotheses "sj is the culprit": S without sj, its full length first, then its middle
- *    points. When the verdict comes, the right hypothesis' results are already in (its trees
+ * 3. Once a red prefix r is known, the culprit is one of s(g+1)…s(r). Once every prefix
+ *    between g and r is known or under test, slots still free test the hypotheses "sj is the
+ *    culprit": S without sj, its full length first, then its middle points (trees already
+ *    merged start first; a result that comes in while one is merged is applied first). When the verdict comes, the right hypothesis' results are already in (its trees
  *    are exactly the chain rebuilt without the culprit), so the queue does not wait another
  *    test duration to go on.
  * Landing: the longest green prefix L lands at once when no shorter prefix is still under test
@@ -188,8 +189,6 @@ export class BatchLander {
   /** Entry ids out of this round: rejected, left for the next round, or found landed. */
   #out = new Set<number>();
   #trunkMoved = false;
-  /** The last `git worktree add` queued (see #worktree). */
-  #worktrees: Promise<void> = Promise.resolve();
   /** Entries whose attempt of this round is counted. */
   #tried = new Set<number>();
 
@@ -380,7 +379,8 @@ export class BatchLander {
   /**
    * The chain commit holding `members` (in order, after the landed ones), merging what is
    * missing on top of the longest one already built. Undefined when a member had to leave
-   * the round (conflict, already landed): the schedule is then recomputed.
+   * the round (conflict, already landed) or a test result came in meanwhile: the schedule is
+   * then recomputed.
    */
   async #tree(members: BatchMember[]): Promise<Tree | undefined> {
     const ids = [...this.#landed, ...members.map((m) => m.entry.id)];
@@ -388,6 +388,8 @@ export class BatchLander {
     while (!this.#trees.has(ids.slice(0, have).join(','))) have--;
     let tree = this.#trees.get(ids.slice(0, have).join(','))!;
     for (let i = have; i < ids.length; i++) {
+      // A result in: decide first (what is merged so far is kept for later).
+      if ([...this.#running.values()].some((x) => x.result)) return undefined;
       const m = members[i - this.#landed.length]!;
       const p = this.#prepared.get(m.entry.id)!;
       if (this.#head !== tree.revision) {
@@ -690,7 +692,15 @@ export class BatchLander {
     const above = [...lengths].filter((L) => L > lo);
     const hi = Number.isFinite(r) ? r : above.length ? Math.min(...above) : lo;
     for (const L of spread(lo, hi, free - plan.length)) add(S.slice(0, L));
-    if (Number.isFinite(r) && plan.length < free) {
+    // Hypotheses only once every prefix between g and r is known, under test or planned: the
+    // culprit is then pinned down by what runs now, and a hypothesis (a chain of its own, a merge
+    // per member) is not built for candidates the next results rule out.
+    const covered = (L: number) => {
+      const key = this.#key(S.slice(0, L));
+      return running.has(L) || this.#known.has(key) || taken.has(key);
+    };
+    const pinned = Number.isFinite(r) && Array.from({ length: Math.max(0, r - g - 1) }, (_, i) => g + 1 + i).every(covered);
+    if (pinned && plan.length < free) {
       const lists = [];
       for (let j = g + 1; j <= r; j++) {
         const h = S.filter((_, i) => i !== j - 1);
@@ -738,7 +748,7 @@ export class BatchLander {
     // The work tree is made inside the run's own promise: the probes of one schedule start together.
     probe.done = this.#t
       .step(runRow, 'test', log, where, async () => {
-        await this.#worktree(dir, tree.revision);
+        await this.#checkout(dir, tree.revision);
         return this.#c.test(project, dir, members.at(-1)!.c.proposal, tree.revision, {
           signal: abort.signal,
           name: `run-${runRow.id}`,
@@ -750,21 +760,25 @@ export class BatchLander {
         (test) => ({ probe, test }),
         (error: unknown) => ({ probe, error }),
       )
-      .finally(() => (this.#c.keep ? undefined : rm(dir, { recursive: true, force: true })))
+      .finally(() => (this.#c.keep ? undefined : Promise.all([rm(dir, { recursive: true, force: true }), rm(`${dir}.index`, { force: true })])))
       .then((result) => (probe.result = result));
     this.#running.set(key, probe);
     this.#all.push(probe);
   }
 
   /**
-   * A work tree of the chain at `revision`. One `git worktree add` at a time: two at once in
-   * one repository read each other's half-written `.git/worktrees/<name>` ("failed to read
-   * …/commondir"). Queued here, so the schedule does not wait for them.
+   * The files of the chain at `revision` in `dir`: one `git read-tree -u` with an index of its
+   * own (`<dir>.index`), reading the chain's objects and writing nothing in its repository.
+   * So the trees of a round are written side by side (two `git worktree add` at once in one
+   * repository read each other's half-written `.git/worktrees/<name>`). Like a worktree's copy
+   * in a container, the tree has no usable `.git`.
    */
-  #worktree(dir: string, revision: string): Promise<void> {
-    const made = this.#worktrees.then(() => git(this.#build, ['worktree', 'add', '--quiet', '--detach', dir, revision]));
-    this.#worktrees = made.then(() => undefined, () => undefined);
-    return made.then(() => undefined);
+  async #checkout(dir: string, revision: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    await runCommand(['git', `--git-dir=${join(this.#build, '.git')}`, `--work-tree=${dir}`, 'read-tree', '--reset', '-u', revision], {
+      cwd: dir,
+      env: { ...GIT_ENV, GIT_INDEX_FILE: `${dir}.index` },
+    });
   }
 
   async #settle(settled: Settled): Promise<void> {
