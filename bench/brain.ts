@@ -12,29 +12,83 @@
  *    the backlog drained. `lost` counts accepted deliveries whose decision did not reach
  *    Jenkins exactly once (missing or doubled).
  *
- * Both servers get the same client (CONCURRENCY keep-alive connections). Goals: brain rate
- * ≥ 0.25x the floor's, p99 ≤ 20 ms, lost 0. The last line is
+ * Both servers get the same client (CONCURRENCY keep-alive connections) and the same
+ * untimed warm-up (WARM_UP deliveries; those to the brain are checked for exactly once too;
+ * the restarted brain gets none: its cold start is part of the scenario). The client, the
+ * server measured and the fake Jenkins (bench/brain-jenkins.ts) are three processes: Jenkins
+ * is not the system under test, and in the client's process its work would delay the
+ * client's event loop and so inflate the latencies measured. It is started before the floor
+ * and idles through it, so both phases run with the same processes around. CPU time per
+ * delivery of the floor and of the restarted brain (from /proc, user + system) is printed
+ * too: less noisy than the rates on a shared machine (BRAIN_CPU_PROF=<dir> makes the restarted
+ * brain write a V8 CPU profile there). Goals: brain rate ≥ 0.25x the
+ * floor's, p99 ≤ 20 ms, lost 0. The last line is
  *   brain: <rate>/s <ratio>x floor p99 <ms> ms lost <n>
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fire, percentile, pushDelivery, spawnBrain, SECRET, TOKEN, USER, type Shot } from '../test/support/brain-process.js';
 import { ROOT } from '../test/support/cli.js';
-import { startJenkinsServer } from '../test/support/jenkins-server.js';
+import type { JenkinsServerOptions } from '../test/support/jenkins-server.js';
 import { example, http } from '../test/brain/helpers.js';
+import type { JenkinsReport } from './brain-jenkins.js';
 
 const FLOOR_N = Number(process.env.FLOOR_N ?? 5000);
 const BRAIN_N = Number(process.env.BRAIN_N ?? 10_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const SIZE = 8 * 1024;
 const JOBS = 4;
+/** Deliveries sent before the timed phase to the floor and to the first brain (JIT, caches). */
+const WARM_UP = 200;
 
 function stats(shots: Shot[], ms: number) {
   const ok = shots.filter((s) => s.status === 202 || s.status === 200);
   const lat = ok.map((s) => s.ms);
   return { n: ok.length, rate: ok.length / (ms / 1000), p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+/** CPU ms (user + system) a process has used so far, from /proc (undefined elsewhere). */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
+function perDelivery(before: number | undefined, after: number | undefined, n: number): string {
+  return before === undefined || after === undefined || !n ? '?' : ((after - before) / n).toFixed(2);
+}
+
+/** The fake Jenkins as a child process (bench/brain-jenkins.ts). */
+async function startJenkins(options: JenkinsServerOptions): Promise<{ url: string; child: ChildProcess; report(): Promise<JenkinsReport>; close(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'brain-jenkins.ts')], {
+    env: { ...process.env, BENCH_JENKINS: JSON.stringify(options) },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    void exited.then(() => reject(new Error('the fake Jenkins exited before listening')));
+  });
+  return {
+    url,
+    child,
+    report: () =>
+      new Promise<JenkinsReport>((resolve) => {
+        child.once('message', (m) => resolve(m as JenkinsReport));
+        child.send('report');
+      }),
+    async close() {
+      if (child.exitCode === null) child.send('close');
+      const timer = setTimeout(() => child.kill('SIGTERM'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }
 
 async function floor(deliveries: ReturnType<typeof pushDelivery>[]) {
@@ -44,10 +98,12 @@ async function floor(deliveries: ReturnType<typeof pushDelivery>[]) {
   });
   const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
   try {
-    await fire(url, deliveries.slice(0, 200), { concurrency: CONCURRENCY }); // warm-up
+    await fire(url, deliveries.slice(0, WARM_UP), { concurrency: CONCURRENCY }); // warm-up
+    const cpu0 = cpuMs(child.pid);
     const t0 = performance.now();
     const answers = await fire(url, deliveries, { concurrency: CONCURRENCY });
-    return stats([...answers.values()], performance.now() - t0);
+    const s = stats([...answers.values()], performance.now() - t0);
+    return { ...s, cpu: perDelivery(cpu0, cpuMs(child.pid), s.n) };
   } finally {
     if (child.pid) process.kill(child.pid, 'SIGTERM');
   }
@@ -84,12 +140,11 @@ async function main(): Promise<void> {
   const runId = `bench-${process.pid}`;
   const floorDeliveries = Array.from({ length: FLOOR_N }, (_, i) => pushDelivery(base, i, `b${i % JOBS}`, SIZE, `${runId}-floor`));
   const deliveries = Array.from({ length: BRAIN_N }, (_, i) => pushDelivery(base, i, `b${i % JOBS}`, SIZE, runId));
-  process.stderr.write(`bench:brain: ${FLOOR_N} deliveries to the floor, ${BRAIN_N} to the brain, ${Buffer.byteLength(deliveries[0]?.body ?? '')} bytes each, ${CONCURRENCY} connections\n`);
+  const warm = Array.from({ length: WARM_UP }, (_, i) => pushDelivery(base, i, `b${i % JOBS}`, SIZE, `${runId}-warm`));
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  process.stderr.write(`bench:brain: ${FLOOR_N} deliveries to the floor, ${BRAIN_N} to the brain, ${Buffer.byteLength(deliveries[0]?.body ?? '')} bytes each, ${CONCURRENCY} connections; load average ${load()}\n`);
 
-  const f = await floor(floorDeliveries);
-  process.stderr.write(`bench:brain: floor ${f.rate.toFixed(0)}/s p99 ${f.p99.toFixed(1)} ms; now the brain\n`);
-
-  const jenkins = await startJenkinsServer({
+  const jenkins = await startJenkins({
     user: USER,
     token: TOKEN,
     jobs: Array.from({ length: JOBS }, (_, j) => ({ name: `load-${j}`, params: { BYOCI_DECISION: '', REVISION: '' } })),
@@ -97,9 +152,16 @@ async function main(): Promise<void> {
     loseAnswerShare: 0.5,
     seed: 2026,
   });
+  const f = await floor(floorDeliveries).catch(async (error: unknown) => {
+    await jenkins.close();
+    throw error;
+  });
+  process.stderr.write(`bench:brain: floor ${f.rate.toFixed(0)}/s p99 ${f.p99.toFixed(1)} ms; now the brain\n`);
   const home = mkdtempSync(join(tmpdir(), 'byoci-bench-brain-'));
   try {
     let brain = await spawnBrain(home, brainConfig(jenkins.url));
+    // Warmed up like the floor (not timed; their decisions are checked like the others').
+    const warmed = await fire(brain.url, warm, { concurrency: CONCURRENCY });
     let killed = false;
     const half = Math.floor(BRAIN_N / 2);
     const t0 = performance.now();
@@ -117,10 +179,14 @@ async function main(): Promise<void> {
     const acceptedBeforeKill = [...first.values()].filter((s) => s.status === 202).length;
     const unanswered = deliveries.filter((d) => first.get(d.id)?.status !== 202);
 
-    brain = await spawnBrain(home, brainConfig(jenkins.url));
+    // BRAIN_CPU_PROF=<dir>: the restarted brain writes a V8 CPU profile there when it stops.
+    const prof = process.env.BRAIN_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BRAIN_CPU_PROF}`] : [];
+    brain = await spawnBrain(home, brainConfig(jenkins.url), { cli: [...prof, '--import', 'tsx', join(ROOT, 'cli', 'main.ts')] });
+    const cpu1 = cpuMs(brain.pid);
     const t1 = performance.now();
     const second = await fire(brain.url, unanswered, { concurrency: CONCURRENCY });
     const secondMs = performance.now() - t1;
+    const brainCpu = perDelivery(cpu1, cpuMs(brain.pid), [...second.values()].filter((s) => s.status === 202 || s.status === 200).length);
     process.stderr.write(`bench:brain: ${acceptedBeforeKill} accepted before the kill, ${second.size} delivered again; draining\n`);
     const tDrain = performance.now();
     const deadline = Date.now() + Number(process.env.DRAIN_S ?? 300) * 1000;
@@ -134,7 +200,7 @@ async function main(): Promise<void> {
     const drainMs = performance.now() - tDrain;
     // The restarted brain's group commits (redeliveries and the drain's bookkeeping).
     const commits = await http(new URL('healthz', brain.url).toString())
-      .then((r) => (JSON.parse(r.body) as { groupCommits?: { count: number; ops: number; ms: number; maxMs: number } }).groupCommits)
+      .then((r) => (JSON.parse(r.body) as { groupCommits?: { count: number; ops: number; ms: number; maxMs: number; syncs: number; syncMs: number; syncMaxMs: number } }).groupCommits)
       .catch(() => undefined);
     await brain.stop();
 
@@ -143,14 +209,17 @@ async function main(): Promise<void> {
       [...first.values(), ...second.values()].filter((s) => s.status === 202),
       firstMs + secondMs,
     );
+    const report = await jenkins.report();
     const counts = new Map<string, number>();
-    for (const x of jenkins.builds) counts.set(x.params.REVISION ?? '', (counts.get(x.params.REVISION ?? '') ?? 0) + 1);
-    const everAccepted = deliveries.filter((d) => first.get(d.id)?.status === 202 || second.get(d.id)?.status === 202 || second.get(d.id)?.status === 200);
+    for (const r of report.revisions) counts.set(r, (counts.get(r) ?? 0) + 1);
+    const everAccepted = [
+      ...warm.filter((d) => warmed.get(d.id)?.status === 202),
+      ...deliveries.filter((d) => first.get(d.id)?.status === 202 || second.get(d.id)?.status === 202 || second.get(d.id)?.status === 200),
+    ];
     const missing = everAccepted.filter((d) => !counts.has(d.revision)).length;
     const doubled = everAccepted.filter((d) => (counts.get(d.revision) ?? 0) > 1).length;
-    const neverAccepted = BRAIN_N - everAccepted.length;
-    const lostAnswers = jenkins.requests.filter((r) => r.status === 0).length;
-    const refused = jenkins.requests.filter((r) => r.status === 503).length;
+    const neverAccepted = BRAIN_N + warm.length - everAccepted.length;
+    const { lostAnswers, refused } = report;
 
     const rows: [string, string, string, string, string][] = [
       ['server', 'deliveries/s', 'p50 ms', 'p99 ms', 'answered'],
@@ -161,10 +230,12 @@ async function main(): Promise<void> {
     for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
     console.log('');
     console.log(`kill -9 after ${acceptedBeforeKill} accepted; ${unanswered.length} delivered again after the restart (${second.size - [...second.values()].filter((s) => s.status === 202).length} already journaled: 200)`);
-    console.log(`Jenkins: ${jenkins.builds.length} builds for ${everAccepted.length} accepted deliveries; ${refused} triggers refused (503), ${lostAnswers} queued with the answer lost; backlog drained ${(drainMs / 1000).toFixed(1)} s after the last delivery`);
+    console.log(`CPU per delivery: floor ${f.cpu} ms, restarted brain ${brainCpu} ms (its intake and the dispatching meanwhile); load average ${load()}`);
+    console.log(`Jenkins: ${report.revisions.length} builds for ${everAccepted.length} accepted deliveries (${warm.length} of them the warm-up); ${refused} triggers refused (503), ${lostAnswers} queued with the answer lost; backlog drained ${(drainMs / 1000).toFixed(1)} s after the last delivery`);
     if (commits?.count) {
       console.log(
-        `group commits after the restart: ${commits.count}, ${(commits.ops / commits.count).toFixed(1)} writes each, ${(commits.ms / commits.count).toFixed(2)} ms each (fsync included), longest ${commits.maxMs} ms`,
+        `group commits after the restart: ${commits.count}, ${(commits.ops / commits.count).toFixed(1)} writes each, ${(commits.ms / commits.count).toFixed(2)} ms each on the event loop, longest ${commits.maxMs} ms; ` +
+          `WAL fdatasyncs: ${commits.syncs}, ${commits.syncs ? (commits.syncMs / commits.syncs).toFixed(2) : '-'} ms each (off the event loop), longest ${commits.syncMaxMs} ms`,
       );
     }
     console.log(`missing ${missing}, doubled ${doubled}, never accepted ${neverAccepted}`);

@@ -1,14 +1,17 @@
 /**
  * Drains the journal's due triggers into Jenkins, exactly once per decision:
  *
- * 1. `beginAttempt` journals the attempt (state `sending`, attempts + 1) before any request.
- * 2. Unless every earlier attempt of the decision was made by this very process and
- *    refused outright by Jenkins (an HTTP 4xx or 503 answer), Jenkins is asked first
- *    whether a queue item or a recent build carries the decision id (`BYOCI_DECISION`): an
- *    earlier attempt may have reached it (a kill -9 after the POST, an answer lost, a
- *    timeout, a 502/504 from a proxy, a record lost with the power). If one does, that is
- *    recorded and nothing is sent. So the attempt records need no fsync of their own: only
- *    deliveries wait for one (journal.ts).
+ * 1. `beginAttempt` journals the attempt (state `sending`, attempts + 1) and waits until
+ *    it is on disk (the fdatasync deliveries wait for: no extra one while webhooks arrive)
+ *    before any request.
+ * 2. The first attempt of a decision is sent unchecked: no attempt on record means none
+ *    was ever sent. Later ones too when every earlier attempt was made by this very process
+ *    and refused outright by Jenkins (an HTTP 4xx or 503 answer). Otherwise Jenkins is
+ *    asked first whether a queue item or a recent build carries the decision id
+ *    (`BYOCI_DECISION`): an earlier attempt may have reached it (a kill -9 after the POST,
+ *    an answer lost, a timeout, a 502/504 from a proxy). If one does, that is recorded and
+ *    nothing is sent. The records of outcomes need no fsync: a power loss can only lose
+ *    records of attempts that are then checked.
  * 3. Else `buildWithParameters`; a 201 with its `Location` is recorded (`queued`); when no
  *    other trigger waits for the slot, the queue item is followed once to record the build
  *    if it already started (best effort).
@@ -22,8 +25,10 @@ import { JenkinsError, type JenkinsClient } from './jenkins.js';
 import type { Journal, TriggerRow } from './journal.js';
 import { DECISION_PARAM } from './rules.js';
 
-/** Webhooks closer together than this are a burst (see Dispatcher.slots). */
+/** Webhooks closer together than this are a burst (see Dispatcher.pump). */
 const BURST_GAP_MS = 50;
+/** During a burst, one trigger in flight, and one started at most this often. */
+const BURST_PACE_MS = 10;
 
 export interface DispatcherOptions {
   journal: Journal;
@@ -88,31 +93,45 @@ export class Dispatcher {
   }
 
   /**
-   * Triggers in flight at once: `concurrency`, but a quarter of it (at least one) while
-   * webhooks keep arriving, so that answering them (the forge waits, and p99 matters)
-   * comes first and the backlog drains in the gaps and after the burst.
+   * Intake first. Triggers in flight at once: `concurrency`; but while webhooks keep
+   * arriving (less than BURST_GAP_MS apart) one, and one started every BURST_PACE_MS at
+   * most: answering the forge comes first (it waits, and p99 matters), the dispatcher takes
+   * a small bounded share of the event loop meanwhile (never none: a flood cannot starve
+   * Jenkins) and the backlog drains after the burst, at full concurrency.
    */
-  private slots(): number {
-    const { concurrency, journal } = this.options;
-    return performance.now() - journal.lastDeliveryAt < BURST_GAP_MS ? Math.max(1, Math.ceil(concurrency / 4)) : concurrency;
+  private inBurst(): boolean {
+    return performance.now() - this.options.journal.lastDeliveryAt < BURST_GAP_MS;
   }
+
+  private slots(): number {
+    return this.inBurst() ? 1 : this.options.concurrency;
+  }
+
+  /** performance.now() of the last attempt started. */
+  private lastStart = -Infinity;
 
   private pump(): void {
     if (this.stopped) return;
-    const free = this.slots() - this.inFlight;
+    const burst = this.inBurst();
+    let free = (burst ? 1 : this.options.concurrency) - this.inFlight;
+    const paced = burst && free > 0 && performance.now() - this.lastStart < BURST_PACE_MS;
+    if (paced) free = 0;
+    let started = 0;
+    const now = this.now();
     if (free > 0) {
-      const rows = this.options.journal.due(free + this.claimed.size, this.now()).filter((r) => !this.claimed.has(r.id));
-      for (const row of rows.slice(0, free)) {
-        this.claimed.add(row.id);
+      for (const id of this.options.journal.due(free, now, this.claimed)) {
+        started++;
+        this.claimed.add(id);
         this.inFlight++;
-        void this.run(row.id).finally(() => {
-          this.claimed.delete(row.id);
+        this.lastStart = performance.now();
+        void this.run(id).finally(() => {
+          this.claimed.delete(id);
           this.inFlight--;
           this.poke();
         });
       }
     }
-    this.schedule();
+    this.schedule(now, paced, free > started);
     if (this.inFlight === 0 && this.options.journal.nextDue() === undefined) {
       for (const w of this.idleWaiters.splice(0)) w();
     }
@@ -141,17 +160,27 @@ export class Dispatcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private schedule(): void {
+  /**
+   * The next look for due work. `paced`: held back by the burst pace; `spare`: slots were
+   * free but nothing due could start (what is due is in flight, or its commit is not on
+   * disk yet: the end of that attempt, or that sync, pokes again).
+   */
+  private schedule(now: number, paced: boolean, spare: boolean): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.stopped) return;
     const next = this.options.journal.nextDue();
     if (next === undefined) return;
-    let wait = next - this.now();
-    // Held back by a burst: look again once it may be over.
-    if (wait <= 0 && this.inFlight >= this.slots()) wait = BURST_GAP_MS;
-    // Due already but not started: claimed by an attempt in flight, whose end pokes again.
-    if (wait <= 0 && this.inFlight > 0) return;
+    // The `now` due() was asked with: a timer may fire a little early.
+    let wait = next - now;
+    if (wait <= 0) {
+      if (paced) wait = Math.max(1, BURST_PACE_MS - (performance.now() - this.lastStart));
+      // Held back by a burst (or all slots busy): look again once it may be over.
+      else if (this.inFlight >= this.slots()) wait = BURST_GAP_MS;
+      // Due but skipped: in flight, or its commit not on disk yet; what ends that pokes.
+      else if (spare && (this.inFlight > 0 || this.options.journal.syncPending)) return;
+      else wait = BURST_PACE_MS;
+    }
     this.timer = setTimeout(() => this.poke(), Math.max(0, Math.min(wait, 60_000)));
   }
 
@@ -166,10 +195,13 @@ export class Dispatcher {
     const { journal, jenkins, log, lookback } = this.options;
     const scope = { trigger: row.id, job: row.job, attempt: row.attempts };
     try {
-      // Sent unchecked when every earlier attempt was made by this process and refused
-      // outright (HTTP 4xx/503): any other attempt may follow one that reached Jenkins (an
-      // answer lost, a kill -9 after the POST, a record lost with the power).
-      if (row.createdAt < this.startedAt || this.uncertain.has(row.id)) {
+      // Sent unchecked when it is the first attempt (its record is on disk: none was made
+      // before), or when every earlier attempt was made by this process and refused outright
+      // (HTTP 4xx/503): any other attempt may follow one that reached Jenkins (an answer lost,
+      // a kill -9 after the POST). Decisions from before attempts were journaled durably
+      // (migration brain-4) are always checked.
+      const earlierProcess = row.createdAt < this.startedAt && (row.attempts > 1 || row.createdAt < journal.durableAttemptsSince);
+      if (earlierProcess || this.uncertain.has(row.id)) {
         const found = await jenkins.find(row.job, DECISION_PARAM, row.id, { since: row.createdAt, lookback, skewMs: this.options.clockSkewMs });
         if (found) {
           this.uncertain.delete(row.id);

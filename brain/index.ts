@@ -129,7 +129,16 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
       inFlight: dispatcher?.busy ?? 0,
       nextDue: journal.nextDue() ?? null,
-      groupCommits: { count: journal.commits.count, ops: journal.commits.ops, ms: Math.round(journal.commits.ms), maxMs: Math.round(journal.commits.maxMs * 10) / 10 },
+      ...(journal.failure ? { ok: false, error: journal.failure.message } : {}),
+      groupCommits: {
+        count: journal.commits.count,
+        ops: journal.commits.ops,
+        ms: Math.round(journal.commits.ms),
+        maxMs: Math.round(journal.commits.maxMs * 10) / 10,
+        syncs: journal.commits.syncs,
+        syncMs: Math.round(journal.commits.syncMs),
+        syncMaxMs: Math.round(journal.commits.syncMaxMs * 10) / 10,
+      },
     }),
   });
   const listener = options.listener ?? (await bindBrain(config.listen).catch((error) => {
@@ -159,7 +168,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
       dispatcher?.stop();
       await dispatcher?.drain();
       jenkins.close();
-      journal.flush();
+      await journal.close();
       await checkpointer?.stop();
       db.close();
     },
