@@ -18,7 +18,7 @@ import { ConfigError, type ConfigProblem } from './errors.js';
 import { settingsSchema, type Settings } from './config-schema.js';
 import { FILE_LIMITS, FileReadError, firstInvalidUtf8, lineOf, readRegularFileSync } from './files.js';
 import { parseYaml } from './yaml.js';
-import { describeIssue } from './zod-issues.js';
+import { describeIssue, withReceived } from './zod-issues.js';
 
 export const NAMESPACES = ['production', 'testing', 'selftest'] as const;
 
@@ -356,7 +356,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
         }
         continue;
       }
-      problems.push({ ...locate(issue.path), path: issue.path.join('.'), message: describeIssue(issue, settingsSchema) });
+      problems.push({ ...locate(issue.path), path: issue.path.join('.'), message: withReceived(describeIssue(issue, settingsSchema), issue, expanded) });
     }
   }
   if (problems.length || !parsed.success) throw new ConfigError(problems);

@@ -9,7 +9,7 @@
  */
 import type { z } from 'zod';
 import { canonicalRepository, targetKey as queueKey } from './queue/key.js';
-import { describeIssue } from './zod-issues.js';
+import { describeIssue, withReceived } from './zod-issues.js';
 import type { BranchRef, Target } from '../hooks/types.js';
 import type { ConfigProblem } from './errors.js';
 import type { AnyPlugin } from './plugin.js';
@@ -71,7 +71,7 @@ export function resolveTargets(
           }
           continue;
         }
-        problems.push({ path: [...where, ...issue.path.map(String)].join('.'), message: describeIssue(issue) });
+        problems.push({ path: [...where, ...issue.path.map(String)].join('.'), message: withReceived(describeIssue(issue), issue, rest) });
       }
       return;
     }

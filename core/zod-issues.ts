@@ -61,6 +61,42 @@ function describeUnion(issue: Extract<ZodIssue, { code: 'invalid_union' }>): str
   return 'does not match any of the accepted forms';
 }
 
+/** zod's default range message in a user's words: `must be at least 1`, `must not be empty`. */
+function bound(issue: Extract<ZodIssue, { code: 'too_small' | 'too_big' }>): string {
+  const small = issue.code === 'too_small';
+  const limit = Number(small ? issue.minimum : issue.maximum);
+  const inclusive = issue.inclusive;
+  if (issue.type === 'string' || issue.type === 'array' || issue.type === 'set') {
+    const unit = issue.type === 'string' ? 'character' : 'item';
+    if (small && limit === 1 && inclusive) return issue.type === 'string' ? 'must not be empty' : 'must list at least one item';
+    const n = inclusive ? limit : small ? limit + 1 : limit - 1;
+    return `must have ${issue.exact ? 'exactly' : small ? 'at least' : 'at most'} ${n} ${unit}${n === 1 ? '' : 's'}`;
+  }
+  if (issue.exact) return `must be exactly ${limit}`;
+  if (small) return inclusive ? `must be at least ${limit}` : `must be more than ${limit}`;
+  return inclusive ? `must be at most ${limit}` : `must be less than ${limit}`;
+}
+
+/**
+ * The value a problem is about, added to a message that does not show it (a pattern's
+ * `not a size such as 2GiB` becomes `not a size such as 2GiB, got "2G"`): `root` is the input the
+ * schema validated.
+ */
+export function withReceived(message: string, issue: ZodIssue, root: unknown): string {
+  // not custom issues: their author chose the words (and may have seen a transformed value)
+  if (issue.code !== 'invalid_string' && issue.code !== 'too_small' && issue.code !== 'too_big') return message;
+  let value: unknown = root;
+  for (const key of issue.path) {
+    if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, key)) return message;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  if ((typeof value !== 'string' && typeof value !== 'number') || value === '') return message;
+  const shown = JSON.stringify(value);
+  const shownAlready = typeof value === 'string' ? message.includes(shown) : new RegExp(`(^|[^\\d.])${shown.replace('.', '\\.')}($|[^\\d.])`).test(message);
+  if (shown.length > 80 || shownAlready) return message;
+  return `${message}, got ${shown}`;
+}
+
 /** Whether a schema gave its own message (not zod's default, matched by `fallback`). */
 function custom(message: string, fallback: RegExp): boolean {
   return !fallback.test(message);
@@ -85,6 +121,10 @@ export function describeIssue(issue: ZodIssue, _schema?: unknown): string {
       return `unknown option${issue.keys.length === 1 ? '' : 's'} ${issue.keys.join(', ')}`;
     case 'invalid_union_discriminator':
       return `expected one of ${list(issue.options)}`;
+    case 'too_small':
+    case 'too_big':
+      if (custom(issue.message, /^(Number|String|Array|Set|BigInt|Date) must /)) return issue.message;
+      return bound(issue);
     default:
       if (issue.message === 'Invalid input' || issue.message === 'Invalid') return `invalid value (${issue.code.replace(/_/g, ' ')})`;
       return issue.message;

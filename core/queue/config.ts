@@ -67,7 +67,8 @@ export const queueSchema = z
   .superRefine((queue, ctx) => {
     const known = new Set(queue.priorities);
     const unknown = (name: string, path: (string | number)[]) => {
-      if (!known.has(name)) {
+      // an empty queue.priorities is its own problem: no name would be known
+      if (known.size && !known.has(name)) {
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
           path,

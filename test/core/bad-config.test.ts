@@ -71,6 +71,28 @@ describe('bad configuration input', () => {
     assert.match(JSON.stringify(validatePluginConfig(github, { maxRateLimitWait: 3_000_000 }).problems), /maxRateLimitWait.*at most 86400/);
   });
 
+  test('out-of-range numbers and malformed values say the bound and show the value given', () => {
+    assert.deepEqual(problems(`${PROJECT}queue: {batch: 0, window: 100, history: 2.5, memory: lots}\n`), [
+      `${FILE}:5:41: queue.history: expected an integer, got float`,
+      `${FILE}:5:16: queue.batch: must be at least 1, got 0`,
+      `${FILE}:5:27: queue.window: must be at most 64, got 100`,
+      `${FILE}:5:54: queue.memory: not a size such as 16GiB, got "lots"`,
+      `${FILE}:5:27: queue.window: queue.window 100 is above queue.slots 1 (the test containers this slave runs at once): lower the window or raise slots`,
+    ]);
+    assert.deepEqual(problems(PROJECT.replace('make check}', 'make check, limits: {memory: 2G}, env: []}').replace('[{forge: local, repo: ../t.git, branch: main}]', '[]')), [
+      `${FILE}:3:14: projects.demo.targets: a project needs at least one target`,
+      `${FILE}:4:50: projects.demo.test.limits.memory: not a size such as 2GiB, got "2G"`,
+    ]);
+    const plugin = validatePluginConfig(irc, { server: 'irc.example.invalid', channels: [{ channel: '#a' }], username: 'much-too-long-a-name' });
+    assert.deepEqual(plugin.problems.map((p) => `${p.path}: ${p.message}`), [
+      'plugins.irc.username: must be 1-10 letters, digits, dots, dashes or underscores, got "much-too-long-a-name"',
+    ]);
+    assert.deepEqual(problems(`${PROJECT}landing: {user: ''}\nqueue: {priorities: []}\n`), [
+      `${FILE}:5:17: landing.user: must not be empty`,
+      `${FILE}:6:21: queue.priorities: must list at least one item`,
+    ]);
+  });
+
   test('nested {references} are expanded once each; cycles and depth are errors (item 5)', { timeout: 20_000 }, () => {
     // 9 levels of 10 references each: 10^9 expansions without memoisation.
     const levels = Array.from({ length: 10 }, (_, i) => `  l${i}: "${i === 9 ? 'x' : Array(10).fill(`{vars.l${i + 1}}`).join('')}"`);

@@ -49,7 +49,7 @@ describe('typed targets', () => {
     );
     assert.deepEqual(problems, [
       `- ${FILE}:8:17: projects.calc.targets.0.brnach: unknown option of a local target`,
-      `- ${FILE}:10:15: projects.calc.targets.1.repo: must be "owner/name"`,
+      `- ${FILE}:10:15: projects.calc.targets.1.repo: must be "owner/name", got "not-a-repo"`,
       `- ${FILE}:13:14: projects.calc.targets.2.vsc: unknown option of a launchpad target`,
     ]);
   });

@@ -41,7 +41,7 @@ test('test.retry keeps {ids} for run time and refuses commands that cannot recei
   assert.deepEqual(problems(yaml(`{ command: 'run {ids}' }`)), [
     'projects.p.test.retry.command: a string command gets the ids as "$@", not as {ids} (ids are untrusted text)',
   ]);
-  assert.match(problems(yaml(`{ command: [a, '{ids}'], attempts: 9 }`)).join(), /attempts: Number must be less than or equal to 3/);
+  assert.match(problems(yaml(`{ command: [a, '{ids}'], attempts: 9 }`)).join(), /attempts: must be at most 3, got 9/);
 });
 
 test('the ledger: flaky = passed and failed on one tree; consistent failures are not flakes', () => {
