@@ -18,7 +18,7 @@ import { ConfigError, type ConfigProblem } from './errors.js';
 import { settingsSchema, type Settings } from './config-schema.js';
 import { FILE_LIMITS, FileReadError, firstInvalidUtf8, lineOf, readRegularFileSync } from './files.js';
 import { parseYaml } from './yaml.js';
-import { describeIssue, withReceived } from './zod-issues.js';
+import { describeIssue, didYouMean, optionNames, withReceived } from './zod-issues.js';
 
 export const NAMESPACES = ['production', 'testing', 'selftest'] as const;
 
@@ -352,7 +352,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
         // One problem per unknown key, located at the key itself.
         for (const key of issue.keys) {
           const path = [...issue.path, key];
-          problems.push({ ...locate(path), path: path.join('.'), message: 'unknown option' });
+          problems.push({ ...locate(path), path: path.join('.'), message: `unknown option${didYouMean(key, optionNames(settingsSchema, issue.path))}` });
         }
         continue;
       }

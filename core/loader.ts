@@ -13,6 +13,13 @@ import { pathToFileURL } from 'node:url';
 import type { ConfigProblem } from './errors.js';
 import { PLUGIN_API_VERSION, SUPPORTED_API_VERSIONS, isBuiltinEntry, type AnyPlugin, type ConfigNeeds, type PluginRegistry, type RegistryEntry } from './plugin.js';
 import type { Settings } from './config-schema.js';
+import { closest, didYouMean } from './zod-issues.js';
+
+/** The forges among the registry's entries (those that tell a target's VCS), else every entry. */
+function forgeNames(registry: PluginRegistry): string[] {
+  const forges = [...registry].filter(([, entry]) => isBuiltinEntry(entry) ? entry.targetVcs !== undefined : entry.forge !== undefined).map(([name]) => name);
+  return forges.length ? forges : [...registry.keys()];
+}
 
 export interface PluginToLoad {
   plugin: AnyPlugin;
@@ -81,7 +88,11 @@ async function importNamed(key: string, configDir: string): Promise<{ plugin: An
   try {
     plugin = await importPlugin(key, configDir);
   } catch (error) {
-    return { problem: { path: `plugins.${key}`, message: `cannot load plugin: ${(error as Error).message}`, code: notFound(error, key, configDir) ? 'plugin-unknown' : 'plugin-load' } };
+    if (notFound(error, key, configDir)) {
+      const message = isPath(key) ? `no plugin file ${resolve(configDir, key)}` : `no built-in plugin, file or installed package named ${JSON.stringify(key)} (packages are looked up from ${configDir})`;
+      return { problem: { path: `plugins.${key}`, message, code: 'plugin-unknown' } };
+    }
+    return { problem: { path: `plugins.${key}`, message: `cannot load plugin: ${(error as Error).message}`, code: 'plugin-load' } };
   }
   const mismatch = apiVersionProblem(plugin);
   return mismatch ? { problem: { path: `plugins.${key}`, message: mismatch, code: 'plugin-api-version' } } : { plugin };
@@ -161,7 +172,7 @@ export async function resolvePlugins(
         else {
           problems.push({
             path: `projects.${projectName}.targets.${index}.forge`,
-            message: `no forge plugin named ${JSON.stringify(target.forge)} (built-in: ${[...registry.keys()].join(', ')})`,
+            message: `no forge plugin named ${JSON.stringify(target.forge)}${didYouMean(target.forge, forgeNames(registry))} (built-in forges: ${forgeNames(registry).join(', ')})`,
             code: 'plugin-unknown',
           });
         }
@@ -184,7 +195,9 @@ export async function resolvePlugins(
     } else {
       const named = await importNamed(key, configDir);
       if ('problem' in named) {
-        problems.push(named.problem);
+        // a mistyped built-in (`ircc`): name it, before the importer's own words
+        const guess = named.problem.code === 'plugin-unknown' && !isPath(key) ? closest(key, registry.keys()) : undefined;
+        problems.push(guess === undefined ? named.problem : { ...named.problem, message: `no built-in plugin, file or installed package named ${JSON.stringify(key)} (did you mean ${guess}?)` });
         continue;
       }
       plugin = named.plugin;

@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { envVarName } from '../secrets/env.js';
 import type { Redactor } from '../secrets/redact.js';
-import { describeIssue, withReceived } from './zod-issues.js';
+import { describeIssue, didYouMean, optionNames, withReceived } from './zod-issues.js';
 import { proposalMetaReader } from './proposal-meta.js';
 import { OperatorError, type ConfigProblem } from './errors.js';
 import type { Logger } from './logger.js';
@@ -25,7 +25,7 @@ export function validatePluginConfig(
     config: undefined,
     problems: parsed.error.issues.flatMap((issue) =>
       issue.code === 'unrecognized_keys'
-        ? issue.keys.map((key) => ({ path: ['plugins', plugin.name, ...issue.path, key].join('.'), message: 'unknown option' }))
+        ? issue.keys.map((key) => ({ path: ['plugins', plugin.name, ...issue.path, key].join('.'), message: `unknown option${didYouMean(key, optionNames(schema, issue.path))}` }))
         : [{ path: ['plugins', plugin.name, ...issue.path].join('.'), message: withReceived(describeIssue(issue), issue, raw ?? {}) }],
     ),
   };

@@ -9,7 +9,7 @@
  */
 import type { z } from 'zod';
 import { canonicalRepository, targetKey as queueKey } from './queue/key.js';
-import { describeIssue, withReceived } from './zod-issues.js';
+import { describeIssue, didYouMean, optionNames, withReceived } from './zod-issues.js';
 import type { BranchRef, Target } from '../hooks/types.js';
 import type { ConfigProblem } from './errors.js';
 import type { AnyPlugin } from './plugin.js';
@@ -67,7 +67,7 @@ export function resolveTargets(
       for (const issue of parsed.error.issues) {
         if (issue.code === 'unrecognized_keys') {
           for (const key of issue.keys) {
-            problems.push({ path: [...where, ...issue.path.map(String), key].join('.'), message: `unknown option of a ${entry.forge} target` });
+            problems.push({ path: [...where, ...issue.path.map(String), key].join('.'), message: `unknown option of a ${entry.forge} target${didYouMean(key, optionNames(declared.schema, issue.path))}` });
           }
           continue;
         }

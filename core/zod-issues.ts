@@ -130,3 +130,71 @@ export function describeIssue(issue: ZodIssue, _schema?: unknown): string {
       return issue.message;
   }
 }
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps), case-insensitive. */
+function distance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) => [i, ...Array<number>(t.length).fill(0)]);
+  for (let j = 0; j <= t.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= s.length; i++) {
+    for (let j = 1; j <= t.length; j++) {
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[s.length]![t.length]!;
+}
+
+/** The candidate a mistyped name most likely meant (`comand` → command), if one is close. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
+  for (const candidate of candidates) {
+    if (candidate === word) continue;
+    const d = distance(word, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** ` (did you mean X?)` when a candidate is close to `word`, else nothing. */
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  const guess = closest(word, candidates);
+  return guess === undefined ? '' : ` (did you mean ${guess}?)`;
+}
+
+/** The option names of the object schema at `path` of `schema` (empty when there is none). */
+export function optionNames(schema: unknown, path: readonly (string | number)[]): string[] {
+  let s = schema as { _def?: Record<string, unknown>; shape?: unknown } | undefined;
+  const unwrap = () => {
+    for (let i = 0; i < 20 && s?._def; i++) {
+      const d = s._def as { typeName?: string; innerType?: unknown; schema?: unknown; in?: unknown; getter?: () => unknown };
+      const next = d.innerType ?? d.schema ?? d.in ?? (d.typeName === 'ZodLazy' ? d.getter?.() : undefined);
+      if (!next || !['ZodDefault', 'ZodOptional', 'ZodNullable', 'ZodEffects', 'ZodPipeline', 'ZodLazy', 'ZodCatch', 'ZodBranded', 'ZodReadonly'].includes(d.typeName ?? '')) return;
+      s = next as typeof s;
+    }
+  };
+  const shapeOf = (): Record<string, unknown> | undefined => {
+    unwrap();
+    const d = s?._def as { typeName?: string; shape?: () => Record<string, unknown> } | undefined;
+    return d?.typeName === 'ZodObject' ? d.shape?.() : undefined;
+  };
+  for (const key of path) {
+    unwrap();
+    const d = s?._def as { typeName?: string; valueType?: unknown; type?: unknown } | undefined;
+    if (d?.typeName === 'ZodRecord') s = d.valueType as typeof s;
+    else if (d?.typeName === 'ZodArray') s = d.type as typeof s;
+    else {
+      const shape = shapeOf();
+      if (!shape || !(String(key) in shape)) return [];
+      s = shape[String(key)] as typeof s;
+    }
+  }
+  return Object.keys(shapeOf() ?? {});
+}

@@ -53,7 +53,13 @@ describe('operator errors on the command line', () => {
     const line = JSON.parse(unknown.stderr.trim().split('\n').at(-1)!) as Record<string, unknown>;
     assert.equal(line.code, 'plugin-unknown', unknown.stderr);
     assert.match(String(line.hint), /built-in plugin/);
-    assert.match(JSON.stringify(line.problems), /plugins\.nosuchplugin: cannot load plugin/);
+    assert.match(JSON.stringify(line.problems), /plugins\.nosuchplugin: no built-in plugin, file or installed package named \\"nosuchplugin\\" \(packages are looked up from /);
+
+    const typo = await byoci(['--config', configFile('typo.yaml', `plugins:\n  ircc: {}\n  local: {dir: .}\n${project.replace('forge: local', 'forge: lokal')}`), 'list']);
+    assert.equal(typo.code, 2, typo.stderr);
+    assert.match(typo.stderr, /plugins\.ircc: no built-in plugin, file or installed package named "ircc" \(did you mean irc\?\)/);
+    assert.match(typo.stderr, /forge: no forge plugin named "lokal" \(did you mean local\?\) \(built-in forges: local, launchpad, github\)/);
+    assert.doesNotMatch(typo.stderr, /\n\s+at /);
   });
 });
 

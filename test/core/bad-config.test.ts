@@ -93,6 +93,19 @@ describe('bad configuration input', () => {
     ]);
   });
 
+  test('an unknown option names the one it most likely meant', () => {
+    assert.deepEqual(problems(`${PROJECT.replace('make check}', 'make check, comand: x}')}workdri: /x\nqueue: {windows: 2, zzz: 1}\n`), [
+      `${FILE}:6:18: queue.windows: unknown option (did you mean window?)`,
+      `${FILE}:6:26: queue.zzz: unknown option`,
+      `${FILE}:4:41: projects.demo.test.comand: unknown option (did you mean command?)`,
+      `${FILE}:5:10: workdri: unknown option (did you mean workdir?)`,
+    ]);
+    assert.deepEqual(validatePluginConfig(irc, { server: 'irc.example.invalid', channels: [{ chanel: '#a' }] }).problems.map((p) => `${p.path}: ${p.message}`), [
+      'plugins.irc.channels.0.channel: is required (expected a string)',
+      'plugins.irc.channels.0.chanel: unknown option (did you mean channel?)',
+    ]);
+  });
+
   test('nested {references} are expanded once each; cycles and depth are errors (item 5)', { timeout: 20_000 }, () => {
     // 9 levels of 10 references each: 10^9 expansions without memoisation.
     const levels = Array.from({ length: 10 }, (_, i) => `  l${i}: "${i === 9 ? 'x' : Array(10).fill(`{vars.l${i + 1}}`).join('')}"`);

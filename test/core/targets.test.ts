@@ -48,9 +48,9 @@ describe('typed targets', () => {
       ].join('\n'),
     );
     assert.deepEqual(problems, [
-      `- ${FILE}:8:17: projects.calc.targets.0.brnach: unknown option of a local target`,
+      `- ${FILE}:8:17: projects.calc.targets.0.brnach: unknown option of a local target (did you mean branch?)`,
       `- ${FILE}:10:15: projects.calc.targets.1.repo: must be "owner/name", got "not-a-repo"`,
-      `- ${FILE}:13:14: projects.calc.targets.2.vsc: unknown option of a launchpad target`,
+      `- ${FILE}:13:14: projects.calc.targets.2.vsc: unknown option of a launchpad target (did you mean vcs?)`,
     ]);
   });
 

@@ -301,7 +301,7 @@ projects:
     const result = await byoci(['--config', demo.config, 'land']);
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /projects\.calc\.targets\.0\.forge: no forge plugin named "nosuchforge"/);
-    assert.match(result.stderr, /plugins\.\.\/missing-plugin\.js: cannot load plugin|plugins\.\.\/missing-plugin.js/);
+    assert.match(result.stderr, /plugins\.\.\/missing-plugin\.js: no plugin file \/.*\/missing-plugin\.js/);
   });
 });
 

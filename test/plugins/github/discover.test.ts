@@ -175,7 +175,7 @@ describe('github plugin: discover', suiteNeeds('git', missingCommands('git')), (
         assert.ok(error instanceof ConfigError);
         assert.deepEqual(
           error.problems.map((p) => `${p.path}: ${p.message}`),
-          ['projects.test.targets.0.repo: must be "owner/name", got "not-a-repo"', 'projects.test.targets.0.branchh: unknown option of a github target'],
+          ['projects.test.targets.0.repo: must be "owner/name", got "not-a-repo"', 'projects.test.targets.0.branchh: unknown option of a github target (did you mean branch?)'],
         );
         return true;
       },
