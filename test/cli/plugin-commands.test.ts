@@ -5,8 +5,7 @@
  * `byoci plugins` lists them; bad declarations are refused naming the plugin.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +13,7 @@ import { commandLeaves, declaredCommands } from '../../core/commands.js';
 import { definePlugin, z } from '../../core/index.js';
 import { createKit } from '../../testing/index.js';
 import { ROOT, byoci } from '../support/cli.js';
+import { docPluginCode, importsOf, recordingServer, writeRepoPlugin } from '../support/plugin-fixture.js';
 import { missingCommands, suiteNeeds } from '../support/components.js';
 
 const HELLO = join(ROOT, 'test/fixtures/cli/hello-plugin.mjs');
@@ -118,40 +118,31 @@ describe('a command of a plugin loaded by path', () => {
 
 describe('the command of docs/plugins.md', () => {
   test('uses only the public API; --dry-run posts nothing, a real run posts with the token from the stores', async () => {
-    const doc = readFileSync(join(ROOT, 'docs/plugins.md'), 'utf8');
-    const code = /```js\n([\s\S]*?)```/.exec(doc.slice(doc.indexOf('## Commands')))?.[1] ?? '';
-    assert.deepEqual([...code.matchAll(/from '([^']+)'/g)].map((m) => m[1]), ['byoci']);
-    const posts: { auth: unknown; body: string }[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c));
-      req.on('end', () => {
-        posts.push({ auth: req.headers.authorization, body });
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
-    // Inside the repository, so that `byoci` resolves (tsconfig paths) as a package would.
-    const file = join(ROOT, 'examples/plugins', `.doc-command-${process.pid}.mjs`);
+    const code = docPluginCode('## Commands');
+    assert.deepEqual(importsOf(code), ['byoci']);
+    const server = await recordingServer({ path: '/hook' });
+    const { url } = server;
+    const plugin = writeRepoPlugin(code, 'doc-command');
     const dir = mkdtempSync(join(tmpdir(), 'byoci-doc-command-'));
     const config = join(dir, 'byoci.yaml');
-    writeFileSync(file, code);
-    writeFileSync(config, ['secrets:', '  order: [env]', 'plugins:', `  ${file}: { url: '${url}' }`, ''].join('\n'));
+    writeFileSync(config, ['secrets:', '  order: [env]', 'plugins:', `  ${plugin.file}: { url: '${url}' }`, ''].join('\n'));
     const env = { BYOCI_CONFIG: undefined, BYOCI_SECRET_CHAT_TOKEN: 'chat-t0ken-of-the-test' };
     try {
       const dry = await byoci(['-c', config, '--dry-run', 'chat-say', 'hello', 'chat-t0ken-of-the-test'], { env });
       assert.equal(dry.code, 0, dry.stderr);
       assert.equal(dry.stdout, `would post to ${url}: hello [REDACTED]\n`);
-      assert.equal(posts.length, 0);
+      assert.equal(server.requests.length, 0);
       const real = await byoci(['-c', config, 'chat-say', '--channel', 'ops', 'hello', 'there'], { env });
       assert.equal(real.code, 0, real.stderr);
       assert.equal(real.stdout, 'posted\n');
-      assert.deepEqual(posts, [{ auth: 'Bearer chat-t0ken-of-the-test', body: JSON.stringify({ text: 'hello there', channel: 'ops' }) }]);
+      assert.deepEqual(
+        server.requests.map((r) => ({ auth: r.headers.authorization, body: r.body })),
+        [{ auth: 'Bearer chat-t0ken-of-the-test', body: JSON.stringify({ text: 'hello there', channel: 'ops' }) }],
+      );
     } finally {
-      rmSync(file, { force: true });
+      plugin.remove();
       rmSync(dir, { recursive: true, force: true });
-      await new Promise((r) => server.close(r));
+      await server.close();
     }
   });
 });

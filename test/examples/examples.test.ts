@@ -4,13 +4,13 @@
  * `byoci plugins` lists them. A plugin of another API version is refused, saying why.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../core/index.js';
 import { createKit, tempDir } from '../../testing/index.js';
 import { missingCommands, suiteNeeds } from '../support/components.js';
+import { docPluginCode, importsOf, recordingServer, writeRepoPlugin } from '../support/plugin-fixture.js';
 import '../../examples/plugins/webhook/test/webhook.test.js';
 import '../../examples/plugins/mail/test/mail.test.js';
 
@@ -18,19 +18,9 @@ const WEBHOOK = resolve('examples/plugins/webhook');
 
 describe('example plugins by package name', suiteNeeds('git', missingCommands('git')), () => {
   test('the webhook reporter loads by package name; byoci plugins lists it with its source, API version, hooks and secrets', async () => {
-    const bodies: string[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c));
-      req.on('end', () => {
-        bodies.push(body);
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
+    const server = await recordingServer({ status: 204 });
     const kit = await createKit({
-      plugins: { 'byoci-webhook-reporter': { url: `http://127.0.0.1:${port}/` } },
+      plugins: { 'byoci-webhook-reporter': { url: server.url } },
       packages: { 'byoci-webhook-reporter': WEBHOOK },
       secrets: { 'webhook/hmac-key': 'k3y-for-the-test' },
     });
@@ -38,7 +28,7 @@ describe('example plugins by package name', suiteNeeds('git', missingCommands('g
       const id = await kit.propose({ branch: 'fix' });
       const landing = await kit.land();
       assert.deepEqual(landing.results.map((r) => [r.proposal.id, r.kind]), [[id, 'landed']]);
-      assert.equal(JSON.parse(bodies[0] ?? '{}').kind, 'landed');
+      assert.equal(JSON.parse(server.requests[0]?.body ?? '{}').kind, 'landed');
       const webhook = landing.plugins.find((p) => p.name === 'webhook');
       assert.deepEqual(webhook, {
         name: 'webhook',
@@ -56,7 +46,7 @@ describe('example plugins by package name', suiteNeeds('git', missingCommands('g
       );
     } finally {
       await kit.cleanup();
-      await new Promise((r) => server.close(r));
+      await server.close();
     }
   });
 
@@ -90,27 +80,14 @@ describe('example plugins by package name', suiteNeeds('git', missingCommands('g
 
 describe('the reporter of docs/plugins.md', suiteNeeds('git', missingCommands('git')), () => {
   test('is under 60 lines, uses only the public API, and posts a rejection through the kit', async () => {
-    const doc = readFileSync('docs/plugins.md', 'utf8');
-    const section = doc.slice(doc.indexOf('## A complete reporter'));
-    const code = /```js\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const code = docPluginCode('## A complete reporter');
     assert.ok(code.split('\n').length < 60, `${code.split('\n').length} lines`);
-    assert.deepEqual([...code.matchAll(/from '([^']+)'/g)].map((m) => m[1]), ['byoci']);
+    assert.deepEqual(importsOf(code), ['byoci']);
     const dir = tempDir('byoci-doc-reporter-');
-    const posts: { auth: unknown; body: string }[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c));
-      req.on('end', () => {
-        posts.push({ auth: req.headers.authorization, body });
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    // Written inside the repository so that `byoci` resolves (tsconfig paths) as a package would.
-    const file = join(resolve('examples/plugins'), `.doc-reporter-${process.pid}.mjs`);
-    writeFileSync(file, code);
+    const server = await recordingServer();
+    const plugin = writeRepoPlugin(code, 'doc-reporter');
     const kit = await createKit({
-      plugins: { [file]: { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` } },
+      plugins: { [plugin.file]: { url: server.url } },
       secrets: { 'chat/token': 't0k3n' },
       test: { command: 'test ! -f broken.txt' },
     });
@@ -118,13 +95,13 @@ describe('the reporter of docs/plugins.md', suiteNeeds('git', missingCommands('g
       const id = await kit.propose({ branch: 'bad', files: { 'broken.txt': 'x\n' }, title: 'Break it' });
       const landing = await kit.land();
       assert.deepEqual(landing.results.map((r) => [r.proposal.id, r.kind]), [[id, 'rejected']]);
-      assert.equal(posts.length, 1);
-      assert.equal(posts[0]?.auth, 'Bearer t0k3n');
-      assert.match(JSON.parse(posts[0]!.body).text, /^Break it \(file:.*\): The tests failed \(exit code 1\)\.$/);
+      assert.equal(server.requests.length, 1);
+      assert.equal(server.requests[0]?.headers.authorization, 'Bearer t0k3n');
+      assert.match(JSON.parse(server.requests[0]!.body).text, /^Break it \(file:.*\): The tests failed \(exit code 1\)\.$/);
     } finally {
       await kit.cleanup();
-      await new Promise((r) => server.close(r));
-      rmSync(file, { force: true });
+      await server.close();
+      plugin.remove();
       dir.remove();
     }
   });

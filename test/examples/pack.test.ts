@@ -12,13 +12,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import YAML from 'yaml';
 import { branchWith, makeRepos, tempDir } from '../../testing/index.js';
 import { missingCommands, suiteNeeds } from '../support/components.js';
+import { recordingServer } from '../support/plugin-fixture.js';
 
 const exec = promisify(execFile);
 const ROOT = resolve('.');
@@ -33,16 +33,7 @@ describe('the packed byoci with a plugin package, in a fresh directory', suiteNe
   test('install offline, land with the webhook reporter named by package, run its own tests with the kit', { timeout: 600_000 }, async () => {
     const work = tempDir('byoci-pack-');
     const repos = await makeRepos();
-    const received: { headers: Record<string, unknown>; body: string }[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c));
-      req.on('end', () => {
-        received.push({ headers: req.headers, body });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const server = await recordingServer({ status: 204, path: '/hook' });
     try {
       const tarballs = join(work.dir, 'tarballs');
       mkdirSync(tarballs);
@@ -73,12 +64,11 @@ describe('the packed byoci with a plugin package, in a fresh directory', suiteNe
           votes: [{ reviewer: 'rita', vote: 'Approve' }],
         }),
       );
-      const port = (server.address() as { port: number }).port;
       writeFileSync(
         join(app, 'byoci.yaml'),
         YAML.stringify({
           workdir: join(app, 'work'),
-          plugins: { local: { dir: 'proposals' }, 'byoci-webhook-reporter': { url: `http://127.0.0.1:${port}/hook` } },
+          plugins: { local: { dir: 'proposals' }, 'byoci-webhook-reporter': { url: server.url } },
           projects: { demo: { targets: [{ forge: 'local', repo: repos.target, branch: 'main' }], test: { backend: 'unsafe-host', command: 'test -f fix.txt' } } },
         }),
       );
@@ -87,8 +77,8 @@ describe('the packed byoci with a plugin package, in a fresh directory', suiteNe
       const landed = await exec(bin, ['--config', 'byoci.yaml', 'land'], { cwd: app, env, ...LIMIT });
       assert.match(landed.stderr, /landed/);
       // The default events are landed, rejected and error: one POST, signed.
-      assert.deepEqual(received.map((r) => JSON.parse(r.body).kind), ['landed']);
-      assert.match(String(received[0]?.headers['x-byoci-signature-256']), /^sha256=[0-9a-f]{64}$/);
+      assert.deepEqual(server.requests.map((r) => JSON.parse(r.body).kind), ['landed']);
+      assert.match(String(server.requests[0]?.headers['x-byoci-signature-256']), /^sha256=[0-9a-f]{64}$/);
       const plugins = await exec(bin, ['--config', 'byoci.yaml', '--json', 'plugins'], { cwd: app, env, ...LIMIT });
       const webhook = (JSON.parse(plugins.stdout) as { name: string; source: string; apiVersion: number }[]).find((p) => p.name === 'webhook');
       assert.deepEqual({ source: webhook?.source, apiVersion: webhook?.apiVersion }, { source: 'package', apiVersion: 1 });
@@ -98,7 +88,7 @@ describe('the packed byoci with a plugin package, in a fresh directory', suiteNe
       const own = await exec(process.execPath, ['--test', '--test-reporter=tap', 'node_modules/byoci-webhook-reporter/test/'], { cwd: app, env: childEnv, ...LIMIT });
       assert.match(own.stdout, /# pass 2\n# fail 0/);
     } finally {
-      await new Promise((r) => server.close(r));
+      await server.close();
       repos.remove();
       work.remove();
     }
