@@ -73,10 +73,12 @@ test('a committed write survives kill -9 of the writer', () => {
 test('processes opening one new store at once each apply a migration at most once (no "table already exists")', async () => {
   const path = join(dir, 'race.db');
   const go = join(dir, 'race.go');
-  // Each child starts, then spins until `go` exists, so their opens meet at the same moment.
+  // Each child starts, says it is ready (its modules loaded), then spins until `go` exists,
+  // so that their opens meet at the same moment.
   const script = `
-    import { existsSync } from 'node:fs';
+    import { existsSync, writeSync } from 'node:fs';
     import { openStore } from ${JSON.stringify(join(process.cwd(), 'store/index.ts'))};
+    writeSync(1, 'ready\\n');
     const until = Date.now() + 30000;
     while (!existsSync(${JSON.stringify(go)}) && Date.now() < until) {}
     const db = openStore(${JSON.stringify(path)}, { migrations: [
@@ -85,13 +87,22 @@ test('processes opening one new store at once each apply a migration at most onc
     ] });
     db.close();`;
   const { spawn } = await import('node:child_process');
+  const ready: Promise<void>[] = [];
   const children = Array.from({ length: 6 }, () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    return new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+    const closed = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+    // Ready once it says so; a child that ends before that fails the test with its stderr.
+    ready.push(
+      new Promise<void>((resolve, reject) => {
+        child.stdout.once('data', () => resolve());
+        void closed.then((r) => reject(new Error(`a child ended before it was ready (exit ${r.code}): ${r.stderr}`)));
+      }),
+    );
+    return closed;
   });
-  await new Promise((r) => setTimeout(r, 3000)); // every child is up and spinning
+  await Promise.all(ready); // every child is up and spinning
   const { writeFileSync } = await import('node:fs');
   writeFileSync(go, '');
   const results = await Promise.all(children);
