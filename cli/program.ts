@@ -23,8 +23,8 @@ function packageJson(): { version: string } {
   }
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** Global options that take a value (their value is no command name). */
@@ -106,8 +106,8 @@ export async function buildProgram(options: BuildOptions = {}): Promise<Command>
     .description('bring your own CI: lands approved proposals after testing the merge in a throw-away container')
     .version(pkg.version)
     .option('-c, --config <file>', 'configuration file (default: $BYOCI_CONFIG or ./byoci.yaml)')
-    .option('-O, --option <path=value>', 'override a configuration option, e.g. -O projects.demo.test.timeout=10m (repeatable)', collect, [])
-    .option('-n, --namespace <name>', 'configuration namespace: production, testing or selftest (default: the byoci key, else production)')
+    .option('-O, --option <path=value>', 'override a configuration option, e.g. -O projects.demo.test.timeout=10m (repeatable)', collect)
+    .option('-n, --namespace <name>', 'configuration namespace: production, testing, selftest or another top-level section (default: $BYOCI_NAMESPACE, else the byoci key, else production)')
     .option('--json', 'log JSON lines on stderr and print results as JSON on stdout')
     .option('--dry-run', 'do everything but push, change statuses or comment')
     .option('--keep', 'keep the run work directory (checkouts) for inspection')
