@@ -88,7 +88,7 @@ function target(t: TargetSnapshot, now: number): string[] {
     lines.push('  last landings:');
     for (const l of t.landings) {
       lines.push(
-        `    ${l.landedAt}  ${clean(l.proposal)}  -> ${clean(l.revision ?? '?')}  (waited ${duration(l.waitedMs)}, landing ${duration(l.landingMs)}, tests ${duration(l.testMs)}, attempts ${l.attempts})`,
+        `    ${l.landedAt}  ${clean(l.proposal)}  ${clean(l.title)}  -> ${clean(l.revision ?? '?')}  (waited ${duration(l.waitedMs)}, landing ${duration(l.landingMs)}, tests ${duration(l.testMs)}, attempts ${l.attempts})`,
       );
     }
   }
