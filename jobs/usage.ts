@@ -2,9 +2,18 @@
  * The command lines `byoci` accepts, read from the real CLI parser (cli/program.ts), and
  * a parser that checks a job's `byoci ...` words against them: known command, known
  * options (long or short), a value where one is needed, mandatory options present.
+ *
+ * The commands known are byoci's own and those of its built-in plugins. A command of a
+ * plugin loaded by path or package is not: the slave's config names that plugin and the
+ * slave has it installed, and the check runs from this repository (CI, the monitor), where
+ * neither is. So a job calling one fails the check, saying so (jobs/README.md).
  */
 import type { Command } from 'commander';
 import type { Word } from './shell-words.js';
+
+/** Why a job's call of a third-party plugin's command cannot pass the check (see above). */
+export const PLUGIN_COMMANDS_UNKNOWN =
+  'commands of plugins loaded by path or package are not known to the check: their plugin is named by the slave\'s config and installed there (jobs/README.md)';
 
 export interface OptionSpec {
   long: string;
@@ -119,7 +128,7 @@ export function parseByociCall(args: Word[], usage: ByociUsage): ByociCall {
     if (!call.command || usage.commands[call.command]?.parent) {
       if (!usage.commands[path]) {
         const known = Object.keys(usage.commands).filter((c) => c.split(' ').length === (call.command ? call.command.split(' ').length + 1 : 1));
-        call.problems.push(`unknown command \`byoci ${path}\` (known: ${known.join(', ')})`);
+        call.problems.push(`unknown command \`byoci ${path}\` (known: ${known.join(', ')}; ${PLUGIN_COMMANDS_UNKNOWN})`);
         return call;
       }
       call.command = path;

@@ -41,6 +41,10 @@ describe('byoci calls in job scripts', () => {
 
     assert.deepEqual(call('byoci --config /c test --source "$SOURCE"').problems, ['`byoci test` needs --branch']);
     assert.deepEqual(call('byoci --config /c lnad').problems.map((p) => p.replace(/\(known: .*\)/, '')), ['unknown command `byoci lnad` ']);
+    // A third-party plugin's command is unknown here, and the problem says why.
+    const hello = call('byoci --config /c hello ann').problems;
+    assert.equal(hello.length, 1);
+    assert.match(hello[0]!, /^unknown command `byoci hello` \(known: .*\bland\b.*; commands of plugins loaded by path or package are not known to the check: their plugin is named by the slave's config and installed there \(jobs\/README\.md\)\)$/);
     assert.deepEqual(call('byoci land --config').problems, ['option --config needs a value']);
     assert.deepEqual(call('byoci land --json=yes --frobnicate').problems, ['option --json takes no value', 'unknown option --frobnicate for `byoci land`']);
     assert.deepEqual(call('byoci land extra').problems, ['unexpected argument "extra"']);
