@@ -775,9 +775,10 @@ export class BatchLander {
    */
   async #checkout(dir: string, revision: string): Promise<void> {
     await mkdir(dir, { recursive: true });
-    await runCommand(['git', `--git-dir=${join(this.#build, '.git')}`, `--work-tree=${dir}`, 'read-tree', '--reset', '-u', revision], {
-      cwd: dir,
-      env: { ...GIT_ENV, GIT_INDEX_FILE: `${dir}.index` },
+    const work = resolve(dir);
+    await runCommand(['git', `--git-dir=${resolve(this.#build, '.git')}`, `--work-tree=${work}`, 'read-tree', '--reset', '-u', revision], {
+      cwd: work,
+      env: { ...GIT_ENV, GIT_INDEX_FILE: `${work}.index` },
     });
   }
 
