@@ -17,7 +17,7 @@
  * Prints wall time in T units, test runs started (and how many were cut short: speculative runs
  * thrown away), container seconds (sum of the test steps, cut ones too), the rounds of tests on
  * the critical path (the longest chain of finished tests each started after the previous one
- * ended), the overhead (wall minus rounds × T), the time before the first test and after the
+ * ended, ending in a run that landed), the overhead (wall minus rounds × T), the time before the first test and after the
  * last one, the ratios to serial, and whether every pushed tree was tested as pushed (checked
  * for every row against the trunk's post-receive log). The last two lines are `best 0 bad: <wall> T`
  * and `best 2 bad: <wall> T`.
@@ -63,7 +63,7 @@ interface Row {
   cut: number;
   /** Container seconds: every test step from its start to its end, cut ones too. */
   containerS: number;
-  /** Test rounds on the critical path: the longest chain of finished tests, each started after the one before it ended. */
+  /** Test rounds on the critical path: the longest chain of finished tests, each started after the one before it ended, ending in a landing run. */
   rounds: number;
   /** From starting byoci land to its first test; from its last test's end to the exit. */
   firstS: number;
@@ -73,17 +73,21 @@ interface Row {
   asTested: string;
 }
 
-interface TestStep { start: number; end: number; finished: boolean }
+interface TestStep { start: number; end: number; finished: boolean; landed: boolean }
 
 /** The test steps of every run, from the store. */
 function testSteps(db: ReturnType<typeof openStore>): TestStep[] {
   const rows = db
-    .prepare(`SELECT s.started_at, s.finished_at, r.test_ms FROM queue_steps s JOIN queue_runs r ON r.id = s.run_id WHERE s.step = 'test' AND s.finished_at IS NOT NULL`)
-    .all() as { started_at: string; finished_at: string; test_ms: number | null }[];
-  return rows.map((r) => ({ start: Date.parse(r.started_at), end: Date.parse(r.finished_at), finished: r.test_ms !== null }));
+    .prepare(`SELECT s.started_at, s.finished_at, r.test_ms, r.state FROM queue_steps s JOIN queue_runs r ON r.id = s.run_id WHERE s.step = 'test' AND s.finished_at IS NOT NULL`)
+    .all() as { started_at: string; finished_at: string; test_ms: number | null; state: string }[];
+  return rows.map((r) => ({ start: Date.parse(r.started_at), end: Date.parse(r.finished_at), finished: r.test_ms !== null, landed: r.state === 'landed' }));
 }
 
-/** The longest chain of finished tests where each starts after the previous one ended: rounds of T one after another. */
+/**
+ * Rounds of T on the critical path: the longest chain of finished tests, each started after the
+ * previous one ended, that ends in a run which landed (a run that was not needed, e.g. a
+ * proposal tested alone after its culprit verdict was already in, does not lengthen it).
+ */
 function roundsOf(steps: readonly TestStep[]): number {
   const done = steps.filter((s) => s.finished).sort((a, b) => a.end - b.end);
   const depth: number[] = [];
@@ -92,7 +96,8 @@ function roundsOf(steps: readonly TestStep[]): number {
     for (let j = 0; j < i; j++) if (done[j]!.end <= s.start) best = Math.max(best, depth[j]!);
     depth.push(best + 1);
   });
-  return Math.max(0, ...depth);
+  const landed = depth.filter((_, i) => done[i]!.landed);
+  return Math.max(0, ...(landed.length ? landed : depth));
 }
 
 /** Every push logged by the trunk is a run's tested-green tree over the tip it was merged onto (or a prefix of its own chain). */
@@ -187,7 +192,7 @@ for (const g of [{ bad: 0, goal: 1.5 }, { bad: 2, goal: 4 }]) {
     console.log(
       `goal ${g.bad} bad <= ${g.goal} T: NOT met by ${(wallT - g.goal).toFixed(1)} T (best: ${b.mode.label}). Why: ${b.rounds} round${b.rounds === 1 ? '' : 's'} of tests one after another (${b.rounds} T)` +
         ` plus ${(b.wallS - Math.min(b.wallS, b.rounds * T)).toFixed(1)} s of overhead at T = ${T} s: ${b.firstS.toFixed(1)} s before the first test (starting byoci, fetching ${N} proposals, merging the chain),` +
-        ` ${b.tailS.toFixed(1)} s after the last one (pushes, reports, deleting containers), the rest between rounds (containers, work trees, merges of re-tested trees).`,
+        ` ${b.tailS.toFixed(1)} s after the last one (pushes, reports, deleting containers), the rest between rounds (containers, checkouts, merges of re-tested trees).`,
     );
   } else console.log(`goal ${g.bad} bad <= ${g.goal} T: met (${wallT.toFixed(1)} T, ${b.mode.label})`);
 }
