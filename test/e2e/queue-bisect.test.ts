@@ -8,22 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { byoci } from '../support/cli.js';
 import { missingCommands, suiteNeeds } from '../support/components.js';
-import { assertPushedAsTested, logPushes, pushes, runs } from '../support/queue-runs.js';
-import { QueueWorld } from '../support/queue-world.js';
+import { assertPushedAsTested, pushes, queueWorlds, runs } from '../support/queue-runs.js';
 
-const worlds: QueueWorld[] = [];
-after(() => worlds.forEach((w) => w.remove()));
-
-async function world(tag: string, names: string[]): Promise<QueueWorld> {
-  const w = await QueueWorld.create(tag);
-  worlds.push(w);
-  logPushes(w);
-  for (const [i, n] of names.entries()) await w.propose(String(i + 1), n, `2026-11-30T10:00:${String(i + 1).padStart(2, '0')}Z`);
-  return w;
-}
+const world = queueWorlds();
 
 /** Fails when a file whose name contains "bad" is in the tree, naming it. */
 const BAD_CHECK = 'for f in *bad*; do if [ -e "$f" ]; then echo "found bad file: $f"; exit 1; fi; done; exit 0';

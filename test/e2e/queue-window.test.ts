@@ -6,22 +6,12 @@
  * was merged onto (assertPushedAsTested).
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { missingCommands, suiteNeeds } from '../support/components.js';
-import { QueueWorld } from '../support/queue-world.js';
-import { assertPushedAsTested, logPushes, pushes, runs } from '../support/queue-runs.js';
+import { assertPushedAsTested, pushes, queueWorlds, runs } from '../support/queue-runs.js';
 import { BWRAP_MISSING } from '../plugins/bwrap/support.js';
 
-const worlds: QueueWorld[] = [];
-after(() => worlds.forEach((w) => w.remove()));
-
-async function world(tag: string, names: string[]): Promise<QueueWorld> {
-  const w = await QueueWorld.create(tag);
-  worlds.push(w);
-  logPushes(w);
-  for (const [i, n] of names.entries()) await w.propose(String(i + 1), n, `2026-11-30T10:00:0${i + 1}Z`);
-  return w;
-}
+const world = queueWorlds();
 
 /** After `sleep` seconds, fails when a file whose name contains "bad" is in the tree, naming it. */
 const bad = (sleep: number) => ['sh', '-c', `sleep ${sleep}; for f in *bad*; do if [ -e "$f" ]; then echo "found bad file: $f"; exit 1; fi; done; exit 0`];

@@ -8,7 +8,25 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../store/index.js';
 import { QUEUE_MIGRATIONS } from '../../core/queue/index.js';
-import type { QueueWorld } from './queue-world.js';
+import { after } from 'node:test';
+import { QueueWorld } from './queue-world.js';
+
+/**
+ * A maker of queue worlds for one test file, each removed after the file's tests: a world
+ * tagged `tag` whose trunk logs its pushes (see logPushes) and holds `names` as approved
+ * proposals 1, 2, … in that order.
+ */
+export function queueWorlds(): (tag: string, names: string[]) => Promise<QueueWorld> {
+  const worlds: QueueWorld[] = [];
+  after(() => worlds.forEach((w) => w.remove()));
+  return async (tag, names) => {
+    const w = await QueueWorld.create(tag);
+    worlds.push(w);
+    logPushes(w);
+    for (const [i, n] of names.entries()) await w.propose(String(i + 1), n, `2026-11-30T10:00:${String(i + 1).padStart(2, '0')}Z`);
+    return w;
+  };
+}
 
 /** A post-receive hook on the world's trunk logs every push's old and new tip. */
 export function logPushes(w: QueueWorld): void {
