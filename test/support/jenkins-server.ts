@@ -4,10 +4,14 @@
  *
  * - `GET /crumbIssuer/api/json` → `{_class, crumb, crumbRequestField: "Jenkins-Crumb"}` and a
  *   `JSESSIONID.<hash>` cookie: the crumb is valid only with that session (Jenkins ≥ 2.176.2).
- * - `POST /job/<name>/buildWithParameters` (HTTP basic auth with the API token; crumb header
- *   and session cookie) → `201 Created`, `Location: <root>/queue/item/<id>/`. Parameters come
- *   from the query and the form body; undeclared ones are dropped, declared ones missing get
- *   their default. Unknown job: 404. No or bad credentials: 401. Bad crumb: 403.
+ * - `POST /job/<name>/buildWithParameters` (HTTP basic auth) → `201 Created`,
+ *   `Location: <root>/queue/item/<id>/`. Parameters come from the query and the form body;
+ *   undeclared ones are dropped, declared ones missing get their default. Unknown job: 404.
+ *   No or bad credentials: 401. CSRF as in Jenkins ≥ 2.96: a request authenticated with the
+ *   user's API token needs no crumb (core's `jenkins.security.ApiCrumbExclusion` passes it
+ *   before the crumb is looked at, so a wrong crumb does not matter either); one
+ *   authenticated with the user's password (option `password`) needs the crumb of its
+ *   session, else 403 "No valid crumb was included in the request".
  * - `GET /queue/item/<id>/api/json` → `Queue$WaitingItem`, then `Queue$LeftItem` with
  *   `executable: {number, url}` once the build started.
  * - `GET /queue/api/json` → `{_class: "hudson.model.Queue", items: [...]}`.
@@ -37,7 +41,10 @@ export interface QueuedBuild {
 
 export interface JenkinsServerOptions {
   user: string;
+  /** The user's API token: requests authenticated with it need no crumb. */
   token: string;
+  /** The user's password, also accepted for basic auth; requests authenticated with it need a crumb. */
+  password?: string;
   jobs: JobDef[];
   /** Probability that a buildWithParameters fails (0..1). */
   failRate?: number;
@@ -125,6 +132,11 @@ export class JenkinsServer {
     this.isDown = false;
   }
 
+  /** Every web session ends (a restarted controller): their crumbs are no longer valid. */
+  expireSessions(): void {
+    this.sessions.clear();
+  }
+
   /** Builds whose parameter `name` is `value`. */
   withParam(name: string, value: string): QueuedBuild[] {
     return this.builds.filter((b) => b.params[name] === value);
@@ -146,9 +158,12 @@ export class JenkinsServer {
     this.send(req, res, 200, 'application/json', JSON.stringify(value));
   }
 
-  private authorised(req: IncomingMessage): boolean {
-    const expected = `Basic ${Buffer.from(`${this.options.user}:${this.options.token}`).toString('base64')}`;
-    return req.headers.authorization === expected;
+  /** How the request authenticated: with the API token, the password, or not at all. */
+  private authorised(req: IncomingMessage): 'token' | 'password' | undefined {
+    const basic = (secret: string) => `Basic ${Buffer.from(`${this.options.user}:${secret}`).toString('base64')}`;
+    if (req.headers.authorization === basic(this.options.token)) return 'token';
+    if (this.options.password !== undefined && req.headers.authorization === basic(this.options.password)) return 'password';
+    return undefined;
   }
 
   private session(req: IncomingMessage): string | undefined {
@@ -182,7 +197,8 @@ export class JenkinsServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname;
-    if (!this.authorised(req)) {
+    const auth = this.authorised(req);
+    if (!auth) {
       return this.send(req, res, 401, 'text/html', '<html><body>Authentication required</body></html>', { 'www-authenticate': 'Basic realm="Jenkins"' });
     }
     if (req.method === 'GET' && path === '/crumbIssuer/api/json') {
@@ -202,7 +218,7 @@ export class JenkinsServer {
     if (m && req.method === 'POST') {
       const text = await this.body(req);
       const sid = this.session(req);
-      if (!sid || this.sessions.get(sid) !== req.headers['jenkins-crumb']) {
+      if (auth === 'password' && (!sid || this.sessions.get(sid) !== req.headers['jenkins-crumb'])) {
         return this.send(req, res, 403, 'text/html', '<html><body>Error 403 No valid crumb was included in the request</body></html>');
       }
       const job = this.jobs.get(decodeURIComponent(m[1] as string));
