@@ -9,7 +9,8 @@
  *
  *   BYOCI_BENCH_T      test duration T in seconds (default 30: see the README, "npm run bench:queue")
  *   BYOCI_BENCH_N      proposals (default 16; smaller while developing on a shared machine)
- *   BYOCI_BENCH_K      window of the speculative rows (default 8; queue.slots is set to it)
+ *   BYOCI_BENCH_K      window of the speculative rows (default 8; queue.slots is set to it, and on LXD
+ *                      plugins.lxd.spares to K - 1 as plugins/lxd/README.md advises for a window of K)
  *   BYOCI_BENCH_MODES  comma-separated subset of: serial,batch,spec,batch+spec,batch+spec+opt
  *   BYOCI_BENCH_BACKEND=bwrap  bubblewrap even when LXD answers
  *   BYOCI_BENCH_LOG    a path prefix: each byoci land's console goes to <prefix>-<mode>-<bad>.log
@@ -133,7 +134,7 @@ async function measure(mode: Mode, bad: number): Promise<Row> {
       timeout: '30m',
       extra: {
         queue: { batch: mode.batch, window: mode.window, slots: Math.max(mode.window, 1), optimistic: mode.optimistic },
-        ...(backend === 'lxd' ? { plugins: { local: { dir: 'proposals', trusted: ['rita'] }, lxd: { prefix: 'byoci-bench-q' } } } : {}),
+        ...(backend === 'lxd' ? { plugins: { local: { dir: 'proposals', trusted: ['rita'] }, lxd: { prefix: 'byoci-bench-q', spares: Math.max(1, mode.window - 1) } } } : {}),
       },
     });
     const started = Date.now();
