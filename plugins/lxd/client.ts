@@ -100,15 +100,24 @@ function isFileBody(body: unknown): body is { file: string; headers?: Record<str
 export class LxdClient {
   readonly socketPath: string;
   readonly #agent: http.Agent;
+  /**
+   * Long polls (`/wait?timeout=-1`) get connections of their own, as many as operations are
+   * awaited: a test's exec holds its wait for the whole test, and with the short requests'
+   * connections all held by such waits, a creation's wait queued behind them until LXD had
+   * forgotten the finished operation ('Operation not found', seen with a window of 8 tests).
+   */
+  readonly #waits: http.Agent;
 
   constructor(socketPath: string = defaultSocketPath()) {
     this.socketPath = socketPath;
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    this.#waits = new http.Agent({ keepAlive: true });
   }
 
   /** Releases the kept-alive connections. */
   close(): void {
     this.#agent.destroy();
+    this.#waits.destroy();
   }
 
   /** Raw request; resolves with the parsed envelope (also for error answers). */
@@ -129,7 +138,7 @@ export class LxdClient {
     return new Promise<Envelope<T>>((resolve, reject) => {
       const fail = (message: string, status = 0) => reject(new LxdError(message, status, method, path));
       const req = http.request(
-        { socketPath: this.socketPath, path, method, headers, agent: this.#agent, host: 'lxd', signal: options.signal },
+        { socketPath: this.socketPath, path, method, headers, agent: path.endsWith('/wait?timeout=-1') ? this.#waits : this.#agent, host: 'lxd', signal: options.signal },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
