@@ -27,15 +27,21 @@ export interface SecretService {
 
 /** Reason the Secret Service cannot be started here, for `needs()`/`suiteNeeds()`. */
 export function missingSecretService(): string | undefined {
-  return missingCommands('dbus-run-session', 'gnome-keyring-daemon', 'secret-tool');
+  return missingCommands('dbus-run-session', 'dbus-send', 'gnome-keyring-daemon', 'secret-tool');
 }
 
 // The script prints the bus address once the keyring answers, then waits to be killed.
-// The daemon creates and unlocks its login collection asynchronously: a client that comes
-// too early (a loaded machine) gets "unlock prompt was dismissed". So READY waits until an
-// item can be stored and cleared (secret-tool, libsecret-tools), 100 tries 0.2 s apart.
+// The daemon claims its bus name and creates and unlocks its login collection
+// asynchronously. A client that comes before the name is claimed makes D-Bus activate a
+// second daemon, which has no password, finds the first one's login.keyring half written
+// ("invalid or unrecognized format") and wants a prompt that never comes (seen in CI on a
+// loaded machine: not ready after 20 s). So the script first waits until the name
+// org.freedesktop.secrets has an owner (dbus-send, no activation), then until an item can
+// be stored and cleared (secret-tool): a client that comes too early to the collection gets
+// "unlock prompt was dismissed".
 const SCRIPT = [
   'echo byoci-test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 1',
+  'i=0; until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true"; do i=$((i+1)); [ $i -ge 200 ] && { echo "org.freedesktop.secrets never got an owner" >&2; exit 1; }; sleep 0.1; done',
   'i=0; until echo probe | secret-tool store --label=byoci-probe byoci-probe ready 2>/dev/null && secret-tool clear byoci-probe ready 2>/dev/null; do i=$((i+1)); [ $i -ge 100 ] && exit 1; sleep 0.2; done',
   'echo "READY $DBUS_SESSION_BUS_ADDRESS"',
   'exec sleep infinity',
