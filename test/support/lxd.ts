@@ -4,6 +4,8 @@
  * starts the daemon and builds the `hostusr` image.
  */
 import { LxdClient, defaultSocketPath } from '../../plugins/lxd/client.js';
+import { initPid } from '../../plugins/lxd/container.js';
+import { run } from '../../core/process.js';
 
 export const LXD_SOCKET = process.env.BYOCI_LXD_SOCKET ?? defaultSocketPath();
 /** The image the LXD tests start from (host /usr, so sh, perl, ssh-add... are there). */
@@ -47,4 +49,17 @@ export async function instancesWithPrefix(prefix: string): Promise<string[]> {
 /** A prefix unique to one test, so parallel test files never see each other's containers. */
 export function testPrefix(tag: string): string {
   return `bt${tag}${Math.random().toString(36).slice(2, 7)}`.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 20);
+}
+
+/**
+ * Starts an ephemeral container `name` by the lxc CLI as the plugin's image gives one (the
+ * host's /usr read-only, the image's /init-sh as init); resolves with its init's host pid.
+ */
+export async function startTestContainer(client: LxdClient, name: string): Promise<number> {
+  await run(['lxc', 'init', LXD_TEST_IMAGE, name, '--ephemeral', '-q', '-c', 'raw.lxc=lxc.init.cmd = /init-sh'], { input: '' });
+  await run(['lxc', 'config', 'device', 'add', name, 'usr', 'disk', 'source=/usr', 'path=/usr', 'readonly=true', '-q'], { input: '' });
+  await run(['lxc', 'start', name, '-q'], { input: '' });
+  const pid = await initPid(client, name);
+  if (!pid) throw new Error(`container ${name} was started but LXD names no init pid for it`);
+  return pid;
 }

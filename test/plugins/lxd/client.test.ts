@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { suiteNeeds } from '../../support/components.js';
 import { LxdClient } from '../../../plugins/lxd/client.js';
-import { destroyInstance, initPid } from '../../../plugins/lxd/container.js';
+import { destroyInstance } from '../../../plugins/lxd/container.js';
 import { run } from '../../../core/process.js';
-import { LXD_SOCKET, LXD_TEST_IMAGE, instancesWithPrefix, lxdMissing, testPrefix } from '../../support/lxd.js';
+import { LXD_SOCKET, LXD_TEST_IMAGE, instancesWithPrefix, lxdMissing, startTestContainer, testPrefix } from '../../support/lxd.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -25,11 +25,7 @@ describe('lxd client: long polls do not hold the connections of short requests',
     const other = `${testPrefix('cli')}-d`;
     const client = new LxdClient(LXD_SOCKET);
     try {
-      await run(['lxc', 'init', LXD_TEST_IMAGE, name, '--ephemeral', '-q', '-c', 'raw.lxc=lxc.init.cmd = /init-sh'], { input: '' });
-      await run(['lxc', 'config', 'device', 'add', name, 'usr', 'disk', 'source=/usr', 'path=/usr', 'readonly=true', '-q'], { input: '' });
-      await run(['lxc', 'start', name, '-q'], { input: '' });
-      const pid = await initPid(client, name);
-      assert.ok(pid, 'the container runs');
+      const pid = await startTestContainer(client, name);
       let ended = 0;
       const execs = Array.from({ length: 10 }, (_, i) =>
         client.exec(name, { command: ['sh', '-c', `touch /tmp/started-${i}; sleep 20`], environment: { PATH: '/usr/bin:/bin' } }).finally(() => (ended += 1)),

@@ -19,9 +19,9 @@ import { describe, test } from 'node:test';
 import { suiteNeeds } from '../../support/components.js';
 import { cgroupFreezers, containerCgroupV2, freezeCgroup } from '../../../plugins/lxd/host.js';
 import { LxdClient } from '../../../plugins/lxd/client.js';
-import { destroyInstance, initPid } from '../../../plugins/lxd/container.js';
+import { destroyInstance } from '../../../plugins/lxd/container.js';
 import { run } from '../../../core/process.js';
-import { LXD_SOCKET, LXD_TEST_IMAGE, instancesWithPrefix, lxdMissing, testPrefix } from '../../support/lxd.js';
+import { LXD_SOCKET, instancesWithPrefix, lxdMissing, startTestContainer, testPrefix } from '../../support/lxd.js';
 
 /** The cgroup2 mount point, when there is one with the freezer (cgroup.freeze in a child). */
 function cgroup2Mount(): string | undefined {
@@ -140,12 +140,7 @@ describe('lxd: a real container frozen through the cgroup v2 freezer, then delet
     const name = `${testPrefix('frz')}-c`;
     const client = new LxdClient(LXD_SOCKET);
     try {
-      // What the plugin's image gives a container: the host's /usr and the image's init.
-      await run(['lxc', 'init', LXD_TEST_IMAGE, name, '--ephemeral', '-q', '-c', 'raw.lxc=lxc.init.cmd = /init-sh'], { input: '' });
-      await run(['lxc', 'config', 'device', 'add', name, 'usr', 'disk', 'source=/usr', 'path=/usr', 'readonly=true', '-q'], { input: '' });
-      await run(['lxc', 'start', name, '-q'], { input: '' });
-      const pid = await initPid(client, name);
-      assert.ok(pid, 'the container runs');
+      const pid = await startTestContainer(client, name);
       await run(['lxc', 'exec', name, '--', 'sh', '-c', 'nohup sh -c "i=0; while :; do i=\\$((i+1)); echo \\$i > /tmp/c; sleep 0.05; done" >/dev/null 2>&1 &'], { input: '' });
       const file = `/proc/${pid}/root/tmp/c`;
       assert.ok(await advances(file), 'the exec process runs');
