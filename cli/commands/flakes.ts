@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .command('flakes')
     .description('list the flakiest tests: those that passed and failed on the same tested tree, with the evidence')
     .option('-p, --project <name>', 'only this project')
-    .option('-n, --limit <count>', 'at most this many tests', '20')
+    .option('--limit <count>', 'at most this many tests (no short form: -n is the global --namespace)', '20')
     .addHelpText(
       'after',
       '\nThe flake ledger is in the slave store (store.path, default <workdir>/byoci.db).\n' +

@@ -78,6 +78,19 @@ describe('the static command facts', () => {
     );
   });
 
+  test("no command's option reuses a global option's flag (commander gives it to the global one: `flakes -n 5` was --namespace 5)", async () => {
+    const program = await buildProgram();
+    const globals = new Set(program.options.flatMap((o) => [o.short, o.long]).filter((f): f is string => !!f));
+    const clashes: string[] = [];
+    const walk = (cmd: typeof program, path: string): void => {
+      for (const o of cmd.options) for (const flag of [o.short, o.long]) if (flag && globals.has(flag)) clashes.push(`${path} ${flag}`);
+      for (const sub of cmd.commands) walk(sub, `${path} ${sub.name()}`);
+    };
+    for (const sub of program.commands) walk(sub, sub.name());
+    assert.ok(globals.has('-n') && globals.has('--namespace'), [...globals].join(' '));
+    assert.deepEqual(clashes, []);
+  });
+
   test('the command a call names is found past global options and help', () => {
     assert.equal(commandNamed(['-c', 'land', 'list']), 'list');
     assert.equal(commandNamed(['--config=x.yaml', '-O', 'a=b', '--json', 'land', '--dry-run']), 'land');
