@@ -24,7 +24,7 @@ import ircPlugin from '../../plugins/irc/index.js';
 import localPlugin from '../../plugins/local/index.js';
 import lxdPlugin from '../../plugins/lxd/index.js';
 import { Redactor, REDACTION_MASK, createKeyringStore, createStores, secretsConfigSchema } from '../../secrets/index.js';
-import { missingCommands, suiteNeeds, REQUIRE_ALL } from '../support/components.js';
+import { missingCommands, needs, suiteNeeds, REQUIRE_ALL } from '../support/components.js';
 import { branchWith, gitIn, makeRepos, tempDir, type Repos } from '../support/git-repos.js';
 import { missingSecretService, startSecretService, type SecretService } from '../support/keyring.js';
 import { LXD_SOCKET, LXD_TEST_IMAGE, instancesWithPrefix, lxdMissing, testPrefix } from '../support/lxd.js';
@@ -278,7 +278,7 @@ describe('secrets never reach the test container', () => {
     }
 
     test('the hostile test command finds no secret, outputs show none, and the landing pushes with the key', async (t) => {
-      if (lxdReason) return t.skip(`LXD unavailable: ${lxdReason}`);
+      if (!needs(t, 'LXD', lxdReason)) return;
       writeFileSync(join(repos.source, 'hostile.mjs'), readFileSync(join(ROOT, 'test/fixtures/secrets/hostile.mjs')));
       const approved = await branchWith(repos, 'hostile', { 'hostile.mjs': readFileSync(join(ROOT, 'test/fixtures/secrets/hostile.mjs'), 'utf8'), 'decoy.txt': `${DECOY_FILE}\n` }, 'Add a test suite');
       const file = writeProposal('hostile', 'Add a test suite', 'hostile', approved);
@@ -331,7 +331,7 @@ describe('secrets never reach the test container', () => {
     });
 
     test('a rejection whose message carries every secret is posted masked', async (t) => {
-      if (lxdReason) return t.skip(`LXD unavailable: ${lxdReason}`);
+      if (!needs(t, 'LXD', lxdReason)) return;
       await gitIn(repos.source, ['fetch', '--quiet', 'origin']);
       await gitIn(repos.source, ['checkout', '--quiet', '-B', 'leaky', 'origin/main']);
       const approved = await branchWith(repos, 'leaky', { 'leaky.txt': 'x\n' }, 'A leaky change');
