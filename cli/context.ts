@@ -75,7 +75,8 @@ export function secretsConfigOf(config: LoadedConfig): SecretsConfig {
 
 /** Secret stores from the `secrets:` section. */
 export function storesFor(config: LoadedConfig): SecretStore[] {
-  return createStores(secretsConfigOf(config), { baseDir: config.configDir, scrubEnv: true });
+  const orderGiven = (config.settings.secrets as { order?: unknown } | undefined)?.order !== undefined;
+  return createStores(secretsConfigOf(config), { baseDir: config.configDir, scrubEnv: true, orderGiven });
 }
 
 /** True for the error of a config file that does not exist (its code, never its text). */

@@ -6,6 +6,7 @@
  * The CLI (cli/plugin-commands.ts) turns the declarations into commander commands.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { SecretStoreError } from '../secrets/errors.js';
 import { lookupSecret } from '../secrets/lookup.js';
 import type { Redactor } from '../secrets/redact.js';
 import type { SecretStore } from '../secrets/types.js';
@@ -123,8 +124,12 @@ export async function lookupPluginSecrets(
     } catch (error) {
       const message = `secret ${key}: ${(error as Error).message}`;
       if (declaration.required === false) {
-        log.warn('optional secret unavailable', { key, error: (error as Error).message });
-        notes.push(`${message} (optional: not used)`);
+        // A keyring in the default order only (no secrets.order) that fails is a machine
+        // without a Secret Service: said by doctor's note, not warned on every command.
+        const byDefault = stores.some((s) => s.byDefault && error instanceof SecretStoreError && error.store === s.name);
+        if (byDefault) log.debug('optional secret unavailable (store of the default secrets.order)', { key, error: (error as Error).message });
+        else log.warn('optional secret unavailable', { key, error: (error as Error).message });
+        notes.push(`${message} (optional: not used${byDefault ? '; set secrets.order to name the stores in use' : ''})`);
       } else failed.push(message);
       continue;
     }

@@ -18,6 +18,12 @@ export interface CreateStoresOptions {
    * child process inherits them; the env store reads the private copy. Once per process.
    */
   scrubEnv?: boolean;
+  /**
+   * The operator named `secrets.order` (default true). When not, the keyring store is in the
+   * chain by default only (`byDefault`): a machine without a Secret Service then looks up
+   * optional secrets without a warning on every command (doctor still notes it).
+   */
+  orderGiven?: boolean;
 }
 
 /** One store by name. */
@@ -39,7 +45,10 @@ export function createStores(config: SecretsConfig, opts: CreateStoresOptions = 
   // The env store reads a private copy of the secret variables when scrubbing; the other
   // stores still see the real environment (HOME, XDG_CONFIG_HOME).
   const envOpts = opts.scrubEnv && !opts.env ? { ...opts, env: takeSecretEnv(process.env) } : opts;
-  return config.order.map((name) => createStore(name, config, name === 'env' ? envOpts : opts));
+  return config.order.map((name) => {
+    const store = createStore(name, config, name === 'env' ? envOpts : opts);
+    return name === 'keyring' && opts.orderGiven === false ? { ...store, byDefault: true } : store;
+  });
 }
 
 /**

@@ -11,6 +11,11 @@ export interface SecretStore {
   delete?(key: string): Promise<boolean>;
   /** Keys this store holds (never values). */
   list?(): Promise<string[]>;
+  /**
+   * In the chain only because the operator named no `secrets.order` (the default one): its
+   * failure on an optional secret is debug, not a warning (see createStores).
+   */
+  readonly byDefault?: boolean;
 }
 
 /** Where a secret a plugin declared came from, for `secrets check` and `doctor`. */
