@@ -5,7 +5,7 @@
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, isPrivateKey, mirrorAgeSchema, run, sshCredentialProblems, sweepMirrors } from '../../core/index.js';
+import { definePlugin, isPrivateKey, mirrorAgeSchema, sshCredentialProblems, sweepMirrors } from '../../core/index.js';
 import type { Proposal } from '../../hooks/index.js';
 import { fetchProposal } from './fetch.js';
 import { MIRROR_MARKER, mirrorPath } from './mirror.js';
@@ -13,6 +13,7 @@ import { mergeProposal } from './merge.js';
 import { pushMerge } from './push.js';
 import { createSshSession, type SshSession } from './ssh.js';
 import { remoteLabel, targetRemotes } from './ssh-remote.js';
+import { gitVersion } from './version.js';
 
 export const NAME = 'git';
 
@@ -69,11 +70,12 @@ export default definePlugin({
     hooks.verify.tapPromise(async ({ projects, vcs, problems, notes, signal }) => {
       // Only what is used: git is run when a target is a git branch (or core did not say).
       if (!vcs || vcs.includes('git')) {
-        const version = await run(['git', '--version'], { reject: false, signal }).catch(() => undefined);
-        if (!version || version.exitCode !== 0) {
+        // Asked once per git binary: later runs take the answer from the cache (version.ts).
+        const version = await gitVersion(api.run.cacheDir, signal);
+        if (version === undefined) {
           problems.push({ source: NAME, message: 'git is not installed or does not run', hint: 'apt-get install git' });
         } else {
-          notes.push({ source: NAME, message: version.stdout.trim() });
+          notes.push({ source: NAME, message: version });
         }
       }
       const key = api.secrets.get('ssh-key');
