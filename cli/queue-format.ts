@@ -53,6 +53,15 @@ export function duration(ms: number | null | undefined): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
+/**
+ * The runs an entry was in, in words: `tested in runs 2, 5` (a run is one tested tree, see
+ * `recent runs`; a batch and each half of its bisection are runs of their own).
+ */
+export function runsIn(runs: readonly number[], sofar = false): string {
+  if (runs.length === 0) return '';
+  return `tested in run${runs.length > 1 ? 's' : ''} ${runs.join(', ')}${sofar ? ' so far' : ''}`;
+}
+
 function state(e: EntrySnapshot, now: number): string {
   if (e.state === 'testing') {
     const since = e.underTestSince ?? e.since;
@@ -62,7 +71,7 @@ function state(e: EntrySnapshot, now: number): string {
     // The gate's `waiting()` (remote CI results) sets the reason while the landing waits.
     return `under test since ${since} (${duration(now - Date.parse(since))}${batch}${step}, attempt ${e.run?.attempt ?? e.attempts}${where ? `, ${where}` : ''})${e.reason ? `: ${clean(e.reason)}` : ''}`;
   }
-  const runs = e.runs.length > 1 ? ` (runs ${e.runs.join(', ')})` : '';
+  const runs = e.runs.length > 1 ? ` (${runsIn(e.runs, e.state === 'queued' || e.state === 'pushed')})` : '';
   if (e.state === 'queued' || e.state === 'pushed') return `waiting for ${clean(e.waitingFor ?? 'the next land run')}${runs}`;
   return `${e.state}${e.reason ? `: ${clean(e.reason)}` : ''}${runs}`;
 }
@@ -94,7 +103,9 @@ function target(t: TargetSnapshot, now: number): string[] {
   }
   if (t.takenOut.length) {
     lines.push('  taken out:');
-    for (const e of t.takenOut) lines.push(`    ${e.since}  ${clean(e.proposal)}: ${clean(e.reason ?? 'no reason recorded')}${e.runs.length ? ` (runs ${e.runs.join(', ')})` : ''}`);
+    for (const e of t.takenOut) {
+      lines.push(`    ${e.since}  ${clean(e.proposal)}  ${clean(e.title)}: ${clean(e.reason ?? 'no reason recorded')}${e.runs.length ? ` (${runsIn(e.runs)})` : ''}`);
+    }
   }
   if (t.recentRuns.length) {
     lines.push('  recent runs (newest first):');

@@ -83,7 +83,7 @@ describe('batches: 2 bad of 16, trunk moving, kill -9 during a bisection', { ...
     const text = await byoci(['--config', w.config, 'queue', '--history', '20'], { env: { HOME: w.home } });
     assert.equal(text.code, 0, text.stderr);
     const five = snap.takenOut.find((x) => x.proposal === 'local:5')!;
-    assert.match(text.stdout, new RegExp(`^ {4}\\S+ {2}local:5: .* \\(runs ${five.runs.join(', ')}\\)$`, 'm'));
+    assert.match(text.stdout, new RegExp(`^ {4}\\S+ {2}local:5 {2}${five.title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .* \\(tested in runs? ${five.runs.join(', ')}\\)$`, 'm'));
     assert.match(text.stdout, /^ {4}run 1, batch of 16 \(local:1, local:2, .*local:16\), rejected at .*, on unsafe-host host .*: tests failed/m);
   });
 
