@@ -72,8 +72,8 @@ export { CriteriaError, DEFAULT_CRITERIA, VOTE_VALUES, evaluateVotes, formatCrit
 export type { Criteria, Criterion, Operator, VoteEvaluation, VoteValue } from './votes.js';
 export { createRedactingTransform } from '../secrets/redact.js';
 export type { TextRedactor } from '../secrets/redact.js';
-export { isPrivateKey, shellQuote, sshCredentialProblems } from './ssh.js';
-export type { SshCredentials } from './ssh.js';
+export { createSshSession, isPrivateKey, shellQuote, sshCredentialProblems } from './ssh.js';
+export type { AgentIdentity, SshCredentials, SshSession, SshSessionOptions, SshSettings } from './ssh.js';
 export { describeIssue } from './zod-issues.js';
 export { ESCAPED_BYTE, FILE_LIMITS, FileReadError, decodeLossless, encodeLossless, lineOf, readRegularFile, readRegularFileSync } from './files.js';
 export { parseYaml } from './yaml.js';

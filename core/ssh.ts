@@ -1,10 +1,12 @@
 /**
  * ssh credentials shared by the VCS plugins (git, bzr): quoting for the shell a VCS hands
- * ssh commands to, and the checks `verify` makes of the key and the known_hosts file. The
- * key itself goes into a per-run ssh-agent (ssh-agent.ts), never into a file.
+ * ssh commands to, the checks `verify` makes of the key and the known_hosts file, and the
+ * run's ssh session. The key itself goes into a per-run ssh-agent (ssh-agent.ts), never
+ * into a file.
  */
-import { access, constants } from 'node:fs/promises';
+import { access, constants, mkdir, rm } from 'node:fs/promises';
 import type { Problem } from '../hooks/types.js';
+import { startSshAgent, type SshAgent } from './ssh-agent.js';
 
 /** Single-quotes a word for /bin/sh. */
 export function shellQuote(word: string): string {
@@ -49,4 +51,70 @@ export async function sshCredentialProblems(c: SshCredentials): Promise<Problem[
     });
   }
   return problems;
+}
+
+export interface SshSettings {
+  /** Private key text, or undefined to let ssh use the slave's own keys/agent. */
+  key?: string;
+  /** known_hosts file holding the host keys of the forges (`plugins.<vcs>.knownHosts`). */
+  knownHosts?: string;
+}
+
+/** The agent holding the key: its socket and the public key naming the one identity to offer. */
+export interface AgentIdentity {
+  socket: string;
+  publicKeyFile: string;
+}
+
+/**
+ * A run's ssh set-up for a VCS plugin, made on first `get()` and ended by `dispose()` (at
+ * shutdown): with a key, a per-run agent holding it (startSshAgent, under `dir`); then
+ * `make(agent, dir)` builds what the VCS is given (git's GIT_SSH_COMMAND, brz's wrapper).
+ */
+export interface SshSession<T> {
+  get(): Promise<T>;
+  /** `SSH_AUTH_SOCK` for the VCS's ssh: the slave's own agent when no key is configured. */
+  authSock(): string | undefined;
+  dispose(): Promise<void>;
+}
+
+export interface SshSessionOptions<T> {
+  /** Where the agent's socket and public key (and what `make` writes) live. */
+  dir: string;
+  /** The session makes `dir` (0700) first, also without a key, and removes it at dispose. */
+  ownDir?: boolean;
+  make(agent: AgentIdentity | undefined, dir: string): Promise<T>;
+}
+
+export function createSshSession<T>(settings: SshSettings, options: SshSessionOptions<T>): SshSession<T> {
+  let agent: SshAgent | undefined;
+  let pending: Promise<T> | undefined;
+  let made = false;
+
+  async function build(): Promise<T> {
+    if (options.ownDir) {
+      made = true;
+      await mkdir(options.dir, { recursive: true, mode: 0o700 });
+    }
+    if (settings.key) agent = await startSshAgent(options.dir, settings.key);
+    return options.make(agent, options.dir);
+  }
+
+  return {
+    get() {
+      pending ??= build();
+      return pending;
+    },
+    authSock() {
+      return settings.key ? undefined : process.env.SSH_AUTH_SOCK;
+    },
+    async dispose() {
+      if (pending) await pending.catch(() => undefined);
+      await agent?.stop();
+      agent = undefined;
+      if (made) await rm(options.dir, { recursive: true, force: true });
+      made = false;
+      pending = undefined;
+    },
+  };
 }

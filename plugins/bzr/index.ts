@@ -12,7 +12,8 @@ import { fetchProposal } from './fetch.js';
 import { BZR_MIRROR_MARKER, bzrMirrorPath } from './mirror.js';
 import { mergeProposal } from './merge.js';
 import { pushMerge } from './push.js';
-import { createSshSession, usesSsh, type SshSession } from './ssh.js';
+import type { SshSession } from '../../core/index.js';
+import { createBzrSsh, usesSsh } from './ssh.js';
 
 export const NAME = 'bzr';
 
@@ -62,7 +63,7 @@ export default definePlugin({
     'ssh-key': { description: 'OpenSSH private key used for bzr+ssh:// branches', required: false },
   },
   apply(hooks, api) {
-    let session: SshSession | undefined;
+    let session: SshSession<string> | undefined;
     const configured = api.config.knownHosts;
     const launchpadUser = api.config.launchpadUser;
     const knownHosts = configured === undefined ? undefined : api.resolvePath(configured);
@@ -84,9 +85,9 @@ export default definePlugin({
       const home = await privateHome();
       const overSsh = (url: string) => usesSsh(url) || (launchpadUser !== undefined && /^lp:/i.test(url));
       if (!urls.some(overSsh)) return { home, signal };
-      session ??= createSshSession(api.run.workdir, { key: api.secrets.get('ssh-key'), knownHosts });
+      session ??= createBzrSsh(api.run.workdir, { key: api.secrets.get('ssh-key'), knownHosts });
       const authSock = session.authSock();
-      return { home, signal, ssh: await session.wrapper(), ...(authSock ? { authSock } : {}) };
+      return { home, signal, ssh: await session.get(), ...(authSock ? { authSock } : {}) };
     }
 
     hooks.verify.tapPromise(async (payload) => {

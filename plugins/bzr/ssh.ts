@@ -14,33 +14,19 @@
  * workdir (never from a proposal) and is quoted.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { shellQuote, startSshAgent, type SshAgent } from '../../core/index.js';
-
-export interface SshSettings {
-  /** Private key text, or undefined to let ssh use the slave's own keys/agent. */
-  key?: string;
-  /** known_hosts file holding the host keys of the forges (plugins.bzr.knownHosts). */
-  knownHosts?: string;
-}
+import { createSshSession, shellQuote, type AgentIdentity, type SshSession, type SshSettings } from '../../core/index.js';
 
 /** True when brz reaches `url` over ssh (bzr+ssh://, sftp://, ssh://). */
 export function usesSsh(url: string): boolean {
   return /^(bzr\+ssh|sftp|ssh|git\+ssh):\/\//i.test(url);
 }
 
-
 /** Double-quotes a value for ssh_config (which has no escape for `"`: refuse it). */
 function configQuote(value: string): string {
   if (/["\n\r]/.test(value)) throw new Error(`path ${JSON.stringify(value)} cannot be written into an ssh config`);
   return `"${value}"`;
-}
-
-/** The agent holding the key: its socket and the public key naming the one identity to offer. */
-export interface AgentIdentity {
-  socket: string;
-  publicKeyFile: string;
 }
 
 export function sshConfig(identity: AgentIdentity | undefined, knownHosts: string | undefined): string {
@@ -66,46 +52,20 @@ export function sshWrapper(configFile: string): string {
   ].join('\n');
 }
 
-/** The wrapper (and agent) made on first use and removed by `dispose()` (at shutdown). */
-export interface SshSession {
-  /** Path for BRZ_SSH. */
-  wrapper(): Promise<string>;
-  /** `SSH_AUTH_SOCK` for brz's ssh: the slave's own agent when no key is configured. */
-  authSock(): string | undefined;
-  dispose(): Promise<void>;
-}
-
-export function createSshSession(workdir: string, settings: SshSettings): SshSession {
-  let dir: string | undefined;
-  let agent: SshAgent | undefined;
-  let pending: Promise<string> | undefined;
-
-  async function build(): Promise<string> {
-    dir = join(workdir, `bzr-ssh-${randomBytes(6).toString('hex')}`);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    if (settings.key) agent = await startSshAgent(dir, settings.key);
-    const config = join(dir, 'config');
-    await writeFile(config, sshConfig(agent, settings.knownHosts), { mode: 0o600, flag: 'wx' });
-    const wrapper = join(dir, 'ssh');
-    await writeFile(wrapper, sshWrapper(config), { mode: 0o700, flag: 'wx' });
-    return wrapper;
-  }
-
-  return {
-    wrapper() {
-      pending ??= build();
-      return pending;
+/**
+ * The run's ssh for brz: `get()` is the path for BRZ_SSH, in its own
+ * `<workdir>/bzr-ssh-<random>/` (0700, removed at dispose) with the config and the agent.
+ */
+export function createBzrSsh(workdir: string, settings: SshSettings): SshSession<string> {
+  return createSshSession(settings, {
+    dir: join(workdir, `bzr-ssh-${randomBytes(6).toString('hex')}`),
+    ownDir: true,
+    async make(agent, dir) {
+      const config = join(dir, 'config');
+      await writeFile(config, sshConfig(agent, settings.knownHosts), { mode: 0o600, flag: 'wx' });
+      const wrapper = join(dir, 'ssh');
+      await writeFile(wrapper, sshWrapper(config), { mode: 0o700, flag: 'wx' });
+      return wrapper;
     },
-    authSock() {
-      return settings.key ? undefined : process.env.SSH_AUTH_SOCK;
-    },
-    async dispose() {
-      if (pending) await pending.catch(() => undefined);
-      await agent?.stop();
-      agent = undefined;
-      if (dir) await rm(dir, { recursive: true, force: true });
-      dir = undefined;
-      pending = undefined;
-    },
-  };
+  });
 }

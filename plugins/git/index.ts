@@ -11,7 +11,8 @@ import { fetchProposal } from './fetch.js';
 import { MIRROR_MARKER, mirrorPath } from './mirror.js';
 import { mergeProposal } from './merge.js';
 import { pushMerge } from './push.js';
-import { createSshSession, type SshSession } from './ssh.js';
+import type { SshSession } from '../../core/index.js';
+import { createGitSsh } from './ssh.js';
 import { remoteLabel, targetRemotes } from './ssh-remote.js';
 import { gitVersion } from './version.js';
 
@@ -53,18 +54,15 @@ export default definePlugin({
     'ssh-key': { description: 'OpenSSH private key used to fetch and push over ssh', required: false },
   },
   apply(hooks, api) {
-    let session: SshSession | undefined;
+    let session: SshSession<string> | undefined;
     const configured = api.config.knownHosts;
     const knownHosts = configured === undefined ? undefined : api.resolvePath(configured);
 
     async function sshFor(...urls: string[]): Promise<{ sshCommand?: string; authSock?: string }> {
       if (!urls.some(usesSsh)) return {};
-      session ??= createSshSession(api.run.workdir, {
-        key: api.secrets.get('ssh-key'),
-        knownHosts,
-      });
+      session ??= createGitSsh(api.run.workdir, { key: api.secrets.get('ssh-key'), knownHosts });
       const authSock = session.authSock();
-      return { sshCommand: await session.command(), ...(authSock ? { authSock } : {}) };
+      return { sshCommand: await session.get(), ...(authSock ? { authSock } : {}) };
     }
 
     hooks.verify.tapPromise(async ({ projects, vcs, problems, notes, signal }) => {

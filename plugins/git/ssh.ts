@@ -7,20 +7,7 @@
  * never from a proposal).
  */
 import { join } from 'node:path';
-import { shellQuote, startSshAgent, type SshAgent } from '../../core/index.js';
-
-export interface SshSettings {
-  /** Private key text, or undefined to let ssh use the slave's own keys/agent. */
-  key?: string;
-  /** known_hosts file holding the host keys of the forges (plugins.git.knownHosts). */
-  knownHosts?: string;
-}
-
-/** The agent holding the key: its socket and the public key naming the one identity to offer. */
-export interface AgentIdentity {
-  socket: string;
-  publicKeyFile: string;
-}
+import { createSshSession, shellQuote, type AgentIdentity, type SshSession, type SshSettings } from '../../core/index.js';
 
 /** The command line for GIT_SSH_COMMAND. */
 export function sshCommand(identity: AgentIdentity | undefined, knownHosts: string | undefined): string {
@@ -33,36 +20,7 @@ export function sshCommand(identity: AgentIdentity | undefined, knownHosts: stri
   return parts.join(' ');
 }
 
-/** The ssh setup of a run: the agent started on first use and ended by `dispose()` (at shutdown). */
-export interface SshSession {
-  command(): Promise<string>;
-  /** `SSH_AUTH_SOCK` for git's ssh: the slave's own agent when no key is configured. */
-  authSock(): string | undefined;
-  dispose(): Promise<void>;
-}
-
-export function createSshSession(workdir: string, settings: SshSettings): SshSession {
-  let agent: SshAgent | undefined;
-  let pending: Promise<string> | undefined;
-
-  async function build(): Promise<string> {
-    if (settings.key) agent = await startSshAgent(join(workdir, 'git-ssh'), settings.key);
-    return sshCommand(agent, settings.knownHosts);
-  }
-
-  return {
-    command() {
-      pending ??= build();
-      return pending;
-    },
-    authSock() {
-      return settings.key ? undefined : process.env.SSH_AUTH_SOCK;
-    },
-    async dispose() {
-      if (pending) await pending.catch(() => undefined);
-      await agent?.stop();
-      agent = undefined;
-      pending = undefined;
-    },
-  };
+/** The run's ssh for git: `get()` is the GIT_SSH_COMMAND; the agent (with a key) in `<workdir>/git-ssh`. */
+export function createGitSsh(workdir: string, settings: SshSettings): SshSession<string> {
+  return createSshSession(settings, { dir: join(workdir, 'git-ssh'), make: async (agent) => sshCommand(agent, settings.knownHosts) });
 }
