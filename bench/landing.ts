@@ -204,7 +204,7 @@ stamp "end"
 interface BotTimings {
   total: number;
   cpu: number;
-  spans: { kind: 'step' | 'hook' | 'proc' | 'lxd' | 'lock'; name: string; start: number; ms: number }[];
+  spans: { kind: 'step' | 'hook' | 'proc' | 'lxd' | 'lock' | 'background'; name: string; start: number; ms: number }[];
 }
 
 interface ScriptStep {
@@ -224,31 +224,59 @@ function scriptSteps(file: string, spawnedAt: number, total: number): ScriptStep
   return steps;
 }
 
-/** One row per step or hook of byoci's run, nested ones indented, with the processes and requests inside it. */
+/**
+ * One row per step or hook of byoci's run, nested ones indented, with the processes and requests inside it.
+ * Background work (a spare container made while the landing fetches and merges) gets rows of
+ * its own after them, outside the sum: it overlaps the steps. The LXD requests made while it
+ * ran are listed in its row, not in the step it overlaps (fetch and merge make none).
+ */
 function botRows(t: BotTimings): { name: string; ms: number; inner: string }[] {
   const outer = t.spans.filter((s) => s.kind === 'step' || s.kind === 'hook').sort((a, b) => a.start - b.start || b.ms - a.ms);
+  const background = t.spans.filter((s) => s.kind === 'background').sort((a, b) => a.start - b.start);
   const within = (a: { start: number; ms: number }, b: { start: number; ms: number }) => a.start >= b.start - 0.5 && a.start + a.ms <= b.start + b.ms + 0.5;
-  const rows: { name: string; ms: number; inner: string; depth: number }[] = [];
-  const open: (typeof outer)[number][] = [];
-  let top = 0;
-  for (const s of outer) {
-    while (open.length && !within(s, open.at(-1)!)) open.pop();
-    if (open.length === 0) top += s.ms;
-    const children = t.spans.filter((c) => c.kind !== 'step' && c.kind !== 'hook' && within(c, s));
-    // Only what no deeper row holds.
-    const own = children.filter((c) => !outer.some((o) => o !== s && within(o, s) && within(c, o)));
+  const inBackground = (c: { kind: string; start: number; ms: number }) => c.kind === 'lxd' && background.some((b) => within(c, b));
+  const summary = (own: typeof t.spans) => {
     const counts = new Map<string, { n: number; ms: number }>();
     for (const c of own) {
       const key = c.kind === 'lxd' ? `lxd ${c.name}` : c.name;
       const e = counts.get(key) ?? { n: 0, ms: 0 };
       counts.set(key, { n: e.n + 1, ms: e.ms + c.ms });
     }
-    const inner = [...counts].map(([k, v]) => `${k}${v.n > 1 ? ` ×${v.n}` : ''} ${v.ms.toFixed(0)}`).join(', ');
-    rows.push({ name: `${'  '.repeat(open.length)}${s.name}`, ms: s.ms, inner, depth: open.length });
-    open.push(s);
+    return [...counts].map(([k, v]) => `${k}${v.n > 1 ? ` ×${v.n}` : ''} ${v.ms.toFixed(0)}`).join(', ');
+  };
+  const rows: { name: string; ms: number; inner: string; depth: number }[] = [];
+  const open: (typeof outer)[number][] = [];
+  // Time covered by the top-level rows (rows running side by side, e.g. `prepare` beside `report`, counted once).
+  let top = 0;
+  let topEnd = 0;
+  for (const s of outer) {
+    while (open.length && !within(s, open.at(-1)!)) open.pop();
+    if (open.length === 0) {
+      top += Math.max(0, s.start + s.ms - Math.max(s.start, topEnd));
+      topEnd = Math.max(topEnd, s.start + s.ms);
+    }
+    const children = t.spans.filter((c) => c.kind !== 'step' && c.kind !== 'hook' && c.kind !== 'background' && within(c, s) && !inBackground(c));
+    // Only what no deeper row holds.
+    const own = children.filter((c) => !outer.some((o) => o !== s && within(o, s) && within(c, o)));
+    rows.push({ name: `${'  '.repeat(open.length)}${s.name}`, ms: s.ms, inner: summary(own), depth: open.length });
+    // A `prepare` tap only starts work and runs beside the `started` report: it holds no other row.
+    if (!s.name.startsWith('prepare ')) open.push(s);
   }
   rows.push({ name: 'other (queue bookkeeping, SQLite, logging, exit)', ms: Math.max(0, t.total - top), inner: '', depth: 0 });
+  for (const b of background) {
+    const own = t.spans.filter((c) => c.kind === 'lxd' && within(c, b));
+    rows.push({ name: `[background, not in the sum] ${b.name}, ${b.start.toFixed(0)}–${(b.start + b.ms).toFixed(0)} ms`, ms: b.ms, inner: summary(own), depth: 0 });
+  }
   return rows;
+}
+
+/** When the steps that overlap ran (ms since byoci's start): fetch, merge, background work, the test, push, report, shutdown. */
+function overlapLine(t: BotTimings): string {
+  const shown = t.spans
+    .filter((s) => s.kind === 'background' || (s.kind === 'hook' && /^(fetch|merge|testInContainer|push|report|shutdown) /.test(s.name)))
+    .sort((a, b) => a.start - b.start);
+  if (!shown.some((s) => s.kind === 'background')) return '';
+  return `overlap (ms since byoci's start): ${shown.map((s) => `${s.name} ${s.start.toFixed(0)}–${(s.start + s.ms).toFixed(0)}`).join('; ')}`;
 }
 
 /** The median run of a tree, byoci's steps next to the script's. */
@@ -265,6 +293,7 @@ function breakdown(tree: string, bot: number[], botTimings: BotTimings[], report
     '|---|---|---|',
     ...botRows(t).map((r) => `| ${r.name} | ${r.ms.toFixed(0)} | ${r.inner} |`),
     `| process start before node's clock + exit | ${Math.max(0, bot[b]! - t.total).toFixed(0)} | |`,
+    ...(overlapLine(t) ? ['', overlapLine(t)] : []),
     '',
     '| script step | ms |',
     '|---|---|',

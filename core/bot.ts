@@ -199,6 +199,8 @@ export class Bot {
   readonly #secretNotes: Note[];
   readonly #config: LoadedConfig;
   #shutDown = false;
+  /** `prepare` calls still running (awaited before `shutdown`, so no tap outlives the run). */
+  readonly #preparing = new Set<Promise<void>>();
   /** Targets whose discovery failed on a bad forge answer in this run. */
   readonly #discoveryErrors: string[] = [];
 
@@ -503,10 +505,26 @@ export class Bot {
       owner: processOwner(),
       keep: this.#keep,
       test: (project, dir, proposal, revision, options) => this.test(project, dir, proposal, revision, options),
+      prepare: (project, tests, proposal) => this.prepare(project, tests, proposal),
       bail: (hook, promise, target) => this.#bail(hook, promise, target),
       testRejection,
       stopped: () => this.taps.abandoned.length > 0,
     });
+  }
+
+  /**
+   * The `prepare` hint: `tests` tests of `project` follow once the landing has fetched and
+   * merged, so backends may start making their sandboxes now. Not awaited: it returns at
+   * once and the taps run beside the fetch (a failing tap is logged by the interceptor and
+   * changes nothing); `shutdown` waits for them first.
+   */
+  prepare(project: ProjectConfig, tests: number, proposal?: Proposal): void {
+    if (this.hooks.prepare.taps.length === 0 || this.#shutDown || this.run.signal.aborted) return;
+    const call = this.hooks.prepare
+      .promise({ ...(proposal ? { proposal } : {}), project, spec: project.test, runId: this.run.id, tests: Math.max(1, Math.floor(tests)), signal: this.run.signal })
+      .catch((error: unknown) => this.#log.warn('prepare failed; the tests make their sandboxes as they start', { error: error instanceof Error ? error.message : String(error) }));
+    this.#preparing.add(call);
+    void call.finally(() => this.#preparing.delete(call));
   }
 
   /**
@@ -586,6 +604,8 @@ export class Bot {
     };
     await this.sweep();
     const workspace = join(this.run.workdir, 'try');
+    // Its one test's sandbox is made while the branch is fetched and merged.
+    this.prepare(project, 1);
     await rm(workspace, { recursive: true, force: true });
     await mkdir(workspace, { recursive: true });
     try {
@@ -608,6 +628,8 @@ export class Bot {
     if (this.#shutDown) return;
     this.#shutDown = true;
     try {
+      // What `prepare` taps started is theirs to clean up: let them finish starting it first.
+      while (this.#preparing.size > 0) await Promise.allSettled([...this.#preparing]);
       await this.hooks.shutdown.promise({ reason, signal: new AbortController().signal });
     } finally {
       this.#ledger.close();

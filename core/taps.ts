@@ -23,6 +23,8 @@ export const DEFAULT_TAP_TIMEOUTS: Readonly<Record<HookName, number>> = Object.f
   verify: 60_000,
   sweep: 120_000,
   discover: 120_000,
+  // A tap only starts its preparation (see the hook's doc); core awaits it before shutdown.
+  prepare: 60_000,
   fetch: 30 * 60_000,
   merge: 10 * 60_000,
   // Gate taps bound their own waits (remote-ci: `timeout`, at most 6 h); this is the backstop.
@@ -43,6 +45,7 @@ export const DEFAULT_SETTLE_MS: Readonly<Record<HookName, number>> = Object.free
   verify: 10_000,
   sweep: 60_000,
   discover: 10_000,
+  prepare: 10_000,
   fetch: 10_000,
   merge: 10_000,
   gate: 10_000,
@@ -53,8 +56,8 @@ export const DEFAULT_SETTLE_MS: Readonly<Record<HookName, number>> = Object.free
   shutdown: 10_000,
 });
 
-/** Hooks whose failing taps are logged and swallowed: reporting and cleanup. */
-const ISOLATED: ReadonlySet<HookName> = new Set<HookName>(['report', 'queueChanged', 'sweep', 'shutdown']);
+/** Hooks whose failing taps are logged and swallowed: hints, reporting and cleanup. */
+const ISOLATED: ReadonlySet<HookName> = new Set<HookName>(['prepare', 'report', 'queueChanged', 'sweep', 'shutdown']);
 
 /** Hooks whose taps are not aborted with the run (they run after an abort, to clean up). */
 const NOT_ABORTED_WITH_RUN: ReadonlySet<HookName> = new Set<HookName>(['shutdown']);
@@ -64,6 +67,7 @@ const SIGNAL_ARG: Readonly<Record<HookName, number | undefined>> = Object.freeze
   verify: 0,
   sweep: 0,
   discover: 1,
+  prepare: 0,
   fetch: 0,
   merge: 0,
   gate: 0,

@@ -12,8 +12,12 @@
  */
 import { appendFileSync } from 'node:fs';
 
-/** What a span measures: a step of the run, a hook tap, a child process, an LXD request, a lock wait. */
-export type SpanKind = 'step' | 'hook' | 'proc' | 'lxd' | 'lock';
+/**
+ * What a span measures: a step of the run, a hook tap, a child process, an LXD request, a
+ * lock wait, or work a plugin does in the background beside the steps (LXD's container made
+ * while the landing fetches and merges: it overlaps them, it is not part of them).
+ */
+export type SpanKind = 'step' | 'hook' | 'proc' | 'lxd' | 'lock' | 'background';
 
 export interface Span {
   kind: SpanKind;
@@ -88,7 +92,7 @@ export function commandName(command: readonly string[]): string {
 export function formatTimings(list: readonly Span[], total: number): string {
   const lines = [`byoci timings (ms since the process started; total ${total.toFixed(0)} ms)`, '  start     ms  what'];
   for (const s of [...list].sort((a, b) => a.start - b.start)) {
-    const indent = s.kind === 'step' || s.kind === 'hook' ? '' : '  ';
+    const indent = s.kind === 'step' || s.kind === 'hook' || s.kind === 'background' ? '' : '  ';
     lines.push(`${s.start.toFixed(0).padStart(7)} ${s.ms.toFixed(0).padStart(6)}  ${indent}${s.kind === 'step' ? '' : `${s.kind} `}${s.name}`);
   }
   return lines.join('\n');

@@ -2,9 +2,9 @@
  * The hook points of a landing, built fresh for every run with `createHooks()`.
  *
  * Order of a run:   verify → sweep → discover → (per queue entry, in queue order)
- *                   report(started) → fetch → merge → gate → testInContainer → push
- *                   → report(landed|rejected|error) → shutdown; queueChanged whenever an
- *                   entry's queue state changes.
+ *                   prepare (not awaited) ∥ report(started) → fetch → merge → gate
+ *                   → testInContainer → push → report(landed|rejected|error) → shutdown;
+ *                   queueChanged whenever an entry's queue state changes.
  *
  * Conventions (see README "Design"):
  * - Plugins tap with `tapPromise` and async functions only; core calls the hooks.
@@ -121,6 +121,29 @@ export interface TestPayload {
   signal: AbortSignal;
 }
 
+/**
+ * Payload of `prepare`: tests of `project` are coming, once the landing's tree exists.
+ * Only what is known before the fetch: the project and its test spec (backend, image,
+ * limits, network), never a tree, a revision or a credential.
+ */
+export interface PreparePayload {
+  /** Absent for `byoci test` (a branch tried without a proposal). */
+  proposal?: Proposal;
+  project: ProjectConfig;
+  /** The spec the first of these tests runs with (`project.test`). */
+  spec: TestSpec;
+  /** Run id, as in `TestPayload.runId`. */
+  runId: string;
+  /**
+   * How many tests core expects to start once the fetch and merge are done (≥ 1): 1 for a
+   * serial landing and `byoci test`, the first round's trees for a batch or window. The
+   * tests after those are announced by `TestPayload.upcoming`, as before. A hint only:
+   * a landing rejected at fetch or merge starts none.
+   */
+  tests: number;
+  signal: AbortSignal;
+}
+
 export interface GatePayload {
   proposal: Proposal;
   project: ProjectConfig;
@@ -200,6 +223,25 @@ export function createHooks() {
      * Before: verify. After: report(started) for each ready proposal.
      */
     discover: new AsyncSeriesWaterfallHook<[Proposal[], DiscoverPayload]>(['proposals', 'context']),
+
+    /**
+     * prepare (AsyncParallelHook). Payload: PreparePayload.
+     * Tap returns: nothing, as soon as the preparation is *started* (not finished).
+     * A hint that `payload.tests` tests of `payload.project` follow once the landing has
+     * fetched and merged: a backend may start making their sandboxes now, so that this
+     * work overlaps the fetch and the merge instead of following them (LXD creates and
+     * starts a container like a warm spare, within `plugins.lxd.spares`; bwrap and
+     * unshare have nothing to prepare and do not tap it). Nothing is handed to the
+     * sandbox here: the tree arrives with `testInContainer`, after the merge, as always.
+     * Never blocks the landing: core does not await it before the fetch (it awaits it
+     * before `shutdown`, so no tap outlives the run); a failing tap is logged and changes
+     * nothing. What a tap starts is its own to track: it may end up unused (a landing
+     * rejected at fetch or merge, an interrupt), and the plugin's `shutdown` must delete it.
+     * Called when an entry is taken to land (before each attempt's fetch), by `byoci test`,
+     * and by the batch/window engine before a round's fetch.
+     * Before: report(started) runs beside it. After: fetch (not waited for).
+     */
+    prepare: new AsyncParallelHook<[PreparePayload]>(['payload']),
 
     /**
      * fetch (AsyncSeriesBailHook). Payload: FetchPayload.
@@ -283,6 +325,7 @@ export const HOOK_NAMES: readonly HookName[] = Object.freeze([
   'verify',
   'sweep',
   'discover',
+  'prepare',
   'fetch',
   'merge',
   'gate',
@@ -313,6 +356,7 @@ export interface TapHooks {
   readonly verify: Tappable<[VerifyPayload], void>;
   readonly sweep: Tappable<[SweepPayload], void>;
   readonly discover: Tappable<[Proposal[], DiscoverPayload], Proposal[]>;
+  readonly prepare: Tappable<[PreparePayload], void>;
   readonly fetch: Tappable<[FetchPayload], Checkout | undefined>;
   readonly merge: Tappable<[MergePayload], MergeResult | undefined>;
   readonly gate: Tappable<[GatePayload], void>;

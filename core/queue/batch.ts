@@ -244,6 +244,8 @@ export class BatchLander {
       await rm(workspace, { recursive: true, force: true });
       await mkdir(workspace, { recursive: true });
       this.#seq = [];
+      // The round's first tests (one per slot at most): their sandboxes made while it fetches and merges.
+      this.#c.prepare?.(members[0]!.c.project, Math.min(this.#shape.window, members.length), members.length === 1 ? members[0]!.c.proposal : undefined);
       await this.#prepare(members);
       if (this.#seq.length === 0) return { stop: false };
       for (;;) {

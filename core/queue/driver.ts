@@ -347,6 +347,8 @@ export class QueueDriver {
       return { attempts, runRow: store.startRun({ targetKey: group.key, project: c.project.name, botRun: run.id, owner: this.#c.owner, attempt: attempts, entries: [entry.id] }) };
     };
     let first: ReturnType<typeof begin> | undefined;
+    // The test's sandbox is made while the landing reports, fetches and merges (not awaited).
+    this.#c.prepare?.(c.project, 1, c.proposal);
     await this.#reportStarted(entry, c, () => (first = begin()));
     for (;;) {
       const { attempts, runRow } = first ?? store.atOnce(begin);
@@ -369,6 +371,8 @@ export class QueueDriver {
             const reason = `the target moved during the test (now at ${result.tip}): merging again and testing again, round ${moved + 1} of ${settings.attempts}`;
             log.info('trunk moved: merging onto the new tip and testing again', { ...this.#position(entry), tip: result.tip, round: `${moved + 1}/${settings.attempts}` });
             store.setState(entry.id, 'queued', reason);
+            // The next round's test: its sandbox again made while it fetches and merges.
+            this.#c.prepare?.(c.project, 1, c.proposal);
             continue;
           }
           // Before giving up: the new tip may hold this very landing (an earlier push that completed).

@@ -62,6 +62,11 @@ export interface DriverContext {
    * the hint `TestPayload.upcoming` (how many further tests are expected to start soon).
    */
   test(project: ProjectConfig, dir: string, proposal: Proposal, revision: string, options?: TestOptions): Promise<TestResult>;
+  /**
+   * The `prepare` hint (Bot.prepare): `tests` tests of `project` follow once this landing
+   * has fetched and merged. Returns at once; never throws; the taps run meanwhile.
+   */
+  prepare?(project: ProjectConfig, tests: number, proposal?: Proposal): void;
   /** A bail hook's value, or an error naming the missing plugin. */
   bail<T>(hook: string, promise: Promise<T | undefined>, target: BranchRef): Promise<T>;
   /** Rejection of a finished test run, if any. */

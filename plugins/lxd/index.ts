@@ -8,6 +8,8 @@
  * - testInContainer: handles `backend: lxd`, and `auto` when the daemon answers (else it
  *   passes, so the bwrap backend can take `auto`).
  * - sweep: at the start of every land or test run, deletes the containers of dead runs.
+ * - prepare: tests follow once the landing has fetched and merged: the pool creates and
+ *   starts their first container(s) now, like warm spares (within `spares`; 0: nothing).
  * - shutdown: deletes the warm spare and any container of this run still there, and waits
  *   for the deletions started in the background after each result.
  */
@@ -17,7 +19,7 @@ import { LxdClient } from './client.js';
 import { buildCommand, notByociSource } from './images.js';
 import { containerName, inheritedDevices, removeOrphans, resolveSource, type Source } from './container.js';
 import { ContainerPool } from './pool.js';
-import { BACKEND, runInContainer } from './runner.js';
+import { BACKEND, containerPlan, runInContainer } from './runner.js';
 import { imageCommands } from './cli.js';
 import { lxdConfigSchema } from './schema.js';
 
@@ -85,6 +87,30 @@ export default definePlugin({
       return found;
     };
 
+    /** The last `prepare` call's work until its containers are asked for (never rejects). */
+    let preparing: Promise<void> | undefined;
+    const runPool = async (lxd: LxdClient): Promise<ContainerPool> => {
+      if (!orphansChecked) {
+        orphansChecked = true;
+        const removed = await removeOrphans(lxd, config.prefix);
+        if (removed.length) api.log.warn('removed containers of dead runs', { containers: removed.join(',') });
+      }
+      if (!pool) {
+        pool = new ContainerPool({
+          client: lxd,
+          log: api.log,
+          runId: api.run.id,
+          workdir: config.workdir,
+          stagingParent: api.run.workdir,
+          spares: config.spares,
+          nextName: () => containerName(config.prefix, api.run.id, ++sequence),
+          inheritedDevices: cachedDevices,
+        });
+        pools.set(api.run.id, pool);
+      }
+      return pool;
+    };
+
     hooks.verify.tapPromise(async ({ projects, problems, notes, signal }) => {
       const relevant = projects.filter(wantsLxd);
       if (relevant.length === 0) return;
@@ -92,6 +118,7 @@ export default definePlugin({
       let version: string | undefined;
       try {
         version = (await lxd.server({ signal, timeoutMs: 5000 })).environment.server_version;
+        answering ??= Promise.resolve(true); // the tests of this run need not ask again
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
         for (const project of relevant) {
@@ -154,7 +181,7 @@ export default definePlugin({
 
     hooks.sweep.tapPromise(async ({ removed }) => {
       const lxd = getClient();
-      if (!(await lxd.answers())) return;
+      if (!(await answers())) return;
       orphansChecked = true;
       for (const name of await removeOrphans(lxd, config.prefix)) removed.push(`lxd container ${name}`);
     });
@@ -170,36 +197,38 @@ export default definePlugin({
         }
         throw new Error(`test.backend is lxd, but no LXD daemon answers on ${config.socket} (start it with scripts/lxd-up.sh)`);
       }
-      if (!orphansChecked) {
-        orphansChecked = true;
-        const removed = await removeOrphans(lxd, config.prefix);
-        if (removed.length) api.log.warn('removed containers of dead runs', { containers: removed.join(',') });
-      }
-      if (!pool) {
-        pool = new ContainerPool({
-          client: lxd,
-          log: api.log,
-          runId: api.run.id,
-          workdir: config.workdir,
-          stagingParent: api.run.workdir,
-          spares: config.spares,
-          nextName: () => containerName(config.prefix, api.run.id, ++sequence),
-          inheritedDevices: cachedDevices,
-        });
-        pools.set(api.run.id, pool);
-      }
+      // A container the `prepare` hint is still asking for is this test's to take.
+      await preparing;
       return runInContainer(payload, {
         client: lxd,
         config,
         log: api.log,
         redact: (text) => api.redact(text),
-        pool,
+        pool: await runPool(lxd),
         resolveSource: cachedSource,
       });
     });
 
+    // Tests follow once the landing has fetched and merged: their first container is created
+    // and started now, like a warm spare (its workspace stays empty until testInContainer
+    // copies the merged tree in). Returns once the creation is under way; the pool tracks it
+    // and shutdown deletes it if no test took it (a landing rejected at fetch or merge).
+    hooks.prepare.tapPromise(async (payload) => {
+      const backend = payload.spec.backend;
+      if ((backend !== BACKEND && backend !== 'auto') || config.spares === 0) return;
+      const work = (async () => {
+        const lxd = getClient();
+        if (!(await answers())) return; // testInContainer says why (or auto falls back)
+        const plan = await containerPlan(payload, { client: lxd, config, resolveSource: cachedSource });
+        (await runPool(lxd)).warm(plan, payload.tests);
+      })();
+      preparing = work.catch(() => undefined);
+      await work;
+    });
+
     hooks.shutdown.tapPromise(async () => {
       if (!client) return;
+      await preparing;
       if (pool) {
         await pool.close();
         pools.delete(api.run.id);

@@ -4,7 +4,9 @@
  *   mounted, `lo` up) while the previous test runs, handed to the next tests whose image,
  *   limits and network match; once a test has its container, up to `spares` new ones are
  *   started, no more than core's hint says tests follow (`TestPayload.upcoming`: none after
- *   the last test of a run, several for a speculative window);
+ *   the last test of a run, several for a speculative window); and before the first test,
+ *   core's `prepare` hint (tests follow once the landing has fetched and merged) warms the
+ *   first one while the landing fetches and merges (`warm`), within `spares` too;
  * - **background deletion**: a finished container is killed and deleted after the run's
  *   result was handed back, tracked here and awaited by `close()` (the plugin's shutdown),
  *   so the process never exits with a container of its own left.
@@ -16,7 +18,7 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../../core/index.js';
+import { recordSpan, type Logger } from '../../core/index.js';
 import type { LxdClient } from './client.js';
 import { createInstance, destroyInstance, initPid, instanceConfig, startInstance, type InstancePlan, type Source } from './container.js';
 import { ownerConfig } from './owner.js';
@@ -111,14 +113,29 @@ export class ContainerPool {
       this.#delete(spare);
     }
     const wanted = sparesWanted(this.#options.spares, upcoming);
-    while (this.#spares.length < wanted) {
-      const spare: Spare = { ...this.#create(plan, true), key: plan.key, failed: false };
-      spare.ready.catch((error: unknown) => {
-        spare.failed = true;
-        this.#options.log.warn('spare container not made; the next test creates its own', { container: spare.name, error });
-      });
-      this.#spares.push(spare);
-    }
+    while (this.#spares.length < wanted) this.#spare(plan);
+  }
+
+  /**
+   * Core's `prepare` hint (tests of this plan follow once the landing has fetched and
+   * merged): keeps `min(spares, tests)` spares for `plan` on the way, counting those already
+   * there, so the first test of a run takes a container made during its fetch and merge.
+   * Spares of other plans are left for `refill` to judge. `spares: 0`: nothing.
+   */
+  warm(plan: ContainerPlan, tests: number): void {
+    if (this.#closed) return;
+    const wanted = sparesWanted(this.#options.spares, tests);
+    let have = this.#spares.filter((s) => s.key === plan.key && !s.failed).length;
+    for (; have < wanted; have++) this.#spare(plan);
+  }
+
+  #spare(plan: ContainerPlan): void {
+    const spare: Spare = { ...this.#create(plan, true), key: plan.key, failed: false };
+    spare.ready.catch((error: unknown) => {
+      spare.failed = true;
+      this.#options.log.warn('spare container not made; the next test creates its own', { container: spare.name, error });
+    });
+    this.#spares.push(spare);
   }
 
   /** The container has served its test: kill and delete it in the background. */
@@ -183,6 +200,8 @@ export class ContainerPool {
         }
         const pid = await initPid(client, name);
         log.info(warm ? 'spare container ready' : 'container created', { container: name, image: plan.image, source: plan.source.type, ms: Math.round(performance.now() - started) });
+        // A spare is made beside the steps (the fetch and merge, or the previous test): a span of its own.
+        if (warm) recordSpan('background', 'spare container made (lxd)', started);
         return { name, config, pid, warm };
       })(),
     );
@@ -201,6 +220,7 @@ export class ContainerPool {
         try {
           await destroyInstance(client, lease.name);
           log.info('container deleted', { container: lease.name, ms: Math.round(performance.now() - started) });
+          recordSpan('background', 'container deleted (lxd)', started);
         } catch (error) {
           log.error('container not deleted', { container: lease.name, error });
         }

@@ -106,8 +106,7 @@ function testResult(found: {
  * checked to be a byoci image; the limits (the project's, else the plugin's); the network.
  * Plans with the same key give interchangeable containers (a spare made for one serves the other).
  */
-export async function containerPlan(payload: TestPayload, ctx: RunContext): Promise<ContainerPlan> {
-  const { spec } = payload;
+export async function containerPlan({ spec }: Pick<TestPayload, 'spec'>, ctx: Pick<RunContext, 'client' | 'config' | 'resolveSource'>): Promise<ContainerPlan> {
   const image = spec.image ?? ctx.config.image;
   const source = await (ctx.resolveSource ?? resolveSource)(ctx.client, image);
   if (!source) throw new Error(`lxd: no image alias or base container named ${JSON.stringify(image)} (byoci image list; byoci image build hostusr)`);

@@ -44,7 +44,8 @@ export const lxdConfigSchema = z
     /**
      * Containers kept created and started ahead of the next test (warm spares), each used by
      * exactly one test. At most: no more are made than core says tests follow (none after the
-     * last test of a run). 0: every test waits for its container to be made. With a
+     * last test of a run); the first test's is made while its landing fetches and merges (core's
+     * `prepare` hint). 0: none of that, every test waits for its container to be made. With a
      * speculative window of K, K - 1 lets a whole new round start warm.
      */
     spares: z.number().int().min(0).max(8).default(1),

@@ -19,6 +19,7 @@ test('the plugin-facing TapHooks type matches the hooks (compile-time check)', (
     verify: true,
     sweep: true,
     discover: true,
+    prepare: true,
     fetch: true,
     merge: true,
     gate: true,

@@ -107,6 +107,46 @@ describe('lxd backend: warm spare and background deletion', suiteNeeds('lxd', MI
     assert.deepEqual(await instancesWithPrefix(box.prefix), []);
   });
 
+  test("core's prepare hint before a landing's fetch: the first test's container made ahead, within spares; nothing for spares: 0 or another backend", async () => {
+    const box = await lxdBox({ spares: 2 }, 'prep');
+    boxes.push(box);
+    await box.prepare(makeSpec(), 1);
+    const ahead = await box.settled();
+    assert.equal(ahead.length, 1, 'one container for the one test that follows');
+    assert.deepEqual(await instancesWithPrefix(box.prefix), ahead, 'created and started before any test asked');
+    // Asked again (the next landing's hint while the first is unused): those already there count.
+    await box.prepare(makeSpec(), 1);
+    assert.deepEqual(await box.settled(), ahead, 'nothing more made');
+    // A window round of 3 tests: spares: 2 caps it.
+    await box.prepare(makeSpec(), 3);
+    const two = await box.settled();
+    assert.equal(two.length, 2);
+    assert.ok(two.includes(ahead[0]!));
+    const run = await box.run(makeSpec({ command: ['hostname'] }), { upcoming: 0 });
+    assert.equal(run.result?.exitCode, 0, run.result?.outputTail);
+    const [name] = commandLines(run.stdout);
+    assert.equal(name, ahead[0], 'the test took the first container made ahead');
+    assert.ok(box.harness.lines.some((l) => l.includes('container run done') && l.includes(name!) && /warm\W+true/.test(l)));
+    await box.shutdown();
+    assert.deepEqual(await instancesWithPrefix(box.prefix), [], 'shutdown deletes the one no test took');
+
+    const none = await lxdBox({ spares: 0 }, 'prep0');
+    boxes.push(none);
+    await none.prepare(makeSpec(), 1);
+    await none.prepare(makeSpec({ backend: 'bwrap' }), 1);
+    assert.deepEqual(await none.settled(), []);
+    assert.deepEqual(await instancesWithPrefix(none.prefix), [], 'spares: 0: no container before the test asks');
+    assert.ok(!none.harness.lines.some((l) => l.includes('spare container ready')));
+    const other = await lxdBox({}, 'prepb');
+    boxes.push(other);
+    await other.prepare(makeSpec({ backend: 'bwrap' }), 1);
+    // A bad image: the hint's tap fails, logged; nothing changes (the test says why later).
+    await other.prepare(makeSpec({ image: 'byoci-no-such-image' }), 1);
+    assert.deepEqual(await other.settled(), []);
+    assert.deepEqual(await instancesWithPrefix(other.prefix), [], 'another backend, or an unknown image: nothing made');
+    assert.ok(other.harness.lines.some((l) => l.includes('tap failed; outcome unchanged') && l.includes('byoci-no-such-image')), other.harness.lines.join('\n'));
+  });
+
   test('sparesWanted: spares at most, no more than the hint, the configured number when the hint is absent', () => {
     assert.equal(sparesWanted(1, undefined), 1);
     assert.equal(sparesWanted(3, undefined), 3);

@@ -34,6 +34,8 @@ export interface Box {
    * done (so a warm spare, when configured, is ready and earlier containers are gone).
    */
   run(spec: TestSpec, options?: { signal?: AbortSignal; onLine?: (stream: string, line: string) => void; upcoming?: number }): Promise<{ result: TestResult | undefined } & Lines>;
+  /** Calls the `prepare` hint as core does before a landing's fetch (`tests` tests follow). */
+  prepare(spec: TestSpec, tests: number): Promise<void>;
   /** Waits for the background work (deletions, spare creation); returns the spares' names. */
   settled(): Promise<string[]>;
   /** The staging directory holding the tree of the test that runs now (under the run's workdir). */
@@ -57,6 +59,9 @@ export async function lxdBox(config: Record<string, unknown> = {}, tag = 'x'): P
     dir,
     artefactsDir,
     root,
+    async prepare(spec, tests) {
+      await harness.hooks.prepare.promise({ project: { name: 'demo', targets: [], test: spec }, spec, runId: harness.run.id, tests, signal: harness.run.signal });
+    },
     async settled() {
       const pool = containerPool(harness.run.id);
       await pool?.settled();
