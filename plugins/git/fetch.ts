@@ -34,24 +34,14 @@ export async function fetchProposal(options: FetchOptions): Promise<Checkout> {
 
   // The target comes from the operator's config / the forge: a bad name is a config error.
   const targetUrl = checkUrl('target', proposal.target.url);
-  // Both names are checked at once (a git process each); the target's problem is said first.
-  const [target, source] = await Promise.allSettled([
-    checkBranch(g, 'target', proposal.target.branch),
-    (async () => {
-      checkUrl('source', proposal.source.url);
-      return checkBranch(g, 'source', proposal.source.branch);
-    })(),
-  ]);
-  if (target.status === 'rejected') throw target.reason;
-  const targetBranch = target.value;
+  const targetBranch = checkBranch('target', proposal.target.branch);
 
   // The source is the proposer's: a bad name rejects the proposal, saying why.
   let sourceUrl: string;
   let sourceBranch: string;
   try {
-    if (source.status === 'rejected') throw source.reason;
     sourceUrl = checkUrl('source', proposal.source.url);
-    sourceBranch = source.value;
+    sourceBranch = checkBranch('source', proposal.source.branch);
   } catch (error) {
     if (!(error instanceof RefError)) throw error;
     throw new Rejection('source-unavailable', { branch: JSON.stringify(proposal.source.branch), detail: error.message });

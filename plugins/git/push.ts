@@ -38,7 +38,7 @@ export async function pushMerge(options: PushOptions): Promise<PushResult> {
   const dir = checkout.dir;
   const g = git({ cwd: dir, sshCommand: options.sshCommand, authSock: options.authSock, signal: options.signal });
   const url = checkUrl('target', proposal.target.url);
-  const branch = await checkBranch(g, 'target', proposal.target.branch);
+  const branch = checkBranch('target', proposal.target.branch);
   const revision = await resolveCommit(g, merge.revision);
   if (!revision) throw new Error(`the merge revision ${merge.revision} is not in ${dir}`);
 

@@ -182,7 +182,7 @@ describe('local forge + git: landing end to end', suiteNeeds('git', missingComma
       assert.equal(read(landedFile).merged_revision, await mainTip());
       const rejected = read(invalidFile);
       assert.equal(rejected.status, 'Needs review');
-      assert.match(rejected.comments[0].body, /^The source branch "x;touch \/tmp\/pwned-[0-9a-f]+" could not be fetched: source branch name .* is not a valid git branch name\./);
+      assert.match(rejected.comments[0].body, /^The source branch "x;touch \/tmp\/pwned-[0-9a-f]+" could not be fetched: source branch name .* is not a valid git branch name \(contains a character git refuses: .*\)\./);
       assert.deepEqual(run.results.map((r) => [r.proposal.id, r.kind]).sort(), [['local:5', 'landed'], ['local:6', 'rejected']]);
     } finally {
       rmSync(marker, { force: true });
