@@ -180,9 +180,20 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** A 422's `errors` list, as GitHub gives it: what was wrong with which field. */
+    readonly errors?: Json[],
   ) {
     super(message);
   }
+}
+
+/**
+ * GitHub's 422 for a field that fails a check: `message` is only "Validation Failed", the
+ * reason is in `errors` (shapes as GitHub answers them; Octokit's RequestError then reads
+ * `Validation Failed: {"resource":…,"message":…}`).
+ */
+function validationFailed(resource: string, field: string, message: string, code = 'custom'): HttpError {
+  return new HttpError(422, 'Validation Failed', [{ resource, code, field, message }]);
 }
 
 async function git(bare: string, args: string[], reject = true): Promise<{ exitCode: number; stdout: string }> {
@@ -475,8 +486,9 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
       /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/,
       async ([o, r, n], { body }) => {
         const text = (body as Json | undefined)?.body;
-        if (typeof text !== 'string' || !text) throw new HttpError(422, 'Validation Failed: body is missing');
-        if (text.length > 65536) throw new HttpError(422, 'Validation Failed: body is too long (maximum is 65536 characters)');
+        // The real text for a missing body is not known here (byoci always sends one).
+        if (typeof text !== 'string' || !text) throw validationFailed('IssueComment', 'body', 'body is missing', 'missing_field');
+        if (text.length > 65536) throw validationFailed('IssueComment', 'data', 'Body is too long (maximum is 65536 characters)', 'unprocessable');
         return [201, addComment(`${o}/${r}`, Number(n), botLogin, text)];
       },
     ],
@@ -509,10 +521,10 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
         const repo = repoOf(`${o}/${r}`);
         const b = (body ?? {}) as Json;
         if (!['pending', 'success', 'failure', 'error'].includes(b.state as string)) {
-          throw new HttpError(422, 'Validation Failed: state is not included in the list');
+          throw validationFailed('Status', 'state', 'state is not included in the list');
         }
         if (typeof b.description === 'string' && b.description.length > 140) {
-          throw new HttpError(422, 'Validation Failed: description is too long (maximum is 140 characters)');
+          throw validationFailed('Status', 'description', 'description is too long (maximum is 140 characters)');
         }
         const exists = await git(repo.bare, ['cat-file', '-e', `${sha}^{commit}`], false);
         if (exists.exitCode !== 0) throw new HttpError(422, `No commit found for SHA: ${sha}`);
@@ -649,7 +661,8 @@ export async function startGithubServer(options: { token?: string; botLogin?: st
         }
       } catch (error) {
         status = error instanceof HttpError ? error.status : 500;
-        payload = { message: (error as Error).message, documentation_url: 'https://docs.github.com/rest', status: String(status) };
+        const errors = error instanceof HttpError && error.errors ? { errors: error.errors } : {};
+        payload = { message: (error as Error).message, ...errors, documentation_url: 'https://docs.github.com/rest', status: String(status) };
       }
       let text = status === 204 ? undefined : JSON.stringify(payload);
       if (method === 'GET' && status === 200) {

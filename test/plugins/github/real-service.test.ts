@@ -5,6 +5,8 @@
  * give.
  */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { Octokit } from '@octokit/rest';
 import { after, before, describe, test } from 'node:test';
 import type { Outcome, Proposal } from '../../../hooks/index.js';
 import { missingCommands, suiteNeeds } from '../../support/components.js';
@@ -12,6 +14,8 @@ import type { Harness } from '../../support/harness.js';
 import { marker } from '../../../plugins/github/comments.js';
 import type { GithubMeta } from '../../../plugins/github/discover.js';
 import { REPO, discover, githubHarness, makeWorld, only, projectOf, type World } from './helpers.js';
+
+const require = createRequire(import.meta.url);
 
 describe('github plugin: as the real service behaves', suiteNeeds('git', missingCommands('git')), () => {
   let world: World;
@@ -112,5 +116,23 @@ describe('github plugin: as the real service behaves', suiteNeeds('git', missing
     const allowed = await verify();
     assert.deepEqual(allowed.problems, []);
     assert.ok(allowed.notes.some((n) => /acme\/widget:main is protected; its rules let byoci-bot push/.test(n.message)));
+  });
+
+  test("a 422 is GitHub's: message \"Validation Failed\" and the reason in errors[] (as @octokit/fixtures' errors scenario), which Octokit shows whole", async () => {
+    const { head } = await approvedPull('validation');
+    const real = (require('@octokit/fixtures/scenarios/api.github.com/errors/normalized-fixture.json') as { status: number; response: Record<string, unknown> }[]).find((f) => f.status === 422)!.response;
+    const octokit = new Octokit({ baseUrl: world.gh.url, auth: world.gh.token, log: { debug() {}, info() {}, warn() {}, error() {} } });
+    const error = await octokit.rest.repos
+      .createCommitStatus({ owner: 'acme', repo: 'widget', sha: head, state: 'failure', description: 'x'.repeat(141) })
+      .catch((e: unknown) => e as { status: number; message: string; response: { data: Record<string, unknown> } });
+    assert.ok(error && typeof error === 'object' && 'status' in error, String(error));
+    assert.equal(error.status, 422);
+    const data = error.response.data;
+    assert.equal(data.message, real.message);
+    // Every field of the fixture's error ({resource, code, field}); the OpenAPI validation-error schema allows a message beside them.
+    const ours = Object.keys((data.errors as Record<string, unknown>[])[0]!);
+    for (const key of Object.keys((real.errors as Record<string, unknown>[])[0]!)) assert.ok(ours.includes(key), `errors[0].${key}`);
+    assert.deepEqual(data.errors, [{ resource: 'Status', code: 'custom', field: 'description', message: 'description is too long (maximum is 140 characters)' }]);
+    assert.match(error.message, /^Validation Failed: \{"resource":"Status","code":"custom","field":"description","message":"description is too long \(maximum is 140 characters\)"\}/);
   });
 });
