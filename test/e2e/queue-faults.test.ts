@@ -18,8 +18,9 @@ import { instancesWithPrefix, lxdMissing, testPrefix } from '../support/lxd.js';
 import { QueueWorld } from '../support/queue-world.js';
 import { sshdMissing, startSshd, type Sshd } from '../support/sshd.js';
 
-const missing = missingCommands('git') ?? sshdMissing() ?? (hasBackend() ? undefined : 'neither LXD nor bubblewrap (bwrap) is available');
 const lxd = await lxdMissing();
+// After `lxd` (hasBackend reads it): the other order threw a ReferenceError, not a skip, without bwrap.
+const missing = missingCommands('git') ?? sshdMissing() ?? (hasBackend() ? undefined : 'neither LXD nor bubblewrap (bwrap) is available');
 
 function hasBackend(): boolean {
   return missingCommands('bwrap') === undefined || lxd === undefined;
