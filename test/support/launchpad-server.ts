@@ -720,11 +720,17 @@ export class LaunchpadServer {
     } else if (method !== 'GET') {
       return send(405, `${method} not supported by this fake`);
     }
+    // Launchpad's 404 text is zope's NotFound: the object traversed so far (Python's repr)
+    // and the name it had no child for, Python-quoted. For the root that is
+    // `Object: <lp.systemhomes.WebServiceApplication object at 0x7f7cc57a7370>, name: 'notaproject'`
+    // (as recorded by other clients' tests); the repr of deeper objects is not known here,
+    // so a path below the root names the whole path on the root.
+    const ROOT_REPR = '<lp.systemhomes.WebServiceApplication object at 0x7f0000000000>';
     if (!url.pathname.startsWith('/devel/')) {
-      return send(404, `Object: ${url.pathname}, name: ${JSON.stringify(url.pathname.split('/')[1] ?? '')}`);
+      return send(404, `Object: ${ROOT_REPR}, name: ${pythonRepr(url.pathname.split('/')[1] ?? '')}`);
     }
     const path = decodeURIComponent(url.pathname.slice('/devel/'.length)).replace(/\/$/, '');
-    const notFound = () => send(404, `Object: <root>, name: ${JSON.stringify(path)}`);
+    const notFound = () => send(404, `Object: ${ROOT_REPR}, name: ${pythonRepr(path)}`);
     const noSuchOp = () => send(400, `No such operation: ${op}`);
 
     if (path === '') {
@@ -840,6 +846,13 @@ export class LaunchpadServer {
 }
 
 /** Starts a fake Launchpad; stop it with `close()` in `after()`. */
+/** A string as Python's repr() writes it (single quotes unless it holds one and no double quote). */
+function pythonRepr(text: string): string {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  const body = text.replace(/\\/g, '\\\\').replace(new RegExp(quote, 'g'), `\\${quote}`).replace(/\n/g, '\\n');
+  return `${quote}${body}${quote}`;
+}
+
 export async function startLaunchpadServer(options: LaunchpadServerOptions): Promise<LaunchpadServer> {
   return new LaunchpadServer(options).start();
 }

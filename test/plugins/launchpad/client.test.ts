@@ -117,7 +117,11 @@ describe('LaunchpadClient against the local Launchpad', () => {
     });
     lp.failNext(1, 403);
     await assert.rejects(client.get('~alice'), /forbids GET ~alice to the landing user \(403 Forbidden\)/);
-    await assert.rejects(client.get('~nobody/brz/+git/nothing'), /Launchpad has no ~nobody\/brz\/\+git\/nothing \(404 Not Found\)/);
+    // Launchpad's own text follows (zope's NotFound: the object and the Python-quoted name).
+    await assert.rejects(
+      client.get('~nobody/brz/+git/nothing'),
+      /Launchpad has no ~nobody\/brz\/\+git\/nothing \(404 Not Found\): Object: <lp\.systemhomes\.WebServiceApplication object at 0x[0-9a-f]+>, name: '~nobody\/brz\/\+git\/nothing'/,
+    );
   });
 
   test('links outside the service root are not followed (credentials stay home)', async () => {
