@@ -7,9 +7,9 @@
  * of them are what they were when git last answered, that answer is the note again; any
  * change (an upgrade replaces the file: new inode and ctime; another PATH; a symlink moved)
  * runs git again. A git that does not run is never remembered, and a missing or unreadable
- * cache file only means git is asked.
+ * cache file only means git is asked; the cache directory is made when missing.
  */
-import { accessSync, constants, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../core/index.js';
 
@@ -54,6 +54,8 @@ export async function gitVersion(cacheDir: string, signal?: AbortSignal): Promis
   // Remembered only when the binary found before the run is still the one there after it.
   if (binary && version.startsWith('git version ') && gitBinary()?.identity === binary.identity) {
     try {
+      // The first run of a new work directory has no cache directory yet (the mirrors make it later).
+      mkdirSync(cacheDir, { recursive: true });
       const tmp = `${cacheFile}.new-${process.pid}`;
       writeFileSync(tmp, JSON.stringify({ identity: binary.identity, version }) + '\n', { mode: 0o600 });
       renameSync(tmp, cacheFile);

@@ -73,11 +73,13 @@ test('a git that fails or is missing is a problem every time, never remembered',
     mkdirSync(empty);
     assert.equal(gitBinary(empty), undefined);
     assert.equal(await withPath(empty, () => gitVersion(cache)), undefined);
-    // A missing cache directory: the answer still comes, only not remembered.
+    // A missing cache directory (the first run of a work directory) is made.
     rmSync(cache, { recursive: true });
     const ok = fakeGit(join(tmp.dir, 'ok'), 'git version 9.8.7');
     assert.equal(await withPath(ok.bin, () => gitVersion(cache)), 'git version 9.8.7');
-    assert.equal(existsSync(cache), false);
+    assert.equal(await withPath(ok.bin, () => gitVersion(cache)), 'git version 9.8.7');
+    assert.equal(ok.runs(), 1);
+    assert.ok(existsSync(join(cache, VERSION_CACHE)));
   } finally {
     tmp.remove();
   }
