@@ -20,13 +20,17 @@
  * client's event loop and so inflate the latencies measured. It is started before the floor
  * and idles through it, so both phases run with the same processes around. CPU time per
  * delivery of the floor and of the restarted brain (from /proc, user + system) is printed
- * too: less noisy than the rates on a shared machine (BRAIN_CPU_PROF=<dir> makes the restarted
- * brain write a V8 CPU profile there). Goals: brain rate ≥ 0.25x the
+ * too (and the restarted brain's by thread): less noisy than the rates on a shared machine
+ * (BRAIN_CPU_PROF=<dir> makes the restarted brain write a V8 CPU profile there). The p99 of
+ * the answers before the kill and after the restart is printed beside the p99 of all (which
+ * the goal is about). BRAIN_STATS=1 turns on the brains' BYOCI_BRAIN_STATS (brain/stats.ts)
+ * and prints the worst second's event-loop delay, time in the brain (and in it the wait for
+ * the commit and its fdatasync) and fdatasync. Goals: brain rate ≥ 0.25x the
  * floor's, p99 ≤ 20 ms, lost 0. The last line is
  *   brain: <rate>/s <ratio>x floor p99 <ms> ms lost <n>
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fire, percentile, pushDelivery, spawnBrain, SECRET, TOKEN, USER, type Shot } from '../test/support/brain-process.js';
@@ -57,6 +61,49 @@ function cpuMs(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** CPU ms (user + system) of a process's main thread and of all its other threads, from /proc/<pid>/task. */
+function threadCpuMs(pid: number | undefined): { main: number; others: number } | undefined {
+  try {
+    let main = 0;
+    let others = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      if (tid === String(pid)) main += ms;
+      else others += ms;
+    }
+    return { main, others };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a brain's BYOCI_BRAIN_STATS file says (brain/stats.ts: one line per second): the event
+ * loop's delay, the deliveries' time inside the brain and the part waiting for the commit and
+ * its fdatasync, the fdatasyncs; p99 of the worst second and the largest value seen.
+ */
+function statsSummary(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  type Part = { n: number; p50: number; p99: number; max: number };
+  // Seconds in which deliveries were answered (not the drain after them).
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<'eld' | 'total' | 'commit' | 'sync', Part>)
+    .filter((l) => l.total.n > 0);
+  const worst = (k: 'eld' | 'total' | 'commit' | 'sync') => {
+    const seen = lines.map((l) => l[k]).filter((p) => p.n > 0);
+    return seen.length ? `p99 ${Math.max(...seen.map((p) => p.p99)).toFixed(1)} max ${Math.max(...seen.map((p) => p.max)).toFixed(1)} ms` : '-';
+  };
+  return `${lines.length} s answering; event-loop delay ${worst('eld')}; time in the brain ${worst('total')}, of it waiting for the commit and its sync ${worst('commit')}; fdatasync ${worst('sync')}`;
 }
 
 function perDelivery(before: number | undefined, after: number | undefined, n: number): string {
@@ -159,6 +206,7 @@ async function main(): Promise<void> {
   process.stderr.write(`bench:brain: floor ${f.rate.toFixed(0)}/s p99 ${f.p99.toFixed(1)} ms; now the brain\n`);
   const home = mkdtempSync(join(tmpdir(), 'byoci-bench-brain-'));
   try {
+    if (process.env.BRAIN_STATS) process.env.BYOCI_BRAIN_STATS = join(home, 'stats-1.jsonl');
     let brain = await spawnBrain(home, brainConfig(jenkins.url));
     // Warmed up like the floor (not timed; their decisions are checked like the others').
     const warmed = await fire(brain.url, warm, { concurrency: CONCURRENCY });
@@ -181,12 +229,16 @@ async function main(): Promise<void> {
 
     // BRAIN_CPU_PROF=<dir>: the restarted brain writes a V8 CPU profile there when it stops.
     const prof = process.env.BRAIN_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BRAIN_CPU_PROF}`] : [];
+    if (process.env.BRAIN_STATS) process.env.BYOCI_BRAIN_STATS = join(home, 'stats-2.jsonl');
     brain = await spawnBrain(home, brainConfig(jenkins.url), { cli: [...prof, '--import', 'tsx', join(ROOT, 'cli', 'main.ts')] });
+    const threads1 = threadCpuMs(brain.pid);
     const cpu1 = cpuMs(brain.pid);
     const t1 = performance.now();
     const second = await fire(brain.url, unanswered, { concurrency: CONCURRENCY });
     const secondMs = performance.now() - t1;
-    const brainCpu = perDelivery(cpu1, cpuMs(brain.pid), [...second.values()].filter((s) => s.status === 202 || s.status === 200).length);
+    const answeredAgain = [...second.values()].filter((s) => s.status === 202 || s.status === 200).length;
+    const brainCpu = perDelivery(cpu1, cpuMs(brain.pid), answeredAgain);
+    const threads2 = threadCpuMs(brain.pid);
     process.stderr.write(`bench:brain: ${acceptedBeforeKill} accepted before the kill, ${second.size} delivered again; draining\n`);
     const tDrain = performance.now();
     const deadline = Date.now() + Number(process.env.DRAIN_S ?? 300) * 1000;
@@ -237,6 +289,18 @@ async function main(): Promise<void> {
         `group commits after the restart: ${commits.count}, ${(commits.ops / commits.count).toFixed(1)} writes each, ${(commits.ms / commits.count).toFixed(2)} ms each on the event loop, longest ${commits.maxMs} ms; ` +
           `WAL fdatasyncs: ${commits.syncs}, ${commits.syncs ? (commits.syncMs / commits.syncs).toFixed(2) : '-'} ms each (off the event loop), longest ${commits.syncMaxMs} ms`,
       );
+    }
+    const p99Of = (m: Map<string, Shot>) => percentile([...m.values()].filter((s) => s.status === 202).map((s) => s.ms), 99).toFixed(1);
+    console.log(`p99 before the kill ${p99Of(first)} ms, after the restart ${p99Of(second)} ms`);
+    if (threads1 && threads2) {
+      console.log(
+        `restarted brain's CPU per delivery by thread: main (intake, journal, dispatcher) ${perDelivery(threads1.main, threads2.main, answeredAgain)} ms, ` +
+          `the others (V8's GC helpers, libuv's pool: fdatasync; the WAL checkpoint worker) ${perDelivery(threads1.others, threads2.others, answeredAgain)} ms`,
+      );
+    }
+    for (const [name, file] of [['first brain', 'stats-1.jsonl'], ['restarted brain', 'stats-2.jsonl']] as const) {
+      const s = statsSummary(join(home, file));
+      if (s) console.log(`${name} (BRAIN_STATS, worst second / whole run): ${s}`);
     }
     console.log(`missing ${missing}, doubled ${doubled}, never accepted ${neverAccepted}`);
     const ratio = b.rate / f.rate;

@@ -44,6 +44,7 @@ export interface DispatcherOptions {
   now?: () => number;
   /** Counters for /metrics. */
   onOutcome?: (job: string, outcome: 'queued' | 'found' | 'failed') => void;
+  onAttempt?: (ended: boolean) => void;
 }
 
 export class Dispatcher {
@@ -124,7 +125,9 @@ export class Dispatcher {
         this.claimed.add(id);
         this.inFlight++;
         this.lastStart = performance.now();
+        this.options.onAttempt?.(false);
         void this.run(id).finally(() => {
+          this.options.onAttempt?.(true);
           this.claimed.delete(id);
           this.inFlight--;
           this.poke();

@@ -17,6 +17,7 @@ import { BRAIN_MIGRATIONS, Journal, journalCounts } from './journal.js';
 import { Counters, exposition, labelText, type Metric } from './metrics.js';
 import { decide } from './rules.js';
 import { createBrainServer } from './server.js';
+import { brainStatsFromEnv } from './stats.js';
 import { QUEUE_MIGRATIONS } from '../core/queue/index.js';
 import { TESTS_MIGRATIONS } from '../core/test-report/index.js';
 import { readQueue, type QueueViewOptions } from './status/queue.js';
@@ -92,12 +93,14 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
   const counters = new Counters();
   const queueOptions = options.queue ?? {};
   let dispatcher: Dispatcher | undefined;
+  const stats = brainStatsFromEnv();
   const journal = new Journal({
     db,
     log: log.child('journal'),
     decide: (event) => decide(config.rules, event),
     coalesceMs: config.coalesce,
     onTriggers: () => dispatcher?.poke(),
+    ...(stats ? { onSync: (ms: number) => stats.synced(ms) } : {}),
   });
   const jenkins = new JenkinsClient({ url: config.jenkins.url, user: config.jenkins.user, token: options.secrets.jenkinsToken as string, timeoutMs: config.jenkins.timeout });
   dispatcher = new Dispatcher({
@@ -111,6 +114,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     lookback: config.jenkins.lookback,
     clockSkewMs: config.jenkins.clockSkew,
     onOutcome: (job, outcome) => counters.inc('byoci_brain_triggers_total', { job, outcome }),
+    ...(stats ? { onAttempt: (ended: boolean) => stats.attempt(ended) } : {}),
   });
   const status = () => statusView(db, queueOptions);
   const secrets: Partial<Record<SourceName, string>> = {};
@@ -124,6 +128,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     counters,
     status,
     metrics: () => metricsText(db, counters, queueOptions),
+    ...(stats ? { stats } : {}),
     health: () => ({
       ok: true,
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
@@ -171,6 +176,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
       await journal.close();
       await checkpointer?.stop();
       db.close();
+      stats?.stop();
     },
   };
 }

@@ -216,6 +216,7 @@ export interface JournalOptions {
   now?: () => number;
   /** Called after each commit that added or joined triggers. */
   onTriggers?: () => void;
+  onSync?: (ms: number) => void;
 }
 
 /** A durable write committed, waiting for the fdatasync that makes it survive power loss. */
@@ -401,6 +402,7 @@ export class Journal {
           for (const c of [...batch, ...this.unsyncedOps.splice(0)]) c.op.reject(this.failure);
         } else {
           this.commits.synced(performance.now() - started);
+          this.options.onSync?.(performance.now() - started);
           for (const c of batch) c.op.resolve(c.value);
           this.sync();
         }

@@ -16,6 +16,7 @@ import type { SourceName } from './config.js';
 import { DeliveryError, githubEvent, launchpadEvent, type BrainEvent } from './events.js';
 import type { Journal } from './journal.js';
 import type { Counters } from './metrics.js';
+import type { BrainStats } from './stats.js';
 import { renderStatusPage } from './status/html.js';
 import type { StatusView } from './status/view.js';
 
@@ -28,6 +29,7 @@ export interface ServerOptions {
   status(): StatusView;
   metrics(): string;
   health(): { ok: boolean; [key: string]: unknown };
+  stats?: BrainStats;
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): void {
@@ -69,6 +71,7 @@ export function createBrainServer(options: ServerOptions): Server {
   const { journal, log, counters } = options;
 
   async function intake(source: SourceName, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t0 = performance.now();
     const refuse = (status: number, message: string, extra: Record<string, string> = {}) => {
       counters.inc('byoci_brain_deliveries_total', { source, outcome: String(status) });
       log.warn('delivery refused', { source, status, reason: message, delivery: req.headers['x-github-delivery'] ?? req.headers['x-launchpad-delivery'] });
@@ -86,6 +89,7 @@ export function createBrainServer(options: ServerOptions): Server {
     }
     const body = await readBody(req, options.maxBodyBytes);
     if (body === undefined) return refuse(413, `delivery larger than brain.maxBodyBytes (${options.maxBodyBytes})`, { connection: 'close' });
+    const tBody = performance.now();
     let event: BrainEvent;
     try {
       event = source === 'github' ? await githubEvent(secret, req.headers, body) : launchpadEvent(secret, req.headers, body);
@@ -97,6 +101,7 @@ export function createBrainServer(options: ServerOptions): Server {
       counters.inc('byoci_brain_deliveries_total', { source, outcome: 'ping' });
       return sendJson(res, 200, { pong: true, delivery: event.delivery });
     }
+    const tParsed = performance.now();
     let result;
     try {
       result = await journal.accept(event, body.length);
@@ -112,6 +117,7 @@ export function createBrainServer(options: ServerOptions): Server {
     counters.inc('byoci_brain_deliveries_total', { source, outcome: 'accepted' });
     log.debug('delivery journaled', { source, delivery: event.delivery, kind: event.kind, triggers: result.triggers.length });
     sendJson(res, 202, { accepted: true, delivery: event.delivery, kind: event.kind, triggers: result.triggers });
+    options.stats?.delivery(t0, tBody, tParsed, performance.now());
   }
 
   function page(req: IncomingMessage, res: ServerResponse, path: string): void {
