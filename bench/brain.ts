@@ -294,8 +294,8 @@ async function main(): Promise<void> {
     console.log(`p99 before the kill ${p99Of(first)} ms, after the restart ${p99Of(second)} ms`);
     if (threads1 && threads2) {
       console.log(
-        `restarted brain's CPU per delivery by thread: main (intake, journal, dispatcher) ${perDelivery(threads1.main, threads2.main, answeredAgain)} ms, ` +
-          `the others (V8's GC helpers, libuv's pool: fdatasync; the WAL checkpoint worker) ${perDelivery(threads1.others, threads2.others, answeredAgain)} ms`,
+        `restarted brain's CPU per delivery by thread: main ${perDelivery(threads1.main, threads2.main, answeredAgain)} ms, ` +
+          `the others ${perDelivery(threads1.others, threads2.others, answeredAgain)} ms (V8's GC helpers, libuv's pool: fdatasync, the WAL checkpoint worker; with BYOCI_BRAIN_THREADS=1 the journal thread)`,
       );
     }
     for (const [name, file] of [['first brain', 'stats-1.jsonl'], ['restarted brain', 'stats-2.jsonl']] as const) {

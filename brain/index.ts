@@ -13,11 +13,13 @@ import { BRAIN_SECRETS, type BrainConfig, type SourceName } from './config.js';
 import { startCheckpointer } from './checkpoint.js';
 import { Dispatcher } from './dispatcher.js';
 import { JenkinsClient } from './jenkins.js';
-import { BRAIN_MIGRATIONS, Journal, journalCounts } from './journal.js';
+import { BRAIN_MIGRATIONS, Journal, JournalReader, journalCounts, type AcceptResult } from './journal.js';
+import { startJournalThread, type JournalHealth } from './journal-client.js';
+import type { BrainEvent } from './events.js';
 import { Counters, exposition, labelText, type Metric } from './metrics.js';
 import { decide } from './rules.js';
 import { createBrainServer } from './server.js';
-import { brainStatsFromEnv } from './stats.js';
+import { brainStatsFromEnv, type BrainStats } from './stats.js';
 import { QUEUE_MIGRATIONS } from '../core/queue/index.js';
 import { TESTS_MIGRATIONS } from '../core/test-report/index.js';
 import { readQueue, type QueueViewOptions } from './status/queue.js';
@@ -66,9 +68,11 @@ export async function bindBrain(listen: BrainConfig['listen']): Promise<NetServe
 
 export interface Brain {
   url: string;
+  /** The intake thread's connection to the store. */
   db: Db;
-  journal: Journal;
-  dispatcher: Dispatcher;
+  /** The journal's rows. */
+  journal: Pick<JournalReader, 'trigger' | 'recentTriggers'>;
+  dispatcher: { idle(): Promise<void> };
   status(): StatusView;
   close(): Promise<void>;
 }
@@ -85,15 +89,23 @@ export function checkSecrets(config: BrainConfig, secrets: BrainSecrets): void {
   }
 }
 
-export async function startBrain(options: StartBrainOptions): Promise<Brain> {
+/** What the HTTP server needs of the journal and the dispatcher, on this thread or on the journal thread. */
+interface Engine {
+  accept(event: BrainEvent, bodyBytes: number): Promise<AcceptResult>;
+  health(): Promise<JournalHealth>;
+  idle(): Promise<void>;
+  journal: Pick<JournalReader, 'trigger' | 'recentTriggers'>;
+  /** Starts the dispatcher (after the server listens). */
+  start(): void;
+  close(): Promise<void>;
+  readonly failure?: Error | undefined;
+}
+
+/** The journal, the dispatcher and the WAL checkpoint worker on this thread (the default). */
+function localEngine(db: Db, options: StartBrainOptions, counters: Counters, stats: BrainStats | undefined): Engine {
   const { config, log } = options;
-  checkSecrets(config, options.secrets);
-  const db = openStore(options.storePath, { migrations: [...QUEUE_MIGRATIONS, ...TESTS_MIGRATIONS, ...(options.migrations ?? []), ...BRAIN_MIGRATIONS] });
   const checkpointer = options.storePath === ':memory:' ? undefined : startCheckpointer(db, options.storePath, { log: log.child('store') });
-  const counters = new Counters();
-  const queueOptions = options.queue ?? {};
   let dispatcher: Dispatcher | undefined;
-  const stats = brainStatsFromEnv();
   const journal = new Journal({
     db,
     log: log.child('journal'),
@@ -103,7 +115,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     ...(stats ? { onSync: (ms: number) => stats.synced(ms) } : {}),
   });
   const jenkins = new JenkinsClient({ url: config.jenkins.url, user: config.jenkins.user, token: options.secrets.jenkinsToken as string, timeoutMs: config.jenkins.timeout });
-  dispatcher = new Dispatcher({
+  const d = new Dispatcher({
     journal,
     jenkins,
     log: log.child('jenkins'),
@@ -116,12 +128,90 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     onOutcome: (job, outcome) => counters.inc('byoci_brain_triggers_total', { job, outcome }),
     ...(stats ? { onAttempt: (ended: boolean) => stats.attempt(ended) } : {}),
   });
+  dispatcher = d;
+  return {
+    accept: (event, bodyBytes) => journal.accept(event, bodyBytes),
+    async health() {
+      const c = journal.commits;
+      return {
+        inFlight: d.busy,
+        nextDue: journal.nextDue() ?? null,
+        ...(journal.failure ? { failure: journal.failure.message } : {}),
+        groupCommits: {
+          count: c.count,
+          ops: c.ops,
+          ms: Math.round(c.ms),
+          maxMs: Math.round(c.maxMs * 10) / 10,
+          syncs: c.syncs,
+          syncMs: Math.round(c.syncMs),
+          syncMaxMs: Math.round(c.syncMaxMs * 10) / 10,
+        },
+      };
+    },
+    idle: () => d.idle(),
+    journal,
+    start() {
+      journal.pruneRoutes();
+      d.start();
+    },
+    async close() {
+      d.stop();
+      await d.drain();
+      jenkins.close();
+      await journal.close();
+      await checkpointer?.stop();
+    },
+  };
+}
+
+/**
+ * BYOCI_BRAIN_THREADS=1 (an experiment, see README "Brain"): the journal, the dispatcher and
+ * the WAL checkpoints on the journal thread (journal-thread.ts), this thread only reads.
+ */
+async function threadEngine(db: Db, options: StartBrainOptions, counters: Counters): Promise<Engine> {
+  const { config } = options;
+  if (options.storePath === ':memory:') throw new BrainStartupError('BYOCI_BRAIN_THREADS=1 needs the store on disk (store.path), not :memory: (the journal thread opens the same file)');
+  const thread = await startJournalThread({
+    storePath: options.storePath,
+    config: { rules: config.rules, coalesce: config.coalesce, jenkins: config.jenkins },
+    jenkinsToken: options.secrets.jenkinsToken as string,
+    log: options.log,
+    onOutcome: (job, outcome) => counters.inc('byoci_brain_triggers_total', { job, outcome }),
+  });
+  return {
+    accept: (event, bodyBytes) => thread.accept(event, bodyBytes),
+    health: () => thread.health(),
+    idle: () => thread.idle(),
+    journal: new JournalReader(db),
+    start() {}, // the thread starts its dispatcher once ready
+    close: () => thread.close(),
+    get failure() {
+      return thread.failure;
+    },
+  };
+}
+
+export async function startBrain(options: StartBrainOptions): Promise<Brain> {
+  const { config, log } = options;
+  checkSecrets(config, options.secrets);
+  const db = openStore(options.storePath, { migrations: [...QUEUE_MIGRATIONS, ...TESTS_MIGRATIONS, ...(options.migrations ?? []), ...BRAIN_MIGRATIONS] });
+  const counters = new Counters();
+  const queueOptions = options.queue ?? {};
+  const stats = brainStatsFromEnv();
+  const threaded = process.env.BYOCI_BRAIN_THREADS === '1';
+  let engine: Engine;
+  try {
+    engine = threaded ? await threadEngine(db, options, counters) : localEngine(db, options, counters, stats);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   const status = () => statusView(db, queueOptions);
   const secrets: Partial<Record<SourceName, string>> = {};
   for (const source of config.sources) secrets[source] = options.secrets[source] as string;
   const started = Date.now();
   const server = createBrainServer({
-    journal,
+    journal: engine,
     secrets,
     maxBodyBytes: config.maxBodyBytes,
     log: log.child('http'),
@@ -129,40 +219,29 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     status,
     metrics: () => metricsText(db, counters, queueOptions),
     ...(stats ? { stats } : {}),
-    health: () => ({
-      ok: true,
-      uptimeSeconds: Math.round((Date.now() - started) / 1000),
-      inFlight: dispatcher?.busy ?? 0,
-      nextDue: journal.nextDue() ?? null,
-      ...(journal.failure ? { ok: false, error: journal.failure.message } : {}),
-      groupCommits: {
-        count: journal.commits.count,
-        ops: journal.commits.ops,
-        ms: Math.round(journal.commits.ms),
-        maxMs: Math.round(journal.commits.maxMs * 10) / 10,
-        syncs: journal.commits.syncs,
-        syncMs: Math.round(journal.commits.syncMs),
-        syncMaxMs: Math.round(journal.commits.syncMaxMs * 10) / 10,
-      },
-    }),
+    health: async () => {
+      const uptimeSeconds = Math.round((Date.now() - started) / 1000);
+      if (engine.failure) return { ok: false, uptimeSeconds, error: engine.failure.message };
+      const h = await engine.health();
+      return { ok: !h.failure, uptimeSeconds, threads: threaded ? 2 : 1, inFlight: h.inFlight, nextDue: h.nextDue, ...(h.failure ? { error: h.failure } : {}), groupCommits: h.groupCommits };
+    },
   });
-  const listener = options.listener ?? (await bindBrain(config.listen).catch((error) => {
-    void checkpointer?.stop();
+  const listener = options.listener ?? (await bindBrain(config.listen).catch(async (error) => {
+    await engine.close();
     db.close();
     throw error;
   }));
   await new Promise<void>((resolve) => server.listen(listener, () => resolve()));
-  journal.pruneRoutes();
-  dispatcher.start();
+  engine.start();
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}/`;
-  log.info('brain listening', { url, store: options.storePath, sources: config.sources.join(','), rules: config.rules.length });
+  log.info('brain listening', { url, store: options.storePath, sources: config.sources.join(','), rules: config.rules.length, threads: threaded ? 2 : 1 });
   return {
     url,
     db,
-    journal,
-    dispatcher,
+    journal: engine.journal,
+    dispatcher: { idle: () => engine.idle() },
     status,
     async close() {
       await new Promise<void>((resolve) => {
@@ -170,11 +249,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
-      dispatcher?.stop();
-      await dispatcher?.drain();
-      jenkins.close();
-      await journal.close();
-      await checkpointer?.stop();
+      await engine.close();
       db.close();
       stats?.stop();
     },

@@ -216,6 +216,7 @@ export interface JournalOptions {
   now?: () => number;
   /** Called after each commit that added or joined triggers. */
   onTriggers?: () => void;
+  /** Called with each fdatasync's duration (ms). */
   onSync?: (ms: number) => void;
 }
 
@@ -627,6 +628,25 @@ export class Journal {
 
   recentTriggers(limit = 50): TriggerRow[] {
     return (this.db.prepare(`SELECT * FROM brain_triggers ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(limit) as RawTrigger[]).map(toRow);
+  }
+}
+
+/** The journal's rows read on a connection of their own (the intake thread: the journal thread writes). */
+export class JournalReader {
+  private readonly get;
+  private readonly recent;
+  constructor(readonly db: Db) {
+    this.get = db.prepare(`SELECT * FROM brain_triggers WHERE id = ?`);
+    this.recent = db.prepare(`SELECT * FROM brain_triggers ORDER BY created_at DESC, rowid DESC LIMIT ?`);
+  }
+
+  trigger(id: string): TriggerRow | undefined {
+    const row = this.get.get(id) as RawTrigger | undefined;
+    return row ? toRow(row) : undefined;
+  }
+
+  recentTriggers(limit = 50): TriggerRow[] {
+    return (this.recent.all(limit) as RawTrigger[]).map(toRow);
   }
 }
 

@@ -14,21 +14,23 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from '../core/index.js';
 import type { SourceName } from './config.js';
 import { DeliveryError, githubEvent, launchpadEvent, type BrainEvent } from './events.js';
-import type { Journal } from './journal.js';
+import type { AcceptResult } from './journal.js';
 import type { Counters } from './metrics.js';
 import type { BrainStats } from './stats.js';
 import { renderStatusPage } from './status/html.js';
 import type { StatusView } from './status/view.js';
 
 export interface ServerOptions {
-  journal: Journal;
+  /** Where accepted deliveries go: resolves once the delivery and its decisions are on disk. */
+  journal: { accept(event: BrainEvent, bodyBytes: number): Promise<AcceptResult> };
   secrets: Partial<Record<SourceName, string>>;
   maxBodyBytes: number;
   log: Logger;
   counters: Counters;
   status(): StatusView;
   metrics(): string;
-  health(): { ok: boolean; [key: string]: unknown };
+  health(): Promise<{ ok: boolean; [key: string]: unknown }>;
+  /** Where the time goes (BYOCI_BRAIN_STATS). */
   stats?: BrainStats;
 }
 
@@ -123,8 +125,11 @@ export function createBrainServer(options: ServerOptions): Server {
   function page(req: IncomingMessage, res: ServerResponse, path: string): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'GET only\n', undefined, { allow: 'GET, HEAD' });
     if (path === '/healthz') {
-      const health = options.health();
-      return sendJson(res, health.ok ? 200 : 503, health);
+      options.health().then(
+        (health) => sendJson(res, health.ok ? 200 : 503, health),
+        (error: unknown) => sendJson(res, 503, { ok: false, error: error instanceof Error ? error.message : String(error) }),
+      );
+      return;
     }
     if (path === '/metrics') return send(res, 200, options.metrics(), 'text/plain; version=0.0.4; charset=utf-8');
     const view = options.status();

@@ -60,12 +60,21 @@ async function drained(url: string): Promise<boolean> {
   return h.inFlight === 0 && h.nextDue === null;
 }
 
-describe('exactly once', () => {
+// Both ways the brain can run: on one thread (the default), and with BYOCI_BRAIN_THREADS=1
+// (the journal and the dispatcher on the journal thread, brain/journal-thread.ts).
+for (const threads of [false, true]) describe(threads ? 'exactly once, BYOCI_BRAIN_THREADS=1 (journal thread)' : 'exactly once', () => {
   let dir: string;
+  const previous = process.env.BYOCI_BRAIN_THREADS;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'byoci-once-'));
+    if (threads) process.env.BYOCI_BRAIN_THREADS = '1';
+    else delete process.env.BYOCI_BRAIN_THREADS;
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => {
+    if (previous === undefined) delete process.env.BYOCI_BRAIN_THREADS;
+    else process.env.BYOCI_BRAIN_THREADS = previous;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   test('400 deliveries, Jenkins failing 30% of triggers (half with the answer lost): each decision once', async () => {
     const jenkins = await startJenkinsServer({ user: USER, token: TOKEN, jobs: jobs(), failRate: 0.3, loseAnswerShare: 0.5, seed: 7 });
@@ -76,6 +85,7 @@ describe('exactly once', () => {
       log: silentLogger(),
     });
     try {
+      assert.equal(JSON.parse((await http(new URL('healthz', brain.url).toString())).body).threads, threads ? 2 : 1);
       const sent = deliveries(400, 'flaky');
       const answers = await fire(brain.url, sent, { concurrency: 16 });
       assert.deepEqual([...new Set([...answers.values()].map((a) => a.status))], [202]);
@@ -115,6 +125,7 @@ describe('exactly once', () => {
       assert.ok(accepted.length >= 150 && unanswered.length > 0, `killed midway (${accepted.length} accepted before the kill)`);
 
       brain = await spawnBrain(home, loadBrain(jenkins.url));
+      assert.equal(JSON.parse((await http(new URL('healthz', brain.url).toString())).body).threads, threads ? 2 : 1);
       try {
         // What a forge does with deliveries that got no answer: it delivers them again.
         const second = await fire(brain.url, unanswered, { concurrency: 16 });
