@@ -43,10 +43,15 @@ export { ALICE, BOB, advanceTarget, branchWith, commitFiles, gitIn, makeRepos, s
 export type { Person, Repos } from './git.js';
 export type { Candidate, LandingResult, LoadedPlugin } from '../core/bot.js';
 
-/** One hook call seen by the kit: `report` calls carry the outcome kind (`report:landed`). */
+/**
+ * One hook call seen by the kit (every hook point is recorded): `report` calls carry the
+ * outcome kind (`report:landed`), `queueChanged` calls the entry's new state
+ * (`queueChanged:testing`). `prepare` is not awaited by core: it comes before `fetch` but
+ * in no fixed order with `report:started`.
+ */
 export interface HookCall {
   hook: HookName;
-  /** `hook`, or `report:<kind>` for reports. */
+  /** `hook`, or `report:<kind>` / `queueChanged:<state>`. */
   name: string;
   /** The proposal concerned, when the hook has one. */
   proposal?: string;
@@ -174,18 +179,22 @@ function recorder(calls: HookCall[], outcomes: Outcome[]): AnyPlugin {
     description: 'byoci/testing: records every hook call',
     apply(hooks) {
       hooks.verify.tapPromise(async () => push('verify'), first);
+      hooks.sweep.tapPromise(async () => push('sweep'), first);
       hooks.discover.tapPromise(async (proposals) => {
         push('discover');
         return proposals;
       }, first);
+      hooks.prepare.tapPromise(async ({ proposal }) => void push('prepare', proposal?.id), first);
       hooks.fetch.tapPromise(async ({ proposal }) => void push('fetch', proposal.id), first);
       hooks.merge.tapPromise(async ({ proposal }) => void push('merge', proposal.id), first);
+      hooks.gate.tapPromise(async ({ proposal }) => void push('gate', proposal.id), first);
       hooks.testInContainer.tapPromise(async ({ proposal }) => void push('testInContainer', proposal?.id), first);
       hooks.push.tapPromise(async ({ proposal }) => void push('push', proposal.id), first);
       hooks.report.tapPromise(async (outcome) => {
         outcomes.push(outcome);
         push('report', outcome.proposal.id, `report:${outcome.kind}`);
       }, first);
+      hooks.queueChanged.tapPromise(async (event) => void push('queueChanged', event.proposal.id, `queueChanged:${event.state}`), first);
       hooks.shutdown.tapPromise(async () => push('shutdown'), first);
     },
   });
