@@ -13,7 +13,8 @@ import { BRAIN_SECRETS, type BrainConfig, type SourceName } from './config.js';
 import { startCheckpointer } from './checkpoint.js';
 import { Dispatcher } from './dispatcher.js';
 import { JenkinsClient } from './jenkins.js';
-import { BRAIN_MIGRATIONS, Journal, JournalReader, journalCounts, type AcceptResult } from './journal.js';
+import { BRAIN_MIGRATIONS, Journal, JournalReader, journalCounts, type AcceptResult, type JournalCounts } from './journal.js';
+import { startCountsReader } from './counts-reader.js';
 import { startJournalThread, type JournalHealth } from './journal-client.js';
 import type { BrainEvent } from './events.js';
 import { Counters, exposition, labelText, type Metric } from './metrics.js';
@@ -207,6 +208,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     throw error;
   }
   const status = () => statusView(db, queueOptions);
+  const countsReader = startCountsReader(db, options.storePath, log.child('metrics'));
   const secrets: Partial<Record<SourceName, string>> = {};
   for (const source of config.sources) secrets[source] = options.secrets[source] as string;
   const started = Date.now();
@@ -217,7 +219,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     log: log.child('http'),
     counters,
     status,
-    metrics: () => metricsText(db, counters, queueOptions),
+    metrics: async () => metricsText(db, counters, queueOptions, Date.now(), await countsReader.counts()),
     ...(stats ? { stats } : {}),
     health: async () => {
       const uptimeSeconds = Math.round((Date.now() - started) / 1000);
@@ -228,6 +230,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
   });
   const listener = options.listener ?? (await bindBrain(config.listen).catch(async (error) => {
     await engine.close();
+    await countsReader.stop();
     db.close();
     throw error;
   }));
@@ -250,6 +253,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
       await engine.close();
+      await countsReader.stop();
       db.close();
       stats?.stop();
     },
@@ -257,8 +261,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
 }
 
 /** /metrics: this process's counters plus gauges read from the store. */
-export function metricsText(db: Db, counters: Counters, queueOptions: QueueViewOptions = {}, now = Date.now()): string {
-  const counts = journalCounts(db);
+export function metricsText(db: Db, counters: Counters, queueOptions: QueueViewOptions = {}, now = Date.now(), counts: JournalCounts = journalCounts(db)): string {
   const queue = readQueue(db, queueOptions);
   const metrics: Metric[] = [
     {

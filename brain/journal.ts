@@ -651,24 +651,28 @@ export class JournalReader {
 }
 
 /** Counts the status page and /metrics show, straight from the store (any process). */
-export function journalCounts(db: Db): {
+/** What /metrics reads from the journal: counts by group, over the whole history. */
+export interface JournalCounts {
   deliveries: { source: string; kind: string; count: number }[];
   triggers: { job: string; state: string; count: number; oldest: number | null }[];
   failedAttempts: { job: string; count: number }[];
-} {
+}
+
+/**
+ * The queries behind JournalCounts. Each scans its table (the journal keeps every delivery),
+ * so the brain runs them on a connection of their own in a worker thread (counts-reader.ts),
+ * not on the thread that takes webhooks.
+ */
+export const JOURNAL_COUNTS_SQL = {
+  deliveries: `SELECT source, kind, COUNT(*) AS count FROM brain_deliveries GROUP BY source, kind ORDER BY source, kind`,
+  triggers: `SELECT job, state, COUNT(*) AS count, MIN(created_at) AS oldest FROM brain_triggers GROUP BY job, state ORDER BY job, state`,
+  failedAttempts: `SELECT t.job AS job, COUNT(*) AS count FROM brain_attempts a JOIN brain_triggers t ON t.id = a.trigger_id WHERE a.outcome = 'failed' GROUP BY t.job ORDER BY t.job`,
+} as const;
+
+export function journalCounts(db: Db): JournalCounts {
   return {
-    deliveries: db.prepare(`SELECT source, kind, COUNT(*) AS count FROM brain_deliveries GROUP BY source, kind ORDER BY source, kind`).all() as {
-      source: string;
-      kind: string;
-      count: number;
-    }[],
-    triggers: db
-      .prepare(`SELECT job, state, COUNT(*) AS count, MIN(created_at) AS oldest FROM brain_triggers GROUP BY job, state ORDER BY job, state`)
-      .all() as { job: string; state: string; count: number; oldest: number | null }[],
-    failedAttempts: db
-      .prepare(
-        `SELECT t.job AS job, COUNT(*) AS count FROM brain_attempts a JOIN brain_triggers t ON t.id = a.trigger_id WHERE a.outcome = 'failed' GROUP BY t.job ORDER BY t.job`,
-      )
-      .all() as { job: string; count: number }[],
+    deliveries: db.prepare(JOURNAL_COUNTS_SQL.deliveries).all() as JournalCounts['deliveries'],
+    triggers: db.prepare(JOURNAL_COUNTS_SQL.triggers).all() as JournalCounts['triggers'],
+    failedAttempts: db.prepare(JOURNAL_COUNTS_SQL.failedAttempts).all() as JournalCounts['failedAttempts'],
   };
 }

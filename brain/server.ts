@@ -28,7 +28,8 @@ export interface ServerOptions {
   log: Logger;
   counters: Counters;
   status(): StatusView;
-  metrics(): string;
+  /** The Prometheus text (its journal counts are read off the intake thread: counts-reader.ts). */
+  metrics(): Promise<string>;
   health(): Promise<{ ok: boolean; [key: string]: unknown }>;
   /** Where the time goes (BYOCI_BRAIN_STATS). */
   stats?: BrainStats;
@@ -131,7 +132,13 @@ export function createBrainServer(options: ServerOptions): Server {
       );
       return;
     }
-    if (path === '/metrics') return send(res, 200, options.metrics(), 'text/plain; version=0.0.4; charset=utf-8');
+    if (path === '/metrics') {
+      options.metrics().then(
+        (text) => send(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8'),
+        (error: unknown) => send(res, 500, `metrics not read: ${error instanceof Error ? error.message : String(error)}\n`),
+      );
+      return;
+    }
     const view = options.status();
     if (path === '/' || path === '/index.html') return send(res, 200, renderStatusPage(view), 'text/html; charset=utf-8', PAGE_HEADERS);
     if (path === '/status.json') return sendJson(res, 200, view);
