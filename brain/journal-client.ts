@@ -39,7 +39,9 @@ function spawn(data: JournalThreadData): Worker {
     const code = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(thread)}); })`;
     return new Worker(code, { eval: true, workerData: data });
   }
-  return new Worker(new URL('./journal-thread.js', self), { workerData: data });
+  // '../brain/': this module is dist/brain/journal-client.js (tsc) or, in the bundled CLI,
+  // part of a chunk in dist/chunks/; tsc's dist/brain/journal-thread.js is beside neither.
+  return new Worker(new URL('../brain/journal-thread.js', self), { workerData: data });
 }
 
 export async function startJournalThread(options: JournalThreadOptions): Promise<JournalThread> {
