@@ -11,11 +11,10 @@ import type { Logger } from '../core/index.js';
 import { openStore, type Db, type Migration } from '../store/index.js';
 import { BRAIN_SECRETS, type BrainConfig, type SourceName } from './config.js';
 import { startCheckpointer } from './checkpoint.js';
-import { Dispatcher } from './dispatcher.js';
-import { JenkinsClient } from './jenkins.js';
-import { BRAIN_MIGRATIONS, Journal, JournalReader, journalCounts, type AcceptResult, type JournalCounts } from './journal.js';
+import { BRAIN_MIGRATIONS, JournalReader, journalCounts, type AcceptResult, type JournalCounts } from './journal.js';
 import { startCountsReader } from './counts-reader.js';
-import { startJournalThread, type JournalHealth } from './journal-client.js';
+import { startJournalThread } from './journal-client.js';
+import { createWriter, writerHealth, type JournalHealth } from './writer.js';
 import type { BrainEvent } from './events.js';
 import { Counters, exposition, labelText, type Metric } from './metrics.js';
 import { decide } from './rules.js';
@@ -106,49 +105,18 @@ interface Engine {
 function localEngine(db: Db, options: StartBrainOptions, counters: Counters, stats: BrainStats | undefined): Engine {
   const { config, log } = options;
   const checkpointer = options.storePath === ':memory:' ? undefined : startCheckpointer(db, options.storePath, { log: log.child('store') });
-  let dispatcher: Dispatcher | undefined;
-  const journal = new Journal({
+  const writer = createWriter({
     db,
-    log: log.child('journal'),
-    decide: (event) => decide(config.rules, event),
-    coalesceMs: config.coalesce,
-    onTriggers: () => dispatcher?.poke(),
-    ...(stats ? { onSync: (ms: number) => stats.synced(ms) } : {}),
-  });
-  const jenkins = new JenkinsClient({ url: config.jenkins.url, user: config.jenkins.user, token: options.secrets.jenkinsToken as string, timeoutMs: config.jenkins.timeout });
-  const d = new Dispatcher({
-    journal,
-    jenkins,
-    log: log.child('jenkins'),
-    concurrency: config.jenkins.concurrency,
-    retryMinMs: config.jenkins.retryMin,
-    retryMaxMs: config.jenkins.retryMax,
-    timeoutMs: config.jenkins.timeout,
-    lookback: config.jenkins.lookback,
-    clockSkewMs: config.jenkins.clockSkew,
+    config,
+    jenkinsToken: options.secrets.jenkinsToken as string,
+    log: (part) => log.child(part),
     onOutcome: (job, outcome) => counters.inc('byoci_brain_triggers_total', { job, outcome }),
-    ...(stats ? { onAttempt: (ended: boolean) => stats.attempt(ended) } : {}),
+    stats,
   });
-  dispatcher = d;
+  const { journal, jenkins, dispatcher: d } = writer;
   return {
     accept: (event, bodyBytes) => journal.accept(event, bodyBytes),
-    async health() {
-      const c = journal.commits;
-      return {
-        inFlight: d.busy,
-        nextDue: journal.nextDue() ?? null,
-        ...(journal.failure ? { failure: journal.failure.message } : {}),
-        groupCommits: {
-          count: c.count,
-          ops: c.ops,
-          ms: Math.round(c.ms),
-          maxMs: Math.round(c.maxMs * 10) / 10,
-          syncs: c.syncs,
-          syncMs: Math.round(c.syncMs),
-          syncMaxMs: Math.round(c.syncMaxMs * 10) / 10,
-        },
-      };
-    },
+    health: async () => writerHealth(writer),
     idle: () => d.idle(),
     journal,
     start() {

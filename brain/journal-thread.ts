@@ -17,13 +17,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Fields, Logger } from '../core/index.js';
 import { openStore } from '../store/index.js';
 import type { BrainConfig } from './config.js';
-import { Dispatcher } from './dispatcher.js';
 import type { BrainEvent } from './events.js';
-import { JenkinsClient } from './jenkins.js';
-import { Journal } from './journal.js';
 import { startCheckpointer } from './checkpoint.js';
-import { decide } from './rules.js';
 import { brainStatsFromEnv } from './stats.js';
+import { createWriter, writerHealth } from './writer.js';
 
 export interface JournalThreadData {
   storePath: string;
@@ -37,12 +34,7 @@ export type ToJournal =
   | { t: 'idle'; id: number }
   | { t: 'close'; id: number };
 
-export interface JournalHealth {
-  inFlight: number;
-  nextDue: number | null;
-  failure?: string;
-  groupCommits: { count: number; ops: number; ms: number; maxMs: number; syncs: number; syncMs: number; syncMaxMs: number };
-}
+export type { JournalHealth } from './writer.js';
 
 export type FromJournal =
   | { t: 'ready' }
@@ -91,30 +83,15 @@ try {
   const db = openStore(data.storePath, { migrations: [] }); // the intake thread migrated it
   const checkpointer = data.storePath === ':memory:' ? undefined : startCheckpointer(db, data.storePath, { log: forwardingLogger(['store']) });
   const stats = brainStatsFromEnv(process.env, '-journal');
-  let dispatcher: Dispatcher | undefined;
-  const journal = new Journal({
+  const writer = createWriter({
     db,
-    log: forwardingLogger(['journal']),
-    decide: (event) => decide(config.rules, event),
-    coalesceMs: config.coalesce,
-    onTriggers: () => dispatcher?.poke(),
-    ...(stats ? { onSync: (ms: number) => stats.synced(ms) } : {}),
-  });
-  const jenkins = new JenkinsClient({ url: config.jenkins.url, user: config.jenkins.user, token: data.jenkinsToken, timeoutMs: config.jenkins.timeout });
-  dispatcher = new Dispatcher({
-    journal,
-    jenkins,
-    log: forwardingLogger(['jenkins']),
-    concurrency: config.jenkins.concurrency,
-    retryMinMs: config.jenkins.retryMin,
-    retryMaxMs: config.jenkins.retryMax,
-    timeoutMs: config.jenkins.timeout,
-    lookback: config.jenkins.lookback,
-    clockSkewMs: config.jenkins.clockSkew,
+    config,
+    jenkinsToken: data.jenkinsToken,
+    log: (part) => forwardingLogger([part]),
     onOutcome: (job, outcome) => send({ t: 'outcome', job, outcome }),
-    ...(stats ? { onAttempt: (ended: boolean) => stats.attempt(ended) } : {}),
+    stats,
   });
-  const d = dispatcher;
+  const { journal, jenkins, dispatcher: d } = writer;
   let closing = false;
   port.on('message', (m: ToJournal) => {
     switch (m.t) {
@@ -130,25 +107,9 @@ try {
           );
         }
         return;
-      case 'health': {
-        const c = journal.commits;
-        const health: JournalHealth = {
-          inFlight: d.busy,
-          nextDue: journal.nextDue() ?? null,
-          ...(journal.failure ? { failure: journal.failure.message } : {}),
-          groupCommits: {
-            count: c.count,
-            ops: c.ops,
-            ms: Math.round(c.ms),
-            maxMs: Math.round(c.maxMs * 10) / 10,
-            syncs: c.syncs,
-            syncMs: Math.round(c.syncMs),
-            syncMaxMs: Math.round(c.syncMaxMs * 10) / 10,
-          },
-        };
-        reply({ id: m.id, ok: true, value: health });
+      case 'health':
+        reply({ id: m.id, ok: true, value: writerHealth(writer) });
         return;
-      }
       case 'idle':
         void d.idle().then(() => reply({ id: m.id, ok: true, value: null }));
         return;
@@ -168,7 +129,7 @@ try {
     }
   });
   journal.pruneRoutes();
-  dispatcher.start();
+  d.start();
   send({ t: 'ready' });
 } catch (error) {
   send({ t: 'failed', error: error instanceof Error ? error.message : String(error) });
