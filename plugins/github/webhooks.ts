@@ -125,6 +125,9 @@ export async function receiveWebhook(input: { secret: string; headers: Headers; 
 
 type Json = Record<string, unknown>;
 
+/** The events parseEvent normalises; any other is `ignored`. */
+const HANDLED: ReadonlySet<string> = new Set(['pull_request', 'pull_request_review', 'issue_comment', 'check_run', 'status', 'push', 'ping']);
+
 function obj(value: unknown, path: string): Json {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new WebhookError(400, `${path}: expected an object`);
   return value as Json;
@@ -144,55 +147,52 @@ function login(value: unknown, path: string): string {
   return str(obj(value, path).login, `${path}.login`);
 }
 
-/** Number, head sha and base ref of the pull request object at `path` of a payload. */
-function pullFields(pr: Json, path: string): { number: number; headSha: string; baseRef: string } {
-  return {
-    number: num(pr.number, `${path}.number`),
-    headSha: str(obj(pr.head, `${path}.head`).sha, `${path}.head.sha`),
-    baseRef: str(obj(pr.base, `${path}.base`).ref, `${path}.base.ref`),
-  };
-}
-
+// Each result is one object literal: in Node 20's V8 a literal that spreads an object and then
+// adds properties (`{ ...common, event }`) costs about a microsecond per added property.
 /** Normalises a parsed payload of event `name`; throws WebhookError naming a missing field. */
 export function parseEvent(name: string, delivery: string, payload: unknown): WebhookEvent {
   const p = obj(payload, name);
-  if (!['pull_request', 'pull_request_review', 'issue_comment', 'check_run', 'status', 'push', 'ping'].includes(name)) {
-    return { event: 'ignored', name, delivery };
-  }
+  if (!HANDLED.has(name)) return { event: 'ignored', name, delivery };
   if (name === 'ping') {
     const full = typeof p.repository === 'object' && p.repository !== null ? (p.repository as Json).full_name : undefined;
     return { event: 'ping', delivery, repo: typeof full === 'string' ? full : '', sender: '' };
   }
   const repository = obj(p.repository, `${name}.repository`);
-  const common: Common = {
-    delivery,
-    repo: str(repository.full_name, `${name}.repository.full_name`),
-    sender: p.sender ? login(p.sender, `${name}.sender`) : '',
-  };
+  const repo = str(repository.full_name, `${name}.repository.full_name`);
+  const sender = p.sender ? login(p.sender, `${name}.sender`) : '';
   switch (name) {
     case 'pull_request': {
       const pr = obj(p.pull_request, 'pull_request.pull_request');
       const label = p.label ? str(obj(p.label, 'pull_request.label').name, 'pull_request.label.name') : undefined;
-      return {
-        ...common,
+      const event: Extract<WebhookEvent, { event: 'pull_request' }> = {
+        delivery,
+        repo,
+        sender,
         event: 'pull_request',
         action: str(p.action, 'pull_request.action'),
-        ...pullFields(pr, 'pull_request.pull_request'),
+        number: num(pr.number, 'pull_request.pull_request.number'),
+        headSha: str(obj(pr.head, 'pull_request.pull_request.head').sha, 'pull_request.pull_request.head.sha'),
+        baseRef: str(obj(pr.base, 'pull_request.pull_request.base').ref, 'pull_request.pull_request.base.ref'),
         state: str(pr.state, 'pull_request.pull_request.state'),
         draft: bool(pr.draft),
         merged: bool(pr.merged),
         labels: Array.isArray(pr.labels) ? pr.labels.map((l, i) => str(obj(l, `labels[${i}]`).name, `labels[${i}].name`)) : [],
-        ...(label !== undefined ? { label } : {}),
       };
+      if (label !== undefined) event.label = label;
+      return event;
     }
     case 'pull_request_review': {
       const pr = obj(p.pull_request, 'pull_request_review.pull_request');
       const review = obj(p.review, 'pull_request_review.review');
       return {
-        ...common,
+        delivery,
+        repo,
+        sender,
         event: 'pull_request_review',
         action: str(p.action, 'pull_request_review.action'),
-        ...pullFields(pr, 'pull_request_review.pull_request'),
+        number: num(pr.number, 'pull_request_review.pull_request.number'),
+        headSha: str(obj(pr.head, 'pull_request_review.pull_request.head').sha, 'pull_request_review.pull_request.head.sha'),
+        baseRef: str(obj(pr.base, 'pull_request_review.pull_request.base').ref, 'pull_request_review.pull_request.base.ref'),
         reviewer: login(review.user, 'pull_request_review.review.user'),
         state: str(review.state, 'pull_request_review.review.state').toUpperCase(),
         commitId: str(review.commit_id, 'pull_request_review.review.commit_id'),
@@ -202,7 +202,9 @@ export function parseEvent(name: string, delivery: string, payload: unknown): We
       const issue = obj(p.issue, 'issue_comment.issue');
       const comment = obj(p.comment, 'issue_comment.comment');
       return {
-        ...common,
+        delivery,
+        repo,
+        sender,
         event: 'issue_comment',
         action: str(p.action, 'issue_comment.action'),
         number: num(issue.number, 'issue_comment.issue.number'),
@@ -216,7 +218,9 @@ export function parseEvent(name: string, delivery: string, payload: unknown): We
       const run = obj(p.check_run, 'check_run.check_run');
       const prs = Array.isArray(run.pull_requests) ? run.pull_requests : [];
       return {
-        ...common,
+        delivery,
+        repo,
+        sender,
         event: 'check_run',
         action: str(p.action, 'check_run.action'),
         headSha: str(run.head_sha, 'check_run.check_run.head_sha'),
@@ -228,7 +232,9 @@ export function parseEvent(name: string, delivery: string, payload: unknown): We
     }
     case 'status':
       return {
-        ...common,
+        delivery,
+        repo,
+        sender,
         event: 'status',
         sha: str(p.sha, 'status.sha'),
         context: str(p.context, 'status.context'),
@@ -237,7 +243,9 @@ export function parseEvent(name: string, delivery: string, payload: unknown): We
       };
     case 'push':
       return {
-        ...common,
+        delivery,
+        repo,
+        sender,
         event: 'push',
         ref: str(p.ref, 'push.ref'),
         before: str(p.before, 'push.before'),
