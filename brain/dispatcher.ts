@@ -53,6 +53,8 @@ export class Dispatcher {
   /** Triggers of this process whose last attempt may have reached Jenkins: checked before the next. */
   private readonly uncertain = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** performance.now() at which `timer` fires. */
+  private timerAt = Infinity;
   private pokeScheduled = false;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
@@ -86,6 +88,10 @@ export class Dispatcher {
    */
   poke(): void {
     if (this.stopped || this.pokeScheduled) return;
+    // During a burst, with an attempt in flight, nothing can start (one slot) before that
+    // attempt ends, which pokes; and the timer looks again within BURST_GAP_MS (in case the
+    // burst ends first). So a delivery's poke would only run the queries again: skipped.
+    if (this.inFlight > 0 && this.timer !== undefined && this.timerAt - performance.now() <= BURST_GAP_MS && this.inBurst()) return;
     this.pokeScheduled = true;
     setImmediate(() => {
       this.pokeScheduled = false;
@@ -171,6 +177,7 @@ export class Dispatcher {
   private schedule(now: number, paced: boolean, spare: boolean): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.timerAt = Infinity;
     if (this.stopped) return;
     const next = this.options.journal.nextDue();
     if (next === undefined) return;
@@ -184,7 +191,13 @@ export class Dispatcher {
       else if (spare && (this.inFlight > 0 || this.options.journal.syncPending)) return;
       else wait = BURST_PACE_MS;
     }
-    this.timer = setTimeout(() => this.poke(), Math.max(0, Math.min(wait, 60_000)));
+    const ms = Math.max(0, Math.min(wait, 60_000));
+    this.timerAt = performance.now() + ms;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.poke();
+    }, ms);
   }
 
   private backoff(attempts: number, ambiguous: boolean): number {

@@ -6,10 +6,14 @@ export class Counters {
   private readonly values = new Map<string, Map<string, number>>();
 
   inc(name: string, labels: Record<string, string>, by = 1): void {
+    this.incText(name, labelText(labels), by);
+  }
+
+  /** inc() with the labels already in text form (labelText), for a caller that made it once. */
+  incText(name: string, labels: string, by = 1): void {
     let series = this.values.get(name);
     if (!series) this.values.set(name, (series = new Map()));
-    const key = labelText(labels);
-    series.set(key, (series.get(key) ?? 0) + by);
+    series.set(labels, (series.get(labels) ?? 0) + by);
   }
 
   series(name: string): [string, number][] {
