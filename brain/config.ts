@@ -39,6 +39,32 @@ const millis = (fallback: string) =>
       return Math.round(seconds * 1000);
     });
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The shortest journal retention allowed, by the sources configured: a delivery id deleted
+ * from the journal is no longer a duplicate, so a redelivery of it would be decided again.
+ * GitHub redelivers only when asked, and only deliveries of the past 3 days (github.com) or
+ * 7 days (GitHub Enterprise Server); Launchpad retries by itself for a day and keeps a
+ * finished delivery, which can be retried by hand, for 30 days. Twice GitHub's longest
+ * window, and a day more than Launchpad's.
+ */
+export const RETENTION_MIN_MS: Record<SourceName, number> = { github: 14 * DAY_MS, launchpad: 31 * DAY_MS };
+
+/** `brain.retention`: a duration (`90d`) or `forever` (null: the journal keeps everything). */
+const retention = z
+  .union([z.number(), z.string()])
+  .default('90d')
+  .transform((value, ctx) => {
+    if (value === 'forever') return null;
+    const seconds = parseDuration(value);
+    if (seconds === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a duration: ${JSON.stringify(value)} (use e.g. 90d, or forever to keep every delivery)` });
+      return z.NEVER;
+    }
+    return Math.round(seconds * 1000);
+  });
+
 const JOB_NAME = /^[A-Za-z0-9][\w.-]*$/;
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -113,6 +139,12 @@ export const brainConfigSchema = z
       .strict(),
     rules: z.array(ruleSchema).default([]),
     /**
+     * How long the journal keeps a delivery and its finished decisions (queued or started in
+     * Jenkins); `forever` keeps them all. Pending decisions and their deliveries are never
+     * deleted. At least RETENTION_MIN_MS of every configured source.
+     */
+    retention,
+    /**
      * The user the brain runs as. Started as root, it binds `listen`, then drops to this user
      * (and `group`, default the user's primary group) before opening the store or reading any
      * webhook; started as this user, nothing changes; as anyone else, a startup error.
@@ -132,6 +164,21 @@ export const brainConfigSchema = z
         });
       }
     });
+    if (config.retention !== null) {
+      const floor = Math.max(...config.sources.map((source) => RETENTION_MIN_MS[source]));
+      if (config.retention < floor) {
+        const source = config.sources.find((s) => RETENTION_MIN_MS[s] === floor) as SourceName;
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['retention'],
+          message:
+            `must be at least ${floor / DAY_MS}d with source ${source} (got ${formatDays(config.retention)}): ` +
+            (source === 'launchpad'
+              ? 'Launchpad keeps a finished delivery for 30 days, and a retry of it by hand would be accepted again once the journal forgot its id'
+              : 'GitHub redelivers deliveries of the past 3 days (7 on GitHub Enterprise Server), and a redelivery would be accepted again once the journal forgot its id'),
+        });
+      }
+    }
     if (config.group !== undefined && config.user === undefined) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['group'], message: 'brain.group needs brain.user' });
     }
@@ -142,6 +189,11 @@ export const brainConfigSchema = z
     });
   });
 export type BrainConfig = z.output<typeof brainConfigSchema>;
+
+function formatDays(ms: number): string {
+  const days = ms / DAY_MS;
+  return Number.isInteger(days) ? `${days}d` : `${Math.round(days * 100) / 100}d`;
+}
 
 /** Secret keys the brain reads (and the only ones it may hold: no forge write token). */
 export const BRAIN_SECRETS = {

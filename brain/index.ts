@@ -13,6 +13,7 @@ import { BRAIN_SECRETS, type BrainConfig, type SourceName } from './config.js';
 import { startCheckpointer } from './checkpoint.js';
 import { BRAIN_MIGRATIONS, JournalReader, journalCounts, type AcceptResult, type JournalCounts } from './journal.js';
 import { startCountsReader } from './counts-reader.js';
+import { startRetention, type PurgeCounts, type RetentionOptions } from './retention.js';
 import { startJournalThread } from './journal-client.js';
 import { createWriter, writerHealth, type JournalHealth } from './writer.js';
 import type { BrainEvent } from './events.js';
@@ -54,6 +55,8 @@ export interface StartBrainOptions {
   migrations?: readonly Migration[];
   /** A socket already bound (bindBrain), e.g. before dropping root; else brain.listen is bound here. */
   listener?: NetServer;
+  /** The journal retention's pace and clock (tests; brain.retention says how long). */
+  retention?: Pick<RetentionOptions, 'batchRows' | 'pauseMs' | 'intervalMs' | 'now'>;
 }
 
 /** Binds brain.listen; the brain's HTTP server takes the socket over (startBrain `listener`). */
@@ -73,6 +76,8 @@ export interface Brain {
   /** The journal's rows. */
   journal: Pick<JournalReader, 'trigger' | 'recentTriggers'>;
   dispatcher: { idle(): Promise<void> };
+  /** brain.retention's rounds (retention.ts): `runNow` runs one and says what it deleted. */
+  retention: { runNow(): Promise<PurgeCounts> };
   status(): StatusView;
   close(): Promise<void>;
 }
@@ -180,8 +185,14 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
   const secrets: Partial<Record<SourceName, string>> = {};
   for (const source of config.sources) secrets[source] = options.secrets[source] as string;
   const started = Date.now();
+  let lastDeliveryAt = -Infinity;
   const server = createBrainServer({
-    journal: engine,
+    journal: {
+      accept(event, bodyBytes) {
+        lastDeliveryAt = performance.now(); // the retention's batches wait for a gap in the webhooks
+        return engine.accept(event, bodyBytes);
+      },
+    },
     secrets,
     maxBodyBytes: config.maxBodyBytes,
     log: log.child('http'),
@@ -204,6 +215,17 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
   }));
   await new Promise<void>((resolve) => server.listen(listener, () => resolve()));
   engine.start();
+  const retention = startRetention({
+    db,
+    storePath: options.storePath,
+    retentionMs: config.retention,
+    log: log.child('retention'),
+    lastDeliveryAt: () => lastDeliveryAt,
+    onPurged: (n) => {
+      for (const [table, count] of Object.entries(n)) if (count) counters.inc('byoci_brain_purged_rows_total', { table }, count);
+    },
+    ...options.retention,
+  });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}/`;
@@ -213,6 +235,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     db,
     journal: engine.journal,
     dispatcher: { idle: () => engine.idle() },
+    retention,
     status,
     async close() {
       await new Promise<void>((resolve) => {
@@ -220,6 +243,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       });
+      await retention.stop();
       await engine.close();
       await countsReader.stop();
       db.close();
@@ -261,6 +285,12 @@ export function metricsText(db: Db, counters: Counters, queueOptions: QueueViewO
       help: 'Failed trigger attempts in the journal, by job.',
       type: 'gauge',
       samples: counts.failedAttempts.map((f) => [labelText({ job: f.job }), f.count]),
+    },
+    {
+      name: 'byoci_brain_purged_rows_total',
+      help: 'Journal rows deleted by brain.retention in this process, by table (deliveries, links, triggers, attempts, routes).',
+      type: 'counter',
+      samples: counters.series('byoci_brain_purged_rows_total'),
     },
     {
       name: 'byoci_brain_oldest_pending_trigger_seconds',

@@ -76,6 +76,10 @@ Secrets (the only ones the brain reads; it holds no forge token):
   ${BRAIN_SECRETS.jenkins}             API token of brain.jenkins.user
 A configured source without its secret is a startup error (exit 2).
 
+The journal forgets deliveries whose decisions are finished after brain.retention (default
+90d; at least 14d, 31d with launchpad, whose deliveries can be retried by hand for 30 days;
+forever: never). Pending decisions and their deliveries are always kept.
+
 Runs as its own user: with brain.user (and brain.group) set and started as root, it reads
 its secrets, binds brain.listen, then drops to that user (supplementary groups, gid, uid)
 before it opens the store or reads any webhook; the store must be writable by that user.
