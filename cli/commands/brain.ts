@@ -150,14 +150,20 @@ Runs until SIGTERM or SIGINT.`,
           listener?.close();
           throw error;
         }
-        const brain = await startBrain({
-          config,
-          storePath,
-          ...(listener ? { listener } : {}),
-          secrets: secrets as { jenkinsToken: string },
-          log: rt.log.child('brain'),
-          queue: { history: rt.config.settings.queue.history },
-        });
+        let brain;
+        try {
+          brain = await startBrain({
+            config,
+            storePath,
+            ...(listener ? { listener } : {}),
+            secrets: secrets as { jenkinsToken: string },
+            log: rt.log.child('brain'),
+            queue: { history: rt.config.settings.queue.history },
+          });
+        } catch (error) {
+          listener?.close(); // else the bound socket keeps the failed process alive, answering nothing
+          throw error;
+        }
         if (rt.globals.json) rt.printJson({ url: brain.url, store: storePath });
         else rt.print(`brain listening on ${brain.url} (store ${storePath})`);
         const signal = await new Promise<NodeJS.Signals>((done) => {

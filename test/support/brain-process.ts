@@ -12,6 +12,8 @@ import { ROOT } from './cli.js';
 export const SECRET = "It's a Secret to Everybody";
 export const TOKEN = 'brain-api-token-0123456789abcdef';
 export const USER = 'byoci-brain';
+/** How long a brain may take to print its URL. */
+const START_MS = 60_000;
 
 export interface BrainProcess {
   url: string;
@@ -23,7 +25,7 @@ export interface BrainProcess {
 }
 
 /** Writes `<dir>/byoci.yaml` (store in `dir`) and starts `byoci brain` on it. */
-export async function spawnBrain(dir: string, brain: Record<string, unknown>, options: { cli?: string[] } = {}): Promise<BrainProcess> {
+export async function spawnBrain(dir: string, brain: Record<string, unknown>, options: { cli?: string[]; env?: Record<string, string> } = {}): Promise<BrainProcess> {
   const config = join(dir, 'byoci.yaml');
   writeFileSync(config, JSON.stringify({ workdir: join(dir, 'work'), store: { path: join(dir, 'byoci.db') }, secrets: { order: ['env'] }, brain }, null, 2));
   const main = options.cli ?? ['--import', 'tsx', join(ROOT, 'cli', 'main.ts')];
@@ -34,6 +36,7 @@ export async function spawnBrain(dir: string, brain: Record<string, unknown>, op
       BYOCI_SECRET_BRAIN_GITHUB_WEBHOOK_SECRET: SECRET,
       BYOCI_SECRET_BRAIN_LAUNCHPAD_WEBHOOK_SECRET: SECRET,
       BYOCI_SECRET_BRAIN_JENKINS_TOKEN: TOKEN,
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -48,6 +51,15 @@ export async function spawnBrain(dir: string, brain: Record<string, unknown>, op
       if (m) resolve(m[1] as string);
     });
     void exited.then((code) => reject(new Error(`byoci brain exited ${code} before listening:\n${stderr}`)));
+    // A brain that neither listens nor exits is killed: a test must not hang on it.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`byoci brain did not listen within ${START_MS} ms:\n${stderr}`));
+    }, START_MS);
+    void exited.then(() => clearTimeout(timer));
+    child.stdout?.on('data', () => {
+      if (/"url":/.test(stdout)) clearTimeout(timer);
+    });
   });
   return {
     url,
