@@ -241,6 +241,13 @@ interface Committed {
   triggers: string[];
 }
 
+/** A committed op: a non-durable one settles now, a durable one waits in `committed` for its fdatasync. */
+function settle(op: Op, value: unknown, committed: Committed[]): void {
+  if (!op.durable) return op.resolve(value);
+  const triggers = value && typeof value === 'object' && Array.isArray((value as { triggers?: unknown }).triggers) ? (value as { triggers: string[] }).triggers : [];
+  committed.push({ op, value, triggers });
+}
+
 export class Journal {
   readonly db: Db;
   private readonly now: () => number;
@@ -364,15 +371,10 @@ export class Journal {
       values = undefined;
     }
     const committed: Committed[] = [];
-    const settle = (op: Op, value: unknown) => {
-      if (!op.durable) return op.resolve(value);
-      const triggers = value && typeof value === 'object' && Array.isArray((value as { triggers?: unknown }).triggers) ? ((value as { triggers: string[] }).triggers) : [];
-      committed.push({ op, value, triggers });
-    };
     try {
       if (values) {
         this.commits.observe(ops.length, performance.now() - started);
-        ops.forEach((op, i) => settle(op, values[i]));
+        for (let i = 0; i < ops.length; i++) settle(ops[i] as Op, values[i], committed);
       } else {
         // One op failed and rolled the whole batch back: each op alone, so only the failing one fails.
         for (const op of ops) {
@@ -383,7 +385,7 @@ export class Journal {
             op.reject(error as Error);
             continue;
           }
-          settle(op, value);
+          settle(op, value, committed);
         }
       }
     } finally {
@@ -579,16 +581,14 @@ export class Journal {
    */
   due(limit: number, now = this.now(), skip: ReadonlySet<string> = new Set()): string[] {
     const out: string[] = [];
-    const take = (statement: 'dueRetries' | 'due') => {
-      if (out.length >= limit) return;
-      const rows = this.statements[statement].all(now, limit - out.length + skip.size + this.unsynced.size) as string[];
+    for (const statement of [this.statements.dueRetries, this.statements.due]) {
+      if (out.length >= limit) break;
+      const rows = statement.all(now, limit - out.length + skip.size + this.unsynced.size) as string[];
       for (const id of rows) {
         if (out.length >= limit) break;
         if (!skip.has(id) && !this.unsynced.has(id)) out.push(id);
       }
-    };
-    take('dueRetries');
-    take('due');
+    }
     return out;
   }
 
