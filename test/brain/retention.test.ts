@@ -308,7 +308,8 @@ describe('journal retention', () => {
       assert.equal(status.deliveries, brain.db.prepare(`SELECT COUNT(*) FROM brain_deliveries`).pluck().get() as number);
       const shown = new Map(status.triggers.map((x) => [x.id, x.state]));
       for (const gone of [t.queued, t.started, t.bothTest, t.land]) assert.ok(!shown.has(gone!), `${gone} was deleted and is not shown`);
-      for (const kept of [t.recent, t.pending, t.sending, t.bothLint]) assert.equal(shown.get(kept!), 'queued', `${kept} is shown, queued`);
+      // queued, or started when the dispatcher's follow of the queue item (best effort, not awaited by idle()) already recorded the build
+      for (const kept of [t.recent, t.pending, t.sending, t.bothLint]) assert.ok(['queued', 'started'].includes(shown.get(kept!) ?? ''), `${kept} is shown, queued or started: ${shown.get(kept!)}`);
       assert.equal((await http(brain.url)).status, 200);
 
       // A new delivery is journaled and triggers as before.
