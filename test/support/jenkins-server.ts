@@ -22,6 +22,8 @@
  * Failures on demand: `failNext(n)` or `failRate` (0..1, seeded) answer 503 before queueing,
  * or, with `loseAnswer`, queue the build and then cut the connection without an answer: the
  * "Jenkins accepted but the client never heard" window. `down()`/`up()` refuse connections.
+ * `holdNext(n)`: the next `n` buildWithParameters get no answer (a hung controller) until
+ * `release()`, which answers them 503 (nothing queued).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -92,6 +94,9 @@ export class JenkinsServer {
   private readonly started = new Map<string, QueuedBuild[]>();
   private readonly jobs: Map<string, JobDef>;
   private isDown = false;
+  private holds = 0;
+  /** buildWithParameters requests held by holdNext, answered by release(). */
+  readonly held: ServerResponse[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: JenkinsServerOptions) {
@@ -120,6 +125,16 @@ export class JenkinsServer {
   /** The next `n` buildWithParameters answer 503 without queueing. */
   failNext(n: number): void {
     this.failures += n;
+  }
+
+  /** The next `n` buildWithParameters get no answer until release(). */
+  holdNext(n: number): void {
+    this.holds += n;
+  }
+
+  /** Answers the held requests 503 (Jenkins refused them: nothing was queued). */
+  release(): void {
+    for (const res of this.held.splice(0)) if (!res.writableEnded && !res.destroyed) this.send(res.req, res, 503, 'text/html', '<html><body>Service Unavailable</body></html>');
   }
 
   /** Connections are refused (cut at once) until `up()`. */
@@ -223,6 +238,11 @@ export class JenkinsServer {
       }
       const job = this.jobs.get(decodeURIComponent(m[1] as string));
       if (!job) return this.send(req, res, 404, 'text/html', '<html><body>Not Found</body></html>');
+      if (this.holds > 0) {
+        this.holds--;
+        this.held.push(res);
+        return;
+      }
       if (this.failures > 0) {
         this.failures--;
         return this.send(req, res, 503, 'text/html', '<html><body>Service Unavailable</body></html>');
