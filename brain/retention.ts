@@ -153,8 +153,9 @@ export class Purger {
     }
     const next: PurgeCursor = { delivery: cursor.delivery, route: cursor.route };
     if (budget > 0) {
-      const blocked = new Set(this.s.blocked.all(cutoff + CLOCK_MARGIN_MS) as string[]);
       const rowsSeen = this.s.deliveries.all(cutoff, ...cursor.delivery, rows) as { rowid: number; source: string; id: string; at: number }[];
+      // In this transaction, so no decision can be made or taken between this and the deletes.
+      const blocked = new Set(rowsSeen.length ? (this.s.blocked.all(cutoff + CLOCK_MARGIN_MS) as string[]) : []);
       for (const d of rowsSeen) {
         if (budget <= 0) break;
         next.delivery = [d.at, d.rowid];
