@@ -642,7 +642,7 @@ export class Journal {
   }
 
   recentTriggers(limit = 50): TriggerRow[] {
-    return (this.db.prepare(`SELECT * FROM brain_triggers ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(limit) as RawTrigger[]).map(toRow);
+    return (this.db.prepare(`SELECT * FROM brain_triggers ORDER BY rowid DESC LIMIT ?`).all(limit) as RawTrigger[]).map(toRow);
   }
 }
 
@@ -652,7 +652,7 @@ export class JournalReader {
   private readonly recent;
   constructor(readonly db: Db) {
     this.get = db.prepare(`SELECT * FROM brain_triggers WHERE id = ?`);
-    this.recent = db.prepare(`SELECT * FROM brain_triggers ORDER BY created_at DESC, rowid DESC LIMIT ?`);
+    this.recent = db.prepare(`SELECT * FROM brain_triggers ORDER BY rowid DESC LIMIT ?`);
   }
 
   trigger(id: string): TriggerRow | undefined {

@@ -24,13 +24,17 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/**
+ * The newest decisions, newest first. By rowid (the order they were written in, which is the
+ * order of their created_at, the time of writing) and not by created_at: that column has no
+ * index (one more b-tree in every delivery's commit), and sorting the whole table took
+ * ~65 ms per page view at 150,000 decisions, on the thread that takes webhooks.
+ */
+export const RECENT_TRIGGERS_SQL = `SELECT id, rule, job, state, events, attempts, created_at, sent_at, last_error, queue_url, build_url
+       FROM brain_triggers ORDER BY rowid DESC LIMIT ?`;
+
 export function brainTriggers(db: Db, limit = 30): TriggerView[] {
-  const rows = db
-    .prepare(
-      `SELECT id, rule, job, state, events, attempts, created_at, sent_at, last_error, queue_url, build_url
-       FROM brain_triggers ORDER BY created_at DESC, rowid DESC LIMIT ?`,
-    )
-    .all(limit) as RawTrigger[];
+  const rows = db.prepare(RECENT_TRIGGERS_SQL).all(limit) as RawTrigger[];
   return rows.map((r) => ({
     id: r.id,
     rule: r.rule,
