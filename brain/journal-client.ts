@@ -5,11 +5,11 @@
  * the delivery is on disk. If the thread dies, every waiting and later `accept` is refused
  * (the server answers 503 and the forge retries) and `failure` says why: restart the brain.
  */
-import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/index.js';
 import type { BrainEvent } from './events.js';
 import type { AcceptResult } from './journal.js';
 import type { FromJournal, JournalHealth, JournalThreadData, ToJournal } from './journal-thread.js';
+import { brainWorker } from './module-worker.js';
 
 export type { JournalHealth } from './journal-thread.js';
 
@@ -30,23 +30,10 @@ export interface JournalThreadOptions extends JournalThreadData {
   onOutcome?: (job: string, outcome: 'queued' | 'found' | 'failed') => void;
 }
 
-/** The worker: the compiled journal-thread.js, or under tsx (running the .ts sources) the .ts through tsx's loader. */
-function spawn(data: JournalThreadData): Worker {
-  const self = import.meta.url;
-  if (self.endsWith('.ts')) {
-    const thread = new URL('./journal-thread.ts', self).href;
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const code = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(thread)}); })`;
-    return new Worker(code, { eval: true, workerData: data });
-  }
-  // '../brain/': this module is dist/brain/journal-client.js (tsc) or, in the bundled CLI,
-  // part of a chunk in dist/chunks/; tsc's dist/brain/journal-thread.js is beside neither.
-  return new Worker(new URL('../brain/journal-thread.js', self), { workerData: data });
-}
 
 export async function startJournalThread(options: JournalThreadOptions): Promise<JournalThread> {
   const { log } = options;
-  const worker = spawn({ storePath: options.storePath, config: options.config, jenkinsToken: options.jenkinsToken });
+  const worker = brainWorker(import.meta.url, 'journal-thread', { storePath: options.storePath, config: options.config, jenkinsToken: options.jenkinsToken } satisfies JournalThreadData);
   const loggers = new Map<string, Logger>();
   const loggerOf = (scope: string[]) => {
     const key = scope.join('/');

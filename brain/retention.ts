@@ -19,9 +19,10 @@
  * nothing to do (a few index lookups) at start and every `intervalMs` (5 minutes). A failure
  * is logged and retried at the next round; it never stops the brain.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/index.js';
 import type { Db } from '../store/index.js';
+import { brainWorker } from './module-worker.js';
 
 const DAY_MS = 86_400_000;
 /** Commit → branch routes go after 90 days anyway (journal.ts pruneRoutes). */
@@ -207,18 +208,6 @@ export interface Retention {
 
 type FromWorker = { t: 'ready' } | { t: 'failed'; error: string } | { t: 'done'; id: number; result: PurgeResult } | { t: 'error'; id: number; error: string };
 
-/** The worker: the compiled retention-worker.js, or under tsx (running the .ts sources) the .ts through tsx's loader. */
-function spawn(storePath: string): Worker {
-  const self = import.meta.url;
-  if (self.endsWith('.ts')) {
-    const worker = new URL('./retention-worker.ts', self).href;
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const code = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); })`;
-    return new Worker(code, { eval: true, workerData: { storePath } });
-  }
-  // '../brain/': this module is dist/brain/retention.js (tsc) or part of a chunk in dist/chunks/ (the bundled CLI).
-  return new Worker(new URL('../brain/retention-worker.js', self), { workerData: { storePath } });
-}
 
 /** Batches on the worker thread, one at a time. */
 class WorkerBatches {
@@ -230,7 +219,7 @@ class WorkerBatches {
   private readonly exited: Promise<void>;
 
   constructor(storePath: string) {
-    this.worker = spawn(storePath);
+    this.worker = brainWorker(import.meta.url, 'retention-worker', { storePath });
     this.worker.unref();
     let ready!: { resolve(): void; reject(e: Error): void };
     this.ready = new Promise<void>((resolve, reject) => (ready = { resolve, reject }));
