@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/index.js';
 import type { Db } from '../store/index.js';
+import { stopWorker } from './module-worker.js';
 
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -73,11 +74,7 @@ export function startCheckpointer(db: Db, path: string, options: { intervalMs?: 
     async stop() {
       stopping = true;
       worker.ref(); // keeps the process alive until the last checkpoint is done
-      worker.postMessage('stop');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)))]);
-      clearTimeout(timer);
-      await worker.terminate();
+      await stopWorker(worker, exited, 'stop');
     },
   };
 }

@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/index.js';
 import type { Db } from '../store/index.js';
 import { JOURNAL_COUNTS_SQL, journalCounts, type JournalCounts } from './journal.js';
+import { stopWorker } from './module-worker.js';
 
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -103,11 +104,7 @@ export function startCountsReader(db: Db, path: string, log: Logger): CountsRead
         waiting.delete(id);
         w.resolve(inline());
       }
-      worker.postMessage('stop');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)))]);
-      clearTimeout(timer);
-      await worker.terminate();
+      await stopWorker(worker, exited, 'stop');
     },
   };
 }

@@ -22,7 +22,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/index.js';
 import type { Db } from '../store/index.js';
-import { brainWorker } from './module-worker.js';
+import { brainWorker, stopWorker } from './module-worker.js';
 
 const DAY_MS = 86_400_000;
 /** Commit → branch routes go after 90 days anyway (journal.ts pruneRoutes). */
@@ -270,11 +270,7 @@ class WorkerBatches {
   }
 
   async stop(): Promise<void> {
-    this.worker.postMessage({ t: 'stop' });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)))]);
-    clearTimeout(timer);
-    await this.worker.terminate();
+    await stopWorker(this.worker, this.exited, { t: 'stop' });
   }
 }
 
