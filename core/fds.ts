@@ -4,10 +4,35 @@
  * on to each process it spawns, and bwrap passes them into the sandbox. Everything node
  * and libuv open is close-on-exec, so an fd above 2 without O_CLOEXEC is the caller's: it is
  * closed. Linux: read from /proc/self/fdinfo (elsewhere nothing is done).
+ *
+ * Except V8's own log files: node's profiling flags make V8 open them without O_CLOEXEC as
+ * well (--perf-basic-prof: /tmp/perf-<pid>.map and isolate-0x<isolate>-<pid>-v8.log in the
+ * working directory; --prof: the latter; --perf-prof: jit-<pid>.dump). Closed, their fd
+ * numbers went to the next file opened (the store), and V8 went on writing its code map
+ * through them into it: `byoci brain` under --perf-basic-prof refused its fresh store with
+ * "file is not a database". They are recognised by their names, which carry this process's
+ * id (so a caller's file cannot pass for one before the exec); --logfile with
+ * --no-logfile-per-isolate names its file freely and is not recognised. They stay open, and
+ * so reach children, only while node is run with such a flag.
  */
-import { closeSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 
 const O_CLOEXEC = 0o2000000;
+
+/** Whether `fd` is a file V8 opened for a profiling flag of this process (see above). */
+function isV8Log(fd: number): boolean {
+  let target: string;
+  try {
+    target = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return false;
+  }
+  if (!target.startsWith('/')) return false; // a pipe, a socket
+  const name = basename(target);
+  const pid = process.pid;
+  return name === `perf-${pid}.map` || name === `jit-${pid}.dump` || new RegExp(`^isolate-0x[0-9a-f]+-${pid}-.`).test(name);
+}
 
 /** Closes the inherited descriptors above 2; answers the fds closed. */
 export function closeInheritedFds(): number[] {
@@ -28,7 +53,7 @@ export function closeInheritedFds(): number[] {
       continue; // closed meanwhile (or the directory's own fd)
     }
     const flags = /^flags:\s+([0-7]+)$/m.exec(info)?.[1];
-    if (flags === undefined || (parseInt(flags, 8) & O_CLOEXEC) !== 0) continue;
+    if (flags === undefined || (parseInt(flags, 8) & O_CLOEXEC) !== 0 || isV8Log(fd)) continue;
     try {
       closeSync(fd);
       closed.push(fd);

@@ -25,12 +25,12 @@ export interface BrainProcess {
 }
 
 /** Writes `<dir>/byoci.yaml` (store in `dir`) and starts `byoci brain` on it. */
-export async function spawnBrain(dir: string, brain: Record<string, unknown>, options: { cli?: string[]; env?: Record<string, string> } = {}): Promise<BrainProcess> {
+export async function spawnBrain(dir: string, brain: Record<string, unknown>, options: { cli?: string[]; env?: Record<string, string>; cwd?: string } = {}): Promise<BrainProcess> {
   const config = join(dir, 'byoci.yaml');
   writeFileSync(config, JSON.stringify({ workdir: join(dir, 'work'), store: { path: join(dir, 'byoci.db') }, secrets: { order: ['env'] }, brain }, null, 2));
   const main = options.cli ?? ['--import', 'tsx', join(ROOT, 'cli', 'main.ts')];
   const child = spawn(process.execPath, [...main, '--config', config, '--json', 'brain'], {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: {
       ...process.env,
       BYOCI_SECRET_BRAIN_GITHUB_WEBHOOK_SECRET: SECRET,
