@@ -100,6 +100,14 @@ interface Engine {
   health(): Promise<JournalHealth>;
   idle(): Promise<void>;
   journal: Pick<JournalReader, 'trigger' | 'recentTriggers'>;
+  /**
+   * performance.now(), on this thread, of the last delivery handed to accept (the retention's
+   * batches wait for a gap in the webhooks). On one thread it is the Journal's own field, which
+   * the dispatcher reads too (it yields to a burst). With the journal thread, that field lives
+   * on the other thread, in its performance.now() (a worker's clock starts with the worker):
+   * the journal client records its own when it hands a delivery over.
+   */
+  lastDeliveryAt(): number;
   /** Starts the dispatcher (after the server listens). */
   start(): void;
   close(): Promise<void>;
@@ -124,8 +132,8 @@ function localEngine(db: Db, options: StartBrainOptions, counters: Counters, sta
     health: async () => writerHealth(writer),
     idle: () => d.idle(),
     journal,
+    lastDeliveryAt: () => journal.lastDeliveryAt,
     start() {
-      journal.pruneRoutes();
       d.start();
     },
     async close() {
@@ -157,6 +165,7 @@ async function threadEngine(db: Db, options: StartBrainOptions, counters: Counte
     health: () => thread.health(),
     idle: () => thread.idle(),
     journal: new JournalReader(db),
+    lastDeliveryAt: () => thread.lastDeliveryAt,
     start() {}, // the thread starts its dispatcher once ready
     close: () => thread.close(),
     get failure() {
@@ -185,14 +194,8 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
   const secrets: Partial<Record<SourceName, string>> = {};
   for (const source of config.sources) secrets[source] = options.secrets[source] as string;
   const started = Date.now();
-  let lastDeliveryAt = -Infinity;
   const server = createBrainServer({
-    journal: {
-      accept(event, bodyBytes) {
-        lastDeliveryAt = performance.now(); // the retention's batches wait for a gap in the webhooks
-        return engine.accept(event, bodyBytes);
-      },
-    },
+    journal: engine,
     secrets,
     maxBodyBytes: config.maxBodyBytes,
     log: log.child('http'),
@@ -220,7 +223,7 @@ export async function startBrain(options: StartBrainOptions): Promise<Brain> {
     storePath: options.storePath,
     retentionMs: config.retention,
     log: log.child('retention'),
-    lastDeliveryAt: () => lastDeliveryAt,
+    lastDeliveryAt: () => engine.lastDeliveryAt(),
     onPurged: (n) => {
       for (const [table, count] of Object.entries(n)) if (count) counters.inc('byoci_brain_purged_rows_total', { table }, count);
     },

@@ -23,6 +23,8 @@ export interface JournalThread {
   close(): Promise<void>;
   /** Why the thread stopped, when it did. */
   readonly failure: Error | undefined;
+  /** performance.now() on this thread of the last delivery handed to accept (the thread's journal keeps its own, on its clock). */
+  readonly lastDeliveryAt: number;
 }
 
 export interface JournalThreadOptions extends JournalThreadData {
@@ -44,6 +46,7 @@ export async function startJournalThread(options: JournalThreadOptions): Promise
   let nextId = 1;
   const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let failure: Error | undefined;
+  let lastDeliveryAt = -Infinity;
   let closing = false;
   let ready: { resolve(): void; reject(error: Error): void } | undefined;
   const started = new Promise<void>((resolve, reject) => (ready = { resolve, reject }));
@@ -118,7 +121,11 @@ export async function startJournalThread(options: JournalThreadOptions): Promise
     get failure() {
       return failure;
     },
+    get lastDeliveryAt() {
+      return lastDeliveryAt;
+    },
     accept(event, bodyBytes) {
+      lastDeliveryAt = performance.now();
       return new Promise<AcceptResult>((resolve, reject) => {
         if (failure) return reject(failure);
         const id = nextId++;

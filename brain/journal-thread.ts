@@ -128,7 +128,6 @@ try {
         return;
     }
   });
-  journal.pruneRoutes();
   d.start();
   send({ t: 'ready' });
 } catch (error) {

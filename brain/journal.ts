@@ -148,9 +148,6 @@ export function decisionId(now: number): string {
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
 }
 
-/** Commit → branch routes older than this are forgotten (PR → base routes are kept). */
-const REVISION_ROUTE_DAYS = 90;
-
 export type TriggerState = 'pending' | 'sending' | 'queued' | 'started';
 
 export interface TriggerRow {
@@ -508,11 +505,6 @@ export class Journal {
     const result = await this.write(() => this.acceptNow(event, bodyBytes));
     if (result.outcome === 'accepted' && result.triggers.length) this.options.onTriggers?.();
     return result;
-  }
-
-  /** Forgets commit → branch routes older than REVISION_ROUTE_DAYS (run at start). */
-  pruneRoutes(now = this.now()): number {
-    return this.db.prepare(`DELETE FROM brain_routes WHERE key LIKE 'rev:%' AND learnt_at < ?`).run(now - REVISION_ROUTE_DAYS * 86_400_000).changes;
   }
 
   /** Routes this event teaches: a PR's base branch, the branch each pushed commit went to. */

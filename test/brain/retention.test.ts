@@ -200,6 +200,78 @@ describe('journal retention', () => {
     }
   });
 
+  test('commit → branch routes go after 90 days whatever the retention: with forever, and with 180d without any old delivery', async () => {
+    for (const retentionMs of [null, 180 * DAY]) {
+      const dir = mkdtempSync(join(tmpdir(), 'byoci-retention-'));
+      const storePath = join(dir, 'byoci.db');
+      const db = openStore(storePath, { migrations: MIGRATIONS });
+      try {
+        const now = Date.now();
+        const route = db.prepare(`INSERT INTO brain_routes (source, repo, key, branch, delivery_id, learnt_at) VALUES ('launchpad', '~brz/brz/+git/brz', ?, 'master', 'lp-1', ?)`);
+        route.run('rev:0000000000000000000000000000000000000001', now - 100 * DAY);
+        route.run('rev:0000000000000000000000000000000000000002', now - 30 * DAY);
+        route.run('pr:7', now - 200 * DAY);
+        // Kept by both retentions (the 180d one finds no delivery old enough: the routes alone start the round).
+        db.prepare(`INSERT INTO brain_deliveries (source, delivery_id, name, kind, repo, summary, event_json, body_bytes, received_at) VALUES ('github', 'old', 'push', 'push', 'o/r', 's', '{}', 1, ?)`).run(now - 150 * DAY);
+        const { log, records } = capture();
+        const retention = startRetention({ db, storePath, retentionMs, log, lastDeliveryAt: () => -Infinity, pauseMs: 0, intervalMs: 3_600_000, now: () => now });
+        const again = await retention.runNow(); // after the round at start
+        await retention.stop();
+        assert.deepEqual(again, { deliveries: 0, links: 0, triggers: 0, attempts: 0, routes: 0 });
+        const done = records.find((r) => r.msg === 'journal retention: deleted what is older than brain.retention');
+        assert.equal(done?.routes, 1, JSON.stringify(records));
+        assert.deepEqual(ids(db, `SELECT key FROM brain_routes`), ['pr:7', 'rev:0000000000000000000000000000000000000002'], `retention ${retentionMs}`);
+        assert.deepEqual(ids(db, `SELECT delivery_id FROM brain_deliveries`), ['old']);
+      } finally {
+        db.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  for (const threads of [false, true]) {
+    test(`a round waits for a gap in the webhooks${threads ? ' (BYOCI_BRAIN_THREADS=1: the intake thread sees the deliveries it hands over)' : ''}`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'byoci-retention-'));
+      const previous = process.env.BYOCI_BRAIN_THREADS;
+      if (threads) process.env.BYOCI_BRAIN_THREADS = '1';
+      else delete process.env.BYOCI_BRAIN_THREADS;
+      const brain = await startBrain({
+        config: brainConfigSchema.parse({ ...BRAIN, jenkins: { url: 'http://127.0.0.1:9/', user: 'u' }, retention: '30d' }),
+        storePath: join(dir, 'byoci.db'),
+        secrets: { github: GITHUB_SECRET, launchpad: LAUNCHPAD_SECRET, jenkinsToken: JENKINS.token },
+        log: silentLogger(),
+        retention: { pauseMs: 0, intervalMs: 3_600_000 },
+      }).finally(() => {
+        if (previous === undefined) delete process.env.BYOCI_BRAIN_THREADS;
+        else process.env.BYOCI_BRAIN_THREADS = previous;
+      });
+      try {
+        const old = brain.db.prepare(`INSERT INTO brain_deliveries (source, delivery_id, name, kind, repo, summary, event_json, body_bytes, received_at) VALUES ('github', ?, 'push', 'push', 'o/r', 's', '{}', 1, ?)`);
+        // A first round without webhooks: the worker thread is started (hundreds of ms under tsx) before the burst.
+        old.run('old-1', Date.now() - 60 * DAY);
+        assert.equal((await brain.retention.runNow()).deliveries, 1);
+        old.run('old-2', Date.now() - 60 * DAY);
+        // A delivery every 10 ms for 1.2 s (to a branch no rule names): a burst.
+        const answers: Promise<number>[] = [];
+        const t0 = performance.now();
+        let i = 0;
+        const burst = setInterval(() => answers.push(postGithub(brain.url, 'push', `gap-${threads}-${i}`, push({ repo: 'octo/calc', branch: 'other', after: rev(`gap-${i++}`) })).then((a) => a.status)), 10);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const purged = await brain.retention.runNow();
+        const waited = performance.now() - t0;
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1_200 - (performance.now() - t0))));
+        clearInterval(burst);
+        assert.deepEqual([...new Set(await Promise.all(answers))], [202]);
+        assert.equal(purged.deliveries, 1);
+        // Without the gap's wait the round takes a few ms; with it, until the burst ends or 2 s.
+        assert.ok(waited >= 600, `the round waited for the burst (done ${Math.round(waited)} ms after its start)`);
+      } finally {
+        await brain.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
   test('a failed round is logged as a warning and retried at the next one, never thrown', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'byoci-retention-'));
     const storePath = join(dir, 'byoci.db');
