@@ -12,25 +12,30 @@
  *    the backlog drained. `lost` counts accepted deliveries whose decision did not reach
  *    Jenkins exactly once (missing or doubled).
  *
- * Both servers get the same client (CONCURRENCY keep-alive connections) and the same
- * untimed warm-up (WARM_UP deliveries; those to the brain are checked for exactly once too;
+ * Both servers get the same client (CONCURRENCY keep-alive connections of raw sockets:
+ * test/support/brain-process.ts `fire` writes each prepared request in one buffer and reads
+ * the answer itself; node:http's client cost ~2x the CPU per request, taken on these 2 cores
+ * from the server measured, and it added its own handling of earlier answers to the latency
+ * of later ones) and the same untimed warm-up (WARM_UP deliveries; those to the brain are checked for exactly once too;
  * the restarted brain gets none: its cold start is part of the scenario). The client, the
  * server measured and the fake Jenkins (bench/brain-jenkins.ts) are three processes: Jenkins
  * is not the system under test, and in the client's process its work would delay the
  * client's event loop and so inflate the latencies measured. It is started before the floor
  * and idles through it, so both phases run with the same processes around. CPU time per
  * delivery of the floor and of the restarted brain (from /proc, user + system) is printed
- * too (and the restarted brain's by thread): less noisy than the rates on a shared machine
+ * too (and the restarted brain's by thread), and the client's: less noisy than the rates on a shared machine
  * (BRAIN_CPU_PROF=<dir> makes the restarted brain write a V8 CPU profile there). The p99 of
  * the answers before the kill and after the restart is printed beside the p99 of all (which
- * the goal is about). BRAIN_STATS=1 turns on the brains' BYOCI_BRAIN_STATS (brain/stats.ts)
+ * the goal is about). BRAIN_SHOTS=<file> writes every answer (status, ms) in the order
+ * they came, before the kill and after the restart, as JSON. BRAIN_STATS=1 turns on the brains' BYOCI_BRAIN_STATS (brain/stats.ts)
  * and prints the worst second's event-loop delay, time in the brain (and in it the wait for
- * the commit and its fdatasync) and fdatasync. Goals: brain rate ≥ 0.25x the
+ * the commit and its fdatasync) and fdatasync. The share of CPU time the hypervisor stole
+ * during each timed phase (/proc/stat) says when other virtual machines slowed the host. Goals: brain rate ≥ 0.25x the
  * floor's, p99 ≤ 20 ms, lost 0. The last line is
  *   brain: <rate>/s <ratio>x floor p99 <ms> ms lost <n>
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fire, percentile, pushDelivery, spawnBrain, SECRET, TOKEN, USER, type Shot } from '../test/support/brain-process.js';
@@ -106,6 +111,27 @@ function statsSummary(file: string): string | undefined {
   return `${lines.length} s answering; event-loop delay ${worst('eld')}; time in the brain ${worst('total')}, of it waiting for the commit and its sync ${worst('commit')}; fdatasync ${worst('sync')}`;
 }
 
+/** The machine's CPU time so far (all CPUs, clock ticks), and of it the part stolen by the hypervisor, from /proc/stat. */
+function cpuTicks(): { total: number; steal: number } | undefined {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The share of CPU time the hypervisor took between two cpuTicks() (a virtual machine's noisy neighbours). */
+function stealShare(a: ReturnType<typeof cpuTicks>, b: ReturnType<typeof cpuTicks>): string {
+  return a && b && b.total > a.total ? `${((100 * (b.steal - a.steal)) / (b.total - a.total)).toFixed(0)}%` : '?';
+}
+
+/** The bench process's own CPU ms (user + system) per delivery since `since` (process.cpuUsage()). */
+function clientPerDelivery(since: NodeJS.CpuUsage, n: number): string {
+  const used = process.cpuUsage(since);
+  return n ? ((used.user + used.system) / 1000 / n).toFixed(2) : '?';
+}
+
 function perDelivery(before: number | undefined, after: number | undefined, n: number): string {
   return before === undefined || after === undefined || !n ? '?' : ((after - before) / n).toFixed(2);
 }
@@ -147,10 +173,12 @@ async function floor(deliveries: ReturnType<typeof pushDelivery>[]) {
   try {
     await fire(url, deliveries.slice(0, WARM_UP), { concurrency: CONCURRENCY }); // warm-up
     const cpu0 = cpuMs(child.pid);
+    const ticks0 = cpuTicks();
+    const client0 = process.cpuUsage();
     const t0 = performance.now();
     const answers = await fire(url, deliveries, { concurrency: CONCURRENCY });
     const s = stats([...answers.values()], performance.now() - t0);
-    return { ...s, cpu: perDelivery(cpu0, cpuMs(child.pid), s.n) };
+    return { ...s, cpu: perDelivery(cpu0, cpuMs(child.pid), s.n), client: clientPerDelivery(client0, s.n), steal: stealShare(ticks0, cpuTicks()) };
   } finally {
     if (child.pid) process.kill(child.pid, 'SIGTERM');
   }
@@ -212,6 +240,7 @@ async function main(): Promise<void> {
     const warmed = await fire(brain.url, warm, { concurrency: CONCURRENCY });
     let killed = false;
     const half = Math.floor(BRAIN_N / 2);
+    const ticks0 = cpuTicks();
     const t0 = performance.now();
     const first = await fire(brain.url, deliveries, {
       concurrency: CONCURRENCY,
@@ -223,6 +252,7 @@ async function main(): Promise<void> {
       },
     });
     const firstMs = performance.now() - t0;
+    const ticks1 = cpuTicks();
     await brain.kill9().catch(() => undefined);
     const acceptedBeforeKill = [...first.values()].filter((s) => s.status === 202).length;
     const unanswered = deliveries.filter((d) => first.get(d.id)?.status !== 202);
@@ -232,10 +262,14 @@ async function main(): Promise<void> {
     if (process.env.BRAIN_STATS) process.env.BYOCI_BRAIN_STATS = join(home, 'stats-2.jsonl');
     brain = await spawnBrain(home, brainConfig(jenkins.url), { cli: [...prof, '--import', 'tsx', join(ROOT, 'cli', 'main.ts')] });
     const threads1 = threadCpuMs(brain.pid);
+    const ticks1b = cpuTicks();
     const cpu1 = cpuMs(brain.pid);
+    const client1 = process.cpuUsage();
     const t1 = performance.now();
     const second = await fire(brain.url, unanswered, { concurrency: CONCURRENCY });
+    const clientSecond = clientPerDelivery(client1, second.size);
     const secondMs = performance.now() - t1;
+    const ticks2 = cpuTicks();
     const answeredAgain = [...second.values()].filter((s) => s.status === 202 || s.status === 200).length;
     const brainCpu = perDelivery(cpu1, cpuMs(brain.pid), answeredAgain);
     const threads2 = threadCpuMs(brain.pid);
@@ -257,6 +291,7 @@ async function main(): Promise<void> {
     await brain.stop();
 
     const accepted = [...first.values(), ...second.values()].filter((s) => s.status === 202);
+    if (process.env.BRAIN_SHOTS) writeFileSync(process.env.BRAIN_SHOTS, JSON.stringify({ first: [...first.values()], second: [...second.values()] }));
     const b = stats(
       [...first.values(), ...second.values()].filter((s) => s.status === 202),
       firstMs + secondMs,
@@ -282,7 +317,8 @@ async function main(): Promise<void> {
     for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
     console.log('');
     console.log(`kill -9 after ${acceptedBeforeKill} accepted; ${unanswered.length} delivered again after the restart (${second.size - [...second.values()].filter((s) => s.status === 202).length} already journaled: 200)`);
-    console.log(`CPU per delivery: floor ${f.cpu} ms, restarted brain ${brainCpu} ms (its intake and the dispatching meanwhile); load average ${load()}`);
+    console.log(`CPU per delivery: floor ${f.cpu} ms, restarted brain ${brainCpu} ms (its intake and the dispatching meanwhile); the client ${f.client} ms beside the floor, ${clientSecond} ms beside the restarted brain; load average ${load()}`);
+    console.log(`CPU time stolen by the hypervisor (other virtual machines on the host): floor ${f.steal}, brain before the kill ${stealShare(ticks0, ticks1)}, after the restart ${stealShare(ticks1b, ticks2)}`);
     console.log(`Jenkins: ${report.revisions.length} builds for ${everAccepted.length} accepted deliveries (${warm.length} of them the warm-up); ${refused} triggers refused (503), ${lostAnswers} queued with the answer lost; backlog drained ${(drainMs / 1000).toFixed(1)} s after the last delivery`);
     if (commits?.count) {
       console.log(

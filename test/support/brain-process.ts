@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from './cli.js';
 
@@ -122,41 +122,133 @@ export interface Shot {
   ms: number;
 }
 
-/** Posts every delivery with `concurrency` requests in flight; `stop()` ends it early. */
+/** Posts every delivery with `concurrency` requests in flight (one keep-alive connection each); `shouldStop()` ends it early. */
 export async function fire(
   url: string,
   deliveries: readonly Delivery[],
   options: { concurrency: number; onAnswer?: (d: Delivery, shot: Shot, done: number) => void; shouldStop?: () => boolean },
 ): Promise<Map<string, Shot>> {
-  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const target = new URL('hooks/github', url);
+  const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(target.port || 80);
   const answers = new Map<string, Shot>();
   let next = 0;
   let done = 0;
-  const one = (d: Delivery) =>
-    new Promise<Shot>((resolve) => {
-      const t0 = performance.now();
-      const headers = d.prepared?.headers ?? { ...signed(d), 'content-length': String(Buffer.byteLength(d.body)) };
-      const req = request(target, { method: 'POST', agent, headers }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
-        res.on('error', () => resolve({ status: 0, ms: performance.now() - t0 }));
-      });
-      req.on('error', () => resolve({ status: 0, ms: performance.now() - t0 }));
-      req.end(d.prepared?.bytes ?? d.body);
-    });
-  async function worker(): Promise<void> {
+  const bytesOf = (d: Delivery): Buffer => {
+    const body = d.prepared?.bytes ?? Buffer.from(d.body, 'utf8');
+    const headers = d.prepared?.headers ?? { ...signed(d), 'content-length': String(body.length) };
+    let head = `POST ${target.pathname} HTTP/1.1\r\nhost: ${target.host}\r\n`;
+    for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+    return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), body]);
+  };
+  const connections = Array.from({ length: options.concurrency }, () => new RawConnection(host, port));
+  async function worker(connection: RawConnection): Promise<void> {
     while (next < deliveries.length && !options.shouldStop?.()) {
       const d = deliveries[next++] as Delivery;
-      const shot = await one(d);
+      const bytes = bytesOf(d);
+      const t0 = performance.now();
+      const status = await connection.send(bytes);
+      const shot = { status, ms: performance.now() - t0 };
       answers.set(d.id, shot);
       done++;
       options.onAnswer?.(d, shot, done);
     }
   }
-  await Promise.all(Array.from({ length: options.concurrency }, worker));
-  agent.destroy();
+  await Promise.all(connections.map(worker));
+  for (const c of connections) c.close();
   return answers;
+}
+
+/**
+ * One keep-alive connection of the load generator. It writes a request's bytes, built in
+ * one buffer, and parses the answer: the status line, the headers, then a Content-Length
+ * or chunked body. It keeps node:http's client machinery off the measured path: on 2 cores
+ * that per-answer work takes CPU from the server being measured and adds to the latencies
+ * reported (an answer waits while the client handles the answers before it).
+ * If the connection fails or closes before the whole answer has come, the request settles
+ * with status 0, and the next request opens a new socket.
+ */
+class RawConnection {
+  private socket: Socket | undefined;
+  private buffer: Buffer = Buffer.alloc(0);
+  /** The request in flight and the socket it went out on. */
+  private pending: { socket: Socket; resolve: (status: number) => void } | undefined;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {}
+
+  send(bytes: Buffer): Promise<number> {
+    return new Promise<number>((resolve) => {
+      const socket = this.socket ?? this.open();
+      this.pending = { socket, resolve };
+      socket.write(bytes);
+    });
+  }
+
+  private open(): Socket {
+    const socket = connect({ host: this.host, port: this.port, noDelay: true });
+    this.socket = socket;
+    this.buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket !== socket) return;
+      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      this.parse();
+    });
+    const gone = () => {
+      if (this.socket === socket) this.socket = undefined;
+      if (this.pending?.socket === socket) this.settle(0);
+    };
+    socket.on('error', gone);
+    socket.on('close', gone);
+    return socket;
+  }
+
+  private settle(status: number): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.resolve(status);
+  }
+
+  /** Where the answer at the start of the buffer ends, once all of it is there. */
+  private answerEnd(head: string, bodyStart: number): number | undefined {
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (length) return this.buffer.length >= bodyStart + Number(length[1]) ? bodyStart + Number(length[1]) : undefined;
+    if (!/\r\ntransfer-encoding: *chunked/i.test(head)) return bodyStart;
+    let at = bodyStart;
+    for (;;) {
+      const lineEnd = this.buffer.indexOf('\r\n', at);
+      if (lineEnd < 0) return undefined;
+      const size = parseInt(this.buffer.toString('latin1', at, lineEnd), 16);
+      if (Number.isNaN(size)) return -1;
+      if (size === 0) return this.buffer.length >= lineEnd + 4 ? lineEnd + 4 : undefined; // no trailers
+      at = lineEnd + 2 + size + 2;
+      if (this.buffer.length < at) return undefined;
+    }
+  }
+
+  private parse(): void {
+    const headEnd = this.buffer.indexOf('\r\n\r\n');
+    if (headEnd < 0 || !this.pending) return;
+    const head = this.buffer.toString('latin1', 0, headEnd);
+    const end = this.answerEnd(head, headEnd + 4);
+    if (end === undefined) return;
+    const status = /^HTTP\/1\.1 (\d{3}) /.exec(head);
+    if (end < 0 || !status || /\r\nconnection: *close/i.test(head)) {
+      // Malformed, or the server closes: this connection is done.
+      this.socket?.destroy();
+      this.socket = undefined;
+    } else {
+      this.buffer = this.buffer.subarray(end);
+    }
+    this.settle(end >= 0 && status ? Number(status[1]) : 0);
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
 }
 
 export function percentile(values: number[], p: number): number {
