@@ -18,8 +18,7 @@
  * write lock at the median on a journal of 120,000 deliveries, where 500 took ~9 ms), one batch at a time, the next only after a pause and not
  * while webhooks arrive less than 50 ms apart (each of them waits for the journal's group
  * commit, which would wait for the lock). The intake thread only runs the check that finds
- * nothing to do (index lookups: 2-3 ms with 10,000 PR routes older than 90 days, the ones
- * the routes' lookup steps over) at start and every `intervalMs` (5 minutes). A failure
+ * nothing to do (index lookups) at start and every `intervalMs` (5 minutes). A failure
  * is logged and retried at the next round; it never stops the brain.
  */
 import type { Worker } from 'node:worker_threads';
@@ -111,14 +110,27 @@ export class Purger {
     };
   }
 
-  /** Whether anything may be old enough to go (index lookups, on the intake thread: see above). */
-  static hasWork(db: Db, cutoff: number, routeCutoff: number): boolean {
-    return Boolean(
+  /**
+   * Whether anything may be old enough to go (index lookups, on the intake thread). The
+   * routes' look steps over the PR routes learnt before `routeCutoff` (one per PR not seen
+   * for that long) once: `prSeen` remembers how far they go, and the next look starts there
+   * (measured with 10,000 such PR routes: 1.8 ms the first time, then ~0.1 ms; 100,000: 27 ms,
+   * then ~0.2 ms). Sound because a route only ever gets newer (learnt again, it moves to
+   * now), so no commit route can appear among the rows already looked at.
+   */
+  static hasWork(db: Db, cutoff: number, routeCutoff: number, prSeen: { at: number; rowid: number }): boolean {
+    if (
       db.prepare(`SELECT 1 FROM brain_deliveries WHERE received_at < ? LIMIT 1`).get(cutoff) ??
-        db.prepare(`SELECT 1 FROM brain_triggers WHERE state = 'queued' AND next_at < ? LIMIT 1`).get(cutoff) ??
-        db.prepare(`SELECT 1 FROM brain_triggers WHERE state = 'started' AND next_at < ? LIMIT 1`).get(cutoff) ??
-        db.prepare(`SELECT 1 FROM brain_routes WHERE learnt_at < ? AND key LIKE 'rev:%' LIMIT 1`).get(routeCutoff),
-    );
+      db.prepare(`SELECT 1 FROM brain_triggers WHERE state = 'queued' AND next_at < ? LIMIT 1`).get(cutoff) ??
+      db.prepare(`SELECT 1 FROM brain_triggers WHERE state = 'started' AND next_at < ? LIMIT 1`).get(cutoff)
+    ) {
+      return true;
+    }
+    if (db.prepare(`SELECT 1 FROM brain_routes WHERE learnt_at < ? AND (learnt_at, rowid) > (?, ?) AND key LIKE 'rev:%' LIMIT 1`).get(routeCutoff, prSeen.at, prSeen.rowid)) return true;
+    // None: every route before the cutoff is a PR route (a route learnt meanwhile is learnt now, after it).
+    const last = db.prepare(`SELECT learnt_at AS at, rowid FROM brain_routes WHERE learnt_at < ? ORDER BY learnt_at DESC, rowid DESC LIMIT 1`).get(routeCutoff) as { at: number; rowid: number } | undefined;
+    if (last) Object.assign(prSeen, last);
+    return false;
   }
 
   /** One transaction: at most `rows` rows deleted, and as many kept rows looked at. */
@@ -293,6 +305,8 @@ export function startRetention(options: RetentionOptions): Retention {
   let worker: WorkerBatches | undefined;
   let current: Promise<PurgeCounts> = Promise.resolve(zeroCounts());
   const inline = options.storePath === ':memory:' ? new Purger(db) : undefined;
+  /** The PR routes hasWork has looked at (see there). */
+  const prSeen = { at: -Infinity, rowid: 0 };
 
   const batch = (request: PurgeRequest): Promise<PurgeResult> => {
     if (inline) return Promise.resolve(inline.batch(request));
@@ -319,7 +333,7 @@ export function startRetention(options: RetentionOptions): Retention {
     let batches = 0;
     let longest = 0;
     try {
-      if (!Purger.hasWork(db, cutoff, routeCutoff)) return total;
+      if (!Purger.hasWork(db, cutoff, routeCutoff, prSeen)) return total;
       let cursor = START_CURSOR;
       for (;;) {
         await gap();

@@ -215,13 +215,20 @@ describe('journal retention', () => {
         db.prepare(`INSERT INTO brain_deliveries (source, delivery_id, name, kind, repo, summary, event_json, body_bytes, received_at) VALUES ('github', 'old', 'push', 'push', 'o/r', 's', '{}', 1, ?)`).run(now - 150 * DAY);
         const { log, records } = capture();
         const retention = startRetention({ db, storePath, retentionMs, log, lastDeliveryAt: () => -Infinity, pauseMs: 0, intervalMs: 3_600_000, now: () => now });
-        const again = await retention.runNow(); // after the round at start
-        await retention.stop();
-        assert.deepEqual(again, { deliveries: 0, links: 0, triggers: 0, attempts: 0, routes: 0 });
-        const done = records.find((r) => r.msg === 'journal retention: deleted what is older than brain.retention');
-        assert.equal(done?.routes, 1, JSON.stringify(records));
-        assert.deepEqual(ids(db, `SELECT key FROM brain_routes`), ['pr:7', 'rev:0000000000000000000000000000000000000002'], `retention ${retentionMs}`);
-        assert.deepEqual(ids(db, `SELECT delivery_id FROM brain_deliveries`), ['old']);
+        try {
+          const again = await retention.runNow(); // after the round at start; steps over the old PR route
+          assert.deepEqual(again, { deliveries: 0, links: 0, triggers: 0, attempts: 0, routes: 0 });
+          const done = records.find((r) => r.msg === 'journal retention: deleted what is older than brain.retention');
+          assert.equal(done?.routes, 1, JSON.stringify(records));
+          assert.deepEqual(ids(db, `SELECT key FROM brain_routes`), ['pr:7', 'rev:0000000000000000000000000000000000000002'], `retention ${retentionMs}`);
+          assert.deepEqual(ids(db, `SELECT delivery_id FROM brain_deliveries`), ['old']);
+          // The next look starts after the PR routes already stepped over: a commit route past the cutoff since is found.
+          route.run('rev:0000000000000000000000000000000000000003', now - 95 * DAY);
+          assert.equal((await retention.runNow()).routes, 1);
+          assert.deepEqual(ids(db, `SELECT key FROM brain_routes`), ['pr:7', 'rev:0000000000000000000000000000000000000002']);
+        } finally {
+          await retention.stop();
+        }
       } finally {
         db.close();
         rmSync(dir, { recursive: true, force: true });
