@@ -58,11 +58,16 @@ function stats(shots: Shot[], ms: number) {
   return { n: ok.length, rate: ok.length / (ms / 1000), p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
+/** CPU ms (user + system) of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat file (utime, stime in clock ticks, USER_HZ 100). */
+function statCpuMs(path: string): number {
+  const fields = readFileSync(path, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 /** CPU ms (user + system) a process has used so far, from /proc (undefined elsewhere). */
 function cpuMs(pid: number | undefined): number | undefined {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+    return statCpuMs(`/proc/${pid}/stat`);
   } catch {
     return undefined;
   }
@@ -74,8 +79,7 @@ function threadCpuMs(pid: number | undefined): { main: number; others: number } 
     let main = 0;
     let others = 0;
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      const ms = statCpuMs(`/proc/${pid}/task/${tid}/stat`);
       if (tid === String(pid)) main += ms;
       else others += ms;
     }

@@ -135,8 +135,7 @@ export async function fire(
   let next = 0;
   let done = 0;
   const bytesOf = (d: Delivery): Buffer => {
-    const body = d.prepared?.bytes ?? Buffer.from(d.body, 'utf8');
-    const headers = d.prepared?.headers ?? { ...signed(d), 'content-length': String(body.length) };
+    const { headers, bytes: body } = d.prepared ?? (prepare({ ...d }).prepared as NonNullable<Delivery['prepared']>);
     let head = `POST ${target.pathname} HTTP/1.1\r\nhost: ${target.host}\r\n`;
     for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
     return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), body]);
