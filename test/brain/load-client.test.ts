@@ -10,7 +10,8 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { fire, prepare, SECRET, type Delivery } from '../support/brain-process.js';
+import { deliveryGuid, fire, prepare, pushDelivery, SECRET, type Delivery } from '../support/brain-process.js';
+import { example } from './helpers.js';
 
 async function withServer(handler: (req: IncomingMessage, body: string, res: ServerResponse) => void, run: (url: string) => Promise<void>): Promise<void> {
   const server = createServer((req, res) => {
@@ -118,5 +119,16 @@ describe('the load generator', () => {
     );
     const answers = await fire(url, deliveries(5), { concurrency: 2 });
     assert.deepEqual([...answers.values()].map((s) => s.status), [0, 0, 0, 0, 0]);
+  });
+
+  it('gives the bench deliveries GUIDs shaped like GitHub ones, distinct and scattered', () => {
+    const ids = Array.from({ length: 10_000 }, (_, i) => deliveryGuid('run-a', i));
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(new Set([...ids, ...ids.map((_, i) => deliveryGuid('run-b', i))]).size, 20_000);
+    assert.equal(deliveryGuid('run-a', 7), ids[7], 'the same run and index give the same id');
+    // Not in key order: an index fed these grows everywhere, not only at its right edge.
+    const ascending = ids.slice(1).filter((id, i) => id > (ids[i] as string)).length;
+    assert.ok(ascending > 4_000 && ascending < 6_000, `${ascending} of 9999 neighbours ascending`);
+    assert.equal(pushDelivery(example('push'), 3, 'b3', 2048, 'run-a').id, ids[3]);
   });
 });

@@ -92,6 +92,18 @@ export function prepare<D extends Delivery>(d: D, secret = SECRET): D {
   return d;
 }
 
+/**
+ * The id of delivery `i` of `runId`, shaped like GitHub's X-GitHub-Delivery (a random GUID)
+ * and as scattered: ids in key order would let the journal's primary-key index grow at its
+ * right edge only, cheaper than what a forge sends (bench:brain measured ~15 % more
+ * deliveries per second with `<runId>-<i>` ids).
+ */
+export function deliveryGuid(runId: string, i: number): string {
+  const h = createHmac('sha256', runId).update(`delivery ${i}`).digest('hex');
+  const variant = '89ab'[Number.parseInt(h[16] as string, 16) & 3] as string;
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
 /** A signed push delivery of about `size` bytes to `branch` with a unique head revision. */
 export function pushDelivery(base: Record<string, unknown>, i: number, branch: string, size: number, runId: string): Delivery & { revision: string } {
   const revision = createHmac('sha1', runId).update(String(i)).digest('hex');
@@ -105,7 +117,7 @@ export function pushDelivery(base: Record<string, unknown>, i: number, branch: s
     p.byoci_padding = 'x'.repeat(size - body.length - 20);
     body = JSON.stringify(p);
   }
-  return prepare({ id: `${runId}-${i}`, event: 'push', body, revision });
+  return prepare({ id: deliveryGuid(runId, i), event: 'push', body, revision });
 }
 
 export function signed(d: Delivery, secret = SECRET): Record<string, string> {
