@@ -11,12 +11,34 @@
  * numbers went to the next file opened (the store), and V8 went on writing its code map
  * through them into it: `byoci brain` under --perf-basic-prof refused its fresh store with
  * "file is not a database". They are recognised by their names, which carry this process's
- * id (so a caller's file cannot pass for one before the exec); --logfile with
- * --no-logfile-per-isolate names its file freely and is not recognised. They stay open, and
- * so reach children, only while node is run with such a flag.
+ * id (so a caller's file cannot pass for one before the exec); `--logfile=<file>` with
+ * `--no-logfile-per-isolate` names its file freely, and is recognised by that path, taken
+ * from node's own command line (V8 flags cannot come from NODE_OPTIONS). They stay open,
+ * and so reach children, only while node is run with such a flag.
  */
 import { closeSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
+
+/**
+ * The file V8 logs to when node was started with `--logfile=<file>` (or `--logfile <file>`)
+ * and `--no-logfile-per-isolate`: one file named freely, not one per isolate. V8 reads `_`
+ * and `-` alike in flag names, and `--nofoo` as `--no-foo`.
+ */
+export function v8SharedLogfile(execArgv: readonly string[], cwd: string): string | undefined {
+  let file: string | undefined;
+  let perIsolate = true;
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string;
+    const eq = arg.indexOf('=');
+    const name = (eq < 0 ? arg : arg.slice(0, eq)).replaceAll('_', '-');
+    if (name === '--logfile') file = eq < 0 ? execArgv[++i] : arg.slice(eq + 1);
+    else if (name === '--no-logfile-per-isolate' || name === '--nologfile-per-isolate') perIsolate = false;
+    else if (name === '--logfile-per-isolate') perIsolate = true;
+  }
+  return file && file !== '-' && !perIsolate ? resolve(cwd, file) : undefined;
+}
+
+const sharedLogfile = v8SharedLogfile(process.execArgv, process.cwd());
 
 const O_CLOEXEC = 0o2000000;
 
@@ -29,6 +51,7 @@ function isV8Log(fd: number): boolean {
     return false;
   }
   if (!target.startsWith('/')) return false; // a pipe, a socket
+  if (target === sharedLogfile) return true;
   const name = basename(target);
   const pid = process.pid;
   return name === `perf-${pid}.map` || name === `jit-${pid}.dump` || new RegExp(`^isolate-0x[0-9a-f]+-${pid}-.`).test(name);

@@ -11,6 +11,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { v8SharedLogfile } from '../../core/fds.js';
 import { ROOT } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'byoci-fds-'));
@@ -68,5 +69,24 @@ describe('closeInheritedFds', () => {
     } finally {
       if (existsSync(map)) rmSync(map);
     }
+  });
+
+  test('with --prof --no-logfile-per-isolate --logfile=<file>: closes 200<canary, keeps that log open', async () => {
+    const log = join(dir, 'named-v8.log');
+    const r = await probe(['--prof', '--no-logfile-per-isolate', '--logfile=named-v8.log'], canary);
+    assert.ok(r.closed.includes(200), JSON.stringify(r));
+    const open = Object.values(r.open);
+    assert.ok(!open.includes(canary), JSON.stringify(r.open));
+    assert.ok(open.includes(log), `the named V8 log stays open: ${JSON.stringify(r.open)}`);
+    assert.match(readFileSync(log, 'utf8'), /code-creation/, 'V8 wrote its log there');
+  });
+
+  test('v8SharedLogfile reads the flags as V8 does', () => {
+    assert.equal(v8SharedLogfile(['--prof', '--no-logfile-per-isolate', '--logfile=v8.log'], '/w'), '/w/v8.log');
+    assert.equal(v8SharedLogfile(['--logfile', '/tmp/x.log', '--nologfile_per_isolate'], '/w'), '/tmp/x.log');
+    assert.equal(v8SharedLogfile(['--logfile=v8.log'], '/w'), undefined, 'per isolate: named isolate-0x…-<pid>-v8.log, recognised by that');
+    assert.equal(v8SharedLogfile(['--no-logfile-per-isolate', '--logfile=v8.log', '--logfile-per-isolate'], '/w'), undefined, 'the last flag wins');
+    assert.equal(v8SharedLogfile(['--no-logfile-per-isolate', '--logfile=-'], '/w'), undefined, 'standard output');
+    assert.equal(v8SharedLogfile(['--import', 'tsx'], '/w'), undefined);
   });
 });
