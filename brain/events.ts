@@ -4,7 +4,7 @@
  * `BrainEvent`, the small normalised shape the rules match on and the journal stores.
  */
 import { receiveWebhook, WebhookError as GithubWebhookError, type WebhookEvent as GithubEvent } from '../plugins/github/webhooks.js';
-import { CI_BUILD_FINAL, parseWebhook, WebhookError as LaunchpadWebhookError, type WebhookEvent as LaunchpadEvent } from '../plugins/launchpad/webhooks.js';
+import { ciBuildConclusion, parseWebhook, WebhookError as LaunchpadWebhookError, type WebhookEvent as LaunchpadEvent } from '../plugins/launchpad/webhooks.js';
 import type { EventKind, SourceName } from './config.js';
 
 export type Headers = Record<string, string | string[] | undefined>;
@@ -259,7 +259,7 @@ export function fromLaunchpad(e: LaunchpadEvent): BrainEvent {
       // The payload names the build, the repository, the commit and the status only: no
       // branch (a branch learnt from a git:push of that commit fills it in, journal.ts) and
       // no job name (a rule's `checks` cannot select Launchpad CI builds).
-      const final = CI_BUILD_FINAL[e.status];
+      const final = ciBuildConclusion(e.status);
       const repo = normaliseRepo(e.repository);
       return {
         source: 'launchpad',

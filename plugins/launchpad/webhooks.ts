@@ -77,6 +77,15 @@ export const CI_BUILD_FINAL: Readonly<Record<string, 'success' | 'failure'>> = {
   'Cancelled build': 'failure',
 };
 
+/**
+ * Whether a CI build with this status is finished, and how (CI_BUILD_FINAL); undefined for a
+ * status that is not final or not known. Only the table's own keys count: a status such as
+ * `constructor` or `__proto__` must not find Object.prototype's members.
+ */
+export function ciBuildConclusion(status: string): 'success' | 'failure' | undefined {
+  return Object.hasOwn(CI_BUILD_FINAL, status) ? CI_BUILD_FINAL[status] : undefined;
+}
+
 /** A delivery to refuse; `status` is what the receiver should answer. */
 export class WebhookError extends Error {
   override readonly name = 'WebhookError';

@@ -46,7 +46,7 @@ const checkRuns = z
   .passthrough();
 
 const STATUS: Record<string, RemoteState> = { success: 'success', pending: 'pending', failure: 'failure', error: 'failure' };
-/** Check run conclusions; a completed run with none (or an unknown one) is not green. */
+/** Check run conclusions; a completed run with none (or an unknown one, `constructor` too: own keys only) is not green. */
 const CONCLUSION: Record<string, RemoteState> = {
   success: 'success',
   neutral: 'success',
@@ -92,7 +92,7 @@ export async function readGithub(site: GithubSite, sha: string, token: string | 
       if (answer.status === 404 || answer.status === 422) break;
       const body = parseJson(expectOk(answer), checkRuns);
       for (const c of body.check_runs) {
-        const state: RemoteState = c.status !== 'completed' ? 'pending' : (CONCLUSION[c.conclusion ?? ''] ?? 'failure');
+        const state: RemoteState = c.status !== 'completed' ? 'pending' : c.conclusion !== null && Object.hasOwn(CONCLUSION, c.conclusion) ? (CONCLUSION[c.conclusion] as RemoteState) : 'failure';
         const url = c.html_url ?? c.details_url;
         out.push({ name: c.name, state, result: c.status === 'completed' ? (c.conclusion ?? 'no conclusion') : c.status, ...(url ? { url } : {}) });
       }

@@ -134,4 +134,14 @@ describe('brain: events without a branch are routed by what earlier deliveries s
     assert.equal(broken.status, 400);
     assert.match(broken.body, /ci:build:0\.1 payload lacks commit_sha1/);
   });
+
+  test('a ci:build:0.1 status named like a member of Object.prototype is not final: it triggers nothing', async () => {
+    // CI_BUILD_FINAL was read as a plain object: `constructor` found Object and counted as finished.
+    for (const status of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const answer = await postLaunchpad(brain.url, 'ci:build:0.1', id(), ciBuild('a'.repeat(40), status));
+      assert.equal(answer.status, 202, answer.body);
+      assert.equal(JSON.parse(answer.body).kind, 'ignored', status);
+      assert.deepEqual(JSON.parse(answer.body).triggers, [], status);
+    }
+  });
 });

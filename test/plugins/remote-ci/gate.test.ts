@@ -107,6 +107,17 @@ describe('github statuses and check runs', () => {
     assert.equal(r.reason, `The required result ci/py3 from gh is failure for revision ${sha} (https://ci.example.invalid/py3/77). ci/py3 failure.`);
   });
 
+  test('a check run concluded with a name of Object.prototype (constructor, toString) is red, not green', async () => {
+    // CONCLUSION was read as a plain object: `constructor` found Object, neither failure nor pending, so green.
+    for (const [i, conclusion] of ['constructor', 'toString', '__proto__'].entries()) {
+      const sha = `${i + 1}`.repeat(40);
+      gh.checkRun(sha, 'build', 'completed', conclusion);
+      const r = rejection(await gateFor(sha, [{ site: 'gh', name: 'build' }]));
+      assert.equal(r.code, 'remote-failed', conclusion);
+      assert.match(r.reason, new RegExp(`build from gh is ${conclusion} for revision ${sha}`), conclusion);
+    }
+  });
+
   test('more than one page: 130 contexts and 120 check runs are all read (the red one is on page 2)', async () => {
     const sha = 'c1'.repeat(20);
     for (let i = 0; i < 130; i++) gh.status(sha, `ci/job-${String(i).padStart(3, '0')}`, i === 5 ? 'error' : 'success');
