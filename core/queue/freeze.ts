@@ -20,7 +20,7 @@ export const CONFIG_FREEZER = 'config';
 export function syncConfigFreezes(store: QueueStore, queue: QueueSettings): void {
   store.db.transaction(() => {
     const rows = store.db.prepare('SELECT target_key FROM queue_freezes WHERE frozen_by = ?').all(CONFIG_FREEZER) as { target_key: string }[];
-    for (const row of rows) if (!(row.target_key in queue.freeze)) store.unfreeze(row.target_key);
+    for (const row of rows) if (!Object.hasOwn(queue.freeze, row.target_key)) store.unfreeze(row.target_key);
     for (const [key, f] of Object.entries(queue.freeze)) {
       const current = store.frozen(key);
       if (current && current.frozen_by !== CONFIG_FREEZER) continue;
@@ -53,7 +53,7 @@ export function freezeTarget(store: QueueStore, queue: QueueSettings, target: st
 
 export function unfreezeTarget(store: QueueStore, queue: QueueSettings, target: string, where?: string): boolean {
   const current = store.frozen(target);
-  if (current?.frozen_by === CONFIG_FREEZER && target in queue.freeze) {
+  if (current?.frozen_by === CONFIG_FREEZER && Object.hasOwn(queue.freeze, target)) {
     throw new UsageError(`${target} is frozen by the configuration (queue.freeze${where ? ` at ${where}` : ''}): remove it there`);
   }
   return store.unfreeze(target);

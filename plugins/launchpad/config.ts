@@ -16,7 +16,7 @@ const serviceRoot = z
   .string()
   .min(1)
   .transform((value, ctx) => {
-    if (value in SERVICE_ROOTS) return SERVICE_ROOTS[value as keyof typeof SERVICE_ROOTS];
+    if (Object.hasOwn(SERVICE_ROOTS, value)) return SERVICE_ROOTS[value as keyof typeof SERVICE_ROOTS];
     let url: URL;
     try {
       url = new URL(value);

@@ -17,6 +17,11 @@ describe('launchpad config', () => {
     assert.ok(messages.some((m) => /^serviceRoot: not production, qastaging, staging or an http\(s\) URL: "launchpad"/.test(m)), messages.join('\n'));
     assert.ok(messages.some((m) => /^criteria: voting criterion "Approve >= lots"/.test(m)), messages.join('\n'));
     assert.ok(messages.some((m) => /gitprotocol/.test(m)), messages.join('\n'));
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      const p = configSchema.safeParse({ serviceRoot: name });
+      assert.equal(p.success, false, `${name} is not a service root name`);
+      assert.match(p.success ? '' : (p.error.issues[0]?.message ?? ''), /not production, qastaging, staging or an http\(s\) URL/);
+    }
   });
 
   test('targets are lp: URLs; the VCS is inferred and can be forced', () => {
