@@ -126,7 +126,8 @@ export const pluginConfigSchema = z
   .superRefine((config, ctx) => {
     for (const [project, requirements] of Object.entries(config.require)) {
       requirements.forEach((r, i) => {
-        const site = config.sites[r.site];
+        // Own keys only: `site: constructor` (or toString) must not find Object.prototype's member.
+        const site = Object.hasOwn(config.sites, r.site) ? config.sites[r.site] : undefined;
         const path = ['require', project, i];
         if (!site) {
           const known = Object.keys(config.sites);

@@ -65,6 +65,8 @@ export default definePlugin({
       signal,
     });
     const readers = new Map(Object.entries(config.sites).map(([name, site]) => [name, readerFor(site, tokens, limits)]));
+    /** A project's requirements; own keys only: a project named toString or valueOf has none, not Object.prototype's function. */
+    const required = (name: string): Requirement[] => (Object.hasOwn(config.require, name) ? config.require[name]! : []);
 
     hooks.verify.tapPromise(async ({ projects, problems, notes }) => {
       const known = new Set(projects.map((p) => p.name));
@@ -89,7 +91,7 @@ export default definePlugin({
     // poll, no trigger, no wait; a site that does not answer is said, not fatal.
     hooks.discover.tapPromise(
       async (proposals, { project, signal }) => {
-        const requirements = (config.require[project.name] ?? []).filter((r) => r.revision === 'approved');
+        const requirements = required(project.name).filter((r) => r.revision === 'approved');
         if (requirements.length === 0) return proposals;
         return Promise.all(proposals.map((p) => (p.readiness.state === 'ready' ? annotate(p, requirements, signal) : p)));
       },
@@ -113,7 +115,7 @@ export default definePlugin({
     }
 
     hooks.gate.tapPromise(async ({ proposal, project, checkout, merge, waiting, signal }) => {
-      const requirements = config.require[project.name] ?? [];
+      const requirements = required(project.name);
       if (requirements.length === 0) return;
       const bound = new Map(
         [...readers].map(([name, reader]) => {

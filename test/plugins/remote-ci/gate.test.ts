@@ -349,6 +349,32 @@ describe('configuration and list', () => {
     assert.deepEqual(problems.map((p) => p.message), ['plugins.remote-ci.require.other: no such project (projects: calc)']);
   });
 
+  test('a requirement naming a member of Object.prototype as its site is an unknown site, not a site', async () => {
+    // config.sites was read as a plain object: `site: constructor` found Object, passed, and the gate then had no reader.
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      await assert.rejects(
+        applyPlugins([{ plugin: remoteCi, config: { sites: { gh: { type: 'github', repo: 'o/r' } }, require: { calc: [{ site: name }] } } }]),
+        (e: Error) => new RegExp(`require\\.calc\\.0\\.site: no site ${name} under plugins\\.remote-ci\\.sites \\(known: gh\\)`).test(e.message),
+        name,
+      );
+    }
+  });
+
+  test('a project named like a member of Object.prototype (toString, valueOf, hasOwnProperty) requires nothing', async () => {
+    // config.require was read as a plain object: discover called .filter on Object.prototype.toString and threw.
+    const h = await applyPlugins([{ plugin: remoteCi, config: { sites: sites(), require: { calc: [{ site: 'gh', name: 'ci/*' }] } } }]);
+    try {
+      for (const name of ['toString', 'valueOf', 'hasOwnProperty']) {
+        const other: ProjectConfig = { ...project, name };
+        const out = await h.hooks.discover.promise([proposal], { project: other, target: other.targets[0]!, signal: h.run.signal });
+        assert.deepEqual(out, [proposal], name);
+        await h.hooks.gate.promise({ proposal, project: other, checkout, merge, waiting: () => assert.fail(`${name} waits for nothing`), signal: h.run.signal });
+      }
+    } finally {
+      h.cleanup();
+    }
+  });
+
   test('discover: a ready proposal says what it will wait for (byoci list)', async () => {
     const sha = 'f'.repeat(40);
     gh.status(sha, 'ci/unit', 'pending');
