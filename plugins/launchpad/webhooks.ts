@@ -194,11 +194,14 @@ export function parseWebhook(
       };
     case 'git:push:0.1': {
       const changes = obj(payload.ref_changes ?? {}, 'ref_changes');
-      const refChanges: Record<string, { old: string | null; new: string | null }> = {};
-      for (const [ref, change] of Object.entries(changes)) {
-        const c = obj(change, `ref_changes[${JSON.stringify(ref)}]`);
-        refChanges[ref] = { old: sha(c.old, 'commit_sha1'), new: sha(c.new, 'commit_sha1') };
-      }
+      // Object.fromEntries defines each ref as an own property: a ref named `__proto__` in the
+      // payload stays a ref (assigning it would set the object's prototype to the change).
+      const refChanges: Record<string, { old: string | null; new: string | null }> = Object.fromEntries(
+        Object.entries(changes).map(([ref, change]) => {
+          const c = obj(change, `ref_changes[${JSON.stringify(ref)}]`);
+          return [ref, { old: sha(c.old, 'commit_sha1'), new: sha(c.new, 'commit_sha1') }];
+        }),
+      );
       return {
         type: 'git:push:0.1',
         delivery,

@@ -44,6 +44,18 @@ describe('Launchpad webhooks', () => {
     });
   });
 
+  test('git:push:0.1 with a ref named __proto__ keeps it as a ref: the ref changes object keeps its prototype', () => {
+    // refChanges[ref] = ... with ref `__proto__` set the object's prototype to that change instead.
+    const body = `{"git_repository":"/~brz/brz/+git/brz","git_repository_path":"~brz/brz/+git/brz","ref_changes":{"__proto__":{"old":null,"new":{"commit_sha1":"${'e'.repeat(40)}"}},"constructor":{"old":null,"new":null}}}`;
+    const e = parseWebhook(headers('git:push:0.1', body), body, secret);
+    assert.equal(e.type, 'git:push:0.1');
+    if (e.type !== 'git:push:0.1') return;
+    assert.equal(Object.getPrototypeOf(e.refChanges), Object.prototype);
+    assert.deepEqual(Object.keys(e.refChanges), ['__proto__', 'constructor']);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(e.refChanges, '__proto__')?.value, { old: null, new: 'e'.repeat(40) });
+    assert.equal((e.refChanges as Record<string, unknown>).new, undefined);
+  });
+
   test('ci:build:0.1 (a Launchpad CI build changed status) is parsed with the documented keys', () => {
     // help.launchpad.net/API/Webhooks, "CI build": build, action, git_repository, commit_sha1, status.
     const body = JSON.stringify({
