@@ -97,13 +97,17 @@ export async function inheritedDevices(client: LxdClient, source: Source): Promi
  * for `hostusr` images).
  */
 export function instanceRequest(plan: InstancePlan): Record<string, unknown> {
-  const devices: Devices = {};
   const keepNics = plan.network !== undefined && 'keepProfile' in plan.network;
-  for (const [name, device] of Object.entries(plan.inheritedDevices)) {
-    const isRoot = device.type === 'disk' && device.path === '/';
-    if (isRoot || (keepNics && device.type === 'nic')) devices[name] = { ...device };
-    else if (plan.source.type === 'copy') devices[name] = { type: 'none' };
-  }
+  // Object.fromEntries defines each device as an own property: a base container's device named
+  // `__proto__` (LXD's answer is JSON) is masked like any other; assigning devices[name] would
+  // set the object's prototype instead, the mask would not be sent and the copy would keep it.
+  const devices: Devices = Object.fromEntries(
+    Object.entries(plan.inheritedDevices).flatMap(([name, device]): [string, Devices[string]][] => {
+      const isRoot = device.type === 'disk' && device.path === '/';
+      if (isRoot || (keepNics && device.type === 'nic')) return [[name, { ...device }]];
+      return plan.source.type === 'copy' ? [[name, { type: 'none' }]] : [];
+    }),
+  );
   if (!Object.values(devices).some((d) => d.type === 'disk' && d.path === '/')) {
     devices.root = { type: 'disk', path: '/', pool: 'default' };
   }

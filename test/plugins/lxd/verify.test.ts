@@ -107,6 +107,23 @@ describe('lxd backend: selection and verify without a daemon', () => {
     assert.deepEqual(networked.devices.eth0, { type: 'nic', network: 'byoci-net', name: 'eth0' });
   });
 
+  test('a base container device named __proto__ is masked in the request like any other device', () => {
+    // devices[name] = { type: 'none' } with name `__proto__` set the prototype: the mask was not sent, the copy kept the device.
+    const inherited = JSON.parse('{"root":{"type":"disk","path":"/","pool":"fast"},"__proto__":{"type":"disk","source":"/home","path":"/home"}}') as InstancePlan['inheritedDevices'];
+    const plan: InstancePlan = {
+      name: 'byoci-r2',
+      source: { type: 'copy', container: 'base', properties: {} },
+      workspace: '/tmp/w/tree',
+      workdir: '/src',
+      limits: {},
+      inheritedDevices: inherited,
+      owner: { 'user.byoci.run': 'r2' },
+    };
+    const sent = JSON.parse(JSON.stringify(instanceRequest(plan))) as { devices: Record<string, Record<string, string>> };
+    assert.deepEqual(Object.getOwnPropertyDescriptor(sent.devices, '__proto__')?.value, { type: 'none' });
+    assert.deepEqual(Object.keys(sent.devices).sort(), ['__proto__', 'byoci-workspace', 'root']);
+  });
+
   test('a bad plugin config is reported with the option path', async () => {
     await assert.rejects(
       applyPlugins([{ plugin: lxdPlugin, config: { prefix: 'Bad_Prefix', limits: { memory: 'lots' } } }]),
