@@ -82,7 +82,8 @@ export function sandboxEnv(
 ): Record<string, string> {
   const env: Record<string, string> = { PATH: SANDBOX_INSIDE.path, HOME: SANDBOX_INSIDE.home };
   for (const name of names) {
-    const value = host[name];
+    // Own variables only: `env: [toString]` must not pass Object.prototype's function in as text.
+    const value = Object.hasOwn(host, name) ? host[name] : undefined;
     if (name !== 'HOME' && value !== undefined) env[name] = value;
   }
   return { ...env, ...fixed };

@@ -21,7 +21,8 @@ export function testEnvironment(payload: Pick<TestPayload, 'spec' | 'dir'>, sour
     LANG: 'C.UTF-8',
   };
   for (const name of payload.spec.env) {
-    const value = source[name];
+    // Own variables only: `env: [toString]` must not pass Object.prototype's function in as text.
+    const value = Object.hasOwn(source, name) ? source[name] : undefined;
     if (value !== undefined) env[name] = value;
   }
   return { ...env, ...payload.spec.setEnv };

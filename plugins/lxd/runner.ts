@@ -40,7 +40,8 @@ export function phaseEnvironment(payload: TestPayload, config: LxdConfig, extra:
     LANG: 'C.UTF-8',
   };
   for (const name of payload.spec.env) {
-    const value = process.env[name];
+    // Own variables only: `env: [toString]` must not find Object.prototype's function.
+    const value = Object.hasOwn(process.env, name) ? process.env[name] : undefined;
     if (value !== undefined) env[name] = value;
   }
   Object.assign(env, payload.spec.setEnv, extra);

@@ -66,6 +66,13 @@ describe('host runner (unsafe-host)', () => {
     }
   });
 
+  test('an `env` name of Object.prototype (toString, constructor) that the slave does not set is not passed', async () => {
+    // process.env[name] found the inherited function: the tests saw toString=function toString() { [native code] }.
+    const { lines } = await runTests(spec({ command: ['env'], env: ['toString', 'constructor', 'hasOwnProperty', 'valueOf'] }));
+    assert.deepEqual(lines.filter((l) => /^stdout:(toString|constructor|hasOwnProperty|valueOf)=/.test(l)), []);
+    assert.ok(lines.some((l) => l.startsWith('stdout:PATH=')), lines.join('\n'));
+  });
+
   test('a silent run is killed by the no-output timeout, with its children', async () => {
     const marker = join(mkdtempSync(join(tmpdir(), 'byoci-host-')), 'late');
     const { result } = await runTests(

@@ -8,11 +8,23 @@ import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSyn
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { TestPayload } from '../../../hooks/index.js';
+import { phaseEnvironment } from '../../../plugins/lxd/runner.js';
+import { lxdConfigSchema } from '../../../plugins/lxd/schema.js';
 import { suiteNeeds } from '../../support/components.js';
 import { instancesWithPrefix, lxdMissing } from '../../support/lxd.js';
 import { commandLines, lxdBox, makeSpec, type Box } from './support.js';
 
 const MISSING = await lxdMissing();
+
+describe('lxd backend: the environment of a phase (no daemon)', () => {
+  test('an `env` name of Object.prototype (toString, constructor) that the slave does not set is not passed', () => {
+    // process.env[name] found the inherited function and put it in the exec request's environment.
+    const spec = makeSpec({ env: ['toString', 'constructor', 'hasOwnProperty'], setEnv: { FIXED: 'yes' } });
+    const env = phaseEnvironment({ spec } as Pick<TestPayload, 'spec'> as TestPayload, lxdConfigSchema.parse({}));
+    assert.deepEqual(Object.keys(env).sort(), ['FIXED', 'HOME', 'LANG', 'PATH']);
+  });
+});
 
 describe('lxd backend: running tests in a container', suiteNeeds('lxd', MISSING), () => {
   let box: Box;
