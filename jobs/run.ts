@@ -48,7 +48,9 @@ export interface RunJobResult {
 
 /** Parses `NAME=VALUE` strings of `-p`. */
 export function parseParams(pairs: readonly string[]): Record<string, string> {
-  const params: Record<string, string> = {};
+  // No prototype: `--param __proto__=x` is a parameter named __proto__ (refused below as
+  // unknown), not a change of the object's prototype that would drop it silently.
+  const params = Object.create(null) as Record<string, string>;
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new UsageError(`parameter ${JSON.stringify(pair)} is not NAME=VALUE`);
@@ -233,7 +235,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     );
   }
   const params: Record<string, string> = {};
-  for (const p of job.parameters) params[p.name] = given[p.name] ?? p.defaultValue;
+  for (const p of job.parameters) params[p.name] = (Object.hasOwn(given, p.name) ? given[p.name] : undefined) ?? p.defaultValue;
 
   const owned = options.workspace === undefined;
   const root = owned ? await mkdtemp(join(tmpdir(), 'byoci-job-')) : undefined;

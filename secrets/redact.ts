@@ -133,9 +133,8 @@ export class Redactor {
     if (value && typeof value === 'object') {
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) return value;
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[this.redact(k)] = this.redactValue(v);
-      return out as T;
+      // fromEntries defines each key, `__proto__` (an own key of parsed JSON) too; assigned, it would set the prototype.
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [this.redact(k), this.redactValue(v)])) as T;
     }
     return value;
   }

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { UsageError } from '../../core/errors.js';
-import { runJob, type RunJobOptions } from '../../jobs/run.js';
+import { parseParams, runJob, type RunJobOptions } from '../../jobs/run.js';
 import { missingCommands, suiteNeeds } from '../support/components.js';
 
 const JOBS = `
@@ -208,6 +208,11 @@ describe('byoci job run', suiteNeeds('jenkins-job-builder', missingCommands('jen
     await assert.rejects(
       replay({ job: 'envdump', params: { GRETING: 'x' } }),
       (e: unknown) => e instanceof UsageError && /has no parameter GRETING; its parameters: GREETING, COLOR/.test(e.message),
+    );
+    // `--param __proto__=x` was dropped without a word (the assignment set the prototype).
+    await assert.rejects(
+      replay({ job: 'envdump', params: parseParams(['__proto__=x', 'GREETING=hi']) }),
+      (e: unknown) => e instanceof UsageError && /has no parameter __proto__; its parameters: GREETING, COLOR/.test(e.message),
     );
   });
 });

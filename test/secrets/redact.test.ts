@@ -82,6 +82,10 @@ describe('Redactor', () => {
     assert.ok(!json.includes(TOKEN.slice(0, 10)), json);
     assert.deepEqual((out as Record<string, unknown>).a, [REDACTION_MASK, 1, null]);
     assert.deepEqual((out as Record<string, unknown>).e, { name: 'Error', message: `bad ${REDACTION_MASK}` });
+    // A parsed `__proto__` key stays a key (assigned, it set the copy's prototype and vanished from the JSON).
+    const parsed = r.redactValue(JSON.parse(`{"__proto__": {"token": "${TOKEN}"}, "b": 1}`) as Record<string, unknown>);
+    assert.equal(Object.getPrototypeOf(parsed), Object.prototype);
+    assert.equal(JSON.stringify(parsed), `{"__proto__":{"token":"${REDACTION_MASK}"},"b":1}`);
   });
 
   test('leaks() tells whether a text contains a registered form', () => {
