@@ -197,12 +197,38 @@ export class JenkinsClient {
       }
       const location = res.header('location');
       if (!location) throw new JenkinsError(`POST ${url}: HTTP ${res.status} without a Location header`, res.status, true);
-      return new URL(location, this.base).toString();
+      const queueUrl = this.queueUrlOf(location);
+      // Accepted, but where is not known: "may have queued", so the dispatcher looks for the build before any retry.
+      if (!queueUrl) throw new JenkinsError(`POST ${url}: HTTP ${res.status} with Location ${JSON.stringify(location)}, which names no queue item on ${this.base}`, res.status, true);
+      return queueUrl;
     }
+  }
+
+  /**
+   * A queue item's URL on brain.jenkins.url. Jenkins builds the absolute links of its answers
+   * on its configured root URL ("Jenkins URL"), which behind a proxy may name another host or
+   * scheme than the one the brain talks to; the credentials go only to brain.jenkins.url, so
+   * the item is addressed by its id there. A link that names no queue item counts only on
+   * that origin. Undefined otherwise.
+   */
+  private queueUrlOf(link: string): string | undefined {
+    let u: URL;
+    try {
+      u = new URL(link, this.base);
+    } catch {
+      return undefined;
+    }
+    const id = /\/queue\/item\/(\d+)\/?$/.exec(u.pathname)?.[1];
+    if (id !== undefined) return `${this.base}queue/item/${id}/`;
+    return u.origin === new URL(this.base).origin ? u.toString() : undefined;
   }
 
   /** The queue item at `queueUrl` (`…/queue/item/<n>/`). */
   async queueItem(queueUrl: string): Promise<QueueItem> {
+    // Never the credentials to another origin (a URL recorded before queueUrlOf, or a bad one).
+    if (new URL(queueUrl, this.base).origin !== new URL(this.base).origin) {
+      throw new JenkinsError(`queue item ${queueUrl} is not on ${this.base}: not asked (the credentials go to brain.jenkins.url only)`);
+    }
     const url = `${queueUrl.endsWith('/') ? queueUrl : `${queueUrl}/`}api/json`;
     const body = await this.json(url);
     const exe = body.executable as { number?: number; url?: string } | null | undefined;
@@ -225,7 +251,7 @@ export class JenkinsClient {
     const queue = await this.json(`${this.base}queue/api/json?tree=items[id,url,task[name],actions[parameters[name,value]]]`);
     for (const item of (queue.items as (ParamsHolder & { id?: number; url?: string; task?: { name?: string } })[] | undefined) ?? []) {
       if (item.task?.name === job && paramOf(item, param) === value) {
-        return { where: 'queue', queueUrl: new URL(item.url ?? `queue/item/${item.id}/`, this.base).toString() };
+        return { where: 'queue', queueUrl: (typeof item.id === 'number' ? `${this.base}queue/item/${item.id}/` : this.queueUrlOf(item.url ?? '')) ?? `${this.base}queue/` };
       }
     }
     const PAGE = 100;

@@ -5,6 +5,8 @@
  * session ended is answered 403, after which the client fetches a fresh one, once.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { JenkinsClient } from '../../brain/jenkins.js';
 import { JenkinsServer } from '../support/jenkins-server.js';
@@ -46,5 +48,47 @@ describe('Jenkins client and CSRF crumbs', () => {
     assert.equal(crumbFetches, 2, 'one crumb per session');
     const refused = jenkins.requests.filter((r) => r.method === 'POST' && r.status === 403).length;
     assert.equal(refused, 2, 'the raw password POST of the first test and the one with the ended session');
+  });
+});
+
+describe('Jenkins client behind a proxy: links on another root URL', () => {
+  // Jenkins builds Location and the build links on its configured "Jenkins URL"; here that names
+  // another server (the decoy), as when Jenkins is reached through a proxy under another name.
+  const decoyRequests: string[] = [];
+  const decoy = createServer((req, res) => {
+    decoyRequests.push(`${req.method} ${req.url} ${req.headers.authorization ?? 'no credentials'}`);
+    res.writeHead(404).end();
+  });
+  let decoyUrl = '';
+  let jenkins: JenkinsServer;
+  before(async () => {
+    await new Promise<void>((resolve) => decoy.listen(0, '127.0.0.1', resolve));
+    decoyUrl = `http://127.0.0.1:${(decoy.address() as AddressInfo).port}/ci/`;
+    jenkins = await new JenkinsServer({ user: 'brain', token: 'api-token', jobs: [{ name: 'land-trunk', params: { TARGET: '', BYOCI_DECISION: '' } }], rootUrl: decoyUrl, startDelayMs: 200 }).listen();
+  });
+  after(async () => {
+    await jenkins.close();
+    await new Promise((resolve) => decoy.close(resolve));
+  });
+
+  test('the queue item is followed on brain.jenkins.url by its id; the other host never gets a request or the credentials', async () => {
+    const client = new JenkinsClient({ url: jenkins.url, user: 'brain', token: 'api-token', timeoutMs: 5000 });
+    try {
+      const queued = await client.buildWithParameters('land-trunk', { TARGET: 'trunk', BYOCI_DECISION: 'd-proxy' });
+      assert.match(queued, new RegExp(`^${jenkins.url}queue/item/\\d+/$`));
+      const found = await client.find('land-trunk', 'BYOCI_DECISION', 'd-proxy', { since: 0, lookback: 100, skewMs: 0 });
+      assert.deepEqual(found, { where: 'queue', queueUrl: queued }, 'found in the queue, addressed on brain.jenkins.url');
+      let item = await client.queueItem(queued);
+      for (let i = 0; i < 50 && !item.build; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        item = await client.queueItem(queued);
+      }
+      assert.ok(item.build, 'the build started and the item names it');
+      assert.ok(item.build.url.startsWith(decoyUrl), 'the build link is what Jenkins said (recorded, shown, not fetched)');
+      await assert.rejects(client.queueItem(`${decoyUrl}queue/item/1/`), /is not on .*not asked/);
+      assert.deepEqual(decoyRequests, []);
+    } finally {
+      client.close();
+    }
   });
 });

@@ -5,7 +5,8 @@
  * - `GET /crumbIssuer/api/json` → `{_class, crumb, crumbRequestField: "Jenkins-Crumb"}` and a
  *   `JSESSIONID.<hash>` cookie: the crumb is valid only with that session (Jenkins ≥ 2.176.2).
  * - `POST /job/<name>/buildWithParameters` (HTTP basic auth) → `201 Created`,
- *   `Location: <root>/queue/item/<id>/`. Parameters come from the query and the form body;
+ *   `Location: <root>/queue/item/<id>/` (`<root>`: option `rootUrl`, Jenkins' configured
+ *   URL, which need not be the one the client used). Parameters come from the query and the form body;
  *   undeclared ones are dropped, declared ones missing get their default. Unknown job: 404.
  *   No or bad credentials: 401. CSRF as in Jenkins ≥ 2.96: a request authenticated with the
  *   user's API token needs no crumb (core's `jenkins.security.ApiCrumbExclusion` passes it
@@ -55,6 +56,12 @@ export interface JenkinsServerOptions {
   /** Builds leave the queue after this many ms (default 20). */
   startDelayMs?: number;
   seed?: number;
+  /**
+   * Jenkins' configured root URL ("Jenkins URL" in Manage Jenkins → System): Jenkins builds
+   * the absolute links of its answers on it (Location, task and build URLs), whatever URL
+   * the client used, so behind a proxy they can name another host. Default: this server.
+   */
+  rootUrl?: string;
 }
 
 function rng(seed: number): () => number {
@@ -98,6 +105,11 @@ export class JenkinsServer {
   /** buildWithParameters requests held by holdNext, answered by release(). */
   readonly held: ServerResponse[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+
+  /** Where the answers' absolute links point (options.rootUrl). */
+  private get root(): string {
+    return this.options.rootUrl ?? this.url;
+  }
 
   constructor(private readonly options: JenkinsServerOptions) {
     this.failRate = options.failRate ?? 0;
@@ -195,7 +207,7 @@ export class JenkinsServer {
       inQueueSince: b.queuedAt,
       params: Object.entries(b.params).map(([k, v]) => `\n${k}=${v}`).join(''),
       stuck: false,
-      task: { _class: 'hudson.model.FreeStyleProject', name: b.job, url: `${this.url}job/${b.job}/`, color: 'blue' },
+      task: { _class: 'hudson.model.FreeStyleProject', name: b.job, url: `${this.root}job/${b.job}/`, color: 'blue' },
       url: `queue/item/${b.queueId}/`,
     };
     return b.build
@@ -262,7 +274,7 @@ export class JenkinsServer {
         this.timers.delete(timer);
         const n = (this.numbers.get(job.name) ?? 0) + 1;
         this.numbers.set(job.name, n);
-        b.build = { number: n, url: `${this.url}job/${job.name}/${n}/`, timestamp: Date.now() };
+        b.build = { number: n, url: `${this.root}job/${job.name}/${n}/`, timestamp: Date.now() };
         this.waiting.delete(b);
         let started = this.started.get(job.name);
         if (!started) this.started.set(job.name, (started = []));
@@ -274,7 +286,7 @@ export class JenkinsServer {
         req.socket.destroy();
         return;
       }
-      return this.send(req, res, 201, 'text/html', '', { location: `${this.url}queue/item/${b.queueId}/` });
+      return this.send(req, res, 201, 'text/html', '', { location: `${this.root}queue/item/${b.queueId}/` });
     }
     if (req.method !== 'GET') return this.send(req, res, 405, 'text/html', '<html><body>Method Not Allowed</body></html>');
     if (path === '/queue/api/json') {
