@@ -40,7 +40,16 @@ export interface JenkinsOptions {
   user: string;
   token: string;
   timeoutMs: number;
+  /** Most bytes of one answer's body; default JENKINS_MAX_BYTES. */
+  maxBytes?: number;
 }
+
+/**
+ * Bound of one answer's body. The brain's reads are small (a crumb, a queue item, the queue
+ * and pages of 100 builds through `tree`); a broken Jenkins or proxy that never ends its
+ * answer must not take the brain's memory with it. The forge clients' bound (core FETCH_LIMITS).
+ */
+export const JENKINS_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface QueueItem {
   id: number;
@@ -106,13 +115,14 @@ export class JenkinsClient {
     this.auth = `Basic ${Buffer.from(`${options.user}:${options.token}`).toString('base64')}`;
   }
 
-  /** One exchange, the body read whole, bounded by `timeoutMs` from start to end. */
+  /** One exchange, the body read whole (at most `maxBytes`), bounded by `timeoutMs` from start to end. */
   private request(method: string, url: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
     const target = new URL(url);
     const https = target.protocol === 'https:';
     const body = init.body !== undefined ? Buffer.from(init.body, 'utf8') : undefined;
     const headers: Record<string, string> = { authorization: this.auth, accept: 'application/json', ...init.headers };
     if (body) headers['content-length'] = String(body.length);
+    const limit = this.options.maxBytes ?? JENKINS_MAX_BYTES;
     return new Promise<Answer>((resolve, reject) => {
       let settled = false;
       const fail = (reason: string) => {
@@ -124,8 +134,16 @@ export class JenkinsClient {
         reject(new JenkinsError(`${method} ${url}: ${reason}`, undefined, method === 'POST'));
       };
       const req = (https ? httpsRequest : httpRequest)(target, { method, headers, agent: https ? this.agents.https : this.agents.http }, (res) => {
+        const declared = Number(res.headers['content-length']);
+        if (declared > limit) return fail(`the answer is ${declared} bytes, more than the ${limit} allowed`);
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          // Stop reading (the connection is dropped): nothing useful is that large.
+          if (size > limit) return fail(`the answer is larger than the ${limit} bytes allowed`);
+          chunks.push(c);
+        });
         res.on('error', (e: NodeJS.ErrnoException) => fail(e.code ?? e.message));
         res.on('aborted', () => fail('connection closed before the whole answer'));
         res.on('end', () => {

@@ -92,3 +92,52 @@ describe('Jenkins client behind a proxy: links on another root URL', () => {
     }
   });
 });
+
+describe('Jenkins client: answers are bounded', () => {
+  // A broken Jenkins (or a proxy in front of it) that never ends an answer: the queue is
+  // answered 200 with JSON that goes on and on, without a Content-Length.
+  let endless = 0;
+  let closed = 0;
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/queue/api/json')) {
+      endless += 1;
+      res.writeHead(200, { 'content-type': 'application/json;charset=utf-8' });
+      res.write('{"_class":"hudson.model.Queue","items":[');
+      const item = `${JSON.stringify({ id: 1, url: 'queue/item/1/', task: { name: 'land-trunk' }, actions: [] })},`.repeat(100);
+      const more = () => {
+        while (!res.destroyed && res.write(item));
+      };
+      res.on('drain', more);
+      res.on('close', () => (closed += 1));
+      more();
+      return;
+    }
+    // A declared length over the bound: refused before its body is read.
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(1024 * 1024) });
+    res.end('{}'.padEnd(1024 * 1024));
+  });
+  let url = '';
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  after(() => new Promise((resolve) => server.close(resolve)));
+
+  test('an endless answer stops at maxBytes with an error naming the URL and the bound; the connection is dropped', async () => {
+    const client = new JenkinsClient({ url, user: 'brain', token: 'api-token', timeoutMs: 10_000, maxBytes: 256 * 1024 });
+    try {
+      const started = Date.now();
+      await assert.rejects(client.find('land-trunk', 'BYOCI_DECISION', 'd-1', { since: 0, lookback: 100, skewMs: 0 }), (error: Error) => {
+        assert.match(error.message, new RegExp(`^GET ${url}queue/api/json\\S*: the answer is larger than the 262144 bytes allowed$`));
+        return true;
+      });
+      assert.ok(Date.now() - started < 5000, 'refused as soon as the bound is passed, not at the timeout');
+      assert.equal(endless, 1);
+      for (let i = 0; i < 50 && closed < 1; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(closed, 1, 'the client dropped the connection');
+      await assert.rejects(client.queueItem(`${url}queue/item/7/`), /^JenkinsError: GET .*queue\/item\/7\/api\/json: the answer is 1048576 bytes, more than the 262144 allowed$/);
+    } finally {
+      client.close();
+    }
+  });
+});
