@@ -150,15 +150,20 @@ export function createClient(options: ClientOptions): GithubClient {
     const url = String(requestOptions.url);
     const route = `${method} ${url.split('?')[0]}`;
     const answer = answerFor(method, url);
-    const key = cache && method.toUpperCase() === 'GET' ? octokit.request.endpoint(requestOptions as unknown as Parameters<typeof octokit.request.endpoint>[0]).url : undefined;
+    // A next-page link is absolute: it must stay on the API's origin (the token goes with it).
+    // Octokit takes any url starting "http" as absolute, and URL parsing reads http:host/path
+    // (or http:/host/path) as http://host/path: the origin checked is the one of the
+    // URL the request goes to, not of how the link was spelled.
+    const target = octokit.request.endpoint(requestOptions as unknown as Parameters<typeof octokit.request.endpoint>[0]).url;
+    const to = URL.canParse(target) ? new URL(target).origin : undefined;
+    if (to !== origin) {
+      throw new ForgeAnswerError('GitHub', route, to ? `a next-page link to another origin (${to}) was refused` : `a next-page link that is not a URL (${JSON.stringify(target.slice(0, 100))}) was refused`);
+    }
+    const key = cache && method.toUpperCase() === 'GET' ? target : undefined;
     const cached = key ? cache!.get(key) : undefined;
     if (cached) requestOptions.headers = { ...requestOptions.headers, 'if-none-match': cached.etag };
-    // A next-page link is absolute: it must stay on the API's origin (the token goes with it).
-    if (/^https?:\/\//.test(url) && new URL(url).origin !== origin) {
-      throw new ForgeAnswerError('GitHub', route, `a next-page link to another origin (${new URL(url).origin}) was refused`);
-    }
     if (answer?.list) {
-      const next = /^https?:\/\//.test(url);
+      const next = /^http/.test(url);
       const state = next ? lists.get(answer.what) : undefined;
       if (!state) lists.set(answer.what, { pages: 1, started: Date.now() });
       else {

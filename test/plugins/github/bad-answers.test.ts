@@ -4,6 +4,8 @@
  * posted, the other pull requests go on; reads are bounded in size, pages and origin.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { ForgeAnswerError } from '../../../core/errors.js';
 import { silentLogger } from '../../../core/logger.js';
@@ -95,6 +97,30 @@ describe('github: junk answers', suiteNeeds('git', missingCommands('git')), () =
         assert.equal(other.hits(), 0);
       } finally {
         await other.close();
+      }
+    });
+
+    test('a next-page link to another host written without slashes (http:host/…) is refused too; the token never leaves', async () => {
+      // Octokit takes any link starting "http" as absolute; URL parsing reads http:host/path
+      // and http:/host/path as http://host/path.
+      const seen: string[] = [];
+      const decoy = createServer((req, res) => {
+        seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? 'no credentials'}`);
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('[]');
+      });
+      await new Promise<void>((resolve) => decoy.listen(0, '127.0.0.1', resolve));
+      const host = `127.0.0.1:${(decoy.address() as AddressInfo).port}`;
+      try {
+        for (const link of [`http:${host}/repos/acme/widget/pulls?page=2`, `http:/${host}/repos/acme/widget/pulls?page=2`]) {
+          world.gh.override(/pulls/, (res) => {
+            res.writeHead(200, { 'Content-Type': 'application/json', Link: `<${link}>; rel="next"` });
+            res.end('[]');
+          }, 1);
+          await assert.rejects(list(client()), refuses(/a next-page link to another origin \(http:\/\/127\.0\.0\.1:\d+\) was refused/), link);
+        }
+        assert.deepEqual(seen, []);
+      } finally {
+        await new Promise((resolve) => decoy.close(resolve));
       }
     });
   });
