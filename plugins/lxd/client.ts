@@ -97,8 +97,16 @@ function isFileBody(body: unknown): body is { file: string; headers?: Record<str
   return typeof body === 'object' && body !== null && 'file' in body && typeof (body as { file: unknown }).file === 'string';
 }
 
+/**
+ * Bound of one answer of the daemon. Its answers are JSON metadata, the largest a listing
+ * with `recursion=1` of every instance or image on the host (not only byoci's: a few KB
+ * each); a daemon that never ends an answer must not take the slave's memory with it.
+ */
+export const LXD_MAX_BYTES = 64 * 1024 * 1024;
+
 export class LxdClient {
   readonly socketPath: string;
+  readonly #maxBytes: number;
   readonly #agent: http.Agent;
   /**
    * Long polls (`/wait?timeout=-1`) get connections of their own, as many as operations are
@@ -108,8 +116,9 @@ export class LxdClient {
    */
   readonly #waits: http.Agent;
 
-  constructor(socketPath: string = defaultSocketPath()) {
+  constructor(socketPath: string = defaultSocketPath(), options: { maxBytes?: number } = {}) {
     this.socketPath = socketPath;
+    this.#maxBytes = options.maxBytes ?? LXD_MAX_BYTES;
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     this.#waits = new http.Agent({ keepAlive: true });
   }
@@ -140,8 +149,21 @@ export class LxdClient {
       const req = http.request(
         { socketPath: this.socketPath, path, method, headers, agent: path.endsWith('/wait?timeout=-1') ? this.#waits : this.#agent, host: 'lxd', signal: options.signal },
         (res) => {
+          const limit = this.#maxBytes;
+          // Reading stops there and the connection is dropped.
+          const over = (what: string) => {
+            fail(`lxd ${method} ${path}: ${what}`, res.statusCode ?? 0);
+            req.destroy();
+          };
+          const declared = Number(res.headers['content-length']);
+          if (declared > limit) return over(`the answer is ${declared} bytes, more than the ${limit} allowed`);
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > limit) return over(`the answer is larger than the ${limit} bytes allowed`);
+            chunks.push(c);
+          });
           res.on('error', (e) => fail(`lxd ${method} ${path}: ${e.message}`));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');

@@ -8,11 +8,13 @@
  * short request is answered while all of them still run.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { suiteNeeds } from '../../support/components.js';
-import { LxdClient } from '../../../plugins/lxd/client.js';
+import { LxdClient, LxdError } from '../../../plugins/lxd/client.js';
 import { destroyInstance } from '../../../plugins/lxd/container.js';
 import { run } from '../../../core/process.js';
 import { LXD_SOCKET, LXD_TEST_IMAGE, instancesWithPrefix, lxdMissing, startTestContainer, testPrefix } from '../../support/lxd.js';
@@ -48,6 +50,49 @@ describe('lxd client: long polls do not hold the connections of short requests',
       await run(['lxc', 'delete', '--force', name], { input: '' }).catch(() => undefined);
       await run(['lxc', 'delete', '--force', other], { input: '' }).catch(() => undefined);
       client.close();
+    }
+  });
+});
+
+describe('lxd client: answers are bounded', () => {
+  test('an answer that never ends, or declares more than the bound, is an LxdError naming the request and the bound', async () => {
+    // A daemon on a socket of its own speaking LXD's envelope (`type`, `status_code`, `metadata`),
+    // whose listing of instances goes on and on; one with a Content-Length over the bound.
+    const dir = mkdtempSync(join(tmpdir(), 'byoci-lxd-bound-'));
+    const socket = join(dir, 'unix.socket');
+    let closed = 0;
+    const server = createServer((req, res) => {
+      if (req.url === '/1.0/instances?recursion=1') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"type":"sync","status":"Success","status_code":200,"operation":"","error_code":0,"error":"","metadata":[');
+        const instance = `${JSON.stringify({ name: 'c1', status: 'Running', config: {}, devices: {} })},`.repeat(100);
+        const more = () => {
+          while (!res.destroyed && res.write(instance));
+        };
+        res.on('drain', more);
+        res.on('close', () => (closed += 1));
+        more();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(1024 * 1024) });
+      res.end('{}'.padEnd(1024 * 1024));
+    });
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    const client = new LxdClient(socket, { maxBytes: 256 * 1024 });
+    try {
+      await assert.rejects(client.request('GET', '/1.0/instances?recursion=1'), (error: Error) => {
+        assert.ok(error instanceof LxdError);
+        assert.equal(error.message, 'lxd GET /1.0/instances?recursion=1: the answer is larger than the 262144 bytes allowed');
+        return true;
+      });
+      for (let i = 0; i < 50 && closed < 1; i++) await sleep(20);
+      assert.equal(closed, 1, 'the client dropped the connection');
+      await assert.rejects(client.request('GET', '/1.0/profiles/default'), /^LxdError: lxd GET \/1\.0\/profiles\/default: the answer is 1048576 bytes, more than the 262144 allowed$/);
+    } finally {
+      client.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
