@@ -160,6 +160,17 @@ export interface JenkinsSite extends Site {
   csrf: boolean;
   /** Answer the next `n` buildWithParameters with 503 (nothing queued). */
   failTriggers: number;
+  /**
+   * Jenkins' configured root URL ("Jenkins URL"), on which it builds the `Location` of a
+   * queued build whatever URL the client used (behind a proxy: another host). Default: this site.
+   */
+  rootUrl: string | undefined;
+  /**
+   * The answer to a buildWithParameters whose job and parameters equal those of an item still
+   * in the queue: Jenkins queues nothing new and points at that item, with 303 See Other
+   * (2.30x-2.46x, JENKINS-66105) or 200 (since jenkinsci/jenkins#9446, 2024). Default 200.
+   */
+  mergeStatus: 200 | 303;
 }
 
 export async function startJenkinsSite(): Promise<JenkinsSite> {
@@ -168,7 +179,7 @@ export async function startJenkinsSite(): Promise<JenkinsSite> {
   const queue = new Map<number, { job: string; polls: number; build?: FakeBuild; params: Record<string, string> }>();
   const running = new Map<FakeBuild, { polls: number; result: FakeBuild['result'] }>();
   const triggers: JenkinsSite['triggers'] = [];
-  const state = { csrf: true, nextQueue: 41, failTriggers: 0 };
+  const state: { csrf: boolean; nextQueue: number; failTriggers: number; rootUrl: string | undefined; mergeStatus: 200 | 303 } = { csrf: true, nextQueue: 41, failTriggers: 0, rootUrl: undefined, mergeStatus: 200 };
   const CRUMB = 'c0ffee1234';
   const SESSION = 'JSESSIONID.abcd=node0xyz';
 
@@ -220,10 +231,13 @@ export async function startJenkinsSite(): Promise<JenkinsSite> {
         return [503, '<html><body>Jenkins is going to shut down</body></html>'];
       }
       const params = Object.fromEntries(new URLSearchParams(body));
+      const root = state.rootUrl ?? site.base;
+      const same = [...queue].find(([, q]) => !q.build && q.job === job && JSON.stringify(Object.entries(q.params).sort()) === JSON.stringify(Object.entries(params).sort()));
+      if (same) return [state.mergeStatus, undefined, { location: `${root}/queue/item/${same[0]}/` }];
       triggers.push({ job, params, crumb });
       const id = state.nextQueue++;
       queue.set(id, { job, polls: 0, params });
-      return [201, undefined, { location: `${site.base}/queue/item/${id}/` }];
+      return [201, undefined, { location: `${root}/queue/item/${id}/` }];
     }
     m = /^\/queue\/item\/(\d+)\/api\/json$/.exec(path);
     if (m) {
@@ -268,8 +282,10 @@ export async function startJenkinsSite(): Promise<JenkinsSite> {
   Object.defineProperties(site, {
     csrf: { get: () => state.csrf, set: (v: boolean) => (state.csrf = v), enumerable: true },
     failTriggers: { get: () => state.failTriggers, set: (n: number) => (state.failTriggers = n), enumerable: true },
+    rootUrl: { get: () => state.rootUrl, set: (v: string | undefined) => (state.rootUrl = v), enumerable: true },
+    mergeStatus: { get: () => state.mergeStatus, set: (v: 200 | 303) => (state.mergeStatus = v), enumerable: true },
   });
-  return Object.assign(site as typeof site & Pick<JenkinsSite, 'csrf' | 'failTriggers'>, {
+  return Object.assign(site as typeof site & Pick<JenkinsSite, 'csrf' | 'failTriggers' | 'rootUrl' | 'mergeStatus'>, {
     triggers,
     addBuild(job: string, build: Omit<FakeBuild, 'number'>) {
       const list = builds.get(job) ?? [];

@@ -201,6 +201,42 @@ describe('jenkins', () => {
     assert.equal(jenkins.triggers.length, before + 1);
   });
 
+  test('trigger behind a proxy: a Location on Jenkins\' configured URL (another host) is followed by its queue id on the site', async () => {
+    const sha = '6'.repeat(40);
+    const decoy: string[] = [];
+    const other = createServer((req, res) => {
+      decoy.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    jenkins.rootUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}/ci`;
+    jenkins.onTrigger('calc-proxied', { queuePolls: 1, buildPolls: 1, result: 'SUCCESS' });
+    try {
+      const run = await gateFor(sha, [{ site: 'ci', name: 'calc-proxied', trigger: true, parameters: { REVISION: '{revision}' } }]);
+      assert.equal(run.error, undefined, String(run.error));
+      assert.deepEqual(decoy, [], 'nothing, the credentials least of all, went to the other host');
+    } finally {
+      jenkins.rootUrl = undefined;
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
+  for (const status of [303, 200] as const) {
+    test(`trigger while the same build is still queued: Jenkins answers ${status} naming that item, and it is the one waited for`, async () => {
+      const sha = (status === 303 ? '7' : '8').repeat(40);
+      jenkins.mergeStatus = status;
+      jenkins.onTrigger('calc-merged', { queuePolls: 1e9, buildPolls: 1, result: 'SUCCESS' });
+      const before = jenkins.triggers.length;
+      const req = [{ site: 'ci', name: 'calc-merged', trigger: true, parameters: { REVISION: '{revision}' } }];
+      // A first landing queued it and stopped (a crash); the rerun asks again with the same parameters.
+      rejection(await gateFor(sha, req, { timeout: 0.3 }));
+      const again = rejection(await gateFor(sha, req, { timeout: 0.3 }));
+      assert.equal(again.code, 'remote-timeout', again.reason);
+      assert.match(again.reason, /calc-merged from ci was still queued: Waiting for next available executor/);
+      assert.equal(jenkins.triggers.length - before, 1, 'one build queued in all');
+    });
+  }
+
   test('trigger with a build that fails: rejected with the build link and failing tests', async () => {
     const sha = '3'.repeat(40);
     jenkins.onTrigger('calc-remote', { queuePolls: 0, buildPolls: 1, result: 'FAILURE', failed: ['tests.test_a.A.test_b'] });
