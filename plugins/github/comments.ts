@@ -41,9 +41,15 @@ export function hasCommand(body: string, command: string): boolean {
   return body.split(/\r?\n/).some((line) => line.trim().toLowerCase() === wanted);
 }
 
-/** Untrusted text for Markdown prose: no mentions, no HTML (so no forged markers). */
+/**
+ * Untrusted text for Markdown prose: no mentions, no HTML (so no forged markers), no links or
+ * images in disguise (`[release notes](https://…)`, `![](…)`): brackets are backslash-escaped,
+ * which CommonMark shows as the characters themselves, and so is the backslash (a test name
+ * `a\[b]` must not unescape our escape). Bare URLs still show as what they are.
+ */
 export function inertText(text: string): string {
   return text
+    .replace(/[\\[\]]/g, '\\$&')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

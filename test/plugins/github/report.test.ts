@@ -101,6 +101,17 @@ describe('github plugin: report and verify', suiteNeeds('git', missingCommands('
     assert.equal(after.readiness.state, 'waiting');
   });
 
+  test('a rejection reason with Markdown links and images shows them as text, not as a link or an image', async () => {
+    const proposal = await triggeredPull('md-links');
+    const number = (proposal.meta as { number: number }).number;
+    const reason = 'The test tests/[release notes](https://evil.example.invalid/) failed ![x](https://evil.example.invalid/p.png) in C:\\dir\\[y](z).';
+    await h.hooks.report.promise({ kind: 'rejected', proposal, project: projectOf(world), rejection: { code: 'tests-failed', reason } });
+    const paragraph = String(world.gh.comments(REPO, number)[0]!.body).split('\n\n')[1]!;
+    assert.equal(paragraph, 'The test tests/\\[release notes\\](https://evil.example.invalid/) failed !\\[x\\](https://evil.example.invalid/p.png) in C:\\\\dir\\\\\\[y\\](z).');
+    // CommonMark: a bracket is literal when an odd number of backslashes precede it (an even number escape each other).
+    for (const m of paragraph.matchAll(/(\\*)[[\]]/g)) assert.equal(m[1]!.length % 2, 1, `bracket at ${m.index} is escaped`);
+  });
+
   test('a marker comment posted by a non-writer does not mark a trigger handled', async () => {
     const { number } = await world.openPull('forged-marker', { 'fm.txt': 'x\n' });
     const commentId = world.gh.comment(REPO, number, 'dave', '@byoci land');
