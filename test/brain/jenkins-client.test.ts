@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { JenkinsClient } from '../../brain/jenkins.js';
 import { JenkinsServer } from '../support/jenkins-server.js';
+import { answerForever } from '../support/net.js';
 
 describe('Jenkins client and CSRF crumbs', () => {
   let jenkins: JenkinsServer;
@@ -101,16 +102,8 @@ describe('Jenkins client: answers are bounded', () => {
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/queue/api/json')) {
       endless += 1;
-      res.writeHead(200, { 'content-type': 'application/json;charset=utf-8' });
-      res.write('{"_class":"hudson.model.Queue","items":[');
       const item = `${JSON.stringify({ id: 1, url: 'queue/item/1/', task: { name: 'land-trunk' }, actions: [] })},`.repeat(100);
-      const more = () => {
-        while (!res.destroyed && res.write(item));
-      };
-      res.on('drain', more);
-      res.on('close', () => (closed += 1));
-      more();
-      return;
+      return answerForever(res, '{"_class":"hudson.model.Queue","items":[', item, () => (closed += 1));
     }
     // A declared length over the bound: refused before its body is read.
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(1024 * 1024) });

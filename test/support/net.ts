@@ -1,7 +1,9 @@
 /**
  * Loopback ports for the servers tests start (ngircd, sshd, ...): pick a free one, ask
- * whether something already answers on one; and a server that accepts and never answers.
+ * whether something already answers on one; a server that accepts and never answers; an
+ * HTTP answer that never ends.
  */
+import type { ServerResponse } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 
 export const LOOPBACK = '127.0.0.1';
@@ -60,4 +62,19 @@ export async function startSilentServer(host = LOOPBACK): Promise<SilentServer> 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Answers 200 with `head` and then `chunk` again and again (no Content-Length, never ended),
+ * as fast as the client reads, until the client drops the connection; `onClose` is told then.
+ */
+export function answerForever(res: ServerResponse, head: string, chunk: string, onClose: () => void): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write(head);
+  const more = () => {
+    while (!res.destroyed && res.write(chunk));
+  };
+  res.on('drain', more);
+  res.on('close', onClose);
+  more();
 }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { suiteNeeds } from '../../support/components.js';
+import { answerForever } from '../../support/net.js';
 import { LxdClient, LxdError } from '../../../plugins/lxd/client.js';
 import { destroyInstance } from '../../../plugins/lxd/container.js';
 import { run } from '../../../core/process.js';
@@ -63,16 +64,8 @@ describe('lxd client: answers are bounded', () => {
     let closed = 0;
     const server = createServer((req, res) => {
       if (req.url === '/1.0/instances?recursion=1') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.write('{"type":"sync","status":"Success","status_code":200,"operation":"","error_code":0,"error":"","metadata":[');
         const instance = `${JSON.stringify({ name: 'c1', status: 'Running', config: {}, devices: {} })},`.repeat(100);
-        const more = () => {
-          while (!res.destroyed && res.write(instance));
-        };
-        res.on('drain', more);
-        res.on('close', () => (closed += 1));
-        more();
-        return;
+        return answerForever(res, '{"type":"sync","status":"Success","status_code":200,"operation":"","error_code":0,"error":"","metadata":[', instance, () => (closed += 1));
       }
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(1024 * 1024) });
       res.end('{}'.padEnd(1024 * 1024));
