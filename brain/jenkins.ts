@@ -11,6 +11,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { jenkinsQueueItem } from '../plugins/remote-ci/results.js';
 
 export class JenkinsError extends Error {
   override readonly name = 'JenkinsError';
@@ -215,35 +216,16 @@ export class JenkinsClient {
       }
       const location = res.header('location');
       if (!location) throw new JenkinsError(`POST ${url}: HTTP ${res.status} without a Location header`, res.status, true);
-      const queueUrl = this.queueUrlOf(location);
+      const queueUrl = jenkinsQueueItem(location, this.base);
       // Accepted, but where is not known: "may have queued", so the dispatcher looks for the build before any retry.
       if (!queueUrl) throw new JenkinsError(`POST ${url}: HTTP ${res.status} with Location ${JSON.stringify(location)}, which names no queue item on ${this.base}`, res.status, true);
       return queueUrl;
     }
   }
 
-  /**
-   * A queue item's URL on brain.jenkins.url. Jenkins builds the absolute links of its answers
-   * on its configured root URL ("Jenkins URL"), which behind a proxy may name another host or
-   * scheme than the one the brain talks to; the credentials go only to brain.jenkins.url, so
-   * the item is addressed by its id there. A link that names no queue item counts only on
-   * that origin. Undefined otherwise.
-   */
-  private queueUrlOf(link: string): string | undefined {
-    let u: URL;
-    try {
-      u = new URL(link, this.base);
-    } catch {
-      return undefined;
-    }
-    const id = /\/queue\/item\/(\d+)\/?$/.exec(u.pathname)?.[1];
-    if (id !== undefined) return `${this.base}queue/item/${id}/`;
-    return u.origin === new URL(this.base).origin ? u.toString() : undefined;
-  }
-
   /** The queue item at `queueUrl` (`…/queue/item/<n>/`). */
   async queueItem(queueUrl: string): Promise<QueueItem> {
-    // Never the credentials to another origin (a URL recorded before queueUrlOf, or a bad one).
+    // Never the credentials to another origin (a URL recorded before jenkinsQueueItem, or a bad one).
     if (new URL(queueUrl, this.base).origin !== new URL(this.base).origin) {
       throw new JenkinsError(`queue item ${queueUrl} is not on ${this.base}: not asked (the credentials go to brain.jenkins.url only)`);
     }
@@ -269,7 +251,7 @@ export class JenkinsClient {
     const queue = await this.json(`${this.base}queue/api/json?tree=items[id,url,task[name],actions[parameters[name,value]]]`);
     for (const item of (queue.items as (ParamsHolder & { id?: number; url?: string; task?: { name?: string } })[] | undefined) ?? []) {
       if (item.task?.name === job && paramOf(item, param) === value) {
-        return { where: 'queue', queueUrl: (typeof item.id === 'number' ? `${this.base}queue/item/${item.id}/` : this.queueUrlOf(item.url ?? '')) ?? `${this.base}queue/` };
+        return { where: 'queue', queueUrl: jenkinsQueueItem(typeof item.id === 'number' ? `queue/item/${item.id}/` : item.url, this.base) ?? `${this.base}queue/` };
       }
     }
     const PAGE = 100;

@@ -28,7 +28,7 @@ import { brainWorker, stopWorker } from './module-worker.js';
 
 const DAY_MS = 86_400_000;
 /** Commit → branch routes go after 90 days anyway, also with `forever` (one row per pushed commit: they would pile up). */
-export const ROUTE_MAX_MS = 90 * DAY_MS;
+const ROUTE_MAX_MS = 90 * DAY_MS;
 /** A pending decision made up to this long after the cutoff keeps its deliveries (clock steps). */
 const CLOCK_MARGIN_MS = DAY_MS;
 

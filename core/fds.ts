@@ -38,12 +38,10 @@ export function v8SharedLogfile(execArgv: readonly string[], cwd: string): strin
   return file && file !== '-' && !perIsolate ? resolve(cwd, file) : undefined;
 }
 
-const sharedLogfile = v8SharedLogfile(process.execArgv, process.cwd());
-
 const O_CLOEXEC = 0o2000000;
 
 /** Whether `fd` is a file V8 opened for a profiling flag of this process (see above). */
-function isV8Log(fd: number): boolean {
+function isV8Log(fd: number, sharedLogfile: string | undefined): boolean {
   let target: string;
   try {
     target = readlinkSync(`/proc/self/fd/${fd}`);
@@ -66,6 +64,7 @@ export function closeInheritedFds(): number[] {
     return [];
   }
   const closed: number[] = [];
+  const sharedLogfile = v8SharedLogfile(process.execArgv, process.cwd());
   for (const entry of entries) {
     const fd = Number(entry);
     if (!Number.isInteger(fd) || fd <= 2) continue;
@@ -76,7 +75,7 @@ export function closeInheritedFds(): number[] {
       continue; // closed meanwhile (or the directory's own fd)
     }
     const flags = /^flags:\s+([0-7]+)$/m.exec(info)?.[1];
-    if (flags === undefined || (parseInt(flags, 8) & O_CLOEXEC) !== 0 || isV8Log(fd)) continue;
+    if (flags === undefined || (parseInt(flags, 8) & O_CLOEXEC) !== 0 || isV8Log(fd, sharedLogfile)) continue;
     try {
       closeSync(fd);
       closed.push(fd);

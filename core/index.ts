@@ -88,7 +88,7 @@ export { openStore, type Db, type Migration } from '../store/index.js';
 // Resource limits without cgroups (prlimit, taskset), for the namespace sandbox backends.
 export { allowedCpus, cpuList, expandCpuList, limitPrefix, limitProblems, limitTools, parseSize } from './sandbox-limits.js';
 export { copyArtefacts } from './sandbox-artefacts.js';
-export { ETC_ALLOW, SANDBOX_INSIDE, VCS_METADATA, agentSocket, findExecutable, sandboxEnv, vcsMetadata } from './sandbox-env.js';
+export { ETC_ALLOW, SANDBOX_INSIDE, VCS_METADATA, agentSocket, findExecutable, hostVariables, sandboxEnv, vcsMetadata } from './sandbox-env.js';
 export { runSandboxPhase, signalExitCode, type SandboxPhaseEnd, type SandboxPhaseOptions } from './sandbox-phase.js';
 export { tapSandboxBackend, type SandboxBackendTaps, type SandboxProbe } from './sandbox-plugin.js';
 export { runSandboxed, type SandboxBackend, type SandboxPhaseResult, type SandboxedPhase } from './sandbox-run.js';

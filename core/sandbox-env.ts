@@ -72,6 +72,20 @@ export async function vcsMetadata(tree: string): Promise<string[]> {
 }
 
 /**
+ * The slave's values of the variables a test spec lists (`test.env`), those it has. Own
+ * variables only: a name such as `toString` the slave does not set must not pass
+ * Object.prototype's function in as text. Every runner's environment starts from this.
+ */
+export function hostVariables(names: readonly string[], host: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = Object.hasOwn(host, name) ? host[name] : undefined;
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/**
  * The environment inside: PATH and HOME, the host values of `names` (HOME excepted: the
  * slave's home does not exist inside), then `fixed`, which wins.
  */
@@ -80,13 +94,8 @@ export function sandboxEnv(
   fixed: Readonly<Record<string, string>>,
   host: NodeJS.ProcessEnv = process.env,
 ): Record<string, string> {
-  const env: Record<string, string> = { PATH: SANDBOX_INSIDE.path, HOME: SANDBOX_INSIDE.home };
-  for (const name of names) {
-    // Own variables only: `env: [toString]` must not pass Object.prototype's function in as text.
-    const value = Object.hasOwn(host, name) ? host[name] : undefined;
-    if (name !== 'HOME' && value !== undefined) env[name] = value;
-  }
-  return { ...env, ...fixed };
+  const { HOME: _home, ...passed } = hostVariables(names, host);
+  return { PATH: SANDBOX_INSIDE.path, HOME: SANDBOX_INSIDE.home, ...passed, ...fixed };
 }
 
 /** The executable `command` resolves to on PATH (or itself when it has a slash). */

@@ -8,24 +8,14 @@ import { dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import { execa } from 'execa';
 import type { TestPayload, TestResult } from '../../hooks/index.js';
-import { LineSplitter, TailBuffer, Watchdog, definePlugin, spawnEnv, trackGroup, untrackGroup } from '../../core/index.js';
+import { LineSplitter, TailBuffer, Watchdog, definePlugin, hostVariables, spawnEnv, trackGroup, untrackGroup } from '../../core/index.js';
 
 export const NAME = 'host';
 export const BACKEND = 'unsafe-host';
 
 /** Environment of the commands: PATH and HOME-like basics, the listed names, fixed values. */
 export function testEnvironment(payload: Pick<TestPayload, 'spec' | 'dir'>, source = process.env): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: '/usr/local/bin:/usr/bin:/bin',
-    HOME: payload.dir,
-    LANG: 'C.UTF-8',
-  };
-  for (const name of payload.spec.env) {
-    // Own variables only: `env: [toString]` must not pass Object.prototype's function in as text.
-    const value = Object.hasOwn(source, name) ? source[name] : undefined;
-    if (value !== undefined) env[name] = value;
-  }
-  return { ...env, ...payload.spec.setEnv };
+  return { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: payload.dir, LANG: 'C.UTF-8', ...hostVariables(payload.spec.env, source), ...payload.spec.setEnv };
 }
 
 async function runPhase(

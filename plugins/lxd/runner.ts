@@ -7,7 +7,7 @@
  *   kills and deletes the container in the background, off the critical path.
  */
 import type { TestPayload, TestResult } from '../../hooks/index.js';
-import { LineSplitter, TailBuffer, Watchdog, run, type Logger, type TimeoutKind } from '../../core/index.js';
+import { LineSplitter, TailBuffer, Watchdog, hostVariables, run, type Logger, type TimeoutKind } from '../../core/index.js';
 import { copyArtefacts } from './artefacts.js';
 import { buildCommand } from './images.js';
 import type { LxdClient } from './client.js';
@@ -34,18 +34,14 @@ export interface RunContext {
 
 /** The environment of a phase: container-local basics, listed host variables, fixed ones. */
 export function phaseEnvironment(payload: TestPayload, config: LxdConfig, extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {
+  return {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: config.home,
     LANG: 'C.UTF-8',
+    ...hostVariables(payload.spec.env),
+    ...payload.spec.setEnv,
+    ...extra,
   };
-  for (const name of payload.spec.env) {
-    // Own variables only: `env: [toString]` must not find Object.prototype's function.
-    const value = Object.hasOwn(process.env, name) ? process.env[name] : undefined;
-    if (value !== undefined) env[name] = value;
-  }
-  Object.assign(env, payload.spec.setEnv, extra);
-  return env;
 }
 
 class Aborted extends Error {

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { z as Z } from 'zod';
 import type { jenkinsSite } from './config.js';
 import { RemoteError, expectOk, parseJson, request, type HttpAnswer } from './http.js';
-import { sameOrigin, type ReadContext, type RemoteResult, type RemoteState } from './results.js';
+import { jenkinsQueueItem, sameOrigin, type ReadContext, type RemoteResult, type RemoteState } from './results.js';
 
 type JenkinsSite = Z.output<typeof jenkinsSite>;
 
@@ -159,21 +159,9 @@ export class JenkinsSiteClient {
     // 201: queued. 303 (Jenkins 2.30x-2.46x) or 200 (since 2.468): an item with these
     // parameters was already in the queue, and Location names it (jenkinsci/jenkins#5615, #9446).
     if (answer.status !== 201 && answer.status !== 200 && answer.status !== 303) expectOk(answer.status >= 300 && answer.status < 400 ? { ...answer, status: 502 } : answer);
-    const location = this.#queueItemOnRoot(answer.headers.get('location'));
+    const location = jenkinsQueueItem(answer.headers.get('location'), this.#root);
     if (!location) throw new RemoteError(`${answer.url}: started, but no queue item Location on ${this.#root} in the answer (HTTP ${answer.status})`, answer.status);
     return location;
-  }
-
-  /**
-   * The queue item a Location names, on this site's root. Jenkins builds Location on its
-   * configured "Jenkins URL", which behind a proxy can name another host than the site's url:
-   * the item is addressed by its id here (the credentials go nowhere else). Another link
-   * counts only on the site's origin.
-   */
-  #queueItemOnRoot(location: string | null): string | undefined {
-    if (!location || !URL.canParse(location, `${this.#root}/`)) return undefined;
-    const id = /\/queue\/item\/(\d+)\/?$/.exec(new URL(location, `${this.#root}/`).pathname)?.[1];
-    return id !== undefined ? `${this.#root}/queue/item/${id}/` : sameOrigin(location, this.#root);
   }
 
   /** The build number a queue item became, undefined while it waits; throws when cancelled. */
