@@ -11,7 +11,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { jenkinsQueueItem } from '../plugins/remote-ci/results.js';
+import { jenkinsQueueItem } from '../core/index.js';
 
 export class JenkinsError extends Error {
   override readonly name = 'JenkinsError';

@@ -90,3 +90,20 @@ export function boundedFetch(forge: string, limits: Partial<FetchLimits> = {}): 
     }
   };
 }
+
+/**
+ * The Jenkins queue item a link names (a buildWithParameters `Location`, a queue `url`), on
+ * `root` (the configured Jenkins URL). Jenkins builds absolute links on its own configured
+ * "Jenkins URL", which behind a proxy can name another host or scheme than the one we talk
+ * to: the item is addressed by its id under `root`, so the credentials go nowhere else. A
+ * link that names no queue item counts only on root's origin. Undefined otherwise. Used by
+ * the brain's Jenkins client and the remote-ci plugin's.
+ */
+export function jenkinsQueueItem(link: string | null | undefined, root: string): string | undefined {
+  const base = `${root.replace(/\/+$/, '')}/`;
+  if (!link || !URL.canParse(link, base)) return undefined;
+  const url = new URL(link, base);
+  const id = /\/queue\/item\/(\d+)\/?$/.exec(url.pathname)?.[1];
+  if (id !== undefined) return `${base}queue/item/${id}/`;
+  return url.origin === new URL(base).origin ? url.toString() : undefined;
+}

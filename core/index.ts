@@ -81,7 +81,7 @@ export type { ParsedYaml, YamlProblem } from './yaml.js';
 export { globToRegExp, matchesAny } from './glob.js';
 export { parseJunit, ReportError } from './test-report/junit.js';
 export type { TestCase, CaseStatus } from './test-report/cases.js';
-export { boundedFetch, FETCH_LIMITS } from './http.js';
+export { boundedFetch, FETCH_LIMITS, jenkinsQueueItem } from './http.js';
 export type { FetchLimits } from './http.js';
 // The slave's durable store, for plugins that keep state between runs (tables of their own).
 export { openStore, type Db, type Migration } from '../store/index.js';

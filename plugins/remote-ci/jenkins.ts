@@ -11,7 +11,8 @@ import { z } from 'zod';
 import type { z as Z } from 'zod';
 import type { jenkinsSite } from './config.js';
 import { RemoteError, expectOk, parseJson, request, type HttpAnswer } from './http.js';
-import { jenkinsQueueItem, sameOrigin, type ReadContext, type RemoteResult, type RemoteState } from './results.js';
+import { jenkinsQueueItem } from '../../core/index.js';
+import { sameOrigin, type ReadContext, type RemoteResult, type RemoteState } from './results.js';
 
 type JenkinsSite = Z.output<typeof jenkinsSite>;
 

@@ -33,18 +33,3 @@ export function sameOrigin(url: string | null | undefined, base: string): string
     return undefined;
   }
 }
-
-/**
- * The Jenkins queue item a link names (a buildWithParameters `Location`, a queue `url`), on
- * `root` (the configured Jenkins URL). Jenkins builds absolute links on its own configured
- * "Jenkins URL", which behind a proxy can name another host or scheme than the one we talk
- * to: the item is addressed by its id under `root`, so the credentials go nowhere else. A
- * link that names no queue item counts only on root's origin. Undefined otherwise.
- */
-export function jenkinsQueueItem(link: string | null | undefined, root: string): string | undefined {
-  const base = `${root.replace(/\/+$/, '')}/`;
-  if (!link || !URL.canParse(link, base)) return undefined;
-  const url = new URL(link, base);
-  const id = /\/queue\/item\/(\d+)\/?$/.exec(url.pathname)?.[1];
-  return id !== undefined ? `${base}queue/item/${id}/` : sameOrigin(url.toString(), base);
-}
